@@ -1,0 +1,32 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SREDESK_PORT ?= 8000
+export SREDESK_PORT
+
+.PHONY: run test lint bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## run: set up everything, load demo data, start web + worker + beat on http://127.0.0.1:$(SREDESK_PORT)
+run: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py load_demo
+	@echo
+	@echo "  sredesk: http://127.0.0.1:$(SREDESK_PORT)/   demo login: demo / demo   (Ctrl-C stops everything)"
+	@echo
+	$(BIN)/honcho start
+
+## test: lint, check migrations, run the test suite
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule* var/static

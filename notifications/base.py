@@ -1,0 +1,69 @@
+"""The notification layer's interface: domain code says what to tell whom; a backend says how.
+
+Each channel ("outbox", "slack", ...) has one backend, configured by dotted
+path in ``settings.SREDESK_NOTIFY_BACKENDS``. Backends raise the three error
+types below and nothing else, so callers can decide to retry or give up.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to say. ``address`` is channel-specific: a Slack id, an email, an outbox name.
+
+    ``dedup_key`` names the logical message, so a backend that can make a
+    resend harmless (the outbox can) writes it once.
+    """
+
+    address: str
+    subject: str
+    text: str
+    url: str = ""
+    dedup_key: str = ""
+
+
+class NotifyError(Exception):
+    """Base class for delivery failures."""
+
+
+class NotifyTransientError(NotifyError):
+    """The channel may accept the message later (network error, 5xx)."""
+
+
+class NotifyRateLimited(NotifyTransientError):
+    """The channel asked us to wait ``retry_after`` seconds (e.g. Slack's HTTP 429 Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotifyPermanentError(NotifyError):
+    """Retrying will not help (unknown channel, revoked token, invalid address)."""
+
+
+class Backend(Protocol):
+    """A channel's sender. ``send`` returns the channel's id for the message (may be "")."""
+
+    def send(self, message: Message) -> str: ...
+
+
+@cache
+def _backend(path: str) -> Backend:
+    return import_string(path)()
+
+
+def get_backend(channel: str) -> Backend:
+    """The backend configured for ``channel``; KeyError if the channel is not configured."""
+    return _backend(settings.SREDESK_NOTIFY_BACKENDS[channel])
+
+
+def slack_enabled() -> bool:
+    """Whether Slack deliveries should be planned at all (a bot token is configured)."""
+    return bool(settings.SLACK_BOT_TOKEN)

@@ -1,0 +1,59 @@
+"""Slack backend over slack_sdk's WebClient (``chat.postMessage``).
+
+The API base URL comes from ``settings.SLACK_API_URL`` so tests can point the
+real client at a local server. Slack's error codes map onto our three error
+types: HTTP 429 -> NotifyRateLimited with the ``Retry-After`` seconds;
+``channel_not_found``, ``not_in_channel``, ``is_archived``, ``invalid_auth``,
+``account_inactive``, ``token_revoked`` and friends -> NotifyPermanentError;
+anything else, including network errors -> NotifyTransientError.
+Reference: https://api.slack.com/methods/chat.postMessage#errors
+"""
+
+from django.conf import settings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from .base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "no_permission",
+        "missing_scope",
+        "user_not_found",
+        "cannot_dm_bot",
+        "msg_too_long",
+        "invalid_blocks",
+    }
+)
+
+
+class SlackBackend:
+    def __init__(self) -> None:
+        self.client = WebClient(
+            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.SLACK_TIMEOUT_SECONDS
+        )
+
+    def send(self, message: Message) -> str:
+        """Post ``message`` to the channel or user id in ``message.address``; returns the message ``ts``."""
+        text = f"{message.text}\n<{message.url}|Open in sredesk>" if message.url else message.text
+        try:
+            response = self.client.chat_postMessage(channel=message.address, text=text, unfurl_links=False)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+            if status == 429:
+                retry_after = float(exc.response.headers.get("Retry-After", 30))
+                raise NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after) from exc
+            if error in PERMANENT_ERRORS:
+                raise NotifyPermanentError(f"Slack refused the message: {error}") from exc
+            raise NotifyTransientError(f"Slack error {status}: {error or exc}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise NotifyTransientError(f"Slack unreachable: {exc}") from exc
+        return str(response.get("ts", ""))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OwnershipConfig(AppConfig):
+    name = "ownership"
+    verbose_name = "Ownership: teams, people, services"

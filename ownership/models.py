@@ -1,0 +1,146 @@
+"""Who owns what: people, teams, services and the repositories behind them."""
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    """Refuse a time zone name that the IANA database does not know."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).") from exc
+
+
+working_days_validator = RegexValidator(
+    r"^[1-7]{0,7}$", "List ISO weekday digits, Monday=1 to Sunday=7, e.g. 12345."
+)
+
+
+class User(AbstractUser):
+    """A person: signs in, owns post-mortems and action items, receives reminders.
+
+    Working hours are wall-clock times in ``timezone`` on ``working_days``
+    (ISO weekday digits). ``work_start == work_end`` means around the clock.
+    """
+
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    work_start = models.TimeField(default=dt.time(9, 0))
+    work_end = models.TimeField(default=dt.time(17, 0))
+    working_days = models.CharField(max_length=7, default="12345", blank=True, validators=[working_days_validator])
+    slack_user_id = models.CharField(
+        max_length=32, blank=True, help_text="Slack member id (U…/W…), used for direct messages."
+    )
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Team(models.Model):
+    """A team that owns services and answers for their incidents."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    slack_channel = models.CharField(
+        max_length=80, blank=True, help_text="Channel id (C…) or name (#sre-payments) for team notifications."
+    )
+    members = models.ManyToManyField(User, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def lead(self) -> User | None:
+        """The team's lead, or None when the team has none."""
+        membership = self.memberships.filter(role=Membership.Role.LEAD).select_related("user").first()
+        return membership.user if membership else None
+
+
+class Membership(models.Model):
+    """A person's place in a team. A team has at most one lead."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        MEMBER = "member", "Member"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_person_per_team"),
+            models.UniqueConstraint(
+                fields=["team"], condition=models.Q(role="lead"), name="membership_one_lead_per_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Repository(models.Model):
+    """A source repository whose CI reports test runs to sredesk."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="e.g. acme/payments")
+    url = models.URLField(max_length=500, blank=True)
+    default_branch = models.CharField(max_length=200, default="main")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """Something that is run and can break, owned by one team.
+
+    Tier 1 is the most critical. A service without an owning team, runbook,
+    dashboard or alerts is a catalog gap.
+    """
+
+    class Tier(models.IntegerChoices):
+        TIER1 = 1, "Tier 1 (critical)"
+        TIER2 = 2, "Tier 2"
+        TIER3 = 3, "Tier 3"
+        TIER4 = 4, "Tier 4 (best effort)"
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="services")
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER2)
+    runbook_url = models.URLField(max_length=500, blank=True)
+    dashboard_url = models.URLField(max_length=500, blank=True)
+    alerts_url = models.URLField(max_length=500, blank=True)
+    repositories = models.ManyToManyField(Repository, blank=True, related_name="services")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tier__gte=1, tier__lte=4), name="service_tier_1_to_4"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def catalog_gaps(self) -> list[str]:
+        """What the catalog is missing for this service, e.g. ["owner", "runbook"]."""
+        gaps = []
+        if self.team_id is None:
+            gaps.append("owner")
+        for field, label in (("dashboard_url", "dashboard"), ("alerts_url", "alerts"), ("runbook_url", "runbook")):
+            if not getattr(self, field):
+                gaps.append(label)
+        return gaps

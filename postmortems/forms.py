@@ -1,0 +1,26 @@
+from django import forms
+
+from ownership.models import Repository
+
+from .models import ActionItem, PostMortem
+
+
+class LinkRegressionTestForm(forms.Form):
+    """Input for linking a regression test; the rules live in ``services.regression_test_link``."""
+
+    repository = forms.ModelChoiceField(queryset=Repository.objects.all())
+    test_id = forms.CharField(
+        label="Test id",
+        max_length=1000,
+        help_text="e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu] or com.acme.CheckoutTest::retriesOnTimeout",
+    )
+    change_url = forms.URLField(label="Change URL", required=False, max_length=500)
+    action_item = forms.ModelChoiceField(queryset=ActionItem.objects.none(), required=False)
+
+    def __init__(self, *args, postmortem: PostMortem, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action_item"].queryset = postmortem.action_items.all()
+        services = postmortem.incident.services.all()
+        repos = Repository.objects.filter(services__in=services).distinct()
+        if repos.exists():
+            self.fields["repository"].queryset = repos

@@ -1,0 +1,274 @@
+"""Post-mortems, their action items and regression tests, and the reminder ledger."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident
+from ownership.models import Repository, Team
+
+
+class PostMortem(models.Model):
+    """The blameless write-up of one incident.
+
+    It owes a regression test from the moment it is published, or from its due
+    date if the draft is late; reminders go to ``owner`` until one is linked.
+    Sections are Markdown.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+        COMPLETE = "complete", "Complete"
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="postmortem")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="postmortems"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    due_at = models.DateTimeField(help_text="When the post-mortem should be published (UTC).")
+    published_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    reminder_cycle = models.PositiveIntegerField(
+        default=0, help_text="Bumped when the post-mortem starts owing a regression test again."
+    )
+
+    summary = models.TextField(blank=True)
+    impact = models.TextField(blank=True)
+    trigger = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True)
+    detection = models.TextField(blank=True)
+    resolution = models.TextField(blank=True)
+    went_well = models.TextField("what went well", blank=True)
+    went_wrong = models.TextField("what went wrong", blank=True)
+    got_lucky = models.TextField("where we got lucky", blank=True)
+    timeline = models.TextField(blank=True, help_text="Copied from the incident's timeline.")
+    source_url = models.URLField(max_length=500, blank=True, help_text="A public write-up this one refers to.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = "post-mortem"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["published", "complete"]) | Q(published_at__isnull=False),
+                name="postmortem_published_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="complete") | Q(completed_at__isnull=False), name="postmortem_complete_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"Post-mortem of {self.incident.public_id}"
+
+    def owes_regression_test_since(self, now: datetime) -> datetime | None:
+        """When this post-mortem started owing a regression test, or None if it does not (yet).
+
+        A complete post-mortem owes nothing. Otherwise it owes one from its
+        publication, or from its due date once that has passed, whichever is first.
+        """
+        if self.status == self.Status.COMPLETE:
+            return None
+        starts = [self.due_at] if self.due_at <= now else []
+        if self.status == self.Status.PUBLISHED and self.published_at and self.published_at <= now:
+            starts.append(self.published_at)
+        return min(starts) if starts else None
+
+
+class ActionItem(models.Model):
+    """Follow-up work from a post-mortem. ``wont_do`` needs a reason."""
+
+    class Kind(models.TextChoices):
+        PREVENT = "prevent", "Prevent"
+        MITIGATE = "mitigate", "Mitigate"
+        DETECT = "detect", "Detect"
+        PROCESS = "process", "Process"
+
+    class Priority(models.IntegerChoices):
+        P1 = 1, "P1"
+        P2 = 2, "P2"
+        P3 = 3, "P3"
+        P4 = 4, "P4"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    postmortem = models.ForeignKey(PostMortem, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PREVENT)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P2)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    wont_do_reason = models.TextField(blank=True)
+    tracker_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="wont_do") | ~Q(wont_do_reason=""), name="actionitem_wont_do_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RegressionTest(models.Model):
+    """A test that proves the incident's failure cannot come back unnoticed.
+
+    ``test_id`` is the canonical ``::`` id of ``postmortems.testids``. States:
+    ``linked`` (claimed) -> ``verified`` (seen passing in CI) -> ``failing`` /
+    ``missing`` (a later run shows it failing or absent).
+    """
+
+    class State(models.TextChoices):
+        LINKED = "linked", "Linked"
+        VERIFIED = "verified", "Verified"
+        FAILING = "failing", "Failing"
+        MISSING = "missing", "Missing"
+
+    postmortem = models.ForeignKey(PostMortem, on_delete=models.CASCADE, related_name="regression_tests")
+    action_item = models.ForeignKey(
+        ActionItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="regression_tests"
+    )
+    repository = models.ForeignKey(Repository, on_delete=models.PROTECT, related_name="regression_tests")
+    test_id = models.CharField("canonical test id", max_length=1000)
+    change_url = models.URLField(max_length=500, blank=True, help_text="The pull/merge request that added the test.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LINKED)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["linked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "repository", "test_id"], name="regressiontest_unique_per_postmortem"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}: {self.test_id}"
+
+
+class Reminder(models.Model):
+    """One logical reminder: the ledger row that makes each step happen once.
+
+    Unique per (post-mortem, kind, cycle, step), so every worker and every beat
+    tick that plans the same step lands on the same row. ``due_at`` is when the
+    step fell due.
+    """
+
+    class Kind(models.TextChoices):
+        NO_REGRESSION_TEST = "no_regression_test", "No regression test"
+        OVERDUE_DRAFT = "overdue_draft", "Overdue draft"
+        OVERDUE_ACTION_ITEM = "overdue_action_item", "Overdue action item"
+        TEST_REGRESSED = "test_regressed", "Regression test failing or missing"
+
+    postmortem = models.ForeignKey(PostMortem, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    cycle = models.PositiveIntegerField(default=0)
+    step = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "kind", "cycle", "step"], name="reminder_unique_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.step + 1} for {self.postmortem.incident.public_id}"
+
+
+class ReminderDelivery(models.Model):
+    """One reminder to one recipient through one channel.
+
+    Status: ``pending`` -> ``sending`` (claimed by a worker) -> ``sent`` |
+    ``failed`` | ``skipped`` (no longer needed when its turn came).
+    ``attempts`` above 1 means the message may have reached the recipient twice.
+    """
+
+    class Channel(models.TextChoices):
+        OUTBOX = "outbox", "Outbox"
+        SLACK = "slack", "Slack"
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
+    )
+    recipient_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
+    )
+    address = models.CharField(max_length=200, help_text="Slack user or channel id, email address, or outbox name.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When a delivery task was last enqueued.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    external_ref = models.CharField(max_length=200, blank=True, help_text="The channel's id for the sent message.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "reminder deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient_user__isnull=False, recipient_team__isnull=True)
+                | Q(recipient_user__isnull=True, recipient_team__isnull=False),
+                name="delivery_one_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["reminder", "recipient_user", "channel"],
+                condition=Q(recipient_user__isnull=False),
+                name="delivery_unique_user_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["reminder", "recipient_team", "channel"],
+                condition=Q(recipient_team__isnull=False),
+                name="delivery_unique_team_channel",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reminder} via {self.channel} to {self.address}: {self.status}"
+
+
+class Heartbeat(models.Model):
+    """Last success of a periodic job, read by ``/metrics`` so a dead beat shows."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_success_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_success_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,242 @@
+"""The reminder loop: plan due reminders, deliver each one once, re-queue what got stuck.
+
+Shape: beat ticks, the database decides, a ledger row dedupes, a
+compare-and-set claims, one task per delivery sends.
+
+* ``reminders_sweep`` (every ``REMINDER_SWEEP_SECONDS``) plans the current
+  cadence step of every post-mortem owing a regression test. The ledger row
+  ``Reminder`` is unique per (post-mortem, kind, cycle, step), so any number of
+  concurrent sweeps create it, and its deliveries, once.
+* ``reminder_deliver`` claims a ``ReminderDelivery`` with a conditional update
+  (pending -> sending), re-checks that the reminder is still needed, then sends
+  outside any transaction.
+
+Delivery is at-least-once. The one window in which a recipient can get a
+message twice: the channel accepted it, then the worker died before recording
+``sent``; the sweep re-queues that delivery after
+``REMINDER_REDELIVER_AFTER_SECONDS`` and its ``attempts`` shows 2. No chat or
+mail channel takes an idempotency key, so that window cannot be closed, only
+kept to the few statements between the channel's reply and our UPDATE.
+"""
+
+import logging
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.base import Message, NotifyPermanentError, NotifyTransientError, get_backend, slack_enabled
+
+from .models import Heartbeat, PostMortem, Reminder, ReminderDelivery
+from .selectors import postmortems_owing_regression_test
+
+logger = logging.getLogger(__name__)
+
+SWEEP_HEARTBEAT = "reminders_sweep"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did: reminders it created, deliveries it re-queued."""
+
+    planned: int
+    requeued: int
+
+
+def cadence_step(since: datetime, now: datetime) -> tuple[int, datetime] | None:
+    """The latest cadence step due at ``now`` for a debt that began at ``since``.
+
+    Steps fall at ``REMINDER_CADENCE_SECONDS`` after ``since``, then every
+    ``REMINDER_REPEAT_SECONDS`` after the last of them. Returns (step, the
+    step's due time), or None before the first step. Steps missed while
+    nothing ran are not sent late one by one: only the latest counts.
+    """
+    offsets = settings.REMINDER_CADENCE_SECONDS
+    repeat = settings.REMINDER_REPEAT_SECONDS
+    elapsed = (now - since).total_seconds()
+    if elapsed < offsets[0]:
+        return None
+    if elapsed < offsets[-1]:
+        step = bisect_right(offsets, elapsed) - 1
+        return step, since + timedelta(seconds=offsets[step])
+    extra = int((elapsed - offsets[-1]) // repeat)
+    return len(offsets) - 1 + extra, since + timedelta(seconds=offsets[-1] + extra * repeat)
+
+
+def _recipients(postmortem: PostMortem) -> list[dict]:
+    """Delivery rows (as field dicts) for a no-regression-test reminder: owner, else team lead, else team.
+
+    The outbox always gets one; Slack one more when configured and an address is known.
+    """
+    team = postmortem.incident.owning_team
+    person = postmortem.owner or (team.lead if team else None)
+    rows: list[dict] = []
+    if person is not None:
+        rows.append({"channel": ReminderDelivery.Channel.OUTBOX, "recipient_user": person, "address": f"user:{person.username}"})
+        if slack_enabled() and person.slack_user_id:
+            rows.append({"channel": ReminderDelivery.Channel.SLACK, "recipient_user": person, "address": person.slack_user_id})
+            return rows
+    if team is not None:
+        if person is None:
+            rows.append({"channel": ReminderDelivery.Channel.OUTBOX, "recipient_team": team, "address": f"team:{team.slug}"})
+        if slack_enabled() and team.slack_channel:
+            rows.append({"channel": ReminderDelivery.Channel.SLACK, "recipient_team": team, "address": team.slack_channel})
+    if not rows:
+        logger.warning("post-mortem %s has no owner, lead or team to remind", postmortem.pk)
+    return rows
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    from .tasks import reminder_deliver_task
+
+    for delivery_id in delivery_ids:
+        reminder_deliver_task.delay(delivery_id)
+
+
+def reminders_plan_due(*, now: datetime) -> int:
+    """Create the ledger row and deliveries for every due, unplanned reminder step.
+
+    Idempotent under concurrency: the unique (post-mortem, kind, cycle, step)
+    constraint lets exactly one caller create a step; the others find it.
+    Delivery tasks are enqueued after commit. Returns how many reminders it created.
+    """
+    kind = Reminder.Kind.NO_REGRESSION_TEST
+    due = []
+    for postmortem in postmortems_owing_regression_test(now=now):
+        since = postmortem.owes_regression_test_since(now)
+        step = cadence_step(since, now) if since else None
+        if step is not None:
+            due.append((postmortem, *step))
+    if not due:
+        return 0
+    planned_steps = set(
+        Reminder.objects.filter(postmortem__in=[p for p, _, _ in due], kind=kind).values_list("postmortem_id", "cycle", "step")
+    )
+    created_count = 0
+    for postmortem, step, due_at in due:
+        if (postmortem.pk, postmortem.reminder_cycle, step) in planned_steps:
+            continue
+        with transaction.atomic():
+            reminder, created = Reminder.objects.get_or_create(
+                postmortem=postmortem, kind=kind, cycle=postmortem.reminder_cycle, step=step, defaults={"due_at": due_at}
+            )
+            if not created:
+                continue
+            deliveries = [ReminderDelivery.objects.create(reminder=reminder, **row) for row in _recipients(postmortem)]
+            ids = [d.pk for d in deliveries]
+            transaction.on_commit(lambda ids=ids: _enqueue(ids))
+        created_count += 1
+        logger.info("planned reminder %s step %s for %s", kind, step, postmortem.incident.public_id)
+    return created_count
+
+
+def reminders_requeue_stuck(*, now: datetime) -> int:
+    """Re-enqueue deliveries whose worker or message was lost. Returns how many.
+
+    ``sending`` rows claimed longer ago than ``REMINDER_REDELIVER_AFTER_SECONDS``
+    go back to ``pending``; ``pending`` rows last enqueued longer ago than that
+    are enqueued again. Each row is taken with a compare-and-set on its
+    timestamp, so two sweeps re-queue it once; a duplicate task is harmless
+    anyway, since delivery claims the row first.
+    """
+    cutoff = now - timedelta(seconds=settings.REMINDER_REDELIVER_AFTER_SECONDS)
+    stuck = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.SENDING, claimed_at__lt=cutoff)
+    for delivery_id, claimed_at in stuck.values_list("pk", "claimed_at"):
+        ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=claimed_at).update(
+            status=ReminderDelivery.Status.PENDING, queued_at=cutoff
+        )
+    requeued = []
+    stale = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.PENDING, queued_at__lt=cutoff)
+    for delivery_id, queued_at in stale.values_list("pk", "queued_at"):
+        if ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.PENDING, queued_at=queued_at).update(
+            queued_at=now
+        ):
+            requeued.append(delivery_id)
+    if requeued:
+        logger.warning("re-queued %d reminder deliveries stuck since before %s", len(requeued), cutoff.isoformat())
+        transaction.on_commit(lambda: _enqueue(requeued))
+    return len(requeued)
+
+
+def reminders_sweep(*, now: datetime | None = None) -> SweepResult:
+    """One beat tick: plan due reminders, re-queue stuck deliveries, record the heartbeat."""
+    now = now or timezone.now()
+    planned = reminders_plan_due(now=now)
+    requeued = reminders_requeue_stuck(now=now)
+    Heartbeat.objects.update_or_create(name=SWEEP_HEARTBEAT, defaults={"last_success_at": timezone.now()})
+    return SweepResult(planned=planned, requeued=requeued)
+
+
+def reminder_obsolete_reason(reminder: Reminder) -> str:
+    """Why ``reminder`` should no longer be sent ("" if it still should). Read at send time, not plan time."""
+    postmortem = PostMortem.objects.get(pk=reminder.postmortem_id)
+    if postmortem.status == PostMortem.Status.COMPLETE:
+        return "post-mortem is complete"
+    if postmortem.reminder_cycle != reminder.cycle:
+        return "post-mortem started a new reminder cycle"
+    if not postmortems_owing_regression_test(now=timezone.now()).filter(pk=postmortem.pk).exists():
+        return "post-mortem has a regression test"
+    return ""
+
+
+def reminder_message(delivery: ReminderDelivery) -> Message:
+    """The text of a no-regression-test reminder, with the link where it is fixed."""
+    reminder = delivery.reminder
+    incident = reminder.postmortem.incident
+    url = settings.SREDESK_BASE_URL + reverse("postmortems:link_test", args=[reminder.postmortem_id])
+    text = f"{incident.public_id} post-mortem has no regression test: link one at {url}"
+    if reminder.step:
+        text += f" (reminder {reminder.step + 1})"
+    return Message(
+        address=delivery.address,
+        subject=f"{incident.public_id} ({incident.get_severity_display()}) {incident.title}: no regression test",
+        text=text,
+        url=url,
+        dedup_key=f"reminder-delivery:{delivery.pk}",
+    )
+
+
+def reminder_deliver(*, delivery_id: int) -> str:
+    """Send one delivery if it is pending and still needed. Returns the outcome.
+
+    Outcomes: ``sent``; ``skipped`` (no longer needed); ``failed`` (permanent
+    channel error, or out of attempts); ``not_pending`` (another worker has
+    it, or it is done). Raises NotifyTransientError (including
+    NotifyRateLimited) after putting the row back to ``pending``, so the
+    caller retries. The send happens outside any transaction.
+    """
+    now = timezone.now()
+    claimed = ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.PENDING).update(
+        status=ReminderDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        logger.info("delivery %s is not pending: nothing to do", delivery_id)
+        return "not_pending"
+    delivery = ReminderDelivery.objects.select_related("reminder__postmortem__incident").get(pk=delivery_id)
+    mine = ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=now)
+
+    reason = reminder_obsolete_reason(delivery.reminder)
+    if reason:
+        mine.update(status=ReminderDelivery.Status.SKIPPED, last_error=reason)
+        logger.info("delivery %s skipped: %s", delivery_id, reason)
+        return "skipped"
+    try:
+        ref = get_backend(delivery.channel).send(reminder_message(delivery))
+    except NotifyPermanentError as exc:
+        mine.update(status=ReminderDelivery.Status.FAILED, last_error=str(exc))
+        logger.error("delivery %s failed for good: %s", delivery_id, exc)
+        return "failed"
+    except NotifyTransientError as exc:
+        if delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            mine.update(status=ReminderDelivery.Status.FAILED, last_error=f"gave up after {delivery.attempts} attempts: {exc}")
+            logger.error("delivery %s failed after %d attempts: %s", delivery_id, delivery.attempts, exc)
+            return "failed"
+        mine.update(status=ReminderDelivery.Status.PENDING, last_error=str(exc), queued_at=timezone.now())
+        raise
+    mine.update(status=ReminderDelivery.Status.SENT, sent_at=timezone.now(), external_ref=ref, last_error="")
+    return "sent"

@@ -1,0 +1,113 @@
+"""Endpoints for the people who run sredesk: /healthz, /readyz and Prometheus /metrics.
+
+Metrics are computed from the database at scrape time, so every web process
+reports the same figures whatever process did the work, and a dead beat or
+worker shows as growing ages rather than silence.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, Min
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from postmortems.models import Heartbeat, Reminder, ReminderDelivery
+from postmortems.reminders import SWEEP_HEARTBEAT, cadence_step
+from postmortems.selectors import postmortems_owing_regression_test
+
+from .celery import app as celery_app
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 while the process can answer at all."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """200 when the database and the Celery broker answer; 503 naming what failed."""
+    problems = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any driver error means "not ready"
+        problems["database"] = f"{type(exc).__name__}: {exc}"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as exc:  # kombu raises many types, all meaning "not ready"
+        problems["broker"] = f"{type(exc).__name__}: {exc}"
+    if problems:
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def oldest_due_unsent_seconds(now: datetime) -> float:
+    """Age in seconds of the oldest reminder that is due but not sent (0 when none).
+
+    Counts deliveries still pending or sending, and due cadence steps the
+    sweep has not planned yet (what a dead beat leaves behind).
+    """
+    oldest = ReminderDelivery.objects.filter(
+        status__in=[ReminderDelivery.Status.PENDING, ReminderDelivery.Status.SENDING]
+    ).aggregate(oldest=Min("reminder__due_at"))["oldest"]
+    owing = list(postmortems_owing_regression_test(now=now))
+    planned = set(
+        Reminder.objects.filter(postmortem__in=owing, kind=Reminder.Kind.NO_REGRESSION_TEST).values_list(
+            "postmortem_id", "cycle", "step"
+        )
+    )
+    for postmortem in owing:
+        since = postmortem.owes_regression_test_since(now)
+        due = cadence_step(since, now) if since else None
+        if due and (postmortem.pk, postmortem.reminder_cycle, due[0]) not in planned:
+            oldest = min(filter(None, [oldest, due[1]]))
+    return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+class DatabaseCollector:
+    """Collects sredesk's figures from the database for one scrape."""
+
+    def collect(self):
+        now = timezone.now()
+        by_status = ReminderDelivery.objects.values("channel", "status").annotate(n=Count("id"))
+        sent = CounterMetricFamily("sredesk_reminders_sent", "Reminder deliveries sent, by channel.", labels=["channel"])
+        failed = CounterMetricFamily(
+            "sredesk_reminders_failed", "Reminder deliveries that failed for good, by channel.", labels=["channel"]
+        )
+        counts = {(row["channel"], row["status"]): row["n"] for row in by_status}
+        for channel in ReminderDelivery.Channel.values:
+            sent.add_metric([channel], counts.get((channel, ReminderDelivery.Status.SENT), 0))
+            failed.add_metric([channel], counts.get((channel, ReminderDelivery.Status.FAILED), 0))
+        yield sent
+        yield failed
+        yield GaugeMetricFamily(
+            "sredesk_postmortems_awaiting_regression_test",
+            "Post-mortems published or past due, not complete, with no regression test.",
+            value=postmortems_owing_regression_test(now=now).count(),
+        )
+        beat = Heartbeat.objects.filter(name=SWEEP_HEARTBEAT).first()
+        yield GaugeMetricFamily(
+            "sredesk_reminder_sweep_last_success_timestamp_seconds",
+            "Unix time of the last reminder sweep that finished (0 if never).",
+            value=beat.last_success_at.timestamp() if beat else 0,
+        )
+        yield GaugeMetricFamily(
+            "sredesk_reminders_oldest_due_unsent_seconds",
+            "Age of the oldest reminder that is due but not yet sent.",
+            value=oldest_due_unsent_seconds(now),
+        )
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition of sredesk's figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

