@@ -76,12 +76,18 @@ class Incident(models.Model):
         ordering = ["-detected_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(severity__gte=1, severity__lte=4), name="incident_severity_1_to_4"),
-            models.CheckConstraint(condition=Q(detected_at__gte=F("started_at")), name="incident_started_before_detected"),
+            models.CheckConstraint(
+                condition=Q(detected_at__gte=F("started_at")), name="incident_started_before_detected"
+            ),
             models.CheckConstraint(condition=_after_detection("acknowledged_at"), name="incident_detected_before_ack"),
-            models.CheckConstraint(condition=_after_detection("mitigated_at"), name="incident_detected_before_mitigated"),
+            models.CheckConstraint(
+                condition=_after_detection("mitigated_at"), name="incident_detected_before_mitigated"
+            ),
             models.CheckConstraint(condition=_after_detection("resolved_at"), name="incident_detected_before_resolved"),
             models.CheckConstraint(
-                condition=Q(mitigated_at__isnull=True) | Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("mitigated_at")),
+                condition=Q(mitigated_at__isnull=True)
+                | Q(resolved_at__isnull=True)
+                | Q(resolved_at__gte=F("mitigated_at")),
                 name="incident_mitigated_before_resolved",
             ),
             models.CheckConstraint(

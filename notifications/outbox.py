@@ -15,7 +15,12 @@ logger = logging.getLogger(__name__)
 
 class OutboxBackend:
     def send(self, message: Message) -> str:
-        defaults = {"recipient": message.address, "subject": message.subject[:300], "text": message.text, "url": message.url}
+        defaults = {
+            "recipient": message.address,
+            "subject": message.subject[:300],
+            "text": message.text,
+            "url": message.url,
+        }
         key = message.dedup_key or f"adhoc:{uuid.uuid4()}"
         row, created = OutboxMessage.objects.get_or_create(dedup_key=key, defaults=defaults)
         if created:

@@ -17,9 +17,7 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).") from exc
 
 
-working_days_validator = RegexValidator(
-    r"^[1-7]{0,7}$", "List ISO weekday digits, Monday=1 to Sunday=7, e.g. 12345."
-)
+working_days_validator = RegexValidator(r"^[1-7]{0,7}$", "List ISO weekday digits, Monday=1 to Sunday=7, e.g. 12345.")
 
 
 class User(AbstractUser):

@@ -12,9 +12,11 @@ class LinkRegressionTestForm(forms.Form):
     test_id = forms.CharField(
         label="Test id",
         max_length=1000,
-        help_text="e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu] or com.acme.CheckoutTest::retriesOnTimeout",
+        help_text=(
+            "e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu] or com.acme.CheckoutTest::retriesOnTimeout"
+        ),
     )
-    change_url = forms.URLField(label="Change URL", required=False, max_length=500)
+    change_url = forms.URLField(label="Change URL", required=False, max_length=500, assume_scheme="https")
     action_item = forms.ModelChoiceField(queryset=ActionItem.objects.none(), required=False)
 
     def __init__(self, *args, postmortem: PostMortem, **kwargs) -> None:

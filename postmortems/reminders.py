@@ -77,15 +77,23 @@ def _recipients(postmortem: PostMortem) -> list[dict]:
     person = postmortem.owner or (team.lead if team else None)
     rows: list[dict] = []
     if person is not None:
-        rows.append({"channel": ReminderDelivery.Channel.OUTBOX, "recipient_user": person, "address": f"user:{person.username}"})
+        rows.append(
+            {"channel": ReminderDelivery.Channel.OUTBOX, "recipient_user": person, "address": f"user:{person.username}"}
+        )
         if slack_enabled() and person.slack_user_id:
-            rows.append({"channel": ReminderDelivery.Channel.SLACK, "recipient_user": person, "address": person.slack_user_id})
+            rows.append(
+                {"channel": ReminderDelivery.Channel.SLACK, "recipient_user": person, "address": person.slack_user_id}
+            )
             return rows
     if team is not None:
         if person is None:
-            rows.append({"channel": ReminderDelivery.Channel.OUTBOX, "recipient_team": team, "address": f"team:{team.slug}"})
+            rows.append(
+                {"channel": ReminderDelivery.Channel.OUTBOX, "recipient_team": team, "address": f"team:{team.slug}"}
+            )
         if slack_enabled() and team.slack_channel:
-            rows.append({"channel": ReminderDelivery.Channel.SLACK, "recipient_team": team, "address": team.slack_channel})
+            rows.append(
+                {"channel": ReminderDelivery.Channel.SLACK, "recipient_team": team, "address": team.slack_channel}
+            )
     if not rows:
         logger.warning("post-mortem %s has no owner, lead or team to remind", postmortem.pk)
     return rows
@@ -115,7 +123,9 @@ def reminders_plan_due(*, now: datetime) -> int:
     if not due:
         return 0
     planned_steps = set(
-        Reminder.objects.filter(postmortem__in=[p for p, _, _ in due], kind=kind).values_list("postmortem_id", "cycle", "step")
+        Reminder.objects.filter(postmortem__in=[p for p, _, _ in due], kind=kind).values_list(
+            "postmortem_id", "cycle", "step"
+        )
     )
     created_count = 0
     for postmortem, step, due_at in due:
@@ -123,7 +133,11 @@ def reminders_plan_due(*, now: datetime) -> int:
             continue
         with transaction.atomic():
             reminder, created = Reminder.objects.get_or_create(
-                postmortem=postmortem, kind=kind, cycle=postmortem.reminder_cycle, step=step, defaults={"due_at": due_at}
+                postmortem=postmortem,
+                kind=kind,
+                cycle=postmortem.reminder_cycle,
+                step=step,
+                defaults={"due_at": due_at},
             )
             if not created:
                 continue
@@ -145,17 +159,18 @@ def reminders_requeue_stuck(*, now: datetime) -> int:
     anyway, since delivery claims the row first.
     """
     cutoff = now - timedelta(seconds=settings.REMINDER_REDELIVER_AFTER_SECONDS)
+    requeued = []
     stuck = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.SENDING, claimed_at__lt=cutoff)
     for delivery_id, claimed_at in stuck.values_list("pk", "claimed_at"):
-        ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=claimed_at).update(
-            status=ReminderDelivery.Status.PENDING, queued_at=cutoff
-        )
-    requeued = []
+        if ReminderDelivery.objects.filter(
+            pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=claimed_at
+        ).update(status=ReminderDelivery.Status.PENDING, queued_at=now):
+            requeued.append(delivery_id)
     stale = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.PENDING, queued_at__lt=cutoff)
     for delivery_id, queued_at in stale.values_list("pk", "queued_at"):
-        if ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.PENDING, queued_at=queued_at).update(
-            queued_at=now
-        ):
+        if ReminderDelivery.objects.filter(
+            pk=delivery_id, status=ReminderDelivery.Status.PENDING, queued_at=queued_at
+        ).update(queued_at=now):
             requeued.append(delivery_id)
     if requeued:
         logger.warning("re-queued %d reminder deliveries stuck since before %s", len(requeued), cutoff.isoformat())
@@ -233,7 +248,9 @@ def reminder_deliver(*, delivery_id: int) -> str:
         return "failed"
     except NotifyTransientError as exc:
         if delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-            mine.update(status=ReminderDelivery.Status.FAILED, last_error=f"gave up after {delivery.attempts} attempts: {exc}")
+            mine.update(
+                status=ReminderDelivery.Status.FAILED, last_error=f"gave up after {delivery.attempts} attempts: {exc}"
+            )
             logger.error("delivery %s failed after %d attempts: %s", delivery_id, delivery.attempts, exc)
             return "failed"
         mine.update(status=ReminderDelivery.Status.PENDING, last_error=str(exc), queued_at=timezone.now())

@@ -27,6 +27,5 @@ def reminder_deliver_task(self, delivery_id: int) -> str:
     except NotifyRateLimited as exc:
         raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
     except NotifyTransientError as exc:
-        countdown = min(2 ** self.request.retries * 5, 600)
+        countdown = min(2**self.request.retries * 5, 600)
         raise self.retry(exc=exc, countdown=countdown) from exc
-

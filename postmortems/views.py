@@ -27,7 +27,9 @@ def link_test(request: HttpRequest, pk: int) -> HttpResponse:
     form = LinkRegressionTestForm(request.POST or None, postmortem=postmortem)
     if request.method == "POST" and form.is_valid():
         try:
-            test, created = regression_test_link(postmortem=postmortem, actor=request.user, source=Source.WEB, **form.cleaned_data)
+            test, created = regression_test_link(
+                postmortem=postmortem, actor=request.user, source=Source.WEB, **form.cleaned_data
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:

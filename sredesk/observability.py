@@ -77,7 +77,9 @@ class DatabaseCollector:
     def collect(self):
         now = timezone.now()
         by_status = ReminderDelivery.objects.values("channel", "status").annotate(n=Count("id"))
-        sent = CounterMetricFamily("sredesk_reminders_sent", "Reminder deliveries sent, by channel.", labels=["channel"])
+        sent = CounterMetricFamily(
+            "sredesk_reminders_sent", "Reminder deliveries sent, by channel.", labels=["channel"]
+        )
         failed = CounterMetricFamily(
             "sredesk_reminders_failed", "Reminder deliveries that failed for good, by channel.", labels=["channel"]
         )

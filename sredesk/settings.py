@@ -103,6 +103,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -116,7 +117,9 @@ USE_TZ = True
 
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+)
 
 # --- Logging -----------------------------------------------------------------------
 
@@ -191,7 +194,8 @@ SREDESK_DEMO_LOGIN = env.bool("SREDESK_DEMO_LOGIN", default=IS_EMBEDDED_DATABASE
 # regression test (published, or its draft passed its due date): the first
 # reminder at once, then after 1, 3, 7 and 14 days, then every 7 days.
 REMINDER_CADENCE_SECONDS = [
-    float(s) for s in env.list("SREDESK_REMINDER_CADENCE_SECONDS", default=["0", "86400", "259200", "604800", "1209600"])
+    float(s)
+    for s in env.list("SREDESK_REMINDER_CADENCE_SECONDS", default=["0", "86400", "259200", "604800", "1209600"])
 ]
 REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7 * 86400.0)
 # A delivery claimed (status "sending") longer ago than this is taken to have

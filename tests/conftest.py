@@ -28,7 +28,10 @@ def service_missing(reason: str) -> None:
 @pytest.fixture(autouse=True)
 def memory_notifier(settings):
     """Slack deliveries land in ``notifications.memory.outbox`` (a list of Message); the outbox table stays real."""
-    settings.SREDESK_NOTIFY_BACKENDS = {**settings.SREDESK_NOTIFY_BACKENDS, "slack": "notifications.memory.MemoryBackend"}
+    settings.SREDESK_NOTIFY_BACKENDS = {
+        **settings.SREDESK_NOTIFY_BACKENDS,
+        "slack": "notifications.memory.MemoryBackend",
+    }
     notify_base._backend.cache_clear()
     memory.outbox.clear()
     yield memory.outbox
