@@ -188,7 +188,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- sredesk --------------------------------------------------------------------------
 
 SREDESK_BASE_URL = env.str("SREDESK_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-SREDESK_DEMO_LOGIN = env.bool("SREDESK_DEMO_LOGIN", default=IS_EMBEDDED_DATABASE or DEBUG)
+# The demo login (demo/demo) exists only in the embedded default or with debug
+# on; never on a production database with debug off, whatever this says.
+SREDESK_DEMO_LOGIN = (IS_EMBEDDED_DATABASE or DEBUG) and env.bool("SREDESK_DEMO_LOGIN", default=True)
 
 # Reminder cadence, counted from the moment a post-mortem starts owing a
 # regression test (published, or its draft passed its due date): the first
