@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import OutboxMessage
+from .models import Notification, OutboxMessage
 
 
 @admin.register(OutboxMessage)
@@ -9,3 +9,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     search_fields = ("recipient", "subject", "text")
     date_hierarchy = "created_at"
     readonly_fields = ("dedup_key", "recipient", "subject", "text", "url", "created_at")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "topic", "channel", "address", "status", "attempts", "last_error")
+    list_filter = ("status", "channel")
+    search_fields = ("topic", "address", "subject", "text")
+    date_hierarchy = "created_at"

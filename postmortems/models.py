@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.models import Incident
+from notifications.models import DeliveryBase
 from ownership.models import Repository, Team
 
 
@@ -200,43 +201,19 @@ class Reminder(models.Model):
         return f"{self.get_kind_display()} #{self.step + 1} for {self.postmortem.incident.public_id}"
 
 
-class ReminderDelivery(models.Model):
-    """One reminder to one recipient through one channel.
+class ReminderDelivery(DeliveryBase):
+    """One reminder to one recipient (a person or a team) through one channel.
 
-    Status: ``pending`` -> ``sending`` (claimed by a worker) -> ``sent`` |
-    ``failed`` | ``skipped`` (no longer needed when its turn came).
-    ``attempts`` above 1 means the message may have reached the recipient twice.
+    Status and attempts are those of ``notifications.models.DeliveryBase``.
     """
 
-    class Channel(models.TextChoices):
-        OUTBOX = "outbox", "Outbox"
-        SLACK = "slack", "Slack"
-        EMAIL = "email", "Email"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
     recipient_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
     )
     recipient_team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
     )
-    address = models.CharField(max_length=200, help_text="Slack user or channel id, email address, or outbox name.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(default=timezone.now, help_text="When a delivery task was last enqueued.")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    external_ref = models.CharField(max_length=200, blank=True, help_text="The channel's id for the sent message.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,12 +11,8 @@ compare-and-set claims, one task per delivery sends.
   (pending -> sending), re-checks that the reminder is still needed, then sends
   outside any transaction.
 
-Delivery is at-least-once. The one window in which a recipient can get a
-message twice: the channel accepted it, then the worker died before recording
-``sent``; the sweep re-queues that delivery after
-``REMINDER_REDELIVER_AFTER_SECONDS`` and its ``attempts`` shows 2. No chat or
-mail channel takes an idempotency key, so that window cannot be closed, only
-kept to the few statements between the channel's reply and our UPDATE.
+Delivery is at-least-once, with one named window for a duplicate: see
+``notifications.delivery``.
 """
 
 import logging
@@ -26,11 +22,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.base import Message, NotifyPermanentError, NotifyTransientError, get_backend, slack_enabled
+from notifications.base import Message, slack_enabled
+from notifications.delivery import deliver, requeue_stuck
 
 from .models import Heartbeat, PostMortem, Reminder, ReminderDelivery
 from .selectors import postmortems_owing_regression_test
@@ -150,32 +146,8 @@ def reminders_plan_due(*, now: datetime) -> int:
 
 
 def reminders_requeue_stuck(*, now: datetime) -> int:
-    """Re-enqueue deliveries whose worker or message was lost. Returns how many.
-
-    ``sending`` rows claimed longer ago than ``REMINDER_REDELIVER_AFTER_SECONDS``
-    go back to ``pending``; ``pending`` rows last enqueued longer ago than that
-    are enqueued again. Each row is taken with a compare-and-set on its
-    timestamp, so two sweeps re-queue it once; a duplicate task is harmless
-    anyway, since delivery claims the row first.
-    """
-    cutoff = now - timedelta(seconds=settings.REMINDER_REDELIVER_AFTER_SECONDS)
-    requeued = []
-    stuck = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.SENDING, claimed_at__lt=cutoff)
-    for delivery_id, claimed_at in stuck.values_list("pk", "claimed_at"):
-        if ReminderDelivery.objects.filter(
-            pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=claimed_at
-        ).update(status=ReminderDelivery.Status.PENDING, queued_at=now):
-            requeued.append(delivery_id)
-    stale = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.PENDING, queued_at__lt=cutoff)
-    for delivery_id, queued_at in stale.values_list("pk", "queued_at"):
-        if ReminderDelivery.objects.filter(
-            pk=delivery_id, status=ReminderDelivery.Status.PENDING, queued_at=queued_at
-        ).update(queued_at=now):
-            requeued.append(delivery_id)
-    if requeued:
-        logger.warning("re-queued %d reminder deliveries stuck since before %s", len(requeued), cutoff.isoformat())
-        transaction.on_commit(lambda: _enqueue(requeued))
-    return len(requeued)
+    """Re-enqueue reminder deliveries whose worker or message was lost (see ``notifications.delivery``)."""
+    return requeue_stuck(ReminderDelivery, now=now, enqueue=_enqueue)
 
 
 def reminders_sweep(*, now: datetime | None = None) -> SweepResult:
@@ -217,43 +189,10 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
 
 
 def reminder_deliver(*, delivery_id: int) -> str:
-    """Send one delivery if it is pending and still needed. Returns the outcome.
-
-    Outcomes: ``sent``; ``skipped`` (no longer needed); ``failed`` (permanent
-    channel error, or out of attempts); ``not_pending`` (another worker has
-    it, or it is done). Raises NotifyTransientError (including
-    NotifyRateLimited) after putting the row back to ``pending``, so the
-    caller retries. The send happens outside any transaction.
-    """
-    now = timezone.now()
-    claimed = ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.PENDING).update(
-        status=ReminderDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    """Send one reminder delivery if it is pending and still needed; see ``notifications.delivery.deliver``."""
+    return deliver(
+        ReminderDelivery.objects.select_related("reminder__postmortem__incident"),
+        delivery_id,
+        build=reminder_message,
+        obsolete=lambda delivery: reminder_obsolete_reason(delivery.reminder),
     )
-    if not claimed:
-        logger.info("delivery %s is not pending: nothing to do", delivery_id)
-        return "not_pending"
-    delivery = ReminderDelivery.objects.select_related("reminder__postmortem__incident").get(pk=delivery_id)
-    mine = ReminderDelivery.objects.filter(pk=delivery_id, status=ReminderDelivery.Status.SENDING, claimed_at=now)
-
-    reason = reminder_obsolete_reason(delivery.reminder)
-    if reason:
-        mine.update(status=ReminderDelivery.Status.SKIPPED, last_error=reason)
-        logger.info("delivery %s skipped: %s", delivery_id, reason)
-        return "skipped"
-    try:
-        ref = get_backend(delivery.channel).send(reminder_message(delivery))
-    except NotifyPermanentError as exc:
-        mine.update(status=ReminderDelivery.Status.FAILED, last_error=str(exc))
-        logger.error("delivery %s failed for good: %s", delivery_id, exc)
-        return "failed"
-    except NotifyTransientError as exc:
-        if delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-            mine.update(
-                status=ReminderDelivery.Status.FAILED, last_error=f"gave up after {delivery.attempts} attempts: {exc}"
-            )
-            logger.error("delivery %s failed after %d attempts: %s", delivery_id, delivery.attempts, exc)
-            return "failed"
-        mine.update(status=ReminderDelivery.Status.PENDING, last_error=str(exc), queued_at=timezone.now())
-        raise
-    mine.update(status=ReminderDelivery.Status.SENT, sent_at=timezone.now(), external_ref=ref, last_error="")
-    return "sent"

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from notifications.base import NotifyRateLimited, NotifyTransientError
+from notifications.base import NotifyTransientError
+from notifications.tasks import retry_countdown
 
 from . import reminders
 
@@ -20,12 +21,9 @@ def reminder_deliver_task(self, delivery_id: int) -> str:
 
     Retries transient channel errors with exponential backoff (capped at 10
     minutes), waiting at least Slack's ``Retry-After`` on HTTP 429; the number
-    of attempts is bounded by ``REMINDER_MAX_ATTEMPTS`` on the delivery row.
+    of attempts is bounded by ``NOTIFY_MAX_ATTEMPTS`` on the delivery row.
     """
     try:
         return reminders.reminder_deliver(delivery_id=delivery_id)
-    except NotifyRateLimited as exc:
-        raise self.retry(exc=exc, countdown=max(exc.retry_after, 1.0)) from exc
     except NotifyTransientError as exc:
-        countdown = min(2**self.request.retries * 5, 600)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc

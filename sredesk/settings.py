@@ -183,6 +183,12 @@ CELERY_BEAT_SCHEDULE = {
         # A tick not started within one period is stale: the next tick does the same work.
         "options": {"expires": REMINDER_SWEEP_SECONDS},
     },
+    # Re-queues one-off notifications whose worker died or whose message was lost.
+    "notifications-requeue-stuck": {
+        "task": "notifications.requeue_stuck",
+        "schedule": schedule(timedelta(seconds=60)),
+        "options": {"expires": 60},
+    },
 }
 
 # --- sredesk --------------------------------------------------------------------------
@@ -203,8 +209,8 @@ REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7
 # A delivery claimed (status "sending") longer ago than this is taken to have
 # lost its worker and is put back in the queue; a "pending" one older than
 # this is re-enqueued (its message may have been lost with the broker).
-REMINDER_REDELIVER_AFTER_SECONDS = env.float("SREDESK_REMINDER_REDELIVER_AFTER_SECONDS", default=600.0)
-REMINDER_MAX_ATTEMPTS = env.int("SREDESK_REMINDER_MAX_ATTEMPTS", default=8)
+NOTIFY_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS", default=600.0)
+NOTIFY_MAX_ATTEMPTS = env.int("SREDESK_NOTIFY_MAX_ATTEMPTS", default=8)
 
 # Post-mortem due dates by severity, in days after the incident is resolved.
 POSTMORTEM_DUE_DAYS = {1: 5, 2: 10, 3: 20, 4: 30}

@@ -1,0 +1,45 @@
+"""Plan one-off notifications: domain code says what to tell whom, once per key."""
+
+from django.db import transaction
+
+from .base import slack_enabled
+from .models import Notification
+
+
+def _enqueue(ids: list[int]) -> None:
+    from .tasks import notification_deliver_task
+
+    for pk in ids:
+        notification_deliver_task.delay(pk)
+
+
+def notify(*, key: str, topic: str, subject: str, text: str, url: str = "", slack: list[str], outbox: list[str]) -> int:
+    """Plan a notification to Slack ids/channels in ``slack`` and outbox names in ``outbox``, once per ``key``.
+
+    Each (key, channel, address) becomes one ``Notification`` row; a repeated
+    call with the same key (a retried task, a replayed webhook) plans nothing
+    new. Slack addresses are dropped when no bot token is configured.
+    Delivery tasks are enqueued after commit. Returns how many rows it created.
+    """
+    targets = [(Notification.Channel.OUTBOX, a) for a in outbox]
+    if slack_enabled():
+        targets += [(Notification.Channel.SLACK, a) for a in slack if a]
+    created_ids = []
+    with transaction.atomic():
+        for channel, address in dict.fromkeys(targets):
+            row, created = Notification.objects.get_or_create(
+                dedup_key=f"{key}:{channel}:{address}"[:200],
+                defaults={
+                    "channel": channel,
+                    "address": address,
+                    "topic": topic,
+                    "subject": subject[:300],
+                    "text": text,
+                    "url": url,
+                },
+            )
+            if created:
+                created_ids.append(row.pk)
+        if created_ids:
+            transaction.on_commit(lambda: _enqueue(created_ids))
+    return len(created_ids)
