@@ -1,9 +1,12 @@
 """Incidents and their append-only timelines."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django_fsm import FSMField, transition
 
 from ownership.models import Service, Team
 
@@ -50,10 +53,13 @@ class Incident(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.SEV3)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
+    status = FSMField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
     started_at = models.DateTimeField(default=timezone.now, help_text="When impact began.")
     detected_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     primary_service = models.ForeignKey(
@@ -69,6 +75,14 @@ class Incident(models.Model):
         related_name="commanded_incidents",
         verbose_name="incident commander",
     )
+    communications_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="communications_lead_incidents",
+    )
+    responders = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="responding_incidents")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,6 +123,53 @@ class Incident(models.Model):
     def public_id(self) -> str:
         """The id people say and type, e.g. ``INC-42``."""
         return f"INC-{self.pk}"
+
+    # --- Transitions (django-fsm-2). Pure state changes: services lock, save, log and notify.
+
+    @transition(field=status, source=Status.TRIGGERED, target=Status.ACKNOWLEDGED)
+    def acknowledge(self, *, at: datetime, by) -> None:
+        """First acknowledgement wins: a re-acknowledgement after a re-open keeps the first time (MTTA)."""
+        if self.acknowledged_at is None:
+            self.acknowledged_at = at
+            self.acknowledged_by = by
+
+    @transition(field=status, source=[Status.TRIGGERED, Status.ACKNOWLEDGED], target=Status.MITIGATED)
+    def mitigate(self, *, at: datetime) -> None:
+        self.mitigated_at = at
+
+    @transition(field=status, source=[Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED], target=Status.RESOLVED)
+    def resolve(self, *, at: datetime) -> None:
+        """Impact ended at resolution when nobody recorded a mitigation first."""
+        self.resolved_at = at
+        if self.mitigated_at is None:
+            self.mitigated_at = at
+
+    @transition(field=status, source=[Status.MITIGATED, Status.RESOLVED], target=Status.TRIGGERED)
+    def reopen(self) -> None:
+        """Back to triggered; the old mitigated/resolved times stay on the timeline only."""
+        self.mitigated_at = None
+        self.resolved_at = None
+
+    # --- Durations in seconds (None while an end point is missing). Aware UTC, so DST cannot skew them.
+
+    @staticmethod
+    def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+        return (end - start).total_seconds() if start and end else None
+
+    @property
+    def mtta_seconds(self) -> float | None:
+        """Time to acknowledge: acknowledged_at - detected_at."""
+        return self._seconds(self.detected_at, self.acknowledged_at)
+
+    @property
+    def time_to_mitigate_seconds(self) -> float | None:
+        """mitigated_at - started_at."""
+        return self._seconds(self.started_at, self.mitigated_at)
+
+    @property
+    def mttr_seconds(self) -> float | None:
+        """Time to resolve: resolved_at - started_at."""
+        return self._seconds(self.started_at, self.resolved_at)
 
 
 class TimelineEvent(models.Model):

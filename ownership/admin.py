@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Membership, Repository, Service, Team, User
+from .models import Membership, Repository, Responsibility, Service, Team, User
 
 
 @admin.register(User)
@@ -34,8 +34,15 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "team__name")
 
 
+class ResponsibilityInline(admin.TabularInline):
+    model = Responsibility
+    extra = 0
+    autocomplete_fields = ["user", "team"]
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    inlines = [ResponsibilityInline]
     list_display = ("name", "team", "tier", "gaps")
     list_filter = ("tier", "team")
     search_fields = ("name", "slug", "description")

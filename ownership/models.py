@@ -142,3 +142,37 @@ class Service(models.Model):
             if not getattr(self, field):
                 gaps.append(label)
         return gaps
+
+
+class Responsibility(models.Model):
+    """Who answers for a service in one role: a person, or a team (its lead speaks for it)."""
+
+    class Role(models.TextChoices):
+        PAGED = "paged", "Is paged"
+        TRIAGES = "triages", "Triages"
+        FIXES = "fixes", "Fixes"
+        ESCALATION = "escalation", "Escalation contact"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="responsibilities")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="responsibilities")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="responsibilities")
+
+    class Meta:
+        verbose_name_plural = "responsibilities"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "role"], name="responsibility_one_per_role"),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False),
+                name="responsibility_person_or_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.get_role_display()} = {self.user or self.team}"
+
+    @property
+    def person(self) -> User | None:
+        """The person to contact: the user, else the team's lead."""
+        return self.user or (self.team.lead if self.team else None)

@@ -213,8 +213,15 @@ REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7
 NOTIFY_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS", default=600.0)
 NOTIFY_MAX_ATTEMPTS = env.int("SREDESK_NOTIFY_MAX_ATTEMPTS", default=8)
 
-# Post-mortem due dates by severity, in days after the incident is resolved.
-POSTMORTEM_DUE_DAYS = {1: 5, 2: 10, 3: 20, 4: 30}
+# Severities whose resolution creates a post-mortem draft (SEV1 and SEV2 by default).
+POSTMORTEM_REQUIRED_SEVERITIES = [int(s) for s in env.list("SREDESK_POSTMORTEM_SEVERITIES", default=["1", "2"])]
+# Post-mortem due dates by severity, in days after the incident is resolved ("1:5,2:10,3:20,4:30").
+POSTMORTEM_DUE_DAYS = {
+    int(k): int(v)
+    for k, v in (
+        pair.split(":") for pair in env.list("SREDESK_POSTMORTEM_DUE_DAYS", default=["1:5", "2:10", "3:20", "4:30"])
+    )
+}
 
 # Notification channels. The outbox (a database table) always receives every
 # message; Slack is used when a bot token is configured.

@@ -10,6 +10,7 @@ from . import observability
 
 urlpatterns = [
     path("", include("postmortems.urls")),
+    path("incidents/", include("incidents.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", SredeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

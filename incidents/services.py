@@ -1,0 +1,336 @@
+"""Incident writes shared by every front door: web, admin, API, Slack, alert webhooks.
+
+Each verb locks the incident row, is a no-op when the incident is already in
+the target state (a double click, a retried request, a replayed webhook),
+refuses an illegal move with InvalidTransition, writes one timeline entry, and
+fans out notifications only after commit.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from notifications.services import notify
+from ownership.models import Responsibility, Service, Team, User
+
+from .models import Incident, Severity, TimelineEvent
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidTransition(ValidationError):
+    """The incident's status does not allow this move (e.g. acknowledge a resolved incident)."""
+
+
+def _aware(field: str, value: datetime | None) -> datetime | None:
+    """Refuse naive datetimes: every lifecycle time must be an absolute instant (stored in UTC)."""
+    if value is not None and timezone.is_naive(value):
+        raise ValidationError({field: "Give a time zone (e.g. 2024-05-01T10:05:00Z); naive times are refused."})
+    return value
+
+
+def _check_order(incident: Incident) -> None:
+    """Raise ValidationError naming the field when the timestamps break the incident's ordering."""
+    if incident.detected_at < incident.started_at:
+        raise ValidationError({"detected_at": "must be at or after started_at."})
+    for field in ("acknowledged_at", "mitigated_at", "resolved_at"):
+        value = getattr(incident, field)
+        if value is not None and value < incident.detected_at:
+            detected = incident.detected_at.isoformat()
+            raise ValidationError({field: f"must be at or after detected_at ({detected}), got {value.isoformat()}."})
+    if incident.mitigated_at and incident.resolved_at and incident.resolved_at < incident.mitigated_at:
+        raise ValidationError({"resolved_at": "must be at or after mitigated_at."})
+
+
+def incident_url(incident: Incident) -> str:
+    return settings.SREDESK_BASE_URL + reverse("incidents:detail", args=[incident.pk])
+
+
+def _paged_person(incident: Incident) -> User | None:
+    """Who is paged: the primary service's `paged` responsibility, else the commander."""
+    if incident.primary_service_id:
+        paged = (
+            Responsibility.objects.filter(service_id=incident.primary_service_id, role=Responsibility.Role.PAGED)
+            .select_related("user", "team")
+            .first()
+        )
+        if paged and paged.person:
+            return paged.person
+    return incident.commander
+
+
+def _announce(incident: Incident, event: TimelineEvent, headline: str) -> None:
+    """After commit, tell the owning team's channel and the paged person; once per timeline event."""
+    team = incident.owning_team
+    person = _paged_person(incident)
+    text = f"{incident.public_id} ({incident.get_severity_display()}) {headline}: {incident.title}"
+    notify(
+        key=f"timeline-event:{event.pk}",
+        topic=incident.public_id,
+        subject=text,
+        text=text,
+        url=incident_url(incident),
+        slack=[team.slack_channel if team else "", person.slack_user_id if person else ""],
+        outbox=([f"team:{team.slug}"] if team else []) + ([f"user:{person.username}"] if person else []),
+    )
+
+
+def _log(
+    incident: Incident,
+    kind: str,
+    message: str,
+    *,
+    actor: User | None,
+    source: str,
+    at: datetime | None = None,
+    data: dict | None = None,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        message=message,
+        actor=actor,
+        source=source,
+        at=at or timezone.now(),
+        data=data or {},
+    )
+
+
+@transaction.atomic
+def incident_declare(
+    *,
+    title: str,
+    severity: int,
+    actor: User | None,
+    source: str,
+    summary: str = "",
+    primary_service: Service | None = None,
+    services: Iterable[Service] = (),
+    owning_team: Team | None = None,
+    commander: User | None = None,
+    started_at: datetime | None = None,
+    detected_at: datetime | None = None,
+) -> Incident:
+    """Open a new incident in ``triggered``; announces it to the owning team and the paged person.
+
+    The owning team defaults to the primary service's team. ``started_at``
+    defaults to ``detected_at``, which defaults to now. Raises
+    ValidationError for naive or out-of-order times or an unknown severity.
+    """
+    if severity not in Severity.values:
+        raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
+    now = timezone.now()
+    detected_at = _aware("detected_at", detected_at) or now
+    started_at = _aware("started_at", started_at) or detected_at
+    incident = Incident(
+        title=title,
+        summary=summary,
+        severity=severity,
+        started_at=started_at,
+        detected_at=detected_at,
+        primary_service=primary_service,
+        owning_team=owning_team or (primary_service.team if primary_service else None),
+        commander=commander,
+    )
+    _check_order(incident)
+    incident.save()
+    affected = {s.pk: s for s in services}
+    if primary_service:
+        affected[primary_service.pk] = primary_service
+    incident.services.set(affected.values())
+    event = _log(
+        incident,
+        TimelineEvent.Kind.STATUS_CHANGE,
+        f"Declared {incident.get_severity_display()}: {title}",
+        actor=actor,
+        source=source,
+        at=detected_at,
+        data={"status": incident.status},
+    )
+    transaction.on_commit(lambda: _announce(incident, event, "declared"))
+    return incident
+
+
+def _transition(
+    *, incident_id: int, verb: str, target: str, actor: User | None, source: str, at: datetime | None, **kwargs
+) -> tuple[Incident, TimelineEvent | None]:
+    """Apply one FSM transition under a row lock. Returns (incident, timeline event or None if a no-op)."""
+    at = _aware(f"{target}_at" if target != "triggered" else "at", at) or timezone.now()
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    if incident.status == target:
+        return incident, None
+    method = getattr(incident, verb)
+    if not can_proceed(method):
+        raise InvalidTransition(
+            f"Cannot {verb} {incident.public_id}: it is {incident.get_status_display().lower()}.",
+            code="invalid_transition",
+        )
+    before = {f: getattr(incident, f) for f in ("status", "acknowledged_at", "mitigated_at", "resolved_at")}
+    if verb == "reopen":
+        method()
+    else:
+        method(at=at, **kwargs)
+    _check_order(incident)
+    incident.save()
+    data = {
+        "from": before["status"],
+        "to": target,
+        **{f"previous_{k}": v.isoformat() for k, v in before.items() if k != "status" and v is not None},
+    }
+    event = _log(
+        incident,
+        TimelineEvent.Kind.STATUS_CHANGE,
+        f"{before['status'].capitalize()} → {incident.get_status_display()}",
+        actor=actor,
+        source=source,
+        at=at,
+        data=data,
+    )
+    return incident, event
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
+    """Acknowledge. No-op when already acknowledged; the first acknowledgement's time and person are kept.
+
+    Raises InvalidTransition from mitigated or resolved.
+    """
+    incident, _ = _transition(
+        incident_id=incident_id, verb="acknowledge", target="acknowledged", actor=actor, source=source, at=at, by=actor
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_mitigate(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
+    """Mark impact stopped (``mitigated_at``). No-op when mitigated; InvalidTransition when resolved."""
+    incident, _ = _transition(
+        incident_id=incident_id, verb="mitigate", target="mitigated", actor=actor, source=source, at=at
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
+    """Resolve at ``at`` (default now). No-op when already resolved.
+
+    Announces the resolution, and for severities that need one
+    (``POSTMORTEM_REQUIRED_SEVERITIES``) creates the post-mortem draft, exactly once.
+    """
+    from postmortems.services import postmortem_create_for_incident
+
+    incident, event = _transition(
+        incident_id=incident_id, verb="resolve", target="resolved", actor=actor, source=source, at=at
+    )
+    if event is not None:
+        postmortem_create_for_incident(incident=incident)
+        transaction.on_commit(lambda: _announce(incident, event, "resolved"))
+    return incident
+
+
+@transaction.atomic
+def incident_reopen(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
+    """Back to triggered from mitigated or resolved; clears mitigated_at and resolved_at (kept on the timeline)."""
+    incident, event = _transition(
+        incident_id=incident_id, verb="reopen", target="triggered", actor=actor, source=source, at=at
+    )
+    if event is not None:
+        transaction.on_commit(lambda: _announce(incident, event, "re-opened"))
+    return incident
+
+
+TRANSITIONS = {
+    "acknowledge": incident_acknowledge,
+    "mitigate": incident_mitigate,
+    "resolve": incident_resolve,
+    "reopen": incident_reopen,
+}
+
+
+@transaction.atomic
+def incident_set_severity(*, incident_id: int, severity: int, actor: User | None, source: str) -> Incident:
+    """Change severity. Raising it (a lower SEV number) is an escalation: logged and announced."""
+    if severity not in Severity.values:
+        raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    if incident.severity == severity:
+        return incident
+    old = incident.get_severity_display()
+    escalated = severity < incident.severity
+    incident.severity = severity
+    incident.save(update_fields=["severity", "updated_at"])
+    verb = "Escalated" if escalated else "Downgraded"
+    event = _log(
+        incident,
+        TimelineEvent.Kind.SEVERITY_CHANGE,
+        f"{verb} {old} → {incident.get_severity_display()}",
+        actor=actor,
+        source=source,
+        data={"from": old, "to": incident.get_severity_display()},
+    )
+    if escalated:
+        transaction.on_commit(lambda: _announce(incident, event, f"escalated to {incident.get_severity_display()}"))
+    return incident
+
+
+ROLES = {"commander": "incident commander", "communications_lead": "communications lead"}
+
+
+@transaction.atomic
+def incident_assign_role(
+    *, incident_id: int, role: str, user: User | None, actor: User | None, source: str
+) -> Incident:
+    """Set the incident commander or communications lead (None clears it). Logged on the timeline."""
+    if role not in ROLES:
+        raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    if getattr(incident, f"{role}_id") == (user.pk if user else None):
+        return incident
+    setattr(incident, role, user)
+    incident.save(update_fields=[role, "updated_at"])
+    _log(
+        incident,
+        TimelineEvent.Kind.ROLE_CHANGE,
+        f"{ROLES[role].capitalize()}: {user or 'nobody'}",
+        actor=actor,
+        source=source,
+        data={"role": role, "user_id": user.pk if user else None},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_set_responder(
+    *, incident_id: int, user: User, responding: bool, actor: User | None, source: str
+) -> Incident:
+    """Add (``responding=True``) or remove a responder. Idempotent; logged on the timeline."""
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    present = incident.responders.filter(pk=user.pk).exists()
+    if present == responding:
+        return incident
+    (incident.responders.add if responding else incident.responders.remove)(user)
+    _log(
+        incident,
+        TimelineEvent.Kind.ROLE_CHANGE,
+        f"Responder {'added' if responding else 'removed'}: {user}",
+        actor=actor,
+        source=source,
+        data={"role": "responder", "user_id": user.pk, "responding": responding},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_add_note(*, incident_id: int, text: str, actor: User | None, source: str) -> TimelineEvent:
+    """Append a note to the timeline. Raises ValidationError for an empty note."""
+    if not text.strip():
+        raise ValidationError({"text": "A note needs some text."})
+    incident = Incident.objects.get(pk=incident_id)
+    return _log(incident, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source)
