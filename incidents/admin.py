@@ -1,6 +1,26 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
-from .models import Incident, TimelineEvent
+from . import services
+from .models import Incident, Source, TimelineEvent
+
+
+def _transition_action(verb: str):
+    """An admin action that runs the lifecycle service on each selected incident (never a bulk UPDATE)."""
+
+    def action(modeladmin, request, queryset):
+        done = 0
+        for incident in queryset:
+            try:
+                services.TRANSITIONS[verb](incident_id=incident.pk, actor=request.user, source=Source.ADMIN)
+                done += 1
+            except ValidationError as exc:
+                modeladmin.message_user(request, f"{incident.public_id}: {' '.join(exc.messages)}", messages.ERROR)
+        modeladmin.message_user(request, f"{verb.capitalize()}: {done} incident(s).")
+
+    action.__name__ = f"{verb}_selected"
+    action.short_description = f"{verb.capitalize()} selected incidents"
+    return action
 
 
 class TimelineEventInline(admin.TabularInline):
@@ -20,6 +40,8 @@ class IncidentAdmin(admin.ModelAdmin):
     filter_horizontal = ("services",)
     list_select_related = ("owning_team", "commander")
     inlines = [TimelineEventInline]
+    readonly_fields = ("mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds")
+    actions = [_transition_action(verb) for verb in services.TRANSITIONS]
 
 
 @admin.register(TimelineEvent)

@@ -40,7 +40,7 @@ def _check_order(incident: Incident) -> None:
     """Raise ValidationError naming the field when the timestamps break the incident's ordering."""
     if incident.detected_at < incident.started_at:
         raise ValidationError({"detected_at": "must be at or after started_at."})
-    for field in ("acknowledged_at", "mitigated_at", "resolved_at"):
+    for field in ("resolved_at", "mitigated_at", "acknowledged_at"):
         value = getattr(incident, field)
         if value is not None and value < incident.detected_at:
             detected = incident.detected_at.isoformat()
