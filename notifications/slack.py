@@ -34,10 +34,24 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+def _retry_after_seconds(value: str | None, default: float = 30.0) -> float:
+    """Seconds from a Retry-After header; Slack sends seconds, a proxy may send a date or nothing."""
+    try:
+        return max(float(value), 0.0) if value is not None else default
+    except ValueError:
+        return default
+
+
 class SlackBackend:
     def __init__(self) -> None:
+        # No SDK-level retries: slack_sdk would otherwise re-post by itself when a
+        # reply is lost after Slack accepted the message, a duplicate the ledger
+        # could not see. Every retry goes through the delivery row instead.
         self.client = WebClient(
-            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.SLACK_TIMEOUT_SECONDS
+            token=settings.SLACK_BOT_TOKEN,
+            base_url=settings.SLACK_API_URL,
+            timeout=settings.SLACK_TIMEOUT_SECONDS,
+            retry_handlers=[],
         )
 
     def send(self, message: Message) -> str:
@@ -49,7 +63,7 @@ class SlackBackend:
             status = exc.response.status_code
             error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
             if status == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", 30))
+                retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After"))
                 raise NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after) from exc
             if error in PERMANENT_ERRORS:
                 raise NotifyPermanentError(f"Slack refused the message: {error}") from exc

@@ -1,0 +1,234 @@
+"""The reminder loop end to end: a real Celery worker with embedded beat, Redis, PostgreSQL and a local Slack.
+
+The test process writes committed rows (``transactional_db``) into the test
+database; a ``celery worker --beat`` subprocess, pointed at the same database
+and at a private Redis database, sweeps every second and posts reminders
+through the real slack_sdk client to ``tests.fakes.FakeSlack``. The cadence is
+squeezed to "at once, then every 2 s", so the loop's whole life (remind,
+remind again, stop when a regression test is linked) fits in a few seconds.
+
+Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
+"""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from notifications.models import OutboxMessage
+from postmortems.models import Heartbeat, Reminder, ReminderDelivery
+from postmortems.reminders import SWEEP_HEARTBEAT
+from postmortems.services import regression_test_link
+from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
+from tests.fakes import FakeSlack, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SLACK_TOKEN = "xoxb-test"
+OWNER_SLACK_ID = "U0E2EOWNER"
+REPEAT_SECONDS = 2
+WAIT = 60  # the longest any single wait may take, in seconds
+LATE_GRACE = 1.0  # a Slack post may still arrive this long after linking (it was mid-send)
+REMINDER_STEP = re.compile(r"\(reminder (\d+)\)")
+
+
+@pytest.fixture
+def fake_slack():
+    with FakeSlack() as server:
+        yield server
+
+
+def _database_url() -> str:
+    """A DATABASE_URL for the database this test is using (pytest-django's ``test_...`` one)."""
+    db = settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        state = "running" if self.process.poll() is None else f"exited with {self.process.returncode}"
+        return f"--- celery worker ({state}), last {lines} log lines ---\n" + "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def reminder_worker(requires_postgres, transactional_db, fake_slack, tmp_path, request):
+    """A real ``celery worker --beat`` on the test database, a private Redis database and the fake Slack.
+
+    Torn down (SIGTERM, then SIGKILL to its whole process group, embedded beat
+    included) before pytest-django empties the tables, even when the test fails.
+    """
+    # Asked for here, not as an argument, so that PostgreSQL is checked first (session fixtures run first).
+    redis_broker_url = request.getfixturevalue("redis_broker_url")
+    broker = redis.Redis.from_url(redis_broker_url)
+    broker.flushdb()  # stale messages from an earlier run would run against this run's rows
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sredesk.settings",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": redis_broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DJANGO_SECRET_KEY": "e2e-test-secret-key-not-for-production",
+        "SREDESK_VAR_DIR": str(var_dir),
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_API_URL": fake_slack.url,
+        "SLACK_TIMEOUT_SECONDS": "5",
+        "SREDESK_REMINDER_SWEEP_SECONDS": "1",
+        "SREDESK_REMINDER_CADENCE_SECONDS": "0",
+        "SREDESK_REMINDER_REPEAT_SECONDS": str(REPEAT_SECONDS),
+        "SREDESK_LOG_LEVEL": "INFO",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "sredesk", "worker",
+        "--beat", "-s", str(tmp_path / "celerybeat-schedule"),
+        "-Q", "default,notify", "--pool", "solo", "--concurrency", "1",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--hostname", f"e2e-{os.getpid()}@%h", "--loglevel", "INFO",
+    ]  # fmt: skip
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the embedded beat process goes down with it
+        )
+    worker = Worker(process, log)
+
+    def stop() -> None:
+        try:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)  # warm shutdown: finishes the task in hand
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=15)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # whatever is left in its group, embedded beat included
+            process.wait(timeout=5)
+        finally:
+            broker.flushdb()
+            broker.close()
+            print(worker.log_tail(200))  # pytest shows it only when the test failed
+
+    request.addfinalizer(stop)
+    wait_until(
+        lambda: process.poll() is not None or "ready." in log.read_text(errors="replace"),
+        timeout=WAIT,
+        what="the celery worker to be ready",
+        diagnostics=worker.log_tail,
+    )
+    assert process.poll() is None, worker.log_tail()
+    return worker
+
+
+def _reminders_to_owner(fake_slack: FakeSlack, public_id: str) -> list:
+    return [
+        r for r in fake_slack.ok_posts(channel=OWNER_SLACK_ID) if public_id in r.text and "no regression test" in r.text
+    ]
+
+
+def test_reminders_reach_slack_until_a_regression_test_is_linked(reminder_worker, fake_slack):
+    team = TeamFactory()
+    owner = UserFactory(slack_user_id=OWNER_SLACK_ID)
+    postmortem = PostMortemFactory(published=True, owner=owner, incident__owning_team=team)
+    public_id = postmortem.incident.public_id
+    assert public_id == f"INC-{postmortem.incident.pk}"
+
+    def diagnostics() -> str:
+        posts = "\n".join(f"  {r.status} {r.channel}: {r.text[:160]!r}" for r in fake_slack.requests)
+        rows = "\n".join(f"  {d}" for d in ReminderDelivery.objects.filter(reminder__postmortem=postmortem))
+        return f"Slack saw:\n{posts}\ndeliveries:\n{rows}\n{reminder_worker.log_tail()}"
+
+    # 1. The owner gets a Slack DM naming the incident, then another one: the loop keeps pushing.
+    wait_until(
+        lambda: _reminders_to_owner(fake_slack, public_id),
+        timeout=WAIT,
+        what=f"a Slack reminder about {public_id} to {OWNER_SLACK_ID}",
+        diagnostics=diagnostics,
+    )
+    wait_until(
+        lambda: len(_reminders_to_owner(fake_slack, public_id)) >= 2,
+        timeout=WAIT,
+        what=f"a second Slack reminder about {public_id}",
+        diagnostics=diagnostics,
+    )
+    for post in fake_slack.posts():
+        assert post.authorization == f"Bearer {SLACK_TOKEN}"
+        assert post.channel == OWNER_SLACK_ID  # nobody else is reminded: the owner is known
+
+    # 2. A regression test is linked: the loop stops.
+    _, created = regression_test_link(
+        postmortem=postmortem,
+        repository=RepositoryFactory(),
+        test_id="tests/payments/test_retry.py::test_timeout_is_retried",
+        actor=owner,
+    )
+    assert created
+    linked_at, linked_clock = timezone.now(), time.monotonic()  # committed: the service's transaction has ended
+
+    # Two sweeps that finished after the link: the second one started after it, so it saw the test.
+    sweeps_after_link: set = set()
+
+    def two_more_sweeps() -> bool:
+        beat = Heartbeat.objects.filter(name=SWEEP_HEARTBEAT).values_list("last_success_at", flat=True).first()
+        if beat and beat > linked_at:
+            sweeps_after_link.add(beat)
+        return len(sweeps_after_link) >= 2
+
+    wait_until(two_more_sweeps, timeout=WAIT, what="two reminder sweeps after the link", diagnostics=diagnostics)
+    time.sleep(2)  # let deliveries the last sweeps may have queued drain (they take milliseconds here)
+
+    late = [r for r in fake_slack.requests if r.at > linked_clock + LATE_GRACE]
+    assert not late, f"Slack was posted to {len(late)} time(s) after the regression test was linked\n{diagnostics()}"
+    planned_after = ReminderDelivery.objects.filter(reminder__postmortem=postmortem, reminder__created_at__gt=linked_at)
+    assert set(planned_after.values_list("status", flat=True)) <= {ReminderDelivery.Status.SKIPPED}, diagnostics()
+    unfinished = ReminderDelivery.objects.filter(
+        reminder__postmortem=postmortem, status__in=[ReminderDelivery.Status.PENDING, ReminderDelivery.Status.SENDING]
+    )
+    assert not unfinished.exists(), f"deliveries left behind\n{diagnostics()}"
+
+    # 3. Never duplicated: one Slack post per sent Slack delivery, each a different cadence step, sent once.
+    slack_sent = ReminderDelivery.objects.filter(
+        reminder__postmortem=postmortem, channel=ReminderDelivery.Channel.SLACK, status=ReminderDelivery.Status.SENT
+    )
+    posts = fake_slack.ok_posts()
+    assert sorted(d.external_ref for d in slack_sent) == sorted(p.reply["ts"] for p in posts), diagnostics()
+    assert all(d.attempts == 1 for d in slack_sent), diagnostics()
+    steps = [m.group(1) if (m := REMINDER_STEP.search(p.text)) else "1" for p in posts]
+    assert len(steps) == len(set(steps)), f"a cadence step was posted twice: {steps}"
+    assert Reminder.objects.filter(postmortem=postmortem).count() >= 2
+
+    # 4. The database outbox has every reminder too, once, addressed to the owner.
+    outbox = OutboxMessage.objects.filter(recipient=f"user:{owner.username}", text__contains=public_id)
+    assert outbox.count() >= len(posts) >= 2
+    assert all("no regression test" in m.text for m in outbox)
+    outbox_sent = ReminderDelivery.objects.filter(
+        reminder__postmortem=postmortem, channel=ReminderDelivery.Channel.OUTBOX, status=ReminderDelivery.Status.SENT
+    )
+    assert {m.dedup_key for m in outbox} == {f"reminder-delivery:{d.pk}" for d in outbox_sent}

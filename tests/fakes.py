@@ -1,0 +1,236 @@
+"""Stand-ins for outside services that tests cross for real: a local HTTP server speaking Slack's Web API.
+
+``FakeSlack`` listens on 127.0.0.1 (a free port, in a thread) and records every
+``POST /api/<method>`` with its headers and parsed body (JSON or form). By
+default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
+the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx).
+Point the real slack_sdk client at it with ``SLACK_API_URL = fake.url``.
+"""
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SlackRequest:
+    """One request the fake received. ``at`` is ``time.monotonic()`` on arrival."""
+
+    method: str  # the Web API method, e.g. "chat.postMessage"
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+    status: int  # what the fake answered (0: it hung up without answering)
+    reply: dict[str, Any] | str  # the body it answered with
+
+    @property
+    def channel(self) -> str:
+        return str(self.body.get("channel", ""))
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text", ""))
+
+    @property
+    def authorization(self) -> str:
+        return self.headers.get("authorization", "")
+
+
+@dataclass(frozen=True)
+class ScriptedReply:
+    status: int
+    body: dict[str, Any] | str
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout)
+    drop: bool = False  # take the request, then close the connection without answering
+
+
+class FakeSlack:
+    """A local Slack Web API: records requests, replies ``ok`` unless told otherwise. Use as a context manager."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[SlackRequest] = []
+        self._script: deque[ScriptedReply] = deque()
+        self._ts = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> "FakeSlack":
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "FakeSlack":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "FakeSlack is not started"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The base URL to give slack_sdk (``SLACK_API_URL``), ending in ``/api/``."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # --- scripting and reading ------------------------------------------------------------
+
+    def reply_next(
+        self,
+        status: int = 200,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next ``times`` requests with this reply instead of the default ``ok``.
+
+        ``body`` may be a dict (sent as JSON) or a string (sent as text/html, like a proxy's error page).
+        """
+        reply = ScriptedReply(status, body if body is not None else {"ok": status == 200}, headers or {}, delay)
+        with self._lock:
+            self._script.extend([reply] * times)
+
+    def rate_limit_next(self, retry_after: int = 30, times: int = 1) -> None:
+        """Answer like Slack's rate limiter: HTTP 429, ``Retry-After``, ``{"ok": false, "error": "ratelimited"}``."""
+        self.reply_next(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, times)
+
+    def drop_next(self, times: int = 1) -> None:
+        """Take the next ``times`` requests, then hang up without a reply (Slack got it; the answer was lost)."""
+        with self._lock:
+            self._script.extend([ScriptedReply(0, "", drop=True)] * times)
+
+    @property
+    def requests(self) -> list[SlackRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def posts(self, channel: str | None = None) -> list[SlackRequest]:
+        """``chat.postMessage`` requests, optionally only those addressed to ``channel``."""
+        return [
+            r for r in self.requests if r.method == "chat.postMessage" and (channel is None or r.channel == channel)
+        ]
+
+    def ok_posts(self, channel: str | None = None) -> list[SlackRequest]:
+        """``chat.postMessage`` requests that were answered with HTTP 200 ``ok``."""
+        return [r for r in self.posts(channel) if r.status == 200]
+
+    # --- the server -------------------------------------------------------------------
+
+    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply:
+        with self._lock:
+            if self._script:
+                return self._script.popleft()
+            self._ts += 1
+            ts = f"{int(time.time())}.{self._ts:06d}"
+        return ScriptedReply(200, {"ok": True, "channel": body.get("channel", ""), "ts": ts})
+
+    def _record(self, request: SlackRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                at = time.monotonic()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = _parse_body(self.headers.get("Content-Type", ""), raw)
+                method = self.path.split("?", 1)[0].removeprefix("/api/")
+                if not self.path.startswith("/api/"):
+                    reply = ScriptedReply(404, {"ok": False, "error": "unknown_method"})
+                else:
+                    reply = fake._next_reply(body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = SlackRequest(method, headers, body, at, status=reply.status, reply=reply.body)
+                fake._record(request)
+                if reply.drop:
+                    self.close_connection = True
+                    return
+                if reply.delay:
+                    time.sleep(reply.delay)
+                payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = payload.encode()
+                content_type = "text/html" if isinstance(reply.body, str) else "application/json; charset=utf-8"
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+                    self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests instead
+                pass
+
+        return Handler
+
+
+def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if content_type.startswith("application/json"):
+        return json.loads(raw)
+    return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+
+
+def closed_port_url() -> str:
+    """An ``http://127.0.0.1:<port>/api/`` URL on which nothing listens (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"
+
+
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    diagnostics: Callable[[], str] | None = None,
+) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            detail = f"\n{diagnostics()}" if diagnostics else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(interval)

@@ -1,0 +1,265 @@
+"""The Slack backend against a real local HTTP server, through the real slack_sdk client.
+
+Covers how Slack's replies map onto our three error types, and what a rate
+limit does to a reminder delivery and to its Celery task (FIELD-CASES BR-13:
+wait at least ``Retry-After``, never lose the reminder, post it exactly once).
+"""
+
+import pytest
+from celery.exceptions import Retry
+from celery.signals import task_retry
+
+from notifications import base as notify_base
+from notifications.base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError
+from notifications.slack import SlackBackend
+from postmortems.models import ReminderDelivery
+from postmortems.reminders import reminder_deliver, reminders_sweep
+from postmortems.tasks import reminder_deliver_task
+from tests.factories import PostMortemFactory, UserFactory
+from tests.fakes import FakeSlack, closed_port_url
+
+TOKEN = "xoxb-test-slack-backend"
+OWNER_SLACK_ID = "U0OWNER01"
+MESSAGE = Message(address="U0ALICE01", subject="INC-7: no regression test", text="INC-7 needs a regression test")
+
+
+@pytest.fixture
+def fake_slack():
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def slack_settings(settings, fake_slack):
+    """A bot token, and the Slack API base URL pointing at the fake server."""
+    settings.SLACK_BOT_TOKEN = TOKEN
+    settings.SLACK_API_URL = fake_slack.url
+    settings.SLACK_TIMEOUT_SECONDS = 2
+    return settings
+
+
+@pytest.fixture
+def real_slack_channel(slack_settings):
+    """Reminder deliveries on the "slack" channel go through the real SlackBackend (not the memory one)."""
+    slack_settings.SREDESK_NOTIFY_BACKENDS = {
+        **slack_settings.SREDESK_NOTIFY_BACKENDS,
+        "slack": "notifications.slack.SlackBackend",
+    }
+    notify_base._backend.cache_clear()
+    yield slack_settings
+    notify_base._backend.cache_clear()
+
+
+# --- the backend alone ----------------------------------------------------------------------------
+
+
+def test_ok_reply_returns_the_message_ts(slack_settings, fake_slack):
+    message = Message(address="U0ALICE01", subject="s", text="INC-7 needs a test", url="http://sredesk.test/pm/7/")
+
+    ts = SlackBackend().send(message)
+
+    [request] = fake_slack.posts()
+    assert ts == request.reply["ts"]
+    assert request.authorization == f"Bearer {TOKEN}"
+    assert request.channel == "U0ALICE01"
+    assert request.text == "INC-7 needs a test\n<http://sredesk.test/pm/7/|Open in sredesk>"
+    assert request.body.get("unfurl_links") in (False, "false", "0")
+
+
+def test_429_raises_rate_limited_with_retry_after(slack_settings, fake_slack):
+    fake_slack.rate_limit_next(retry_after=30)
+
+    with pytest.raises(NotifyRateLimited) as info:
+        SlackBackend().send(MESSAGE)
+
+    assert info.value.retry_after == 30
+    assert isinstance(info.value, NotifyTransientError)  # retried, not dropped
+    assert len(fake_slack.posts()) == 1  # the client itself did not retry in a tight loop
+
+
+def test_429_without_retry_after_waits_30_seconds(slack_settings, fake_slack):
+    fake_slack.reply_next(429, {"ok": False, "error": "ratelimited"})
+
+    with pytest.raises(NotifyRateLimited) as info:
+        SlackBackend().send(MESSAGE)
+
+    assert info.value.retry_after == 30
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "invalid_auth", "not_in_channel", "is_archived"])
+def test_refusals_are_permanent(slack_settings, fake_slack, error):
+    fake_slack.reply_next(200, {"ok": False, "error": error})
+
+    with pytest.raises(NotifyPermanentError, match=error):
+        SlackBackend().send(MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, "<html><body>Internal Server Error</body></html>"),
+        (503, {"ok": False, "error": "service_unavailable"}),
+        (200, {"ok": False, "error": "internal_error"}),
+    ],
+    ids=["500-html", "503-json", "200-internal_error"],
+)
+def test_server_errors_are_transient(slack_settings, fake_slack, status, body):
+    fake_slack.reply_next(status, body)
+
+    with pytest.raises(NotifyTransientError) as info:
+        SlackBackend().send(MESSAGE)
+
+    assert not isinstance(info.value, NotifyRateLimited)
+
+
+def test_closed_port_is_transient(settings):
+    settings.SLACK_BOT_TOKEN = TOKEN
+    settings.SLACK_API_URL = closed_port_url()
+
+    with pytest.raises(NotifyTransientError, match="unreachable"):
+        SlackBackend().send(MESSAGE)
+
+
+def test_no_reply_within_the_timeout_is_transient(slack_settings, fake_slack):
+    slack_settings.SLACK_TIMEOUT_SECONDS = 1
+    fake_slack.reply_next(200, {"ok": True, "ts": "1.000001"}, delay=2.5)
+
+    with pytest.raises(NotifyTransientError):
+        SlackBackend().send(MESSAGE)
+
+
+def test_a_lost_reply_is_not_resent_behind_the_ledgers_back(slack_settings, fake_slack):
+    """Slack took the message but the connection dropped before its reply: the backend must not post it again.
+
+    A resend must go through the delivery ledger, where it is counted
+    (``attempts`` 2) and visible. slack_sdk's default retry handler re-posts on
+    ``RemoteDisconnected`` / ``ConnectionResetError`` by itself, so the owner
+    gets the reminder twice while the ledger says it was sent once.
+    """
+    fake_slack.drop_next()
+
+    with pytest.raises(NotifyTransientError):
+        SlackBackend().send(MESSAGE)
+
+    assert len(fake_slack.posts()) == 1
+
+
+# --- through the delivery service and the Celery task -----------------------------------------------
+
+
+@pytest.fixture
+def slack_delivery(db, real_slack_channel):
+    """A pending Slack delivery of a no-regression-test reminder, planned by the real sweep (nothing sent yet).
+
+    The ``db`` fixture wraps the test in a transaction, so the sweep's on-commit enqueue never fires.
+    """
+    owner = UserFactory(slack_user_id=OWNER_SLACK_ID)
+    postmortem = PostMortemFactory(published=True, owner=owner)
+    assert reminders_sweep().planned == 1
+    delivery = ReminderDelivery.objects.get(reminder__postmortem=postmortem, channel=ReminderDelivery.Channel.SLACK)
+    assert (delivery.status, delivery.attempts, delivery.address) == ("pending", 0, OWNER_SLACK_ID)
+    return delivery
+
+
+def test_deliver_sends_to_slack(slack_delivery, fake_slack):
+    assert reminder_deliver(delivery_id=slack_delivery.pk) == "sent"
+
+    slack_delivery.refresh_from_db()
+    [post] = fake_slack.posts(channel=OWNER_SLACK_ID)
+    assert slack_delivery.status == ReminderDelivery.Status.SENT
+    assert slack_delivery.external_ref == post.reply["ts"]
+    assert f"{slack_delivery.reminder.postmortem.incident.public_id} post-mortem has no regression test" in post.text
+
+
+def test_deliver_rate_limited_leaves_the_delivery_pending(slack_delivery, fake_slack):
+    fake_slack.rate_limit_next(retry_after=30)
+
+    with pytest.raises(NotifyRateLimited):
+        reminder_deliver(delivery_id=slack_delivery.pk)
+
+    slack_delivery.refresh_from_db()
+    assert slack_delivery.status == ReminderDelivery.Status.PENDING
+    assert slack_delivery.attempts == 1
+    assert "rate limited" in slack_delivery.last_error
+    assert slack_delivery.sent_at is None
+
+
+def test_deliver_permanent_error_fails_the_delivery(slack_delivery, fake_slack):
+    fake_slack.reply_next(200, {"ok": False, "error": "user_not_found"})
+
+    assert reminder_deliver(delivery_id=slack_delivery.pk) == "failed"
+
+    slack_delivery.refresh_from_db()
+    assert slack_delivery.status == ReminderDelivery.Status.FAILED
+    assert "user_not_found" in slack_delivery.last_error
+
+
+@pytest.fixture
+def eager_retries():
+    """Let eager ``apply`` re-run retried tasks: with ``task_eager_propagates`` it raises the first Retry instead."""
+    conf = reminder_deliver_task.app.conf
+    before = conf.task_eager_propagates
+    conf.task_eager_propagates = False
+    yield
+    conf.task_eager_propagates = before
+
+
+def test_task_retries_a_rate_limited_delivery_until_it_is_posted_once(slack_delivery, fake_slack, eager_retries):
+    """Eager ``apply`` runs the retries at once (it ignores countdowns); the task_retry signal shows the countdowns."""
+    fake_slack.rate_limit_next(retry_after=30, times=2)
+    retries: list[Retry] = []
+
+    def record(sender=None, reason=None, **kwargs):
+        retries.append(reason)
+
+    task_retry.connect(record, sender=reminder_deliver_task, weak=False)
+    try:
+        result = reminder_deliver_task.apply(args=[slack_delivery.pk])
+    finally:
+        task_retry.disconnect(record, sender=reminder_deliver_task)
+
+    assert result.get() == "sent"
+    slack_delivery.refresh_from_db()
+    assert slack_delivery.status == ReminderDelivery.Status.SENT
+    assert slack_delivery.attempts == 3
+    assert [r.status for r in fake_slack.posts()] == [429, 429, 200]
+    assert len(fake_slack.ok_posts(channel=OWNER_SLACK_ID)) == 1
+    assert [r.when for r in retries] == [30, 30]
+    assert all("rate limited" in str(r) for r in retries)
+
+
+def _run_as_worker_would(task, *args, retries=0):
+    """Run the task body under a request context, as a worker does, returning what it returns or raises.
+
+    ``is_eager`` makes ``Task.retry`` raise its Retry (carrying the countdown in
+    ``when``) instead of publishing a new message to the broker.
+    """
+    task.push_request(
+        id="test-task-id", args=list(args), kwargs={}, retries=retries, is_eager=True, called_directly=False
+    )
+    try:
+        return task.run(*args)
+    finally:
+        task.pop_request()
+
+
+def test_task_retry_countdown_honours_retry_after(slack_delivery, fake_slack):
+    fake_slack.rate_limit_next(retry_after=30)
+
+    with pytest.raises(Retry) as info:
+        _run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
+
+    assert info.value.when >= 30
+    assert info.value.sig.options["countdown"] >= 30
+    slack_delivery.refresh_from_db()
+    assert slack_delivery.status == ReminderDelivery.Status.PENDING
+
+
+@pytest.mark.parametrize(("retries", "countdown"), [(0, 5), (3, 40), (10, 600)])
+def test_task_retry_backs_off_on_server_errors(slack_delivery, fake_slack, retries, countdown):
+    fake_slack.reply_next(500, "<html>oops</html>")
+
+    with pytest.raises(Retry) as info:
+        _run_as_worker_would(reminder_deliver_task, slack_delivery.pk, retries=retries)
+
+    assert info.value.when == countdown
