@@ -122,6 +122,14 @@ class Service(models.Model):
     dashboard_url = models.URLField(max_length=500, blank=True)
     alerts_url = models.URLField(max_length=500, blank=True)
     repositories = models.ManyToManyField(Repository, blank=True, related_name="services")
+    ci_reports_tests = models.BooleanField(
+        "CI reports test runs",
+        default=True,
+        help_text=(
+            "On: a post-mortem completes only once CI has seen its regression test pass. "
+            "Off (this service's CI does not report to sredesk): a linked regression test is enough."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -26,3 +26,22 @@ class LinkRegressionTestForm(forms.Form):
         repos = Repository.objects.filter(services__in=services).distinct()
         if repos.exists():
             self.fields["repository"].queryset = repos
+
+
+class PostMortemSectionsForm(forms.ModelForm):
+    """The blameless sections, in Markdown."""
+
+    class Meta:
+        model = PostMortem
+        fields = [
+            "summary", "impact", "trigger", "root_cause", "detection", "resolution",
+            "went_well", "went_wrong", "got_lucky", "timeline",
+        ]  # fmt: skip
+        widgets = {f: forms.Textarea(attrs={"rows": 4}) for f in fields}
+
+
+class ActionItemForm(forms.ModelForm):
+    class Meta:
+        model = ActionItem
+        fields = ["title", "kind", "priority", "owner", "due_date", "tracker_url"]
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}

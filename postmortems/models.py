@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_fsm import FSMField, transition
 
 from incidents.models import Incident
 from notifications.models import DeliveryBase
@@ -30,7 +31,7 @@ class PostMortem(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="postmortems"
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status = FSMField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     due_at = models.DateTimeField(help_text="When the post-mortem should be published (UTC).")
     published_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -69,6 +70,33 @@ class PostMortem(models.Model):
 
     def __str__(self) -> str:
         return f"Post-mortem of {self.incident.public_id}"
+
+    # --- Review workflow (django-fsm-2). Services check the rules, save, log and notify.
+
+    @transition(field=status, source=Status.DRAFT, target=Status.IN_REVIEW)
+    def submit_for_review(self, *, at: datetime) -> None:
+        pass
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.DRAFT)
+    def request_changes(self, *, at: datetime) -> None:
+        pass
+
+    @transition(field=status, source=[Status.DRAFT, Status.IN_REVIEW], target=Status.PUBLISHED)
+    def publish(self, *, at: datetime) -> None:
+        self.published_at = at
+
+    @transition(field=status, source=Status.PUBLISHED, target=Status.COMPLETE)
+    def complete(self, *, at: datetime) -> None:
+        self.completed_at = at
+
+    @property
+    def regression_test_requirement(self) -> str:
+        """The regression-test state that satisfies this post-mortem: ``verified``, or ``linked`` when the
+        incident's primary service has switched off ``ci_reports_tests``."""
+        service = self.incident.primary_service
+        if service is not None and not service.ci_reports_tests:
+            return RegressionTest.State.LINKED
+        return RegressionTest.State.VERIFIED
 
     def owes_regression_test_since(self, now: datetime) -> datetime | None:
         """When this post-mortem started owing a regression test, or None if it does not (yet).

@@ -5,8 +5,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import can_proceed
 
 from incidents.models import Incident, Source, TimelineEvent
+from notifications.services import notify
 from ownership.models import Repository, User
 
 from .models import ActionItem, PostMortem, RegressionTest
@@ -103,3 +107,99 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
         data={"postmortem_id": postmortem.pk},
     )
     return postmortem, True
+
+
+class InvalidPostMortemTransition(ValidationError):
+    """The post-mortem's status does not allow this move, or its completion rules are not met."""
+
+
+def postmortem_completion_blockers(postmortem: PostMortem) -> list[str]:
+    """Why ``postmortem`` cannot be completed yet, as sentences ([] when it can).
+
+    Every action item must be done or won't-do (with a reason, which the
+    database enforces), and at least one regression test must be in the
+    state the post-mortem requires (``verified``, or ``linked`` for a
+    service whose CI does not report to sredesk).
+    """
+    blockers = []
+    open_items = postmortem.action_items.exclude(status__in=[ActionItem.Status.DONE, ActionItem.Status.WONT_DO])
+    if open_items.exists():
+        titles = ", ".join(f"“{t}”" for t in open_items.values_list("title", flat=True)[:5])
+        blockers.append(f"{open_items.count()} action item(s) still open: {titles}.")
+    if postmortem.regression_test_requirement == RegressionTest.State.VERIFIED:
+        if not postmortem.regression_tests.filter(state=RegressionTest.State.VERIFIED).exists():
+            blockers.append("No regression test has been seen passing in CI yet.")
+    elif not postmortem.regression_tests.filter(
+        state__in=[RegressionTest.State.LINKED, RegressionTest.State.VERIFIED]
+    ).exists():
+        blockers.append("No regression test is linked.")
+    return blockers
+
+
+POSTMORTEM_VERBS = {
+    "submit_for_review": PostMortem.Status.IN_REVIEW,
+    "request_changes": PostMortem.Status.DRAFT,
+    "publish": PostMortem.Status.PUBLISHED,
+    "complete": PostMortem.Status.COMPLETE,
+}
+
+
+@transaction.atomic
+def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, source: str) -> PostMortem:
+    """Move a post-mortem through draft -> in_review -> published -> complete.
+
+    ``verb`` is one of POSTMORTEM_VERBS. No-op when already in the target
+    status. Raises InvalidPostMortemTransition when the move is not allowed
+    or, for ``complete``, when ``postmortem_completion_blockers`` is not empty
+    (the message lists every blocker). Logs on the incident's timeline;
+    publishing announces the post-mortem to the owning team after commit.
+    """
+    target = POSTMORTEM_VERBS.get(verb)
+    if target is None:
+        raise ValidationError({"verb": f"Unknown post-mortem action {verb!r}."})
+    postmortem = (
+        PostMortem.objects.select_for_update().select_related("incident__primary_service").get(pk=postmortem_id)
+    )
+    if postmortem.status == target:
+        return postmortem
+    method = getattr(postmortem, verb)
+    if not can_proceed(method):
+        raise InvalidPostMortemTransition(
+            f"Cannot {verb.replace('_', ' ')} the post-mortem of {postmortem.incident.public_id}: "
+            f"it is {postmortem.get_status_display().lower()}.",
+            code="invalid_transition",
+        )
+    if verb == "complete":
+        blockers = postmortem_completion_blockers(postmortem)
+        if blockers:
+            raise InvalidPostMortemTransition(" ".join(blockers), code="incomplete")
+    before = postmortem.get_status_display()
+    method(at=timezone.now())
+    postmortem.save()
+    event = TimelineEvent.objects.create(
+        incident_id=postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Post-mortem {before.lower()} → {postmortem.get_status_display().lower()}",
+        data={"postmortem_id": postmortem.pk, "from": before, "to": postmortem.status},
+    )
+    if verb == "publish":
+        transaction.on_commit(lambda: _announce_published(postmortem, event))
+    return postmortem
+
+
+def _announce_published(postmortem: PostMortem, event: TimelineEvent) -> None:
+    incident = postmortem.incident
+    team = incident.owning_team
+    url = settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk])
+    text = f"{incident.public_id} post-mortem published: {incident.title}"
+    notify(
+        key=f"timeline-event:{event.pk}",
+        topic=incident.public_id,
+        subject=text,
+        text=text,
+        url=url,
+        slack=[team.slack_channel] if team else [],
+        outbox=[f"team:{team.slug}"] if team else [],
+    )

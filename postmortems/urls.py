@@ -5,5 +5,10 @@ from . import views
 app_name = "postmortems"
 urlpatterns = [
     path("", views.open_postmortems, name="open"),
+    path("postmortems/<int:pk>/", views.postmortem_detail, name="detail"),
+    path("postmortems/<int:pk>/edit/", views.postmortem_edit, name="edit"),
+    path("postmortems/<int:pk>/export.md", views.postmortem_export, name="export"),
+    path("postmortems/<int:pk>/action-items/add/", views.action_item_add, name="add_action_item"),
     path("postmortems/<int:pk>/link-test/", views.link_test, name="link_test"),
+    path("postmortems/<int:pk>/<str:verb>/", views.postmortem_transition_view, name="transition"),
 ]

@@ -5,13 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from incidents.models import Source
 
-from .forms import LinkRegressionTestForm
+from .export import SECTIONS, postmortem_markdown
+from .forms import ActionItemForm, LinkRegressionTestForm, PostMortemSectionsForm
 from .models import PostMortem
 from .selectors import postmortems_open
-from .services import regression_test_link
+from .services import POSTMORTEM_VERBS, postmortem_completion_blockers, postmortem_transition, regression_test_link
 
 
 @login_required
@@ -37,7 +40,7 @@ def link_test(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             verb = "Linked" if created else "Already linked:"
             messages.success(request, f"{verb} {test.test_id} to {postmortem.incident.public_id}. Reminders stop.")
-            return redirect("postmortems:open")
+            return redirect("postmortems:detail", pk=postmortem.pk)
     tests = postmortem.regression_tests.select_related("repository")
     reminders = postmortem.reminders.prefetch_related("deliveries")[:20]
     return render(
@@ -46,3 +49,74 @@ def link_test(request: HttpRequest, pk: int) -> HttpResponse:
         {"postmortem": postmortem, "form": form, "tests": tests, "reminders": reminders},
         status=400 if form.errors else 200,
     )
+
+
+def _postmortem(pk: int) -> PostMortem:
+    return get_object_or_404(
+        PostMortem.objects.select_related("incident__owning_team", "incident__primary_service", "owner"), pk=pk
+    )
+
+
+@login_required
+def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A post-mortem: rendered sections, workflow buttons, action items, regression tests, reminders."""
+    postmortem = _postmortem(pk)
+    today = timezone.now().date()
+    items = list(postmortem.action_items.select_related("owner"))
+    for item in items:
+        item.overdue = bool(item.due_date and item.due_date < today and item.status in ("open", "in_progress"))
+    context = {
+        "postmortem": postmortem,
+        "sections": [(title, getattr(postmortem, field)) for field, title in SECTIONS],
+        "items": items,
+        "tests": postmortem.regression_tests.select_related("repository"),
+        "reminders": postmortem.reminders.prefetch_related("deliveries")[:20],
+        "verbs": [v for v in POSTMORTEM_VERBS if POSTMORTEM_VERBS[v] != postmortem.status],
+        "blockers": postmortem_completion_blockers(postmortem) if postmortem.status == "published" else [],
+        "relaxed": postmortem.regression_test_requirement == "linked",
+        "item_form": ActionItemForm(),
+    }
+    return render(request, "postmortems/detail.html", context)
+
+
+@login_required
+def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    postmortem = _postmortem(pk)
+    form = PostMortemSectionsForm(request.POST or None, instance=postmortem)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Post-mortem saved.")
+        return redirect("postmortems:detail", pk=pk)
+    return render(request, "postmortems/edit.html", {"postmortem": postmortem, "form": form})
+
+
+@require_POST
+@login_required
+def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    try:
+        postmortem_transition(postmortem_id=_postmortem(pk).pk, verb=verb, actor=request.user, source=Source.WEB)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("postmortems:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
+    postmortem = _postmortem(pk)
+    form = ActionItemForm(request.POST)
+    if form.is_valid():
+        form.instance.postmortem = postmortem
+        form.save()
+    else:
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    return redirect("postmortems:detail", pk=pk)
+
+
+@login_required
+def postmortem_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The whole post-mortem as a Markdown file download."""
+    postmortem = _postmortem(pk)
+    response = HttpResponse(postmortem_markdown(postmortem), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{postmortem.incident.public_id}-postmortem.md"'
+    return response
