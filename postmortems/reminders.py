@@ -177,8 +177,11 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
     incident = reminder.postmortem.incident
     url = settings.SREDESK_BASE_URL + reverse("postmortems:link_test", args=[reminder.postmortem_id])
     text = f"{incident.public_id} post-mortem has no regression test: link one at {url}"
-    if reminder.step:
-        text += f" (reminder {reminder.step + 1})"
+    sent_before = Reminder.objects.filter(
+        postmortem_id=reminder.postmortem_id, kind=reminder.kind, cycle=reminder.cycle, step__lt=reminder.step
+    ).count()
+    if sent_before:
+        text += f" (reminder {sent_before + 1})"
     return Message(
         address=delivery.address,
         subject=f"{incident.public_id} ({incident.get_severity_display()}) {incident.title}: no regression test",
