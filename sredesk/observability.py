@@ -7,11 +7,13 @@ worker shows as growing ages rather than silence.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from kombu import Connection
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -20,7 +22,6 @@ from postmortems.models import Heartbeat, Reminder, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, cadence_step
 from postmortems.selectors import postmortems_owing_regression_test
 
-from .celery import app as celery_app
 
 
 @require_GET
@@ -39,7 +40,9 @@ def readyz(request: HttpRequest) -> HttpResponse:
     except Exception as exc:  # any driver error means "not ready"
         problems["database"] = f"{type(exc).__name__}: {exc}"
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
+        ) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     except Exception as exc:  # kombu raises many types, all meaning "not ready"
         problems["broker"] = f"{type(exc).__name__}: {exc}"

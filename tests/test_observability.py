@@ -32,14 +32,10 @@ def test_readyz_checks_database_and_broker(client):
 
 
 def test_readyz_names_an_unreachable_broker(client, settings):
-    from sredesk.celery import app
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/readyz")
-    finally:
-        app.conf.broker_url = old
+    response = client.get("/readyz")
+
     assert response.status_code == 503
     assert "broker" in response.json()["problems"]
     assert "database" not in response.json()["problems"]
