@@ -23,7 +23,6 @@ from postmortems.reminders import SWEEP_HEARTBEAT, cadence_step
 from postmortems.selectors import postmortems_owing_regression_test
 
 
-
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """200 while the process can answer at all."""
