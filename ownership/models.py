@@ -91,10 +91,23 @@ class Repository(models.Model):
     name = models.CharField(max_length=200, unique=True, help_text="e.g. acme/payments")
     url = models.URLField(max_length=500, blank=True)
     default_branch = models.CharField(max_length=200, default="main")
+    extra_counted_branches = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated branches whose CI runs count besides the default branch (e.g. release).",
+    )
+    ci_token_hash = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="SHA-256 of the CI upload token (the token is shown once)."
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "repositories"
+
+    def counts_branch(self, branch: str) -> bool:
+        """Whether a CI run on ``branch`` decides regression-test states (default branch, or listed)."""
+        extra = {b.strip() for b in self.extra_counted_branches.split(",") if b.strip()}
+        return branch == self.default_branch or branch in extra
 
     def __str__(self) -> str:
         return self.name

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import ActionItem, Heartbeat, PostMortem, RegressionTest, Reminder, ReminderDelivery
+from .models import (
+    ActionItem,
+    Heartbeat,
+    PostMortem,
+    RegressionTest,
+    Reminder,
+    ReminderDelivery,
+    TestResult,
+    TestRun,
+    TestRunFile,
+)
 
 
 class ActionItemInline(admin.TabularInline):
@@ -71,3 +81,29 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "last_success_at")
+
+
+class TestRunFileInline(admin.TabularInline):
+    model = TestRunFile
+    extra = 0
+    fields = ("filename", "producer", "tests", "size_bytes", "uploaded_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(TestRun)
+class TestRunAdmin(admin.ModelAdmin):
+    list_display = ("repository", "run_key", "branch", "commit", "complete", "created_at")
+    list_filter = ("complete", "repository")
+    search_fields = ("run_key", "commit", "branch")
+    date_hierarchy = "created_at"
+    list_select_related = ("repository",)
+    inlines = [TestRunFileInline]
+
+
+@admin.register(TestResult)
+class TestResultAdmin(admin.ModelAdmin):
+    list_display = ("test_id", "test_run", "outcome", "flaky", "attempts", "duration_seconds")
+    list_filter = ("outcome", "flaky")
+    search_fields = ("test_id",)
+    list_select_related = ("test_run__repository",)

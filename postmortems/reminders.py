@@ -137,7 +137,10 @@ def reminders_plan_due(*, now: datetime) -> int:
             )
             if not created:
                 continue
-            deliveries = [ReminderDelivery.objects.create(reminder=reminder, **row) for row in _recipients(postmortem)]
+            deliveries = [
+                ReminderDelivery.objects.create(reminder=reminder, created_at=now, queued_at=now, **row)
+                for row in _recipients(postmortem)
+            ]
             ids = [d.pk for d in deliveries]
             transaction.on_commit(lambda ids=ids: _enqueue(ids))
         created_count += 1
@@ -167,7 +170,7 @@ def reminder_obsolete_reason(reminder: Reminder) -> str:
     if postmortem.reminder_cycle != reminder.cycle:
         return "post-mortem started a new reminder cycle"
     if not postmortems_owing_regression_test(now=timezone.now()).filter(pk=postmortem.pk).exists():
-        return "post-mortem has a regression test"
+        return "post-mortem has a verified regression test"
     return ""
 
 
@@ -176,7 +179,14 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
     reminder = delivery.reminder
     incident = reminder.postmortem.incident
     url = settings.SREDESK_BASE_URL + reverse("postmortems:link_test", args=[reminder.postmortem_id])
-    text = f"{incident.public_id} post-mortem has no regression test: link one at {url}"
+    tests = list(reminder.postmortem.regression_tests.values_list("state", flat=True))
+    if not tests:
+        text = f"{incident.public_id} post-mortem has no regression test: link one at {url}"
+    else:
+        states = ", ".join(sorted(set(tests)))
+        text = (
+            f"{incident.public_id} post-mortem has no regression test verified in CI yet (linked: {states}): see {url}"
+        )
     sent_before = Reminder.objects.filter(
         postmortem_id=reminder.postmortem_id, kind=reminder.kind, cycle=reminder.cycle, step__lt=reminder.step
     ).count()

@@ -7,17 +7,24 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from .models import PostMortem, RegressionTest
 
 
-def has_regression_test() -> Exists:
-    """True for a post-mortem with a regression test that stops its reminders (any linked test, for now)."""
-    return Exists(RegressionTest.objects.filter(postmortem=OuterRef("pk")))
+def has_accepted_regression_test() -> Q:
+    """True for a post-mortem whose regression test stops its reminders and lets it complete.
+
+    That is a ``verified`` test (CI has seen it pass), or, for an incident whose
+    primary service's CI does not report to sredesk, a ``linked`` one.
+    """
+    tests = RegressionTest.objects.filter(postmortem=OuterRef("pk"))
+    verified = Exists(tests.filter(state=RegressionTest.State.VERIFIED))
+    linked = Exists(tests.filter(state=RegressionTest.State.LINKED))
+    return Q(verified) | Q(linked, incident__primary_service__ci_reports_tests=False)
 
 
 def postmortems_owing_regression_test(*, now: datetime) -> QuerySet[PostMortem]:
-    """Post-mortems that are published or past their due date, not complete, with no regression test."""
+    """Post-mortems that are published or past their due date, not complete, with no accepted regression test."""
     return (
         PostMortem.objects.exclude(status=PostMortem.Status.COMPLETE)
         .filter(Q(status=PostMortem.Status.PUBLISHED) | Q(due_at__lte=now))
-        .filter(~has_regression_test())
+        .exclude(has_accepted_regression_test())
         .select_related("incident", "incident__owning_team", "owner")
     )
 
@@ -27,6 +34,12 @@ def postmortems_open() -> QuerySet[PostMortem]:
     return (
         PostMortem.objects.exclude(status=PostMortem.Status.COMPLETE)
         .select_related("incident", "incident__owning_team", "owner")
-        .annotate(reminder_count=Count("reminders", distinct=True), has_test=has_regression_test())
+        .annotate(
+            reminder_count=Count("reminders", distinct=True),
+            has_test=Exists(RegressionTest.objects.filter(postmortem=OuterRef("pk"))),
+            has_verified_test=Exists(
+                RegressionTest.objects.filter(postmortem=OuterRef("pk"), state=RegressionTest.State.VERIFIED)
+            ),
+        )
         .order_by("due_at", "id")
     )

@@ -33,7 +33,9 @@ def regression_test_link(
     ``test_id`` is normalised to its canonical ``::`` form first. Linking the
     same test twice (a double click, a retried request) returns the existing
     link and writes nothing. Writes a timeline entry on the incident when it
-    creates the link; the reminder sweep stops reminding from its next tick.
+    creates the link, and takes its state from CI runs already uploaded
+    (``postmortems.ci``), so a test CI has already seen passing is
+    ``verified`` at once.
     Raises ValidationError keyed by field for a malformed id or an action
     item from another post-mortem.
     """
@@ -60,6 +62,10 @@ def regression_test_link(
         message=f"Regression test linked: {repository.name} {canonical}",
         data={"regression_test_id": test.pk},
     )
+    from .ci import regression_test_refresh  # ci builds on this module
+
+    regression_test_refresh(test)  # runs uploaded before the link count too
+    test.refresh_from_db()
     return test, True
 
 

@@ -44,7 +44,7 @@ def test_readyz_names_an_unreachable_broker(client, settings):
 def test_metrics_follow_the_reminder_loop(client, django_capture_on_commit_callbacks):
     owed = PostMortemFactory(published=True, published_at=timezone.now() - dt.timedelta(minutes=10))
     PostMortemFactory(published=True)
-    RegressionTestFactory(postmortem=PostMortemFactory(published=True))
+    RegressionTestFactory(postmortem=PostMortemFactory(published=True), state="verified")
 
     assert metric(client, "sredesk_postmortems_awaiting_regression_test") == {"": 2}
     assert metric(client, "sredesk_reminder_sweep_last_success_timestamp_seconds") == {"": 0}

@@ -12,11 +12,14 @@ from notifications.base import NotifyPermanentError, NotifyTransientError
 from notifications.models import OutboxMessage
 from postmortems import reminders
 from postmortems.models import PostMortem, Reminder, ReminderDelivery
+from postmortems.ci import ci_run_upload
 from postmortems.services import regression_test_link
 from tests.factories import (
     MembershipFactory,
     PostMortemFactory,
+    RegressionTestFactory,
     RepositoryFactory,
+    ServiceFactory,
     TeamFactory,
     UserFactory,
 )
@@ -69,24 +72,46 @@ def test_without_owner_the_team_lead_is_reminded(django_capture_on_commit_callba
     assert OutboxMessage.objects.get().recipient == "user:lead"
 
 
-def test_reminders_follow_the_cadence_and_stop_when_a_test_is_linked(django_capture_on_commit_callbacks):
+PASSING_RUN = b"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="1" errors="0" failures="0" skipped="0">
+<testcase classname="tests.payments.test_retry" name="test_timeout_is_retried[eu]" time="0.01"/>
+</testsuite></testsuites>"""
+
+
+def test_reminders_follow_the_cadence_until_ci_sees_the_test_pass(django_capture_on_commit_callbacks):
     start = timezone.now()
     postmortem = PostMortemFactory(published=True, published_at=start)
     for offset in (dt.timedelta(0), DAY, DAY + dt.timedelta(hours=5), 3 * DAY):
         sweep(django_capture_on_commit_callbacks, now=start + offset)
     assert list(postmortem.reminders.order_by("step").values_list("step", flat=True)) == [0, 1, 2]
 
+    repository = RepositoryFactory(default_branch="main")
     regression_test_link(
         postmortem=postmortem,
-        repository=RepositoryFactory(),
+        repository=repository,
         test_id="tests/payments/test_retry.py::test_timeout_is_retried[eu]",
         actor=postmortem.owner,
     )
-    for offset in (7 * DAY, 14 * DAY, 21 * DAY):
+    sweep(django_capture_on_commit_callbacks, now=start + 7 * DAY)
+    assert postmortem.reminders.count() == 4  # linked is a promise, not yet a test CI has seen pass
+    assert "no regression test verified in CI yet (linked: linked)" in OutboxMessage.objects.first().text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ci_run_upload(repository=repository, branch="main", commit="abc123", content=PASSING_RUN, complete=True)
+    for offset in (14 * DAY, 21 * DAY):
         sweep(django_capture_on_commit_callbacks, now=start + offset)
 
-    assert postmortem.reminders.count() == 3
-    assert OutboxMessage.objects.count() == 3
+    assert postmortem.regression_tests.get().state == "verified"
+    assert postmortem.reminders.count() == 4
+    assert OutboxMessage.objects.count() == 4
+
+
+def test_a_linked_test_is_enough_for_a_service_whose_ci_does_not_report(django_capture_on_commit_callbacks):
+    postmortem = PostMortemFactory(published=True, incident__primary_service=ServiceFactory(ci_reports_tests=False))
+    regression_test_link(
+        postmortem=postmortem, repository=RepositoryFactory(), test_id="pkg/x_test.go::TestX", actor=None
+    )
+    assert sweep(django_capture_on_commit_callbacks).planned == 0
 
 
 @pytest.mark.parametrize(
@@ -119,15 +144,13 @@ def test_draft_past_its_due_date_is_reminded(django_capture_on_commit_callbacks)
 def test_reminder_planned_before_the_link_is_skipped_at_send_time():
     postmortem = PostMortemFactory(published=True)
     reminders.reminders_plan_due(now=timezone.now())  # deliveries planned, not yet sent
-    regression_test_link(
-        postmortem=postmortem, repository=RepositoryFactory(), test_id="pkg/x_test.go::TestX", actor=None
-    )
+    RegressionTestFactory(postmortem=postmortem, state="verified")
 
     delivery = ReminderDelivery.objects.get()
     assert reminders.reminder_deliver(delivery_id=delivery.pk) == "skipped"
     delivery.refresh_from_db()
     assert delivery.status == "skipped"
-    assert delivery.last_error == "post-mortem has a regression test"
+    assert delivery.last_error == "post-mortem has a verified regression test"
     assert not OutboxMessage.objects.exists()
 
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from postmortems.models import RegressionTest
 from postmortems.reminders import reminders_sweep
-from tests.factories import PostMortemFactory, RepositoryFactory, UserFactory
+from tests.factories import PostMortemFactory, RepositoryFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,8 @@ def test_open_list_shows_reminder_count_and_missing_test(user_client, django_cap
     assert "none" in row and reverse("postmortems:link_test", args=[owed.pk]) in row
 
 
-def test_linking_a_test_stops_reminders(user_client, django_capture_on_commit_callbacks):
-    postmortem = PostMortemFactory(published=True)
+def test_linking_a_test_stops_reminders_where_ci_does_not_report(user_client, django_capture_on_commit_callbacks):
+    postmortem = PostMortemFactory(published=True, incident__primary_service=ServiceFactory(ci_reports_tests=False))
     repository = RepositoryFactory()
     url = reverse("postmortems:link_test", args=[postmortem.pk])
 
@@ -51,7 +51,7 @@ def test_linking_a_test_stops_reminders(user_client, django_capture_on_commit_ca
     )
     again = user_client.post(url, {"repository": repository.pk, "test_id": "tests/test_pay.py::test_retry[eu]"})
 
-    assert response.status_code == 302 and again.status_code == 302
+    assert response["Location"] == again["Location"] == reverse("postmortems:detail", args=[postmortem.pk])
     test = RegressionTest.objects.get()
     assert test.test_id == "tests/test_pay.py::test_retry[eu]"
     assert test.linked_by.username == "sre"
@@ -80,3 +80,13 @@ def test_login_page_names_the_demo_login_only_in_demo_mode(client, settings, dem
     page = client.get(reverse("login")).content.decode()
 
     assert ("Demo login" in page) is demo
+
+
+def test_a_linked_test_is_shown_as_not_yet_seen_passing(user_client):
+    postmortem = PostMortemFactory(published=True)
+    user_client.post(
+        reverse("postmortems:link_test", args=[postmortem.pk]),
+        {"repository": RepositoryFactory().pk, "test_id": "tests/test_pay.py::test_retry"},
+    )
+    page = user_client.get(reverse("postmortems:open")).content.decode()
+    assert "linked, not yet seen passing" in page

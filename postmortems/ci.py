@@ -1,0 +1,270 @@
+"""CI test runs: take JUnit XML, record results, and move linked regression tests between states.
+
+A regression test's state is a pure function of the repository's counting
+runs (``Repository.counts_branch``), recomputed by ``regression_test_refresh``:
+
+* the latest counting run that contains the test decides: a pass makes it
+  ``verified``, a failure or error ``failing``; skipped, xfail and flaky
+  results (attempts that disagree) are not passes and change nothing;
+* a *complete* counting run newer than that one which lacks the test makes it
+  ``missing`` (an incomplete run cannot, since more files may come);
+* with no counting run seen, it stays ``linked``.
+
+Recomputing instead of applying deltas makes uploads idempotent and order-free:
+a retried upload, a run uploaded before the test was linked, or files arriving
+out of order all end in the same state. ``failing`` and ``missing`` notify the
+post-mortem's owner and the owning team: the regression guard itself regressed.
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import Source, TimelineEvent
+from notifications.services import notify
+from ownership.models import Repository
+
+from . import junit
+from .models import PostMortem, RegressionTest, TestResult, TestRun, TestRunFile
+from .services import regression_test_link
+
+logger = logging.getLogger(__name__)
+
+INCIDENT_PROPERTY = re.compile(r"^INC-(\d+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What one upload did: the run, whether the file was new, tests read, regression tests linked/changed."""
+
+    run: TestRun
+    new_file: bool
+    tests: int
+    auto_linked: int
+    changed: int
+
+
+def counting_runs(repository: Repository):
+    """The repository's runs whose branch counts, newest first."""
+    runs = TestRun.objects.filter(repository=repository)
+    branches = [
+        repository.default_branch,
+        *[b.strip() for b in repository.extra_counted_branches.split(",") if b.strip()],
+    ]
+    return runs.filter(branch__in=branches).order_by("-created_at", "-id")
+
+
+def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
+    """The state ``test`` should be in now, and the run that decides it (see the module docstring)."""
+    runs = counting_runs(test.repository)
+    result = (
+        TestResult.objects.filter(test_run__in=runs, test_id=test.test_id)
+        .exclude(Q(outcome__in=[TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL]) | Q(flaky=True))
+        .select_related("test_run")
+        .order_by("-test_run__created_at", "-test_run_id")
+        .first()
+    )
+    present_in = runs.filter(results__test_id=test.test_id)
+    newer_complete = runs.filter(complete=True).exclude(pk__in=present_in)
+    if result is not None:
+        newer_complete = newer_complete.filter(
+            Q(created_at__gt=result.test_run.created_at)
+            | Q(created_at=result.test_run.created_at, pk__gt=result.test_run_id)
+        )
+    latest_present = present_in.first()
+    missing_run = newer_complete.first()
+    if missing_run is not None and (
+        latest_present is None
+        or (missing_run.created_at, missing_run.pk) > (latest_present.created_at, latest_present.pk)
+    ):
+        return RegressionTest.State.MISSING, missing_run
+    if result is None:
+        return (test.state if test.state != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
+    if result.passed:
+        return RegressionTest.State.VERIFIED, result.test_run
+    return RegressionTest.State.FAILING, result.test_run
+
+
+def regression_test_refresh(test: RegressionTest) -> bool:
+    """Bring ``test`` to the state its counting runs give; returns whether it changed.
+
+    A change is logged on the incident's timeline; a change to ``failing`` or
+    ``missing`` notifies the post-mortem's owner and the owning team (once per
+    test, state and run).
+    """
+    with transaction.atomic():
+        test = (
+            RegressionTest.objects.select_for_update()
+            .select_related("repository", "postmortem__incident")
+            .get(pk=test.pk)
+        )
+        state, run = regression_test_state(test)
+        if state == test.state:
+            return False
+        before = test.get_state_display().lower()
+        test.state, test.state_run, test.state_changed_at = state, run, timezone.now()
+        test.save(update_fields=["state", "state_run", "state_changed_at"])
+        where = f" in {run}" if run else ""
+        TimelineEvent.objects.create(
+            incident=test.postmortem.incident,
+            kind=TimelineEvent.Kind.POSTMORTEM,
+            source=Source.SYSTEM,
+            message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
+            data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
+        )
+        if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
+            transaction.on_commit(lambda: _announce_regressed(test, run))
+    return True
+
+
+def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
+    postmortem = test.postmortem
+    incident = postmortem.incident
+    team = incident.owning_team
+    owner = postmortem.owner
+    verb = "is failing" if test.state == RegressionTest.State.FAILING else "is missing from CI"
+    text = f"{incident.public_id} regression test {test.test_id} {verb} in {run or test.repository}"
+    notify(
+        key=f"regression-test:{test.pk}:{test.state}:{run.pk if run else 0}",
+        topic=incident.public_id,
+        subject=text,
+        text=text,
+        url=settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk]),
+        slack=[owner.slack_user_id if owner else "", team.slack_channel if team else ""],
+        outbox=([f"user:{owner.username}"] if owner else []) + ([f"team:{team.slug}"] if team else []),
+    )
+
+
+def _refresh_repository(repository: Repository, test_ids: set[str] | None = None) -> int:
+    tests = RegressionTest.objects.filter(repository=repository)
+    if test_ids is not None:
+        tests = tests.filter(test_id__in=test_ids)
+    return sum(regression_test_refresh(test) for test in tests)
+
+
+def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
+    """Link tests whose JUnit properties say ``incident=INC-42`` to that incident's post-mortem."""
+    linked = 0
+    for result in results:
+        match = INCIDENT_PROPERTY.match((result.properties.get("incident") or "").strip())
+        if not match:
+            continue
+        postmortem = PostMortem.objects.filter(incident_id=int(match[1])).first()
+        if postmortem is None:
+            logger.info("test %s names %s, which has no post-mortem", result.test_id, match[0])
+            continue
+        try:
+            _, created = regression_test_link(
+                postmortem=postmortem, repository=repository, test_id=result.test_id, actor=None, source=Source.SYSTEM
+            )
+        except ValidationError as exc:
+            logger.warning("cannot auto-link %s: %s", result.test_id, exc)
+            continue
+        linked += created
+    return linked
+
+
+def ci_run_upload(
+    *,
+    repository: Repository,
+    branch: str,
+    content: bytes | BinaryIO,
+    run_key: str = "",
+    commit: str = "",
+    url: str = "",
+    filename: str = "",
+    fmt: str | None = None,
+    complete: bool = False,
+) -> UploadResult:
+    """Add one JUnit file to the run (repository, run key) and update the regression tests it names.
+
+    ``run_key`` defaults to the commit. The same bytes uploaded twice to one
+    run are recorded once. Results are folded per canonical test id; the
+    same id in two files of one run becomes one result with both attempts
+    (flaky when they disagree). Test cases carrying the property
+    ``incident=INC-42`` are linked to that post-mortem. ``complete=True``
+    closes the run (see ``ci_run_complete``). Raises ValidationError with
+    a ``file`` message for XML we cannot read (junit.JUnitError), and for a
+    missing branch or run key.
+    """
+    if not branch:
+        raise ValidationError({"branch": "Give the branch the run tested."})
+    run_key = run_key or commit
+    if not run_key:
+        raise ValidationError({"run_key": "Give a run key (the CI build id) or a commit."})
+    data = content if isinstance(content, bytes) else content.read(settings.SREDESK_JUNIT_MAX_BYTES + 1)
+    try:
+        report = junit.parse_junit(data, filename=filename, fmt=fmt, max_bytes=settings.SREDESK_JUNIT_MAX_BYTES)
+    except junit.JUnitError as exc:
+        raise ValidationError({"file": str(exc)}) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        run, _ = TestRun.objects.get_or_create(
+            repository=repository, run_key=run_key[:200], defaults={"branch": branch, "commit": commit, "url": url}
+        )
+        run = TestRun.objects.select_for_update().get(pk=run.pk)
+        try:
+            with transaction.atomic():
+                TestRunFile.objects.create(
+                    test_run=run,
+                    filename=filename[:300],
+                    sha256=digest,
+                    size_bytes=len(data),
+                    producer=report.producer,
+                    tests=len(report.results),
+                )
+            new_file = True
+        except IntegrityError:
+            new_file = False
+        if new_file:
+            _store_results(run, report.results)
+    auto_linked = _auto_link(repository, report.results) if new_file else 0
+    changed = _refresh_repository(repository, {r.test_id for r in report.results}) if new_file else 0
+    if complete:
+        changed += ci_run_complete(run=run)
+    return UploadResult(run=run, new_file=new_file, tests=len(report.results), auto_linked=auto_linked, changed=changed)
+
+
+def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
+    """Insert this file's results; fold them into results the run already has for the same ids."""
+    existing = {r.test_id: r for r in TestResult.objects.filter(test_run=run, test_id__in=[x.test_id for x in results])}
+    new, changed = [], []
+    for r in results:
+        row = existing.get(r.test_id)
+        if row is None:
+            new.append(
+                TestResult(
+                    test_run=run,
+                    test_id=r.test_id,
+                    outcome=r.outcome,
+                    flaky=r.flaky,
+                    attempts=r.attempts,
+                    duration_seconds=r.duration_seconds,
+                    message=r.message[:2000],
+                )
+            )
+            continue
+        row.flaky = row.flaky or r.flaky or row.outcome != r.outcome
+        row.outcome, row.attempts, row.message = r.outcome, row.attempts + r.attempts, r.message[:2000]
+        changed.append(row)
+    TestResult.objects.bulk_create(new, batch_size=500)
+    TestResult.objects.bulk_update(changed, ["outcome", "flaky", "attempts", "message"], batch_size=500)
+
+
+def ci_run_complete(*, run: TestRun) -> int:
+    """Close a run: no more files come, so tests absent from it can be ``missing``. Idempotent.
+
+    Returns how many regression tests changed state.
+    """
+    if not TestRun.objects.filter(pk=run.pk, complete=False).update(complete=True, completed_at=timezone.now()):
+        return 0
+    return _refresh_repository(run.repository)

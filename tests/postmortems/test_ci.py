@@ -1,0 +1,256 @@
+"""CI test runs: JUnit uploads move linked regression tests between linked, verified, failing and missing."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from notifications.models import Notification
+from postmortems.ci import ci_run_complete, ci_run_upload
+from postmortems.models import RegressionTest, TestResult, TestRunFile
+from postmortems.services import regression_test_link
+from sredesk.tokens import new_token
+from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+TEST_ID = "tests/payments/test_retry.py::test_timeout_is_retried[eu]"
+
+
+def pytest_xml(*cases: str) -> bytes:
+    """A pytest-style report; each case is 'name' (pass), 'name:failure', 'name:skipped' or 'name:error'."""
+    rows = []
+    for case in cases:
+        name, _, outcome = case.partition(":")
+        body = f'<{outcome} message="boom">trace</{outcome}>' if outcome else ""
+        rows.append(f'<testcase classname="tests.payments.test_retry" name="{name}" time="0.1">{body}</testcase>')
+    return (
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1">'
+        + "".join(rows)
+        + "</testsuite></testsuites>"
+    ).encode()
+
+
+@pytest.fixture
+def linked():
+    team = TeamFactory(slack_channel="C0PAY")
+    postmortem = PostMortemFactory(published=True, incident__owning_team=team, owner=UserFactory(username="ana"))
+    repository = RepositoryFactory(name="acme/payments", default_branch="main")
+    test, _ = regression_test_link(postmortem=postmortem, repository=repository, test_id=TEST_ID, actor=None)
+    return test
+
+
+def upload(test, xml, *, branch="main", run_key, complete=False, **kwargs):
+    return ci_run_upload(
+        repository=test.repository, branch=branch, run_key=run_key, content=xml, complete=complete, **kwargs
+    )
+
+
+def state(test) -> str:
+    test.refresh_from_db()
+    return test.state
+
+
+def test_a_passing_run_on_the_default_branch_verifies(linked):
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="build-1", branch="feature/x")
+    assert state(linked) == "linked"  # feature branches do not count
+
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="build-2")
+
+    assert state(linked) == "verified"
+    assert linked.state_run.run_key == "build-2"
+    assert linked.postmortem.incident.timeline.filter(message__contains="linked → verified").exists()
+
+
+def test_extra_counted_branches(linked):
+    linked.repository.extra_counted_branches = "release, hotfix"
+    linked.repository.save()
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="r1", branch="release")
+    assert state(linked) == "verified"
+
+
+def test_failing_notifies_owner_and_team_once(linked, django_capture_on_commit_callbacks):
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="b1")
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(linked, pytest_xml("test_timeout_is_retried[eu]:failure"), run_key="b2")
+        upload(linked, pytest_xml("test_timeout_is_retried[eu]:failure"), run_key="b2")  # retried upload
+
+    assert state(linked) == "failing"
+    assert sorted(Notification.objects.values_list("address", flat=True)) == [
+        "team:" + linked.postmortem.incident.owning_team.slug,
+        "user:ana",
+    ]
+    assert "is failing" in Notification.objects.first().text
+    assert TestRunFile.objects.filter(test_run__run_key="b2").count() == 1
+
+
+@pytest.mark.parametrize("outcome", ["skipped", "error"])
+def test_skipped_is_not_a_pass_and_error_is_a_failure(linked, outcome):
+    upload(linked, pytest_xml(f"test_timeout_is_retried[eu]:{outcome}"), run_key="b1")
+    assert state(linked) == {"skipped": "linked", "error": "failing"}[outcome]
+
+
+def test_attempts_that_disagree_are_flaky_not_a_pass(linked):
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]:failure"), run_key="b1", filename="a.xml")
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="b1", filename="b.xml")
+
+    result = TestResult.objects.get(test_id=TEST_ID)
+    assert (result.flaky, result.attempts) == (True, 2)
+    assert state(linked) == "failing"  # the earlier failure still decides; the flaky pass is not a pass
+
+
+def test_only_a_complete_run_can_make_a_test_missing(linked):
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="b1")
+    result = upload(linked, pytest_xml("test_other"), run_key="b2")
+    assert state(linked) == "verified"  # b2 may still get more files
+
+    ci_run_complete(run=result.run)
+    assert state(linked) == "missing"
+    ci_run_complete(run=result.run)  # idempotent
+
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="b3", complete=True)
+    assert state(linked) == "verified"
+
+
+def test_runs_uploaded_before_the_link_count():
+    postmortem = PostMortemFactory(published=True)
+    repository = RepositoryFactory(default_branch="main")
+    ci_run_upload(repository=repository, branch="main", commit="abc", content=pytest_xml("test_timeout_is_retried[eu]"))
+
+    test, _ = regression_test_link(postmortem=postmortem, repository=repository, test_id=TEST_ID, actor=None)
+
+    assert test.state == "verified"
+
+
+def test_a_property_naming_the_incident_links_the_test():
+    postmortem = PostMortemFactory(published=True)
+    repository = RepositoryFactory(default_branch="main")
+    xml = (
+        '<testsuites><testsuite name="pytest"><testcase classname="tests.test_pay" name="test_retry">'
+        f'<properties><property name="incident" value="{postmortem.incident.public_id}"/></properties>'
+        "</testcase></testsuite></testsuites>"
+    ).encode()
+
+    first = ci_run_upload(repository=repository, branch="main", commit="c1", content=xml)
+    again = ci_run_upload(repository=repository, branch="main", commit="c2", content=xml)
+
+    assert (first.auto_linked, again.auto_linked) == (1, 0)
+    test = RegressionTest.objects.get()
+    assert (test.postmortem, test.test_id, test.state) == (postmortem, "tests/test_pay.py::test_retry", "verified")
+
+
+def test_unreadable_xml_is_refused_and_stores_nothing(linked):
+    with pytest.raises(ValidationError) as exc:
+        upload(linked, b"<testsuites><testcase", run_key="b1")
+    assert "file" in exc.value.message_dict
+    assert not TestResult.objects.exists()
+
+
+def test_the_real_surefire_flaky_file_is_not_a_pass(realdata_dir):
+    repository = RepositoryFactory(default_branch="main")
+    content = (realdata_dir / "junit" / "surefire-flakyFailure-rerun.xml").read_bytes()
+    ci_run_upload(repository=repository, branch="main", commit="c1", content=content, filename="TEST-x.xml")
+    flaky = TestResult.objects.filter(flaky=True)
+    assert flaky.exists()
+    assert all(not r.passed for r in flaky)
+
+
+# --- The HTTP endpoint and the command ------------------------------------------------------------
+
+
+@pytest.fixture
+def token(linked):
+    token, digest = new_token("sdci")
+    linked.repository.ci_token_hash = digest
+    linked.repository.save()
+    return token
+
+
+def test_upload_endpoint(client, linked, token):
+    url = reverse("ci:junit_upload") + "?branch=main&commit=abc123&complete=1"
+
+    response = client.post(
+        url,
+        pytest_xml("test_timeout_is_retried[eu]"),
+        content_type="application/xml",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json() | {} == {
+        "run": "abc123",
+        "branch": "main",
+        "complete": True,
+        "files": 1,
+        "new_files": 1,
+        "tests": 1,
+        "auto_linked": 0,
+        "changed": 1,
+    }
+    assert state(linked) == "verified"
+
+
+def test_upload_endpoint_takes_several_multipart_files_and_ignores_a_session(client, linked, token):
+    """BR-26: a token request with a browser session cookie and no CSRF token still succeeds."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(UserFactory())
+    files = [
+        SimpleUploadedFile("TEST-a.xml", pytest_xml("test_timeout_is_retried[eu]")),
+        SimpleUploadedFile("TEST-b.xml", pytest_xml("test_other")),
+    ]
+    response = browser.post(
+        reverse("ci:junit_upload") + "?branch=main&run_key=42", {"file": files}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["files"] == 2 and response.json()["complete"] is False
+
+    done = browser.post(reverse("ci:run_complete", args=["42"]), HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert done.json() == {"run": "42", "complete": True, "changed": 0}
+
+
+@pytest.mark.parametrize(
+    ("auth", "query", "body", "status", "field"),
+    [
+        ("", "?branch=main&commit=a", b"<x/>", 401, ""),
+        ("Bearer wrong", "?branch=main&commit=a", b"<x/>", 401, ""),
+        ("TOKEN", "?commit=a", pytest_xml("t"), 400, "branch"),
+        ("TOKEN", "?branch=main", pytest_xml("t"), 400, "run_key"),
+        ("TOKEN", "?branch=main&commit=a", b"not xml", 400, "file"),
+        ("TOKEN", "?branch=main&commit=a", b"", 400, "file"),
+    ],
+)
+def test_upload_endpoint_errors(client, token, auth, query, body, status, field):
+    headers = {"HTTP_AUTHORIZATION": auth.replace("TOKEN", f"Bearer {token}")} if auth else {}
+    response = client.post(reverse("ci:junit_upload") + query, body, content_type="application/xml", **headers)
+    assert response.status_code == status
+    assert response.json()["field"] == field
+    assert not TestResult.objects.exists()
+
+
+def test_upload_command(linked, tmp_path, capsys):
+    report = tmp_path / "report.xml"
+    report.write_bytes(pytest_xml("test_timeout_is_retried[eu]"))
+
+    call_command("upload_junit", str(report), repository="acme/payments", branch="main", commit="abc", complete=True)
+
+    assert state(linked) == "verified"
+    assert "1 tests (new)" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No repository named 'acme/nope'"):
+        call_command("upload_junit", str(report), repository="acme/nope", branch="main", commit="abc")
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"nope")
+    with pytest.raises(CommandError, match="bad.xml"):
+        call_command("upload_junit", str(bad), repository="acme/payments", branch="main", commit="abc")
+
+
+def test_repository_token_command_prints_a_working_token(client, capsys):
+    RepositoryFactory(name="acme/web")
+    call_command("repository_token", "acme/web")
+    token = capsys.readouterr().out.splitlines()[1]
+    response = client.post(
+        reverse("ci:junit_upload") + "?branch=main&commit=a", pytest_xml("t"), content_type="application/xml",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    assert response.status_code == 201
