@@ -11,8 +11,8 @@ from django.utils import timezone
 from notifications.base import NotifyPermanentError, NotifyTransientError
 from notifications.models import OutboxMessage
 from postmortems import reminders
-from postmortems.models import PostMortem, Reminder, ReminderDelivery
 from postmortems.ci import ci_run_upload
+from postmortems.models import PostMortem, Reminder, ReminderDelivery
 from postmortems.services import regression_test_link
 from tests.factories import (
     MembershipFactory,
