@@ -5,7 +5,8 @@ database; a ``celery worker --beat`` subprocess, pointed at the same database
 and at a private Redis database, sweeps every second and posts reminders
 through the real slack_sdk client to ``tests.fakes.FakeSlack``. The cadence is
 squeezed to "at once, then every 2 s", so the loop's whole life (remind,
-remind again, stop when a regression test is linked) fits in a few seconds.
+remind again, go on after a test is merely linked, stop once CI has seen it pass)
+fits in a few seconds.
 
 Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
 """
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from notifications.models import OutboxMessage
+from postmortems.ci import ci_run_upload
 from postmortems.models import Heartbeat, Reminder, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT
 from postmortems.services import regression_test_link
@@ -39,6 +41,11 @@ SLACK_TOKEN = "xoxb-test"
 OWNER_SLACK_ID = "U0E2EOWNER"
 REPEAT_SECONDS = 2
 WAIT = 60  # the longest any single wait may take, in seconds
+PASSING_RUN = (
+    b'<testsuites><testsuite name="pytest" tests="1">'
+    b'<testcase classname="tests.payments.test_retry" name="test_timeout_is_retried" time="0.2"/>'
+    b"</testsuite></testsuites>"
+)
 LATE_GRACE = 1.0  # a Slack post may still arrive this long after linking (it was mid-send)
 REMINDER_STEP = re.compile(r"\(reminder (\d+)\)")
 
@@ -153,7 +160,7 @@ def _reminders_to_owner(fake_slack: FakeSlack, public_id: str) -> list:
     ]
 
 
-def test_reminders_reach_slack_until_a_regression_test_is_linked(reminder_worker, fake_slack):
+def test_reminders_reach_slack_until_ci_verifies_the_regression_test(reminder_worker, fake_slack):
     team = TeamFactory()
     owner = UserFactory(slack_user_id=OWNER_SLACK_ID)
     postmortem = PostMortemFactory(published=True, owner=owner, incident__owning_team=team)
@@ -182,14 +189,26 @@ def test_reminders_reach_slack_until_a_regression_test_is_linked(reminder_worker
         assert post.authorization == f"Bearer {SLACK_TOKEN}"
         assert post.channel == OWNER_SLACK_ID  # nobody else is reminded: the owner is known
 
-    # 2. A regression test is linked: the loop stops.
-    _, created = regression_test_link(
+    # 2. A regression test is linked: a promise, so the loop goes on, saying what is still missing.
+    repository = RepositoryFactory(default_branch="main")
+    test, created = regression_test_link(
         postmortem=postmortem,
-        repository=RepositoryFactory(),
+        repository=repository,
         test_id="tests/payments/test_retry.py::test_timeout_is_retried",
         actor=owner,
     )
-    assert created
+    assert created and test.state == "linked"
+    wait_until(
+        lambda: any("verified in CI yet" in r.text for r in _reminders_to_owner(fake_slack, public_id)),
+        timeout=WAIT,
+        what="a reminder saying the linked test is not yet verified",
+        diagnostics=diagnostics,
+    )
+
+    # 3. CI reports the test passing on the default branch: the loop stops.
+    ci_run_upload(repository=repository, branch="main", commit="abc123", content=PASSING_RUN, complete=True)
+    test.refresh_from_db()
+    assert test.state == "verified"
     linked_at, linked_clock = timezone.now(), time.monotonic()  # committed: the service's transaction has ended
 
     # Two sweeps that finished after the link: the second one started after it, so it saw the test.
