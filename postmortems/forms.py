@@ -41,6 +41,8 @@ class PostMortemSectionsForm(forms.ModelForm):
 
 
 class ActionItemForm(forms.ModelForm):
+    tracker_url = forms.URLField(label="Tracker URL", required=False, max_length=500, assume_scheme="https")
+
     class Meta:
         model = ActionItem
         fields = ["title", "kind", "priority", "owner", "due_date", "tracker_url"]
