@@ -28,3 +28,16 @@ def test_pasted_ids_are_normalised(raw, canonical):
 def test_ids_without_a_usable_form_are_refused_with_a_sentence(raw):
     with pytest.raises(ValueError, match="::"):
         canonical_test_id(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "tests/test_pay.py::TestRefund::test_refund[1::2-ü]",
+        "tests/t.py::test_x[a::::b]",
+        "tests/t.py::test_x[ spaced ]",
+    ],
+)
+def test_parameters_are_kept_verbatim(raw):
+    """BR-27: '::', spaces and Unicode inside [...] are part of the parameter id, not structure."""
+    assert canonical_test_id(raw) == raw
