@@ -104,13 +104,13 @@ class Repository(models.Model):
         ordering = ["name"]
         verbose_name_plural = "repositories"
 
+    def __str__(self) -> str:
+        return self.name
+
     def counts_branch(self, branch: str) -> bool:
         """Whether a CI run on ``branch`` decides regression-test states (default branch, or listed)."""
         extra = {b.strip() for b in self.extra_counted_branches.split(",") if b.strip()}
         return branch == self.default_branch or branch in extra
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Service(models.Model):
