@@ -67,3 +67,8 @@ def get_backend(channel: str) -> Backend:
 def slack_enabled() -> bool:
     """Whether Slack deliveries should be planned at all (a bot token is configured)."""
     return bool(settings.SLACK_BOT_TOKEN)
+
+
+def email_enabled() -> bool:
+    """Whether email deliveries should be planned (``EMAIL_URL`` is configured)."""
+    return bool(settings.SREDESK_EMAIL_ENABLED)

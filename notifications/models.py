@@ -29,7 +29,9 @@ class DeliveryBase(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
-    queued_at = models.DateTimeField(default=timezone.now, help_text="When a delivery task was last enqueued.")
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery task was last enqueued (empty: not yet released)."
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

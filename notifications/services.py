@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from .base import slack_enabled
+from .base import email_enabled, slack_enabled
 from .models import Notification
 
 
@@ -13,17 +13,30 @@ def _enqueue(ids: list[int]) -> None:
         notification_deliver_task.delay(pk)
 
 
-def notify(*, key: str, topic: str, subject: str, text: str, url: str = "", slack: list[str], outbox: list[str]) -> int:
-    """Plan a notification to Slack ids/channels in ``slack`` and outbox names in ``outbox``, once per ``key``.
+def notify(
+    *,
+    key: str,
+    topic: str,
+    subject: str,
+    text: str,
+    url: str = "",
+    slack: list[str],
+    outbox: list[str],
+    email: list[str] = (),
+) -> int:
+    """Plan a notification to Slack ids/channels, outbox names and email addresses, once per ``key``.
 
     Each (key, channel, address) becomes one ``Notification`` row; a repeated
     call with the same key (a retried task, a replayed webhook) plans nothing
-    new. Slack addresses are dropped when no bot token is configured.
+    new. Slack addresses are dropped when no bot token is configured, email
+    addresses when no mail server is.
     Delivery tasks are enqueued after commit. Returns how many rows it created.
     """
     targets = [(Notification.Channel.OUTBOX, a) for a in outbox]
     if slack_enabled():
         targets += [(Notification.Channel.SLACK, a) for a in slack if a]
+    if email_enabled():
+        targets += [(Notification.Channel.EMAIL, a) for a in email if a]
     created_ids = []
     with transaction.atomic():
         for channel, address in dict.fromkeys(targets):

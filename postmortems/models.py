@@ -38,6 +38,11 @@ class PostMortem(models.Model):
     reminder_cycle = models.PositiveIntegerField(
         default=0, help_text="Bumped when the post-mortem starts owing a regression test again."
     )
+    reminder_cycle_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current reminder cycle began (cycle 1 and later)."
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=300, blank=True)
 
     summary = models.TextField(blank=True)
     impact = models.TextField(blank=True)
@@ -291,7 +296,7 @@ class TestResult(models.Model):
 class Reminder(models.Model):
     """One logical reminder: the ledger row that makes each step happen once.
 
-    Unique per (post-mortem, kind, cycle, step), so every worker and every beat
+    Unique per (post-mortem, kind, subject, cycle, step), so every worker and every beat
     tick that plans the same step lands on the same row. ``due_at`` is when the
     step fell due.
     """
@@ -304,6 +309,9 @@ class Reminder(models.Model):
 
     postmortem = models.ForeignKey(PostMortem, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject_key = models.CharField(
+        max_length=64, blank=True, default="", help_text="What within the post-mortem, e.g. action-item:12."
+    )
     cycle = models.PositiveIntegerField(default=0)
     step = models.PositiveIntegerField()
     due_at = models.DateTimeField()
@@ -312,7 +320,9 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["-due_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["postmortem", "kind", "cycle", "step"], name="reminder_unique_step"),
+            models.UniqueConstraint(
+                fields=["postmortem", "kind", "subject_key", "cycle", "step"], name="reminder_unique_step"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,6 +341,9 @@ class ReminderDelivery(DeliveryBase):
     )
     recipient_team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
+    )
+    not_before = models.DateTimeField(
+        default=timezone.now, help_text="Held until this time: the recipient's next working hours."
     )
 
     class Meta:

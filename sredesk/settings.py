@@ -8,6 +8,8 @@ the database outbox plus the log. Production sets ``DATABASE_URL``
 the README's configuration table and in ``.env.example``.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
     },
+    # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
+    "webhook-deliveries-purge": {
+        "task": "incidents.webhook_deliveries_purge",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
 }
 
 # --- sredesk --------------------------------------------------------------------------
@@ -198,6 +206,17 @@ SREDESK_BASE_URL = env.str("SREDESK_BASE_URL", default="http://127.0.0.1:8000").
 # The demo login (demo/demo) exists only in the embedded default or with debug
 # on; never on a production database with debug off, whatever this says.
 SREDESK_DEMO_LOGIN = (IS_EMBEDDED_DATABASE or DEBUG) and env.bool("SREDESK_DEMO_LOGIN", default=True)
+
+# Escalation: from this step (0-based) the owning team's lead is reminded too,
+# from this one the team's Slack channel; after this many steps personal
+# reminders stop and the post-mortem goes into the team's weekly digest.
+REMINDER_LEAD_FROM_STEP = env.int("SREDESK_REMINDER_LEAD_FROM_STEP", default=2)
+REMINDER_TEAM_CHANNEL_FROM_STEP = env.int("SREDESK_REMINDER_TEAM_CHANNEL_FROM_STEP", default=4)
+REMINDER_MAX_PER_PERSON = env.int("SREDESK_REMINDER_MAX_PER_PERSON", default=8)
+# A snooze may end at most this many days after the post-mortem's due date.
+REMINDER_SNOOZE_MAX_DAYS_PAST_DUE = env.int("SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE", default=14)
+# Outbox messages and finished deliveries are deleted after this many days.
+SREDESK_NOTIFICATION_RETENTION_DAYS = env.int("SREDESK_NOTIFICATION_RETENTION_DAYS", default=90)
 
 # Reminder cadence, counted from the moment a post-mortem starts owing a
 # regression test (published, or its draft passed its due date): the first
@@ -231,7 +250,31 @@ SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
 SREDESK_NOTIFY_BACKENDS = {
     "outbox": "notifications.outbox.OutboxBackend",
     "slack": "notifications.slack.SlackBackend",
+    "email": "notifications.email.EmailBackend",
 }
+
+# Email through Django's email framework: EMAIL_URL such as smtp://user:pass@host:587
+# (smtp+tls://, smtp+ssl://). Unset: no email channel.
+_email_url = env.str("EMAIL_URL", default="")
+if _email_url:
+    globals().update(env.email_url("EMAIL_URL"))  # EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS, ...
+SREDESK_EMAIL_ENABLED = bool(_email_url)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sredesk <sredesk@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+
+# Alert webhooks (/hooks/<integration id>/). Bodies above this size are refused
+# with 413; raw receipts are kept this many days (for audit and re-parsing).
+SREDESK_WEBHOOK_MAX_BYTES = env.int("SREDESK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+SREDESK_WEBHOOK_RETENTION_DAYS = env.int("SREDESK_WEBHOOK_RETENTION_DAYS", default=30)
+# Fernet key(s) that encrypt integration signing secrets at rest: comma-separated,
+# the first encrypts and all decrypt (rotation). Generate one with
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+# Unset: derived from SECRET_KEY, so changing DJANGO_SECRET_KEY then makes stored
+# secrets unreadable; set it explicitly in production.
+SREDESK_ENCRYPTION_KEY = (
+    env.str("SREDESK_ENCRYPTION_KEY", default="")
+    or base64.urlsafe_b64encode(hashlib.sha256(b"sredesk-encryption-key:" + SECRET_KEY.encode()).digest()).decode()
+)
 
 # Tests that need PostgreSQL or Redis skip when they are not reachable, unless
 # this is set (CI sets it), in which case they fail.
@@ -243,3 +286,6 @@ if not IS_EMBEDDED_DATABASE and not DEBUG and SECRET_KEY == EMBEDDED_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set when sredesk runs on a production database with DJANGO_DEBUG off."
     )
+
+# CI uploads: the largest JUnit XML file accepted (bytes).
+SREDESK_JUNIT_MAX_BYTES = env.int("SREDESK_JUNIT_MAX_BYTES", default=50 * 1024 * 1024)

@@ -20,6 +20,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     timezone = "UTC"
+    # Around the clock, so tests not about working hours are not held until Monday 09:00.
+    work_start = dt.time(0, 0)
+    work_end = dt.time(0, 0)
+    working_days = "1234567"
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

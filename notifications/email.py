@@ -1,0 +1,32 @@
+"""Email backend over Django's email framework (``EMAIL_URL`` -> SMTP settings).
+
+SMTP replies map onto our error types (RFC 5321): a refused recipient or a
+5xx reply -> NotifyPermanentError; a 4xx reply, a dropped connection, a
+timeout or a refused connection -> NotifyTransientError.
+"""
+
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from .base import Message, NotifyPermanentError, NotifyTransientError
+
+
+class EmailBackend:
+    def send(self, message: Message) -> str:
+        """Mail ``message`` to ``message.address``; returns the Message-ID header."""
+        body = f"{message.text}\n\n{message.url}\n" if message.url else f"{message.text}\n"
+        mail = EmailMessage(
+            subject=message.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.address]
+        )
+        try:
+            mail.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise NotifyPermanentError(f"mail server refused {message.address}") from exc
+        except smtplib.SMTPResponseException as exc:
+            error = NotifyPermanentError if 500 <= exc.smtp_code < 600 else NotifyTransientError
+            raise error(f"mail server said {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise NotifyTransientError(f"mail server unreachable: {exc}") from exc
+        return mail.extra_headers.get("Message-ID", "")
