@@ -1,5 +1,7 @@
 """Plan one-off notifications: domain code says what to tell whom, once per key."""
 
+from datetime import timedelta
+
 from django.db import transaction
 
 from .base import email_enabled, slack_enabled
@@ -56,3 +58,22 @@ def notify(
         if created_ids:
             transaction.on_commit(lambda: _enqueue(created_ids))
     return len(created_ids)
+
+
+def notifications_purge_old(*, now) -> int:
+    """Delete outbox messages and finished (sent, failed, skipped) deliveries older than
+    ``SREDESK_NOTIFICATION_RETENTION_DAYS``. Pending and sending rows are never deleted. Returns rows deleted.
+
+    The reminder ledger itself (``Reminder``) is kept: it is what stops a step from being planned twice.
+    """
+    from django.apps import apps
+    from django.conf import settings
+
+    from .models import DeliveryBase, OutboxMessage
+
+    cutoff = now - timedelta(days=settings.SREDESK_NOTIFICATION_RETENTION_DAYS)
+    finished = [DeliveryBase.Status.SENT, DeliveryBase.Status.FAILED, DeliveryBase.Status.SKIPPED]
+    deleted = OutboxMessage.objects.filter(created_at__lt=cutoff).delete()[0]
+    for model in (Notification, apps.get_model("postmortems", "ReminderDelivery")):
+        deleted += model.objects.filter(created_at__lt=cutoff, status__in=finished).delete()[0]
+    return deleted

@@ -35,3 +35,11 @@ def notification_deliver_task(self, notification_id: int) -> str:
 def notifications_requeue_stuck_task() -> int:
     """Beat entry: re-enqueue notifications whose worker died or whose message was lost."""
     return requeue_stuck(Notification, now=timezone.now(), enqueue=_enqueue)
+
+
+@shared_task(name="notifications.purge_old")
+def notifications_purge_old_task() -> int:
+    """Beat entry: delete outbox messages and finished deliveries older than the retention period."""
+    from .services import notifications_purge_old
+
+    return notifications_purge_old(now=timezone.now())

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -122,6 +122,10 @@ def regression_test_refresh(test: RegressionTest) -> bool:
             data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
         )
         if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
+            # The post-mortem owes a working test again: a new reminder cycle starts now.
+            PostMortem.objects.filter(pk=test.postmortem_id).update(
+                reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=timezone.now()
+            )
             transaction.on_commit(lambda: _announce_regressed(test, run))
     return True
 

@@ -47,3 +47,10 @@ class ActionItemForm(forms.ModelForm):
         model = ActionItem
         fields = ["title", "kind", "priority", "owner", "due_date", "tracker_url"]
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateTimeField(
+        label="Snooze until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), required=False
+    )
+    reason = forms.CharField(max_length=300, required=False)

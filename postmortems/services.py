@@ -1,6 +1,6 @@
 """Writes to post-mortems that every front door (web, admin, API, CI) shares."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -209,3 +209,48 @@ def _announce_published(postmortem: PostMortem, event: TimelineEvent) -> None:
         slack=[team.slack_channel] if team else [],
         outbox=[f"team:{team.slug}"] if team else [],
     )
+
+
+@transaction.atomic
+def postmortem_snooze(
+    *, postmortem_id: int, until: datetime | None, reason: str, actor: User | None, source: str
+) -> PostMortem:
+    """Pause this post-mortem's reminders until ``until`` (aware), or lift the snooze with ``until=None``.
+
+    A snooze needs a reason and may end at most
+    ``REMINDER_SNOOZE_MAX_DAYS_PAST_DUE`` days after the due date; it is
+    logged on the incident's timeline. Raises ValidationError naming the field.
+    """
+    postmortem = PostMortem.objects.select_for_update().get(pk=postmortem_id)
+    if until is None:
+        if postmortem.snoozed_until is None:
+            return postmortem
+        postmortem.snoozed_until, postmortem.snooze_reason = None, ""
+        message = "Reminders resumed"
+    else:
+        if timezone.is_naive(until):
+            raise ValidationError({"until": "Give a time zone (e.g. 2024-05-01T09:00:00Z)."})
+        if until <= timezone.now():
+            raise ValidationError({"until": "A snooze must end in the future."})
+        latest = postmortem.due_at + timedelta(days=settings.REMINDER_SNOOZE_MAX_DAYS_PAST_DUE)
+        if until > latest:
+            raise ValidationError(
+                {
+                    "until": f"A snooze may last until {latest:%Y-%m-%d %H:%M} UTC at the latest "
+                    f"({settings.REMINDER_SNOOZE_MAX_DAYS_PAST_DUE} days after the due date)."
+                }
+            )
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why reminders may pause."})
+        postmortem.snoozed_until, postmortem.snooze_reason = until, reason.strip()[:300]
+        message = f"Reminders snoozed until {until:%Y-%m-%d %H:%M} UTC: {postmortem.snooze_reason}"
+    postmortem.save(update_fields=["snoozed_until", "snooze_reason", "updated_at"])
+    TimelineEvent.objects.create(
+        incident_id=postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=message,
+        data={"postmortem_id": postmortem.pk, "snoozed_until": until.isoformat() if until else None},
+    )
+    return postmortem

@@ -10,5 +10,6 @@ urlpatterns = [
     path("postmortems/<int:pk>/export.md", views.postmortem_export, name="export"),
     path("postmortems/<int:pk>/action-items/add/", views.action_item_add, name="add_action_item"),
     path("postmortems/<int:pk>/link-test/", views.link_test, name="link_test"),
+    path("postmortems/<int:pk>/snooze/", views.postmortem_snooze_view, name="snooze"),
     path("postmortems/<int:pk>/<str:verb>/", views.postmortem_transition_view, name="transition"),
 ]

@@ -11,10 +11,16 @@ from django.views.decorators.http import require_POST
 from incidents.models import Source
 
 from .export import SECTIONS, postmortem_markdown
-from .forms import ActionItemForm, LinkRegressionTestForm, PostMortemSectionsForm
+from .forms import ActionItemForm, LinkRegressionTestForm, PostMortemSectionsForm, SnoozeForm
 from .models import PostMortem
 from .selectors import postmortems_open
-from .services import POSTMORTEM_VERBS, postmortem_completion_blockers, postmortem_transition, regression_test_link
+from .services import (
+    POSTMORTEM_VERBS,
+    postmortem_completion_blockers,
+    postmortem_snooze,
+    postmortem_transition,
+    regression_test_link,
+)
 
 
 @login_required
@@ -75,6 +81,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "blockers": postmortem_completion_blockers(postmortem) if postmortem.status == "published" else [],
         "relaxed": postmortem.regression_test_requirement == "linked",
         "item_form": ActionItemForm(),
+        "snooze_form": SnoozeForm(),
     }
     return render(request, "postmortems/detail.html", context)
 
@@ -120,3 +127,25 @@ def postmortem_export(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(postmortem_markdown(postmortem), content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{postmortem.incident.public_id}-postmortem.md"'
     return response
+
+
+@require_POST
+@login_required
+def postmortem_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Snooze reminders until a time (entered in UTC) with a reason; an empty time resumes them."""
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+        return redirect("postmortems:detail", pk=pk)
+    until = form.cleaned_data["until"]  # aware: the form reads it in the site's zone, UTC
+    try:
+        postmortem_snooze(
+            postmortem_id=_postmortem(pk).pk,
+            until=until,
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+            source=Source.WEB,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("postmortems:detail", pk=pk)

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
+from django.db.models.functions import Greatest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -18,8 +19,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from postmortems.models import Heartbeat, Reminder, ReminderDelivery
-from postmortems.reminders import SWEEP_HEARTBEAT, cadence_step
+from notifications.base import email_enabled, slack_enabled
+from ownership.models import Team, User
+from postmortems.models import Heartbeat, ReminderDelivery
+from postmortems.reminders import SWEEP_HEARTBEAT, due_reminders, planned_keys
 from postmortems.selectors import postmortems_owing_regression_test
 
 
@@ -53,24 +56,43 @@ def readyz(request: HttpRequest) -> HttpResponse:
 def oldest_due_unsent_seconds(now: datetime) -> float:
     """Age in seconds of the oldest reminder that is due but not sent (0 when none).
 
-    Counts deliveries still pending or sending, and due cadence steps the
-    sweep has not planned yet (what a dead beat leaves behind).
+    Counts deliveries still pending or sending whose working-hours hold has
+    passed, and due steps the sweep has not planned yet (what a dead beat
+    leaves behind).
     """
-    oldest = ReminderDelivery.objects.filter(
-        status__in=[ReminderDelivery.Status.PENDING, ReminderDelivery.Status.SENDING]
-    ).aggregate(oldest=Min("reminder__due_at"))["oldest"]
-    owing = list(postmortems_owing_regression_test(now=now))
-    planned = set(
-        Reminder.objects.filter(postmortem__in=owing, kind=Reminder.Kind.NO_REGRESSION_TEST).values_list(
-            "postmortem_id", "cycle", "step"
-        )
-    )
-    for postmortem in owing:
-        since = postmortem.owes_regression_test_since(now)
-        due = cadence_step(since, now) if since else None
-        if due and (postmortem.pk, postmortem.reminder_cycle, due[0]) not in planned:
-            oldest = min(filter(None, [oldest, due[1]]))
+    waiting = ReminderDelivery.objects.filter(
+        status__in=[ReminderDelivery.Status.PENDING, ReminderDelivery.Status.SENDING], not_before__lte=now
+    ).aggregate(oldest=Min(Greatest("reminder__due_at", "not_before")))["oldest"]
+    dues = [d for d in due_reminders(now=now) if d.step < settings.REMINDER_MAX_PER_PERSON]
+    planned = planned_keys(dues)
+    unplanned = [d.due_at for d in dues if d.key not in planned]
+    oldest = min(filter(None, [waiting, *unplanned]), default=None)
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+def unreachable_recipients() -> tuple[int, int]:
+    """(people, teams) that reminders cannot reach beyond the outbox, among those who owe something.
+
+    A person is unreachable when Slack and/or email are configured but they
+    have neither a Slack id nor an email address that a configured channel
+    uses; a team when Slack is configured and it has no channel. With no
+    external channel configured (the embedded default) nobody is counted.
+    """
+    if not (slack_enabled() or email_enabled()):
+        return 0, 0
+    owing = User.objects.filter(
+        Q(postmortems__status__in=["draft", "in_review", "published"])
+        | Q(action_items__status__in=["open", "in_progress"])
+        | Q(memberships__role="lead")
+    ).distinct()
+    reachable = Q()
+    if slack_enabled():
+        reachable |= ~Q(slack_user_id="")
+    if email_enabled():
+        reachable |= ~Q(email="")
+    people = owing.exclude(reachable).count()
+    teams = Team.objects.filter(slack_channel="").count() if slack_enabled() else 0
+    return people, teams
 
 
 class DatabaseCollector:
@@ -89,8 +111,27 @@ class DatabaseCollector:
         for channel in ReminderDelivery.Channel.values:
             sent.add_metric([channel], counts.get((channel, ReminderDelivery.Status.SENT), 0))
             failed.add_metric([channel], counts.get((channel, ReminderDelivery.Status.FAILED), 0))
+        retried = CounterMetricFamily(
+            "sredesk_reminder_deliveries_retried",
+            "Reminder deliveries attempted more than once (each may have reached its recipient twice).",
+            labels=["channel"],
+        )
+        for channel, n in (
+            ReminderDelivery.objects.filter(attempts__gt=1).values_list("channel").annotate(n=Count("id"))
+        ):
+            retried.add_metric([channel], n)
         yield sent
         yield failed
+        yield retried
+        people, teams = unreachable_recipients()
+        unreachable = GaugeMetricFamily(
+            "sredesk_unreachable_recipients",
+            "People and teams who owe something but whom no configured channel reaches (outbox only).",
+            labels=["kind"],
+        )
+        unreachable.add_metric(["person"], people)
+        unreachable.add_metric(["team"], teams)
+        yield unreachable
         yield GaugeMetricFamily(
             "sredesk_postmortems_awaiting_regression_test",
             "Post-mortems published or past due, not complete, with no regression test.",

@@ -173,6 +173,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # delay the sweep that plans them.
 CELERY_TASK_ROUTES = {"notify.*": {"queue": "notify"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Production: RedBeat keeps the schedule in Redis behind a lock, so however
+    # many beat processes are started (a deploy overlap, an autoscaled host)
+    # only the lock holder ticks; a standby takes over within the lock timeout.
+    # The embedded default runs one beat on one host with Celery's file scheduler.
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("CELERY_REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_REDBEAT_KEY_PREFIX", default="sredesk:redbeat:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=300)
 # Keep the worker's database connection for this many tasks (Celery's Django
 # fixup otherwise closes it after every task).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
@@ -185,6 +194,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=REMINDER_SWEEP_SECONDS)),
         # A tick not started within one period is stale: the next tick does the same work.
         "options": {"expires": REMINDER_SWEEP_SECONDS},
+    },
+    # Deletes outbox messages and finished deliveries past their retention.
+    "notifications-purge": {
+        "task": "notifications.purge_old",
+        "schedule": schedule(timedelta(hours=6)),
+        "options": {"expires": 3600},
     },
     # Re-queues one-off notifications whose worker died or whose message was lost.
     "notifications-requeue-stuck": {

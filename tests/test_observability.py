@@ -67,7 +67,8 @@ def test_metrics_follow_the_reminder_loop(client, django_capture_on_commit_callb
 
 
 def test_oldest_due_unsent_counts_deliveries_a_dead_worker_left(client):
-    PostMortemFactory(published=True, published_at=timezone.now() - dt.timedelta(hours=1))
-    reminders_plan_due(now=timezone.now())  # planned, but no worker ran the deliveries
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    PostMortemFactory(published=True, published_at=an_hour_ago)
+    reminders_plan_due(now=an_hour_ago)  # planned an hour ago, but no worker has sent it since
 
     assert metric(client, "sredesk_reminders_oldest_due_unsent_seconds")[""] >= 3600
