@@ -11,7 +11,9 @@ from . import observability
 urlpatterns = [
     path("", include("postmortems.urls")),
     path("incidents/", include("incidents.urls")),
+    path("hooks/", include("incidents.webhooks")),
     path("admin/", admin.site.urls),
+    path("ci/", include("postmortems.ci_urls")),
     path("accounts/login/", SredeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", observability.healthz, name="healthz"),

@@ -1,0 +1,649 @@
+"""Alert ingestion: parsed webhook payloads in, alerts and incident changes out.
+
+The webhook view (``incidents.webhooks``) authenticates, keeps the raw bytes and
+parses them with ``incidents.alert_formats``; the functions here apply one
+parsed delivery in ONE transaction, together with its receipt row, so a
+delivery is either applied whole or not at all. Every incident state change
+goes through the lifecycle services (``incidents.services``, source ALERT),
+which announce after commit.
+
+Identity and grouping (FORMATS.md (a), FIELD-CASES BR-01/04/05/07):
+
+- An alert is (integration, fingerprint, starts_at), a unique constraint. When
+  another alert with different labels already holds the sender's
+  (fingerprint, startsAt) (hand-written payloads reuse fingerprints), the
+  alert is stored under our own label fingerprint instead.
+- All alerts of one sender group key belong to the group's one open incident
+  (a partial unique constraint on Incident): a new firing alert attaches to it,
+  re-opens the group's last incident if it resolved less than the
+  integration's re-open window before the alert started, else declares a new one.
+- Each alert follows its own status, never the envelope's. A repeat bumps
+  ``last_seen_at``/``times_seen`` only. When every alert of an incident has
+  resolved (and the sender did not truncate the list) the incident resolves
+  (or is mitigated, per the integration) at the last alert's ``endsAt``.
+- A resolved alert never seen firing is kept as an orphan (no incident, no
+  page); a firing that arrives later with ``startsAt`` at or before a stored
+  resolution of the same alert is stale and changes nothing.
+
+Race safety: two deliveries creating the same alert or the same group
+incident collide on those unique constraints on PostgreSQL; the loser's whole
+transaction rolls back (its on-commit announcements with it) and is retried
+once, when it finds the winner's rows and becomes a repeat.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ownership.models import Service
+
+from . import services
+from .alert_formats import AlertBatch, AlertEvent, PagerDutyEvent, fingerprint_for
+from .models import Alert, Incident, Integration, Severity, Source, TimelineEvent, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+FIRING = Alert.Status.FIRING
+RESOLVED = Alert.Status.RESOLVED
+Outcome = WebhookDelivery.Outcome
+
+# Group keys are opaque and usually short; a longer one is stored as its hash (same identity, bounded index).
+MAX_GROUP_KEY_LENGTH = 500
+
+
+@dataclass
+class IngestResult:
+    """What one delivery did; the webhook's JSON answer and the receipt's ``result``."""
+
+    outcome: str
+    new: int = 0
+    repeated: int = 0
+    resolved: int = 0
+    orphan: int = 0
+    stale: int = 0
+    incidents: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        data = {
+            "outcome": self.outcome,
+            "alerts": {
+                "new": self.new,
+                "repeated": self.repeated,
+                "resolved": self.resolved,
+                "orphan": self.orphan,
+                "stale": self.stale,
+            },
+            "incidents": self.incidents,
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+def group_storage_key(group_key: str) -> str:
+    """The group key as stored: itself, or ``sha256:<hex>`` of it when it is longer than the column allows."""
+    if len(group_key) <= MAX_GROUP_KEY_LENGTH:
+        return group_key
+    return "sha256:" + hashlib.sha256(group_key.encode()).hexdigest()
+
+
+def _public_ids(incident_ids) -> list[str]:
+    return [f"INC-{pk}" for pk in sorted({pk for pk in incident_ids if pk})]
+
+
+def _save_receipt(delivery: WebhookDelivery, result: IngestResult) -> None:
+    delivery.outcome = result.outcome
+    delivery.result = result.as_dict()
+    delivery.error = result.note if result.outcome in (Outcome.IGNORED, Outcome.ORPHAN) else ""
+    delivery.save()
+
+
+# PostgreSQL SQLSTATEs worth one more try: deadlock_detected, serialization_failure.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _collided(exc: Exception) -> bool:
+    """A concurrent delivery got there first: a unique constraint, or a deadlock PostgreSQL broke."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def _retrying(apply, delivery: WebhookDelivery) -> IngestResult:
+    """Run ``apply()`` and save the receipt in one transaction; after a collision retry once in a fresh one.
+
+    A collision (IntegrityError) is a concurrent delivery that created the same
+    alert or the same open group incident first; by the retry its rows are
+    committed, so the retry sees them and treats them as repeats. The rolled
+    back attempt's on-commit announcements are discarded with it.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                result = apply()
+                _save_receipt(delivery, result)
+            return result
+        except (IntegrityError, OperationalError) as exc:
+            delivery.pk = None
+            delivery._state.adding = True
+            if attempt == 2 or not _collided(exc):
+                raise
+            logger.info(
+                "Alert delivery collided with a concurrent one; retrying once",
+                extra={"integration_id": delivery.integration_id, "error": str(exc)},
+            )
+    raise AssertionError("unreachable")
+
+
+# --- Alertmanager, Grafana, generic ---------------------------------------------------
+
+
+def ingest_alert_batch(*, integration: Integration, batch: AlertBatch, delivery: WebhookDelivery) -> IngestResult:
+    """Apply one parsed Alertmanager/Grafana/generic delivery and save its receipt (``delivery``, unsaved).
+
+    Idempotent: a replayed delivery only bumps ``last_seen_at``/``times_seen``.
+    A Grafana test notification stores its receipt and nothing else. Raises
+    nothing for orphan or stale alerts (they are counted); an IntegrityError
+    escapes only if a retry collides again.
+    """
+    if batch.is_test:
+        result = IngestResult(outcome=Outcome.TEST, note="test notification: no incident opened")
+        _save_receipt(delivery, result)
+        return result
+    return _retrying(lambda: _apply_batch(integration, batch), delivery)
+
+
+@dataclass
+class _Plan:
+    bump: set[int] = field(default_factory=set)  # repeats and stale firings: last_seen_at/times_seen only
+    resolve: list[tuple[Alert, AlertEvent]] = field(default_factory=list)
+    new_firing: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
+    orphans: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
+    incident_ids: set[int] = field(default_factory=set)
+
+
+class _Index:
+    """The stored alerts that can match a batch, indexed by slot and by fingerprint."""
+
+    def __init__(self, rows: list[Alert]) -> None:
+        self.by_slot: dict[tuple[str, datetime], Alert] = {}
+        self.by_fingerprint: dict[str, list[Alert]] = {}
+        for row in rows:
+            self.by_slot[(row.fingerprint, row.starts_at)] = row
+            self.by_fingerprint.setdefault(row.fingerprint, []).append(row)
+
+    def match(self, event: AlertEvent, own_fingerprint: str) -> Alert | None:
+        """The stored alert this event reports on, or None for an alert we have not seen."""
+        fingerprints = dict.fromkeys((event.fingerprint, own_fingerprint))
+        start = event.starts_at
+        if start is not None:
+            for fingerprint in fingerprints:
+                row = self.by_slot.get((fingerprint, start))
+                if row is not None and row.labels == event.labels:
+                    return row
+        same = [
+            row
+            for fingerprint in fingerprints
+            for row in self.by_fingerprint.get(fingerprint, ())
+            if row.labels == event.labels
+        ]
+        if not same:
+            return None
+        firing = [row for row in same if row.status == FIRING and (start is None or row.starts_at <= start)]
+        if firing and (event.status == RESOLVED or start is None):
+            # BR-05: a resolution whose startsAt the sender rewrote (grafana#106065), or an alert without times.
+            return max(firing, key=lambda row: row.starts_at)
+        ended = [row for row in same if row.status == RESOLVED and row.ends_at is not None]
+        if start is not None:
+            ended = [row for row in ended if start <= row.ends_at]
+        elif event.status == FIRING:
+            ended = []  # a time-less alert firing again after its resolution is a new alert
+        if ended:
+            # BR-01: a firing that started before a stored resolution is stale; a resolution of it is a repeat.
+            return max(ended, key=lambda row: row.ends_at)
+        return None
+
+
+def _load_candidates(integration: Integration, keyed: list[tuple[AlertEvent, str]]) -> list[Alert]:
+    """One query: the stored alerts any event of the batch may refer to (bounded, not the alerts' whole history)."""
+    fingerprints = {event.fingerprint for event, _ in keyed} | {own for _, own in keyed}
+    starts = {event.starts_at for event, _ in keyed if event.starts_at is not None}
+    timeless = {fp for event, own in keyed if event.starts_at is None for fp in (event.fingerprint, own)}
+    relevant = Q(status=FIRING)
+    if starts:
+        relevant |= Q(starts_at__in=starts) | Q(ends_at__gte=min(starts))
+    if timeless:
+        relevant |= Q(fingerprint__in=timeless)
+    return list(
+        Alert.objects.filter(integration=integration, fingerprint__in=fingerprints)
+        .filter(relevant)
+        .only("id", "fingerprint", "starts_at", "ends_at", "status", "labels", "name", "incident_id", "times_seen")
+        .order_by()
+    )
+
+
+def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> tuple[_Plan, IngestResult]:
+    """Sort each event into repeat, stale, resolution of a stored alert, new firing or new resolved alert."""
+    plan, result = _Plan(), IngestResult(outcome=Outcome.DUPLICATE)
+    taken = set(index.by_slot)
+    new_labels: dict[tuple[str, datetime], dict[str, str]] = {}
+    resolving: set[int] = set()
+    for event, own in keyed:
+        row = index.match(event, own)
+        if row is not None:
+            if row.incident_id:
+                plan.incident_ids.add(row.incident_id)
+            if row.pk in resolving:  # the same alert twice in one payload
+                result.repeated += 1
+            elif row.status == FIRING and event.status == RESOLVED:
+                resolving.add(row.pk)
+                plan.resolve.append((row, event))
+            elif row.status == RESOLVED and event.status == FIRING:
+                plan.bump.add(row.pk)
+                result.stale += 1
+            else:
+                plan.bump.add(row.pk)
+                result.repeated += 1
+            continue
+        start = event.starts_at or (event.ends_at if event.status == RESOLVED else None) or now
+        if any(new_labels.get((fp, start)) == event.labels for fp in (event.fingerprint, own)):
+            result.repeated += 1  # the same new alert twice in one payload
+            continue
+        fingerprint = next((fp for fp in (event.fingerprint, own) if (fp, start) not in taken), None)
+        if fingerprint is None:
+            logger.warning("Alert skipped: both fingerprints taken", extra={"fingerprint": event.fingerprint})
+            result.repeated += 1
+            continue
+        taken.add((fingerprint, start))
+        new_labels[(fingerprint, start)] = event.labels
+        (plan.new_firing if event.status == FIRING else plan.orphans).append((fingerprint, start, event))
+    return plan, result
+
+
+def _alert_row(
+    integration: Integration,
+    fingerprint: str,
+    start: datetime,
+    event: AlertEvent,
+    group_key: str,
+    now: datetime,
+    incident_id: int | None,
+) -> Alert:
+    ends_at = None
+    if event.status == RESOLVED:
+        ends_at = max(event.ends_at or now, start)
+    return Alert(
+        integration=integration,
+        fingerprint=fingerprint,
+        starts_at=start,
+        ends_at=ends_at,
+        status=event.status,
+        name=event.name[:300],
+        labels=event.labels,
+        annotations=event.annotations,
+        generator_url=event.generator_url,
+        group_key=group_key,
+        incident_id=incident_id,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+
+
+def _label(event: AlertEvent, name: str, batch: AlertBatch) -> str:
+    return event.labels.get(name) or batch.common_labels.get(name) or ""
+
+
+def _routes(integration: Integration, batch: AlertBatch, events: list[AlertEvent]) -> list[Service | None]:
+    """Each event's service: its service label (then the common labels) as a Service slug, else the default."""
+    slugs = [_label(event, integration.service_label, batch) for event in events]
+    known = {s.slug: s for s in Service.objects.filter(slug__in={s for s in slugs if s}).select_related("team")}
+    return [known.get(slug, integration.default_service) for slug in slugs]
+
+
+def _group_incident(integration: Integration, group_key: str) -> Incident | None:
+    """The group's open incident if any (at most one: a constraint), else its most recently resolved one."""
+    closed = Case(When(status=Incident.Status.RESOLVED, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        Incident.objects.filter(integration=integration, alert_group_key=group_key)
+        .order_by(closed, F("resolved_at").desc(nulls_last=True), "-id")
+        .first()
+    )
+
+
+def _incident_for_new_alerts(
+    integration: Integration, batch: AlertBatch, group_key: str, firing: list[tuple[str, datetime, AlertEvent]]
+) -> Incident:
+    """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one."""
+    events = [event for _, _, event in firing]
+    first_start = min(start for _, start, _ in firing)
+    severity = min(integration.severity_for(_label(event, integration.severity_label, batch)) for event in events)
+    incident = _group_incident(integration, group_key)
+    if incident is not None and incident.status != Incident.Status.RESOLVED:
+        if incident.status == Incident.Status.MITIGATED:  # impact is back: a new alert fired
+            incident = services.incident_reopen(
+                incident_id=incident.pk, actor=None, source=Source.ALERT, at=max(first_start, incident.mitigated_at)
+            )
+        return _join(integration, batch, incident, events, severity)
+    window = timedelta(seconds=integration.reopen_window_seconds)
+    if incident is not None and first_start - incident.resolved_at < window:
+        incident = services.incident_reopen(
+            incident_id=incident.pk, actor=None, source=Source.ALERT, at=max(first_start, incident.resolved_at)
+        )
+        return _join(integration, batch, incident, events, severity)
+    routes = _routes(integration, batch, events)
+    first = events[0]
+    incident = services.incident_declare(
+        title=first.name[:300],
+        severity=severity,
+        actor=None,
+        source=Source.ALERT,
+        summary=first.annotations.get("description", ""),
+        primary_service=routes[0],
+        services=[s for s in routes if s is not None],
+        started_at=first_start,
+        detected_at=first_start,
+    )
+    # The partial unique constraint bites here when a concurrent delivery declared the group's incident first.
+    Incident.objects.filter(pk=incident.pk).update(integration=integration, alert_group_key=group_key)
+    return incident
+
+
+def _join(
+    integration: Integration, batch: AlertBatch, incident: Incident, events: list[AlertEvent], severity: int
+) -> Incident:
+    """New alerts join an open incident: their services become affected services; a worse severity escalates it."""
+    routed = {s.pk: s for s in _routes(integration, batch, events) if s is not None}
+    if routed:
+        incident.services.add(*routed.values())
+    if severity < incident.severity:
+        incident = services.incident_set_severity(
+            incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
+        )
+    return incident
+
+
+def _settle(integration: Integration, incident_id: int) -> None:
+    """Resolve (or mitigate) an incident whose alerts have all resolved, at the last alert's end."""
+    state = Alert.objects.filter(incident_id=incident_id).aggregate(
+        firing=Count("pk", filter=Q(status=FIRING)), last_end=Max("ends_at")
+    )
+    if state["firing"] or state["last_end"] is None:
+        return
+    incident = Incident.objects.only("status", "detected_at", "mitigated_at").get(pk=incident_id)
+    if incident.status == Incident.Status.RESOLVED:
+        return
+    at = max(state["last_end"], incident.detected_at)
+    if integration.resolve_mode == Integration.ResolveMode.MITIGATE:
+        if incident.status != Incident.Status.MITIGATED:
+            services.incident_mitigate(incident_id=incident_id, actor=None, source=Source.ALERT, at=at)
+        return
+    # A person may have recorded a mitigation after the alerts ended: resolution cannot precede it.
+    services.incident_resolve(
+        incident_id=incident_id, actor=None, source=Source.ALERT, at=max(at, incident.mitigated_at or at)
+    )
+
+
+def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
+    now = timezone.now()
+    group_key = group_storage_key(batch.group_key)
+    keyed = [(event, fingerprint_for(event.labels)) for event in batch.alerts]
+    index = _Index(_load_candidates(integration, keyed))
+    plan, result = _plan(keyed, index, now)
+
+    if plan.bump:
+        Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
+
+    timeline: list[TimelineEvent] = []
+    incident: Incident | None = None
+    if plan.new_firing:
+        incident = _incident_for_new_alerts(integration, batch, group_key, plan.new_firing)
+    if plan.orphans and incident is None:
+        # BR-04: a resolved alert we never saw firing joins its group's open incident; with none it stays an
+        # orphan (BR-01): it never opens an incident, and nobody is paged for it.
+        candidate = _group_incident(integration, group_key)
+        if candidate is not None and candidate.status != Incident.Status.RESOLVED:
+            incident = candidate
+    incident_id = incident.pk if incident is not None else None
+    if incident_id:
+        plan.incident_ids.add(incident_id)
+    rows = [
+        _alert_row(integration, fp, start, event, group_key, now, incident_id)
+        for fp, start, event in plan.new_firing + plan.orphans
+    ]
+    if rows:
+        # Sorted, so concurrent deliveries take the unique index's locks in one order (no deadlock).
+        Alert.objects.bulk_create(sorted(rows, key=lambda row: (row.fingerprint, row.starts_at)))
+    for row in rows:
+        if row.incident_id is None:
+            result.orphan += 1
+            continue
+        fired = row.status == FIRING
+        if fired:
+            result.new += 1
+        else:
+            result.resolved += 1
+        timeline.append(
+            TimelineEvent(
+                incident_id=row.incident_id,
+                kind=TimelineEvent.Kind.ALERT,
+                source=Source.ALERT,
+                at=row.starts_at if fired else row.ends_at,
+                message=f"alert {'fired' if fired else 'resolved'}: {row.name}",
+                data={"alert_id": row.pk, "fingerprint": row.fingerprint},
+            )
+        )
+    if result.orphan:
+        logger.info(
+            "Resolved alert never seen firing kept as an orphan",
+            extra={"integration_id": integration.pk, "count": result.orphan, "group_key": group_key},
+        )
+
+    settle: set[int] = set()
+    if plan.resolve:
+        # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
+        still_firing = set(
+            Alert.objects.select_for_update()
+            .filter(pk__in=[row.pk for row, _ in plan.resolve], status=FIRING)
+            .values_list("pk", flat=True)
+        )
+        changed, raced = [], []
+        for row, event in plan.resolve:
+            if row.pk not in still_firing:
+                raced.append(row.pk)
+                continue
+            row.status = RESOLVED
+            row.ends_at = max(event.ends_at or now, row.starts_at)
+            row.annotations = event.annotations
+            row.last_seen_at = now
+            row.times_seen += 1
+            changed.append(row)
+            if row.incident_id:
+                settle.add(row.incident_id)
+                timeline.append(
+                    TimelineEvent(
+                        incident_id=row.incident_id,
+                        kind=TimelineEvent.Kind.ALERT,
+                        source=Source.ALERT,
+                        at=row.ends_at,
+                        message=f"alert resolved: {row.name}",
+                        data={"alert_id": row.pk, "fingerprint": row.fingerprint},
+                    )
+                )
+        if changed:
+            Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
+        result.resolved += len(changed)
+        if raced:
+            result.repeated += len(raced)
+            Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
+
+    if timeline:
+        TimelineEvent.objects.bulk_create(timeline)
+    if settle and not batch.truncated:
+        for incident_id in sorted(settle):
+            _settle(integration, incident_id)
+    elif settle:
+        logger.info(
+            "Truncated alert list: not inferring that the group resolved",
+            extra={"integration_id": integration.pk, "truncated": batch.truncated},
+        )
+
+    result.incidents = _public_ids(plan.incident_ids)
+    if result.new or result.resolved:
+        result.outcome = Outcome.ACCEPTED
+    elif result.orphan:
+        result.outcome = Outcome.ORPHAN
+    return result
+
+
+# --- PagerDuty ----------------------------------------------------------------------------
+
+# Event types whose ``data`` is the incident itself, so an incident we never saw can be created from it.
+PAGERDUTY_INCIDENT_EVENTS = {
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.unacknowledged",
+    "incident.escalated",
+    "incident.reassigned",
+    "incident.reopened",
+    "incident.delegated",
+    "incident.priority_updated",
+}
+PAGERDUTY_NOTES = {
+    "incident.annotated": "PagerDuty note",
+    "incident.status_update_published": "PagerDuty status update",
+}
+PAGERDUTY_PRIORITIES = {
+    "P1": Severity.SEV1,
+    "P2": Severity.SEV2,
+    "P3": Severity.SEV3,
+    "P4": Severity.SEV4,
+    "P5": Severity.SEV4,
+}
+PAGERDUTY_URGENCIES = {"high": Severity.SEV2, "low": Severity.SEV3}
+
+
+def pagerduty_severity(event: PagerDutyEvent) -> int | None:
+    """P1 -> SEV1 ... P4/P5 -> SEV4; without a priority, urgency high -> SEV2, low -> SEV3; else None."""
+    priority = event.priority.strip().upper()
+    if priority in PAGERDUTY_PRIORITIES:
+        return PAGERDUTY_PRIORITIES[priority]
+    return PAGERDUTY_URGENCIES.get(event.urgency.strip().lower())
+
+
+def ingest_pagerduty_event(
+    *, integration: Integration, event: PagerDutyEvent | None, delivery: WebhookDelivery
+) -> IngestResult:
+    """Apply one PagerDuty V3 event to the incident that mirrors its PagerDuty incident; save the receipt.
+
+    Deduplicated on ``event.id`` (a unique constraint on the receipt): a replay
+    is a no-op answered like the first. Events arrive in any order; a move the
+    lifecycle refuses (an old acknowledge after the resolve) is recorded on the
+    receipt as ignored, not raised. ``event`` None (a non-incident event) is
+    acknowledged and ignored.
+    """
+    if event is None:
+        result = IngestResult(outcome=Outcome.IGNORED, note="not an incident event")
+        _save_receipt(delivery, result)
+        return result
+
+    def apply() -> IngestResult:
+        delivery.event_id = event.event_id[:100]
+        try:
+            with transaction.atomic():
+                delivery.outcome = Outcome.ACCEPTED
+                delivery.save()
+        except IntegrityError:
+            delivery.pk, delivery._state.adding, delivery.event_id = None, True, ""
+            first = WebhookDelivery.objects.filter(integration=integration, event_id=event.event_id[:100]).first()
+            return IngestResult(
+                outcome=Outcome.DUPLICATE,
+                incidents=list((first.result if first else {}).get("incidents", [])),
+                note=f"event {event.event_id} already received",
+            )
+        return _apply_pagerduty(integration, event)
+
+    return _retrying(apply, delivery)
+
+
+def _pagerduty_service(integration: Integration, name: str) -> Service | None:
+    if name:
+        found = Service.objects.filter(Q(slug=slugify(name)) | Q(name__iexact=name)).select_related("team").first()
+        if found:
+            return found
+    return integration.default_service
+
+
+def _apply_pagerduty(integration: Integration, event: PagerDutyEvent) -> IngestResult:
+    key = group_storage_key(event.incident_id)
+    kind = event.event_type
+    incident = _group_incident(integration, key)
+    created = False
+    if incident is None:
+        if kind not in PAGERDUTY_INCIDENT_EVENTS or event.status == "resolved":
+            # BR-01: never create an incident already in a terminal state, and never page for one.
+            return IngestResult(
+                outcome=Outcome.ORPHAN, note=f"{kind} for PagerDuty incident {event.incident_id}, which we never saw"
+            )
+        incident = services.incident_declare(
+            title=(event.title or f"PagerDuty incident {event.incident_number or event.incident_id}")[:300],
+            severity=pagerduty_severity(event) or integration.default_severity,
+            actor=None,
+            source=Source.ALERT,
+            summary=f"PagerDuty: {event.html_url}" if event.html_url else "",
+            primary_service=_pagerduty_service(integration, event.service_name),
+            started_at=event.occurred_at,
+            detected_at=event.occurred_at,
+        )
+        Incident.objects.filter(pk=incident.pk).update(integration=integration, alert_group_key=key)
+        created = True
+    result = IngestResult(outcome=Outcome.ACCEPTED, incidents=[incident.public_id])
+    at = max(event.occurred_at, incident.detected_at)  # an event older than our record of the incident
+    common = {"incident_id": incident.pk, "actor": None, "source": Source.ALERT}
+    try:
+        if kind == "incident.acknowledged" or (created and event.status == "acknowledged"):
+            services.incident_acknowledge(**common, at=at)
+        elif kind == "incident.resolved":
+            services.incident_resolve(**common, at=max(at, incident.mitigated_at or at))
+        elif kind == "incident.reopened":
+            services.incident_reopen(**common, at=at)
+        elif kind in ("incident.priority_updated", "incident.escalated"):
+            severity = PAGERDUTY_PRIORITIES.get(event.priority.strip().upper())
+            if severity is not None:
+                services.incident_set_severity(
+                    incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
+                )
+        elif kind in PAGERDUTY_NOTES:
+            author = f" by {event.agent_name}" if event.agent_name else ""
+            services.incident_add_note(**common, text=f"{PAGERDUTY_NOTES[kind]}{author}: {event.note}")
+        elif kind == "incident.triggered" and not created:
+            result.outcome, result.note = Outcome.DUPLICATE, f"PagerDuty incident {event.incident_id} is known"
+        elif not created:
+            result.outcome, result.note = Outcome.IGNORED, f"{kind} is not mapped"
+    except ValidationError as exc:  # InvalidTransition included: e.g. an older acknowledge after the resolve
+        result.outcome, result.note = Outcome.IGNORED, " ".join(exc.messages)
+        logger.info(
+            "PagerDuty event refused by the incident lifecycle",
+            extra={"event_id": event.event_id, "incident": incident.public_id, "reason": result.note},
+        )
+    return result
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+def webhook_deliveries_purge(*, now: datetime | None = None) -> int:
+    """Delete webhook receipts older than ``SREDESK_WEBHOOK_RETENTION_DAYS``. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.SREDESK_WEBHOOK_RETENTION_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("Old webhook receipts deleted", extra={"deleted": deleted, "before": cutoff.isoformat()})
+    return deleted
