@@ -351,9 +351,10 @@ def _incident_for_new_alerts(
         services=[s for s in routes if s is not None],
         started_at=first_start,
         detected_at=first_start,
+        # The partial unique constraint bites here when a concurrent delivery declared the group's incident first.
+        integration=integration,
+        alert_group_key=group_key,
     )
-    # The partial unique constraint bites here when a concurrent delivery declared the group's incident first.
-    Incident.objects.filter(pk=incident.pk).update(integration=integration, alert_group_key=group_key)
     return incident
 
 
@@ -602,8 +603,10 @@ def _apply_pagerduty(integration: Integration, event: PagerDutyEvent) -> IngestR
             primary_service=_pagerduty_service(integration, event.service_name),
             started_at=event.occurred_at,
             detected_at=event.occurred_at,
+            integration=integration,
+            alert_group_key=key,
+            announce=kind == "incident.triggered",  # learnt late from another event: no "declared" page
         )
-        Incident.objects.filter(pk=incident.pk).update(integration=integration, alert_group_key=key)
         created = True
     result = IngestResult(outcome=Outcome.ACCEPTED, incidents=[incident.public_id])
     at = max(event.occurred_at, incident.detected_at)  # an event older than our record of the incident

@@ -117,12 +117,19 @@ def incident_declare(
     commander: User | None = None,
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
+    integration=None,
+    alert_group_key: str = "",
+    announce: bool = True,
 ) -> Incident:
-    """Open a new incident in ``triggered``; announces it to the owning team and the paged person.
+    """Open a new incident in ``triggered``; announces it (after commit) to the owning team and the paged person.
 
     The owning team defaults to the primary service's team. ``started_at``
-    defaults to ``detected_at``, which defaults to now. Raises
-    ValidationError for naive or out-of-order times or an unknown severity.
+    defaults to ``detected_at``, which defaults to now. ``integration`` and
+    ``alert_group_key`` tie it to an alert group (at most one open incident
+    per group: a concurrent declare raises IntegrityError, which ingestion
+    retries). ``announce=False`` declares silently (an incident learnt late
+    from another tool). Raises ValidationError for naive or out-of-order
+    times or an unknown severity.
     """
     if severity not in Severity.values:
         raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
@@ -138,6 +145,8 @@ def incident_declare(
         primary_service=primary_service,
         owning_team=owning_team or (primary_service.team if primary_service else None),
         commander=commander,
+        integration=integration,
+        alert_group_key=alert_group_key,
     )
     _check_order(incident)
     incident.save()
@@ -154,7 +163,8 @@ def incident_declare(
         at=detected_at,
         data={"status": incident.status},
     )
-    transaction.on_commit(lambda: _announce(incident, event, "declared"))
+    if announce:
+        transaction.on_commit(lambda: _announce(incident, event, "declared"))
     return incident
 
 
@@ -178,6 +188,18 @@ def _transition(
     else:
         method(at=at, **kwargs)
     _check_order(incident)
+    if verb == "reopen" and incident.alert_group_key:
+        newer = (
+            Incident.objects.filter(integration_id=incident.integration_id, alert_group_key=incident.alert_group_key)
+            .exclude(pk=incident.pk)
+            .exclude(status=Incident.Status.RESOLVED)
+            .first()
+        )
+        if newer is not None:
+            raise InvalidTransition(
+                f"Cannot reopen {incident.public_id}: its alerts now belong to {newer.public_id}, which is open.",
+                code="invalid_transition",
+            )
     incident.save()
     data = {
         "from": before["status"],

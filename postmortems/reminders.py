@@ -358,6 +358,20 @@ def reminder_obsolete_reason(reminder: Reminder) -> str:
     postmortem = PostMortem.objects.get(pk=reminder.postmortem_id)
     if postmortem.snoozed_until and postmortem.snoozed_until > now:
         return f"snoozed until {postmortem.snoozed_until:%Y-%m-%d %H:%M} UTC"
+    later = (
+        Reminder.objects.filter(
+            postmortem_id=reminder.postmortem_id,
+            kind=reminder.kind,
+            subject_key=reminder.subject_key,
+            cycle=reminder.cycle,
+            step__gt=reminder.step,
+        )
+        .order_by("-step")
+        .values_list("step", flat=True)
+        .first()
+    )
+    if later is not None:  # e.g. held over a weekend while the next step fell due: send only the newest
+        return f"superseded by reminder step {later + 1}"
     current = {d.key for d in due_reminders(now=now, postmortem_id=postmortem.pk)}
     if not any(k[1:4] == (reminder.kind, reminder.subject_key, reminder.cycle) for k in current):
         return {

@@ -238,3 +238,23 @@ def test_roles_and_notes_are_logged_once():
         ("role_change", f"Responder added: {responder}"),
         ("note", "Rolled back the deploy"),
     ]
+
+
+def test_reopening_an_incident_whose_alert_group_has_a_newer_open_incident_is_refused():
+    old = incident_in(S.RESOLVED)
+    Incident.objects.filter(pk=old.pk).update(alert_group_key='{}:{alertname="DiskFull"}')
+    newer = services.incident_declare(
+        title="Disk full again",
+        severity=3,
+        actor=None,
+        source=Source.ALERT,
+        alert_group_key='{}:{alertname="DiskFull"}',
+    )
+    with pytest.raises(services.InvalidTransition, match=f"now belong to {newer.public_id}"):
+        services.incident_reopen(incident_id=old.pk, actor=None, source=Source.WEB)
+
+
+def test_a_silent_declare_announces_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_declare(title="Learnt late", severity=2, actor=None, source=Source.ALERT, announce=False)
+    assert not Notification.objects.exists()
