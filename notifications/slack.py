@@ -42,6 +42,35 @@ def _retry_after_seconds(value: str | None, default: float = 30.0) -> float:
         return default
 
 
+# Slack's limits (https://api.slack.com/reference/block-kit/blocks, chat.postMessage): a
+# section's text stops at 3,000 characters; longer `text` is truncated by Slack or refused
+# in blocks (FIELD-CASES BR-14). We keep every message within one section's limit.
+TEXT_LIMIT = 3000
+
+
+def slack_escape(text: str) -> str:
+    """Escape Slack mrkdwn control characters (&, <, >) so user text cannot form links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_text(message: Message) -> str:
+    """The text posted for ``message``: escaped, within TEXT_LIMIT, ending with the link to sredesk.
+
+    A text too long is cut at a line or word boundary and says so, so the
+    reader knows to follow the link; the link itself is never cut.
+    """
+    link = f"\n<{message.url}|Open in sredesk>" if message.url else ""
+    body = slack_escape(message.text)
+    room = TEXT_LIMIT - len(link)
+    if len(body) > room:
+        marker = "\n… (truncated: see sredesk for the rest)"
+        cut = body[: room - len(marker)]
+        cut = cut[: max(cut.rfind("\n"), cut.rfind(" "), len(cut) // 2)]
+        cut = cut[: cut.rfind("&")] if cut.rfind("&") > cut.rfind(";") else cut  # never split an entity
+        body = cut + marker
+    return body + link
+
+
 class SlackBackend:
     def __init__(self) -> None:
         # No SDK-level retries: slack_sdk would otherwise re-post by itself when a
@@ -56,7 +85,7 @@ class SlackBackend:
 
     def send(self, message: Message) -> str:
         """Post ``message`` to the channel or user id in ``message.address``; returns the message ``ts``."""
-        text = f"{message.text}\n<{message.url}|Open in sredesk>" if message.url else message.text
+        text = slack_text(message)
         try:
             response = self.client.chat_postMessage(channel=message.address, text=text, unfurl_links=False)
         except SlackApiError as exc:

@@ -322,7 +322,7 @@ def reminders_digest(*, now: dt.datetime) -> int:
     planned = 0
     for team_id, dues in by_team.items():
         team, lead = teams[team_id], leads.get(team_id)
-        lines = sorted({f"- {d.postmortem.incident.public_id}: {_what(d)}" for d in dues})
+        lines = sorted({f"- {d.postmortem.incident.public_id} {d.postmortem.incident.title}: {_what(d)}" for d in dues})
         header = f"Weekly digest for {team}: {len(lines)} item(s) still owed after every personal reminder."
         text = "\n".join([header, *lines])
         planned += bool(
