@@ -103,7 +103,7 @@ def regression_test_refresh(test: RegressionTest) -> bool:
     """
     with transaction.atomic():
         test = (
-            RegressionTest.objects.select_for_update()
+            RegressionTest.objects.select_for_update(of=("self",))
             .select_related("repository", "postmortem__incident")
             .get(pk=test.pk)
         )

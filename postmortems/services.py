@@ -164,7 +164,9 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
     if target is None:
         raise ValidationError({"verb": f"Unknown post-mortem action {verb!r}."})
     postmortem = (
-        PostMortem.objects.select_for_update().select_related("incident__primary_service").get(pk=postmortem_id)
+        PostMortem.objects.select_for_update(of=("self",))
+        .select_related("incident__primary_service")
+        .get(pk=postmortem_id)
     )
     if postmortem.status == target:
         return postmortem
@@ -254,3 +256,165 @@ def postmortem_snooze(
         data={"postmortem_id": postmortem.pk, "snoozed_until": until.isoformat() if until else None},
     )
     return postmortem
+
+
+POSTMORTEM_SECTIONS = (
+    "summary",
+    "impact",
+    "trigger",
+    "root_cause",
+    "detection",
+    "resolution",
+    "went_well",
+    "went_wrong",
+    "got_lucky",
+    "timeline",
+)
+_UNSET = object()
+
+
+@transaction.atomic
+def postmortem_update(
+    *,
+    postmortem_id: int,
+    actor: User | None,
+    source: str,
+    sections: dict[str, str] | None = None,
+    owner: User | None | object = _UNSET,
+    due_at: datetime | None = None,
+) -> PostMortem:
+    """Edit sections (Markdown), the owner (None: nobody) and/or the due date (aware). Logged on the timeline.
+
+    Fields left out stay as they are; no-op when nothing changes. Raises
+    ValidationError naming the field for an unknown section or a naive due date.
+    """
+    sections = sections or {}
+    unknown = set(sections) - set(POSTMORTEM_SECTIONS)
+    if unknown:
+        raise ValidationError({field: "Not a post-mortem section." for field in sorted(unknown)})
+    if due_at is not None and timezone.is_naive(due_at):
+        raise ValidationError({"due_at": "Give a time zone (e.g. 2024-05-01T09:00:00Z); naive times are refused."})
+    postmortem = PostMortem.objects.select_for_update().get(pk=postmortem_id)
+    changes: dict[str, object] = dict(sections)
+    if owner is not _UNSET:
+        changes["owner"] = owner
+    if due_at is not None:
+        changes["due_at"] = due_at
+    changed = [field for field, value in changes.items() if getattr(postmortem, field) != value]
+    if not changed:
+        return postmortem
+    for field in changed:
+        setattr(postmortem, field, changes[field])
+    postmortem.save(update_fields=[*changed, "updated_at"])
+    details = []
+    if "owner" in changed:
+        details.append(f"owner {postmortem.owner or 'nobody'}")
+    if "due_at" in changed:
+        details.append(f"due {postmortem.due_at:%Y-%m-%d %H:%M} UTC")
+    edited = [f for f in changed if f in POSTMORTEM_SECTIONS]
+    if edited:
+        details.append(f"edited {', '.join(edited)}")
+    TimelineEvent.objects.create(
+        incident_id=postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Post-mortem: {'; '.join(details)}",
+        data={"postmortem_id": postmortem.pk, "changed": changed},
+    )
+    return postmortem
+
+
+ACTION_ITEM_FIELDS = (
+    "title",
+    "description",
+    "kind",
+    "priority",
+    "owner",
+    "due_date",
+    "status",
+    "wont_do_reason",
+    "tracker_url",
+)
+
+
+def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb: str, fields: list[str]) -> None:
+    if item.status == ActionItem.Status.WONT_DO and not item.wont_do_reason.strip():
+        raise ValidationError({"wont_do_reason": "Say why this action item won't be done."})
+    item.full_clean(exclude=["postmortem", "owner"])
+    item.save()
+    TimelineEvent.objects.create(
+        incident_id=item.postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Action item {verb}: {item.title} ({item.get_status_display().lower()})",
+        data={"action_item_id": item.pk, "changed": fields},
+    )
+
+
+@transaction.atomic
+def action_item_create(*, postmortem: PostMortem, actor: User | None, source: str, **fields) -> ActionItem:
+    """Add an action item to ``postmortem``; logged on the incident's timeline.
+
+    ``fields`` are among ACTION_ITEM_FIELDS. Raises ValidationError naming the
+    field (a ``wont_do`` item needs a reason).
+    """
+    unknown = set(fields) - set(ACTION_ITEM_FIELDS)
+    if unknown:
+        raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
+    item = ActionItem(postmortem=postmortem, **fields)
+    _action_item_save(item, actor=actor, source=source, verb="added", fields=sorted(fields))
+    return item
+
+
+@transaction.atomic
+def action_item_update(*, action_item_id: int, actor: User | None, source: str, **changes) -> ActionItem:
+    """Change some fields of an action item; no-op when nothing changes. Raises ValidationError naming the field."""
+    unknown = set(changes) - set(ACTION_ITEM_FIELDS)
+    if unknown:
+        raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
+    item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    changed = [field for field, value in changes.items() if getattr(item, field) != value]
+    if not changed:
+        return item
+    for field in changed:
+        setattr(item, field, changes[field])
+    _action_item_save(item, actor=actor, source=source, verb="updated", fields=changed)
+    return item
+
+
+@transaction.atomic
+def action_item_delete(*, action_item_id: int, actor: User | None, source: str) -> None:
+    """Delete an action item (its regression tests stay, unattached); logged on the incident's timeline."""
+    item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    TimelineEvent.objects.create(
+        incident_id=item.postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Action item deleted: {item.title}",
+        data={"action_item_id": item.pk},
+    )
+    item.delete()
+
+
+@transaction.atomic
+def regression_test_unlink(*, regression_test_id: int, actor: User | None, source: str) -> None:
+    """Remove a regression-test link; logged on the incident's timeline.
+
+    The post-mortem owes a test again unless another accepted one is linked,
+    so its reminders resume at the next sweep.
+    """
+    test = RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(
+        pk=regression_test_id
+    )
+    TimelineEvent.objects.create(
+        incident_id=test.postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Regression test unlinked: {test.repository.name} {test.test_id}",
+        data={"regression_test_id": test.pk},
+    )
+    test.delete()

@@ -11,20 +11,10 @@ fits in a few seconds.
 Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
 """
 
-import contextlib
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
 from django.utils import timezone
 
 from notifications.models import OutboxMessage
@@ -32,15 +22,14 @@ from postmortems.ci import ci_run_upload
 from postmortems.models import Heartbeat, Reminder, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT
 from postmortems.services import regression_test_link
+from tests.e2e.conftest import SLACK_TOKEN, WAIT
 from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
 from tests.fakes import FakeSlack, wait_until
 
 pytestmark = pytest.mark.e2e
 
-SLACK_TOKEN = "xoxb-test"
 OWNER_SLACK_ID = "U0E2EOWNER"
 REPEAT_SECONDS = 2
-WAIT = 60  # the longest any single wait may take, in seconds
 PASSING_RUN = (
     b'<testsuites><testsuite name="pytest" tests="1">'
     b'<testcase classname="tests.payments.test_retry" name="test_timeout_is_retried" time="0.2"/>'
@@ -51,107 +40,17 @@ REMINDER_STEP = re.compile(r"\(reminder (\d+)\)")
 
 
 @pytest.fixture
-def fake_slack():
-    with FakeSlack() as server:
-        yield server
-
-
-def _database_url() -> str:
-    """A DATABASE_URL for the database this test is using (pytest-django's ``test_...`` one)."""
-    db = settings.DATABASES["default"]
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen
-    log: Path
-
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        state = "running" if self.process.poll() is None else f"exited with {self.process.returncode}"
-        return f"--- celery worker ({state}), last {lines} log lines ---\n" + "\n".join(text.splitlines()[-lines:])
-
-
-@pytest.fixture
-def reminder_worker(requires_postgres, transactional_db, fake_slack, tmp_path, request):
-    """A real ``celery worker --beat`` on the test database, a private Redis database and the fake Slack.
-
-    Torn down (SIGTERM, then SIGKILL to its whole process group, embedded beat
-    included) before pytest-django empties the tables, even when the test fails.
-    """
-    # Asked for here, not as an argument, so that PostgreSQL is checked first (session fixtures run first).
-    redis_broker_url = request.getfixturevalue("redis_broker_url")
-    broker = redis.Redis.from_url(redis_broker_url)
-    broker.flushdb()  # stale messages from an earlier run would run against this run's rows
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sredesk.settings",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": redis_broker_url,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "DJANGO_SECRET_KEY": "e2e-test-secret-key-not-for-production",
-        "SREDESK_VAR_DIR": str(var_dir),
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-        "SLACK_API_URL": fake_slack.url,
-        "SLACK_TIMEOUT_SECONDS": "5",
-        "SREDESK_REMINDER_SWEEP_SECONDS": "1",
-        "SREDESK_REMINDER_CADENCE_SECONDS": "0",
-        "SREDESK_REMINDER_REPEAT_SECONDS": str(REPEAT_SECONDS),
-        "SREDESK_LOG_LEVEL": "INFO",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "sredesk", "worker",
-        "--beat", "-s", str(tmp_path / "celerybeat-schedule"),
-        "-Q", "default,notify", "--pool", "solo", "--concurrency", "1",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--hostname", f"e2e-{os.getpid()}@%h", "--loglevel", "INFO",
-    ]  # fmt: skip
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the embedded beat process goes down with it
-        )
-    worker = Worker(process, log)
-
-    def stop() -> None:
-        try:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)  # warm shutdown: finishes the task in hand
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=15)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # whatever is left in its group, embedded beat included
-            process.wait(timeout=5)
-        finally:
-            broker.flushdb()
-            broker.close()
-            print(worker.log_tail(200))  # pytest shows it only when the test failed
-
-    request.addfinalizer(stop)
-    wait_until(
-        lambda: process.poll() is not None or "ready." in log.read_text(errors="replace"),
-        timeout=WAIT,
-        what="the celery worker to be ready",
-        diagnostics=worker.log_tail,
+def reminder_worker(celery_workers):
+    """A real ``celery worker --beat`` (see ``tests/e2e/conftest.py``) sweeping every second, on a squeezed cadence."""
+    return celery_workers.start_ready(
+        "beat",
+        beat=True,
+        env={
+            "SREDESK_REMINDER_SWEEP_SECONDS": "1",
+            "SREDESK_REMINDER_CADENCE_SECONDS": "0",
+            "SREDESK_REMINDER_REPEAT_SECONDS": str(REPEAT_SECONDS),
+        },
     )
-    assert process.poll() is None, worker.log_tail()
-    return worker
 
 
 def _reminders_to_owner(fake_slack: FakeSlack, public_id: str) -> list:
