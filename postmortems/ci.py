@@ -25,7 +25,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,35 +63,53 @@ def counting_runs(repository: Repository):
     return runs.filter(branch__in=branches).order_by("-created_at", "-id")
 
 
-def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
-    """The state ``test`` should be in now, and the run that decides it (see the module docstring)."""
-    runs = counting_runs(test.repository)
-    result = (
-        TestResult.objects.filter(test_run__in=runs, test_id=test.test_id)
-        .exclude(Q(outcome__in=[TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL]) | Q(flaky=True))
-        .select_related("test_run")
-        .order_by("-test_run__created_at", "-test_run_id")
-        .first()
+def _decide(current: str, runs: list[TestRun], results: dict[int, tuple[str, bool]]) -> tuple[str, TestRun | None]:
+    """The state a test should be in, from the counting ``runs`` (newest first) and its ``results`` by run id."""
+    present = [run for run in runs if run.pk in results]
+    decisive = next(
+        (
+            run
+            for run in present
+            if results[run.pk][0] not in (TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL)
+            and not results[run.pk][1]
+        ),
+        None,
     )
-    present_in = runs.filter(results__test_id=test.test_id)
-    newer_complete = runs.filter(complete=True).exclude(pk__in=present_in)
-    if result is not None:
-        newer_complete = newer_complete.filter(
-            Q(created_at__gt=result.test_run.created_at)
-            | Q(created_at=result.test_run.created_at, pk__gt=result.test_run_id)
-        )
-    latest_present = present_in.first()
-    missing_run = newer_complete.first()
+    missing_run = next((run for run in runs if run.complete and run.pk not in results), None)
     if missing_run is not None and (
-        latest_present is None
-        or (missing_run.created_at, missing_run.pk) > (latest_present.created_at, latest_present.pk)
+        not present or (missing_run.created_at, missing_run.pk) > (present[0].created_at, present[0].pk)
     ):
         return RegressionTest.State.MISSING, missing_run
-    if result is None:
-        return (test.state if test.state != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
-    if result.passed:
-        return RegressionTest.State.VERIFIED, result.test_run
-    return RegressionTest.State.FAILING, result.test_run
+    if decisive is None:
+        return (current if current != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
+    outcome, _ = results[decisive.pk]
+    if outcome == TestResult.Outcome.PASSED:
+        return RegressionTest.State.VERIFIED, decisive
+    return RegressionTest.State.FAILING, decisive
+
+
+def regression_tests_states(tests: list[RegressionTest]) -> dict[int, tuple[str, TestRun | None]]:
+    """The state each test should be in now, by test pk: two queries per repository, whatever the run sizes."""
+    states = {}
+    by_repository: dict[int, list[RegressionTest]] = {}
+    for test in tests:
+        by_repository.setdefault(test.repository_id, []).append(test)
+    for group in by_repository.values():
+        runs = list(counting_runs(group[0].repository))
+        results: dict[str, dict[int, tuple[str, bool]]] = {}
+        rows = TestResult.objects.filter(
+            test_run_id__in=[run.pk for run in runs], test_id__in={t.test_id for t in group}
+        ).values_list("test_id", "test_run_id", "outcome", "flaky")
+        for test_id, run_id, outcome, flaky in rows:
+            results.setdefault(test_id, {})[run_id] = (outcome, flaky)
+        for test in group:
+            states[test.pk] = _decide(test.state, runs, results.get(test.test_id, {}))
+    return states
+
+
+def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
+    """The state ``test`` should be in now, and the run that decides it (see the module docstring)."""
+    return regression_tests_states([test])[test.pk]
 
 
 def regression_test_refresh(test: RegressionTest) -> bool:
@@ -149,10 +167,18 @@ def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
 
 
 def _refresh_repository(repository: Repository, test_ids: set[str] | None = None) -> int:
-    tests = RegressionTest.objects.filter(repository=repository)
-    if test_ids is not None:
-        tests = tests.filter(test_id__in=test_ids)
-    return sum(regression_test_refresh(test) for test in tests)
+    """Refresh the repository's regression tests (those named in ``test_ids``, or all); returns how many changed.
+
+    States are computed for all of them in a few queries; only a test whose
+    state changes is then locked, recomputed and saved.
+    """
+    tests = [
+        t
+        for t in RegressionTest.objects.filter(repository=repository).select_related("repository")
+        if test_ids is None or t.test_id in test_ids
+    ]
+    states = regression_tests_states(tests)
+    return sum(regression_test_refresh(t) for t in tests if states[t.pk][0] != t.state)
 
 
 def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
@@ -240,7 +266,12 @@ def ci_run_upload(
 
 def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
     """Insert this file's results; fold them into results the run already has for the same ids."""
-    existing = {r.test_id: r for r in TestResult.objects.filter(test_run=run, test_id__in=[x.test_id for x in results])}
+    first_file = not TestResult.objects.filter(test_run=run).exists()
+    existing = (
+        {}
+        if first_file
+        else {r.test_id: r for r in TestResult.objects.filter(test_run=run, test_id__in=[x.test_id for x in results])}
+    )
     new, changed = [], []
     for r in results:
         row = existing.get(r.test_id)
