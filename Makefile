@@ -28,5 +28,16 @@ test: $(BIN)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## bench: speed benchmarks on PostgreSQL (see README "Benchmarks"); each ends "<name>: <figure> vs <ceiling> ratio=<x>"
+# Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
+# Add bench/ingest and bench/api to BENCHES when they land; `make bench BENCHES=junit` runs one.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
+BENCHES ?= sweep junit
+bench: $(BIN)/.installed
+	@status=0; for name in $(BENCHES); do \
+	  echo "== bench/$$name.py"; \
+	  DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(BIN)/python bench/$$name.py $(BENCH_ARGS) || status=1; \
+	done; exit $$status
+
 clean:
 	rm -rf var/broker var/celerybeat-schedule* var/static
