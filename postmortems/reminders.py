@@ -39,7 +39,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -74,7 +74,12 @@ class SweepResult:
 class Due:
     """One reminder step that is due: which debt, which step, since when."""
 
-    postmortem: PostMortem
+    postmortem_id: int
+    incident_id: int
+    title: str  # the incident's
+    team_id: int | None  # the owning team's
+    owner_id: int | None  # the post-mortem owner's
+    postmortem_due_at: dt.datetime
     kind: str
     cycle: int
     step: int
@@ -82,12 +87,16 @@ class Due:
     action_item: ActionItem | None = None
 
     @property
+    def public_id(self) -> str:
+        return f"INC-{self.incident_id}"
+
+    @property
     def subject_key(self) -> str:
         return f"action-item:{self.action_item.pk}" if self.action_item else ""
 
     @property
     def key(self) -> tuple:
-        return (self.postmortem.pk, self.kind, self.subject_key, self.cycle, self.step)
+        return (self.postmortem_id, self.kind, self.subject_key, self.cycle, self.step)
 
 
 def cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime] | None:
@@ -114,6 +123,13 @@ def _awake(now: dt.datetime) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
+# What planning reads of a person (for channels and working hours).
+PERSON_FIELDS = [
+    "id", "username", "first_name", "last_name", "email", "slack_user_id", "timezone", "work_start", "work_end",
+    "working_days",
+]  # fmt: skip
+
+
 def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list[Due]:
     """Every reminder step due at ``now``, planned or not (two queries), optionally for one post-mortem.
 
@@ -125,39 +141,81 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
             postmortem=OuterRef("pk"), state__in=[RegressionTest.State.FAILING, RegressionTest.State.MISSING]
         )
     )
+    accepted = ExpressionWrapper(has_accepted_regression_test(), output_field=BooleanField())
     postmortems = (
         PostMortem.objects.filter(_awake(now))
-        .filter(Q(status__in=[S.PUBLISHED, S.COMPLETE]) | Q(status__in=[S.DRAFT, S.IN_REVIEW], due_at__lte=now))
-        .annotate(accepted=ExpressionWrapper(has_accepted_regression_test(), output_field=BooleanField()))
+        .alias(accepted=accepted, is_regressed=regressed)
+        # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
+        .filter(
+            Q(status__in=[S.DRAFT, S.IN_REVIEW], due_at__lte=now)
+            | Q(accepted=False, status=S.PUBLISHED)
+            | Q(accepted=False, status=S.COMPLETE, is_regressed=True)
+        )
         .annotate(regressed=regressed)
-        .select_related("incident__owning_team", "incident__primary_service", "owner")
+        .order_by()
+        # Tuples, not model instances: planning reads a handful of columns of thousands of rows.
+        .values_list(
+            "id",
+            "status",
+            "due_at",
+            "published_at",
+            "reminder_cycle",
+            "reminder_cycle_started_at",
+            "incident_id",
+            "incident__title",
+            "incident__owning_team_id",
+            "owner_id",
+            "regressed",
+        )
     )
     if postmortem_id is not None:
         postmortems = postmortems.filter(pk=postmortem_id)
     dues = []
-    for pm in postmortems:
-        if pm.status in (S.DRAFT, S.IN_REVIEW):
-            kind, since, cycle = Kind.OVERDUE_DRAFT, pm.due_at, 0
-        elif pm.accepted:
-            continue
-        elif pm.regressed:
-            kind, cycle = Kind.TEST_REGRESSED, pm.reminder_cycle
-            since = pm.reminder_cycle_started_at or pm.published_at
-        elif pm.status == S.PUBLISHED:
-            kind, cycle = Kind.NO_REGRESSION_TEST, pm.reminder_cycle
-            since = pm.reminder_cycle_started_at if pm.reminder_cycle else pm.published_at
+    for (
+        pk,
+        status,
+        due_at,
+        published_at,
+        cycle,
+        cycle_started,
+        incident_id,
+        title,
+        team_id,
+        owner_id,
+        is_regressed,
+    ) in postmortems:
+        if status in (S.DRAFT, S.IN_REVIEW):
+            kind, since, cycle = Kind.OVERDUE_DRAFT, due_at, 0
+        elif is_regressed:
+            kind, since = Kind.TEST_REGRESSED, cycle_started or published_at
+        elif status == S.PUBLISHED:
+            kind, since = Kind.NO_REGRESSION_TEST, cycle_started if cycle else published_at
         else:
             continue
         step = cadence_step(since, now) if since else None
         if step is not None:
-            dues.append(Due(pm, kind, cycle, *step))
+            dues.append(Due(pk, incident_id, title, team_id, owner_id, due_at, kind, cycle, *step))
     items = (
         ActionItem.objects.filter(
             status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=now.date()
         )
         .exclude(postmortem__status=S.COMPLETE)
         .filter(Q(postmortem__snoozed_until__isnull=True) | Q(postmortem__snoozed_until__lte=now))
-        .select_related("owner", "postmortem__incident__owning_team", "postmortem__owner")
+        .select_related("owner", "postmortem__incident")
+        .only(
+            "id",
+            "title",
+            "due_date",
+            "owner",
+            "postmortem_id",
+            "postmortem__id",
+            "postmortem__due_at",
+            "postmortem__owner_id",
+            "postmortem__incident__id",
+            "postmortem__incident__title",
+            "postmortem__incident__owning_team_id",
+            *(f"owner__{f}" for f in PERSON_FIELDS),
+        )
     )
     if postmortem_id is not None:
         items = items.filter(postmortem_id=postmortem_id)
@@ -165,7 +223,21 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
         since = dt.datetime.combine(item.due_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         step = cadence_step(since, now)
         if step is not None:
-            dues.append(Due(item.postmortem, Kind.OVERDUE_ACTION_ITEM, 0, *step, action_item=item))
+            pm, incident = item.postmortem, item.postmortem.incident
+            dues.append(
+                Due(
+                    pm.pk,
+                    incident.pk,
+                    incident.title,
+                    incident.owning_team_id,
+                    pm.owner_id,
+                    pm.due_at,
+                    Kind.OVERDUE_ACTION_ITEM,
+                    0,
+                    *step,
+                    action_item=item,
+                )
+            )
     return dues
 
 
@@ -174,7 +246,7 @@ def planned_keys(dues: list[Due]) -> set[tuple]:
     if not dues:
         return set()
     rows = Reminder.objects.filter(
-        postmortem_id__in={d.postmortem.pk for d in dues}, step__in={d.step for d in dues}
+        postmortem_id__in={d.postmortem_id for d in dues}, step__in={d.step for d in dues}
     ).values_list("postmortem_id", "kind", "subject_key", "cycle", "step")
     return set(rows)
 
@@ -184,35 +256,39 @@ def _team_leads(teams: set[int]) -> dict[int, User]:
     return {m.team_id: m.user for m in memberships}
 
 
-def _deliveries(reminder: Reminder, due: Due, lead: User | None, now: dt.datetime) -> list[ReminderDelivery]:
+_openings: dict[tuple[int, dt.datetime], dt.datetime] = {}
+
+
+def _opening(person: User, now: dt.datetime) -> dt.datetime:
+    """``next_working_time`` cached per person and instant (a sweep asks once per person, not per delivery)."""
+    key = (person.pk, now)
+    if key not in _openings:
+        if len(_openings) > 10_000:
+            _openings.clear()
+        _openings[key] = next_working_time(person, now)
+    return _openings[key]
+
+
+def _deliveries(
+    reminder_id: int, due: Due, *, owner: User | None, lead: User | None, team: Team | None, now: dt.datetime
+) -> list[tuple]:
     """The delivery rows of one reminder: people in their working hours, the team channel when escalated.
 
     Everyone gets the outbox; a person gets Slack at their Slack id and email
     at their address when those channels are configured; someone Slack cannot
     reach directly is reached through the team channel instead.
     """
-    team: Team | None = due.postmortem.incident.owning_team
-    owner = (due.action_item.owner if due.action_item else None) or due.postmortem.owner or lead
+    owner = (due.action_item.owner if due.action_item else None) or owner or lead
     people = [owner] if owner else []
     if due.step >= settings.REMINDER_LEAD_FROM_STEP and lead and lead not in people:
         people.append(lead)
     rows = []
 
     def add(channel: str, address: str, *, user: User | None = None, not_before: dt.datetime = now) -> None:
-        rows.append(
-            ReminderDelivery(
-                reminder=reminder,
-                recipient_user=user,
-                recipient_team=None if user else team,
-                channel=channel,
-                address=address,
-                not_before=not_before,
-                created_at=now,
-            )
-        )
+        rows.append((reminder_id, user.pk if user else None, None if user else team.pk, channel, address, not_before))
 
     for person in people:
-        later = next_working_time(person, now)
+        later = _opening(person, now)
         add(Channel.OUTBOX, f"user:{person.username}", user=person, not_before=later)
         if slack_enabled() and person.slack_user_id:
             add(Channel.SLACK, person.slack_user_id, user=person, not_before=later)
@@ -226,7 +302,7 @@ def _deliveries(reminder: Reminder, due: Due, lead: User | None, now: dt.datetim
         if slack_enabled() and team.slack_channel:
             add(Channel.SLACK, team.slack_channel)
     if not rows:
-        logger.warning("reminder %s for post-mortem %s has nobody to go to", reminder.pk, due.postmortem.pk)
+        logger.warning("reminder %s for post-mortem %s has nobody to go to", reminder_id, due.postmortem_id)
     return rows
 
 
@@ -243,36 +319,153 @@ def reminders_plan_due(*, now: dt.datetime) -> int:
     new = [d for d in dues if d.key not in planned]
     if not new:
         return 0
-    Reminder.objects.bulk_create(
-        [
-            Reminder(
-                postmortem=d.postmortem,
-                kind=d.kind,
-                subject_key=d.subject_key,
-                cycle=d.cycle,
-                step=d.step,
-                due_at=d.due_at,
-                created_at=now,
+    return len(_plan(new, now=now))
+
+
+def _insert(table: str, columns: dict[str, str], rows: list[tuple], *, returning: str = "") -> list[tuple]:
+    """``INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]`` of ``rows`` (tuples in ``columns`` order) into ``table``.
+
+    ``columns`` maps each column to its PostgreSQL type. On PostgreSQL one
+    statement takes every row as arrays (``SELECT * FROM unnest(...)``); on
+    SQLite multi-row VALUES in batches. The ORM's bulk_create would build a
+    model instance per row and psycopg would parse one placeholder per value,
+    which dominated planning (bench/sweep).
+    """
+    if not rows:
+        return []
+    names = ", ".join(columns)
+    tail = " ON CONFLICT DO NOTHING" + (f" RETURNING {returning}" if returning else "")
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){tail}",  # noqa: S608 - names are ours
+                [list(c) for c in zip(*rows, strict=True)],
             )
-            for d in new
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
+            return cursor.fetchall() if returning else out
+        adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores them (naive UTC text)
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            params = [adapt(v) if isinstance(v, dt.datetime) else v for row in chunk for v in row]
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608
+            cursor.execute(sql, params)
+            if returning:
+                out += cursor.fetchall()
+    return out
+
+
+def _plan(new: list[Due], *, now: dt.datetime) -> list[int]:
+    """Insert the ledger rows of ``new`` and their deliveries (ON CONFLICT DO NOTHING); returns the ids of the
+    reminders this call created.
+
+    A step another sweep planned meanwhile is left to it: RETURNING gives only
+    the rows this statement inserted, and only those get deliveries here.
+    """
+    created = _insert(
+        "postmortems_reminder",
+        {
+            "postmortem_id": "bigint",
+            "kind": "text",
+            "subject_key": "text",
+            "cycle": "integer",
+            "step": "integer",
+            "due_at": "timestamptz",
+            "created_at": "timestamptz",
+        },
+        [(d.postmortem_id, d.kind, d.subject_key, d.cycle, d.step, d.due_at, now) for d in new],
+        returning="id, postmortem_id, kind, subject_key, cycle, step",
     )
     wanted = {d.key: d for d in new}
-    rows = Reminder.objects.filter(
-        postmortem_id__in={d.postmortem.pk for d in new}, step__in={d.step for d in new}, created_at=now
-    )
-    mine = [r for r in rows if (r.postmortem_id, r.kind, r.subject_key, r.cycle, r.step) in wanted]
-    leads = _team_leads({d.postmortem.incident.owning_team_id for d in new if d.postmortem.incident.owning_team_id})
+    team_ids = {d.team_id for d in new if d.team_id}
+    leads = _team_leads(team_ids)
+    teams = Team.objects.in_bulk(team_ids)
+    owners = User.objects.only(*PERSON_FIELDS).in_bulk({d.owner_id for d in new if d.owner_id})
     deliveries = []
-    for reminder in mine:
-        due = wanted[(reminder.postmortem_id, reminder.kind, reminder.subject_key, reminder.cycle, reminder.step)]
-        deliveries += _deliveries(reminder, due, leads.get(due.postmortem.incident.owning_team_id), now)
-    ReminderDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
-    for reminder in mine:
-        logger.info("planned %s step %s for post-mortem %s", reminder.kind, reminder.step, reminder.postmortem_id)
-    return len(mine)
+    for reminder_id, *key in created:
+        due = wanted[tuple(key)]
+        deliveries += _deliveries(
+            reminder_id,
+            due,
+            owner=owners.get(due.owner_id),
+            lead=leads.get(due.team_id),
+            team=teams.get(due.team_id),
+            now=now,
+        )
+    _insert(
+        "postmortems_reminderdelivery",
+        {
+            "reminder_id": "bigint",
+            "recipient_user_id": "bigint",
+            "recipient_team_id": "bigint",
+            "channel": "text",
+            "address": "text",
+            "not_before": "timestamptz",
+            "status": "text",
+            "attempts": "integer",
+            "created_at": "timestamptz",
+            "last_error": "text",
+            "external_ref": "text",
+        },
+        [(*row, ReminderDelivery.Status.PENDING, 0, now, "", "") for row in deliveries],
+    )
+    if created:
+        logger.info("planned %d reminders with %d deliveries", len(created), len(deliveries))
+    return [row[0] for row in created]
+
+
+@dataclass(frozen=True)
+class SendNowResult:
+    """What ``reminders_send_now`` did, counted in post-mortems (the last three) and rows (the first three)."""
+
+    planned: int  # reminder steps planned by this call
+    queued: int  # their deliveries enqueued at once
+    held: int  # their deliveries held until the recipient's working hours
+    already_planned: int  # post-mortems whose due step was planned before (by the sweep or an earlier click)
+    in_digest: int  # post-mortems past the personal maximum: the weekly digest covers them
+    nothing_due: int  # post-mortems that owe nothing now, or are snoozed
+
+
+@transaction.atomic
+def reminders_send_now(*, postmortem_ids: list[int], now: dt.datetime | None = None) -> SendNowResult:
+    """Plan now, for these post-mortems only, the reminder steps due that no sweep has planned yet, and send them.
+
+    The operator's "send reminder now": the same planning as the sweep
+    (``due_reminders``, the ledger's unique key), so a step is never planned
+    twice: one the sweep (or an earlier click) already planned is reported,
+    not repeated. New deliveries are enqueued at once (after commit), except
+    to people outside their working hours, whose deliveries stay held until
+    their next working time like any reminder. Snoozed post-mortems and those
+    that owe nothing are skipped; steps past ``REMINDER_MAX_PER_PERSON`` are
+    left to the weekly digest.
+    """
+    now = now or timezone.now()
+    dues: list[Due] = []
+    nothing_due = 0
+    for postmortem_id in dict.fromkeys(postmortem_ids):
+        found = due_reminders(now=now, postmortem_id=postmortem_id)
+        nothing_due += not found
+        dues += found
+    personal = [d for d in dues if d.step < settings.REMINDER_MAX_PER_PERSON]
+    in_digest = len({d.postmortem_id for d in dues} - {d.postmortem_id for d in personal})
+    planned = planned_keys(personal)
+    new = [d for d in personal if d.key not in planned]
+    already = len({d.postmortem_id for d in personal if d.key in planned} - {d.postmortem_id for d in new})
+    mine = _plan(new, now=now) if new else []
+    deliveries = ReminderDelivery.objects.filter(reminder_id__in=mine)
+    ready = list(deliveries.filter(not_before__lte=now, queued_at__isnull=True).values_list("pk", flat=True))
+    if ready:
+        ReminderDelivery.objects.filter(pk__in=ready, queued_at__isnull=True).update(queued_at=now)
+        transaction.on_commit(lambda: _enqueue(ready))
+    return SendNowResult(
+        planned=len(mine),
+        queued=len(ready),
+        held=deliveries.filter(not_before__gt=now).count(),
+        already_planned=already,
+        in_digest=in_digest,
+        nothing_due=nothing_due,
+    )
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -312,8 +505,8 @@ def reminders_digest(*, now: dt.datetime) -> int:
     overdue = [d for d in due_reminders(now=now) if d.step >= settings.REMINDER_MAX_PER_PERSON]
     by_team: dict[int, list[Due]] = {}
     for due in overdue:
-        if due.postmortem.incident.owning_team_id:
-            by_team.setdefault(due.postmortem.incident.owning_team_id, []).append(due)
+        if due.team_id:
+            by_team.setdefault(due.team_id, []).append(due)
     if not by_team:
         return 0
     leads = _team_leads(set(by_team))
@@ -322,7 +515,7 @@ def reminders_digest(*, now: dt.datetime) -> int:
     planned = 0
     for team_id, dues in by_team.items():
         team, lead = teams[team_id], leads.get(team_id)
-        lines = sorted({f"- {d.postmortem.incident.public_id} {d.postmortem.incident.title}: {_what(d)}" for d in dues})
+        lines = sorted({f"- {d.public_id} {d.title}: {_what(d)}" for d in dues})
         header = f"Weekly digest for {team}: {len(lines)} item(s) still owed after every personal reminder."
         text = "\n".join([header, *lines])
         planned += bool(
@@ -385,9 +578,8 @@ def reminder_obsolete_reason(reminder: Reminder) -> str:
 
 def _what(due: Due) -> str:
     """What is missing, in a few words."""
-    pm = due.postmortem
     if due.kind == Kind.OVERDUE_DRAFT:
-        return f"post-mortem draft overdue since {pm.due_at:%Y-%m-%d}"
+        return f"post-mortem draft overdue since {due.postmortem_due_at:%Y-%m-%d}"
     if due.kind == Kind.OVERDUE_ACTION_ITEM:
         return f"action item “{due.action_item.title}” overdue since {due.action_item.due_date:%Y-%m-%d}"
     if due.kind == Kind.TEST_REGRESSED:

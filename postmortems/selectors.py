@@ -16,7 +16,10 @@ def has_accepted_regression_test() -> Q:
     tests = RegressionTest.objects.filter(postmortem=OuterRef("pk"))
     verified = Exists(tests.filter(state=RegressionTest.State.VERIFIED))
     linked = Exists(tests.filter(state=RegressionTest.State.LINKED))
-    return Q(verified) | Q(linked, incident__primary_service__ci_reports_tests=False)
+    # The isnull guard keeps SQL three-valued logic out: with no primary service the join is NULL,
+    # and NOT (x OR NULL) would drop the row from an exclude()/filter(accepted=False).
+    relaxed = Q(incident__primary_service__isnull=False, incident__primary_service__ci_reports_tests=False)
+    return Q(verified) | (Q(linked) & relaxed)
 
 
 def postmortems_owing_regression_test(*, now: datetime) -> QuerySet[PostMortem]:
