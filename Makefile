@@ -26,13 +26,14 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## bench: speed benchmarks on PostgreSQL (see README "Benchmarks"); each ends "<name>: <figure> vs <ceiling> ratio=<x>"
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
-# Add bench/ingest and bench/api to BENCHES when they land; `make bench BENCHES=junit` runs one.
+# Add bench/ingest to BENCHES when it lands; `make bench BENCHES=junit` runs one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
-BENCHES ?= sweep junit
+BENCHES ?= sweep junit api
 bench: $(BIN)/.installed
 	@status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py"; \

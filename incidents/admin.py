@@ -1,24 +1,36 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Length
 
+from postmortems.templatetags.sredesk_ui import duration
+from sredesk.admin import HistoryAdmin
+
 from . import services
 from .models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery
+
+PUBLIC_ID = re.compile(r"^\s*INC-(\d{1,18})\s*$", re.IGNORECASE)
 
 
 def _transition_action(verb: str):
     """An admin action that runs the lifecycle service on each selected incident (never a bulk UPDATE)."""
 
     def action(modeladmin, request, queryset):
-        done = 0
+        done = unchanged = 0
         for incident in queryset:
             try:
-                services.TRANSITIONS[verb](incident_id=incident.pk, actor=request.user, source=Source.ADMIN)
-                done += 1
+                after = services.TRANSITIONS[verb](incident_id=incident.pk, actor=request.user, source=Source.ADMIN)
             except ValidationError as exc:
                 modeladmin.message_user(request, f"{incident.public_id}: {' '.join(exc.messages)}", messages.ERROR)
-        modeladmin.message_user(request, f"{verb.capitalize()}: {done} incident(s).")
+            else:
+                if after.status == incident.status:
+                    unchanged += 1
+                else:
+                    done += 1
+        already = f"; {unchanged} already {after.get_status_display().lower()}" if unchanged else ""
+        modeladmin.message_user(request, f"{verb.capitalize()}: {done} incident(s){already}.")
 
     action.__name__ = f"{verb}_selected"
     action.short_description = f"{verb.capitalize()} selected incidents"
@@ -31,27 +43,101 @@ class TimelineEventInline(admin.TabularInline):
     fields = ("at", "kind", "actor", "source", "message")
     readonly_fields = fields
     can_delete = False
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # written by the services (and the "add note" page), never typed in here
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    fields = ("name", "status", "integration", "starts_at", "ends_at", "times_seen")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "open or resolved"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Open"), ("no", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status=Incident.Status.RESOLVED)
+        if self.value() == "no":
+            return queryset.filter(status=Incident.Status.RESOLVED)
+        return queryset
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "title", "severity", "status", "owning_team", "commander", "detected_at")
-    list_filter = ("severity", "status", "owning_team")
-    search_fields = ("title", "summary")
+class IncidentAdmin(HistoryAdmin):
+    """Incidents. Lifecycle times and status change only through the actions (the services), which log the timeline."""
+
+    list_display = ("public_id", "title", "severity", "status", "owning_team", "detected_at", "mtta", "mttr")
+    list_display_links = ("public_id", "title")
+    list_filter = (OpenFilter, "status", "severity", "owning_team", "primary_service", "integration")
+    search_fields = ("title", "summary", "alert_group_key")
     date_hierarchy = "detected_at"
-    filter_horizontal = ("services",)
-    list_select_related = ("owning_team", "commander")
-    inlines = [TimelineEventInline]
-    readonly_fields = ("mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds")
+    filter_horizontal = ("services", "responders")
+    list_select_related = ("owning_team",)
+    raw_id_fields = ("integration",)
+    inlines = [TimelineEventInline, AlertInline]
+    readonly_fields = (
+        "status", "acknowledged_at", "acknowledged_by", "mitigated_at", "resolved_at", "mtta", "time_to_mitigate",
+        "mttr", "mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds", "created_at", "updated_at",
+    )  # fmt: skip
+    fieldsets = (
+        (None, {"fields": ("title", "summary", "severity", "status")}),
+        ("Ownership and roles", {"fields": ("primary_service", "services", "owning_team", "commander",
+                                             "communications_lead", "responders")}),
+        ("When", {"fields": ("started_at", "detected_at", ("acknowledged_at", "acknowledged_by"), "mitigated_at",
+                             "resolved_at")}),
+        ("Durations", {"fields": (("mtta", "mtta_seconds"), ("time_to_mitigate", "time_to_mitigate_seconds"),
+                                  ("mttr", "mttr_seconds"))}),
+        ("Source", {"fields": ("integration", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )  # fmt: skip
     actions = [_transition_action(verb) for verb in services.TRANSITIONS]
+
+    @admin.display(description="MTTA")
+    def mtta(self, obj: Incident) -> str:
+        return duration(obj.mtta_seconds)
+
+    @admin.display(description="time to mitigate")
+    def time_to_mitigate(self, obj: Incident) -> str:
+        return duration(obj.time_to_mitigate_seconds)
+
+    @admin.display(description="MTTR")
+    def mttr(self, obj: Incident) -> str:
+        return duration(obj.mttr_seconds)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:  # a new incident may be back-dated; its status starts at triggered
+            return tuple(f for f in self.readonly_fields if f not in ("started_at", "detected_at"))
+        return self.readonly_fields
+
+    def get_search_results(self, request, queryset, search_term):
+        """``INC-42`` finds incident 42; anything else searches the title, summary and alert group."""
+        match = PUBLIC_ID.match(search_term or "")
+        if match:
+            return queryset.filter(pk=int(match[1])), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(admin.ModelAdmin):
     list_display = ("incident", "at", "kind", "actor", "source", "message")
     list_filter = ("kind", "source")
-    search_fields = ("message",)
+    search_fields = ("message", "incident__title")
+    date_hierarchy = "at"
     list_select_related = ("incident", "actor")
+    raw_id_fields = ("incident", "actor")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # the timeline is append-only

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
 
 from ownership.models import Service, Team
 
@@ -95,6 +96,7 @@ class Incident(models.Model):
         "Integration", on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
     )
     alert_group_key = models.CharField(max_length=600, blank=True, editable=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-detected_at", "-id"]
@@ -134,6 +136,11 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "severity"]),
             models.Index(fields=["integration", "alert_group_key"], name="incident_alert_group_idx"),
+            # The API's default order and cursor (-detected_at, -id) and its time-range filters.
+            models.Index(fields=["detected_at", "id"], name="incident_detected_id_idx"),
+            models.Index(fields=["started_at"], name="incident_started_idx"),
+            models.Index(fields=["resolved_at"], name="incident_resolved_idx"),
+            models.Index(fields=["updated_at"], name="incident_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +210,7 @@ class TimelineEvent(models.Model):
         ROLE_CHANGE = "role_change", "Role change"
         SEVERITY_CHANGE = "severity_change", "Severity change"
         POSTMORTEM = "postmortem", "Post-mortem"
+        EDIT = "edit", "Edit"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -398,7 +406,10 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["integration", "fingerprint", "starts_at"], name="alert_unique_identity"),
         ]
-        indexes = [models.Index(fields=["incident", "status"], name="alert_incident_status_idx")]
+        indexes = [
+            models.Index(fields=["incident", "status"], name="alert_incident_status_idx"),
+            models.Index(fields=["starts_at", "id"], name="alert_starts_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"

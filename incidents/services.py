@@ -356,3 +356,38 @@ def incident_add_note(*, incident_id: int, text: str, actor: User | None, source
         raise ValidationError({"text": "A note needs some text."})
     incident = Incident.objects.get(pk=incident_id)
     return _log(incident, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source)
+
+
+@transaction.atomic
+def incident_update_details(
+    *, incident_id: int, actor: User | None, source: str, title: str | None = None, summary: str | None = None
+) -> Incident:
+    """Change the title and/or summary (None leaves a field as it is). Logged on the timeline; not announced.
+
+    No-op when nothing changes. Raises ValidationError naming the field for an
+    empty or too long title.
+    """
+    changes = {k: v for k, v in (("title", title), ("summary", summary)) if v is not None}
+    if "title" in changes:
+        changes["title"] = changes["title"].strip()
+        if not changes["title"]:
+            raise ValidationError({"title": "An incident needs a title."})
+        limit = Incident._meta.get_field("title").max_length
+        if len(changes["title"]) > limit:
+            raise ValidationError({"title": f"At most {limit} characters."})
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    changed = [field for field, value in changes.items() if getattr(incident, field) != value]
+    if not changed:
+        return incident
+    for field in changed:
+        setattr(incident, field, changes[field])
+    incident.save(update_fields=[*changed, "updated_at"])
+    _log(
+        incident,
+        TimelineEvent.Kind.EDIT,
+        f"Edited {' and '.join(changed)}" + (f": {incident.title}" if "title" in changed else ""),
+        actor=actor,
+        source=source,
+        data={"edited": changed},
+    )
+    return incident

@@ -2,39 +2,88 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from postmortems.templatetags.sredesk_ui import when_text
+
 from . import services
-from .forms import DeclareIncidentForm, NoteForm
-from .models import Incident, Source
+from .filters import IncidentListFilter
+from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, SeverityForm, add_service_errors, people
+from .models import Incident, Source, TimelineEvent
+from .selectors import incident_list_open_first
+
+PAGE_SIZE = 50
+VERBS = {
+    # verb: (button label, target status, past tense)
+    "acknowledge": ("Acknowledge", Incident.Status.ACKNOWLEDGED, "acknowledged"),
+    "mitigate": ("Mark mitigated", Incident.Status.MITIGATED, "mitigated"),
+    "resolve": ("Resolve", Incident.Status.RESOLVED, "resolved"),
+    "reopen": ("Re-open", Incident.Status.TRIGGERED, "re-opened"),
+}
 
 
 @login_required
 def incident_list(request: HttpRequest) -> HttpResponse:
-    """Incidents, open ones first, newest first."""
-    incidents = Incident.objects.select_related("owning_team", "commander", "primary_service").order_by(
-        "resolved_at", "-detected_at", "-id"
-    )[:200]
-    return render(request, "incidents/list.html", {"incidents": incidents})
+    """Incidents, open ones first, newest first, filtered by ``incidents.filters.IncidentListFilter``.
+
+    That is the REST API's FilterSet with HTML widgets.
+
+    An htmx request from the filter bar gets only the results, so filtering
+    does not reload the page.
+    """
+    filterset = IncidentListFilter(request.GET, queryset=incident_list_open_first(), request=request)
+    valid = filterset.is_valid()
+    incidents = filterset.qs if valid else Incident.objects.none()
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(request.GET.get(name) for name in filterset.filters)
+    context = {"filter": filterset, "page": page, "filtered": filtered}
+    status = 200 if valid else 400
+    if request.htmx and request.htmx.target == "incident-results":
+        return render(request, "incidents/_results.html", context, status=status)
+    return render(request, "incidents/list.html", context, status=status)
+
+
+def _incident(pk: int) -> Incident:
+    return get_object_or_404(
+        Incident.objects.select_related(
+            "owning_team", "commander", "communications_lead", "primary_service", "acknowledged_by"
+        ),
+        pk=pk,
+    )
+
+
+def _timeline(incident: Incident):
+    """Entries in absolute time order (the model's ``at, id``), whatever zone they were written in."""
+    return incident.timeline.select_related("actor").order_by("at", "id")
 
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One incident: status, roles, durations, timeline, the allowed transitions and a note form."""
-    incident = get_object_or_404(
-        Incident.objects.select_related("owning_team", "commander", "communications_lead", "primary_service"), pk=pk
-    )
-    allowed = [verb for verb in services.TRANSITIONS if can_proceed(getattr(incident, verb))]
-    timeline = incident.timeline.select_related("actor")
-    return render(
-        request,
-        "incidents/detail.html",
-        {"incident": incident, "allowed": allowed, "timeline": timeline, "note_form": NoteForm()},
-    )
+    """One incident: status, roles, durations, timeline, the allowed transitions, severity and a note form."""
+    incident = _incident(pk)
+    allowed = [(verb, VERBS[verb][0]) for verb in services.TRANSITIONS if can_proceed(getattr(incident, verb))]
+    try:
+        postmortem = incident.postmortem
+    except ObjectDoesNotExist:
+        postmortem = None
+    responders = list(incident.responders.order_by("first_name", "username"))
+    context = {
+        "incident": incident,
+        "allowed": allowed,
+        "timeline": _timeline(incident),
+        "severities": SeverityForm.base_fields["severity"].choices,
+        "responders": responders,
+        "people": people(),
+        "services_affected": incident.services.all(),
+        "postmortem": postmortem,
+    }
+    return render(request, "incidents/detail.html", context)
 
 
 @login_required
@@ -44,36 +93,135 @@ def incident_declare_view(request: HttpRequest) -> HttpResponse:
         try:
             incident = services.incident_declare(actor=request.user, source=Source.WEB, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
+            messages.success(request, f"{incident.public_id} declared.")
             return redirect("incidents:detail", pk=incident.pk)
     return render(request, "incidents/declare.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _who_and_when(incident: Incident, verb: str) -> str:
+    """ "by Alice at 2024-05-01 12:05 CEST" for the move that put the incident where it is."""
+    if verb == "acknowledge" and incident.acknowledged_at:
+        who, at = incident.acknowledged_by, incident.acknowledged_at
+    else:
+        event = (
+            incident.timeline.filter(kind=TimelineEvent.Kind.STATUS_CHANGE, data__to=VERBS[verb][1])
+            .select_related("actor")
+            .order_by("-at", "-id")
+            .first()
+        )
+        if event is None:
+            return ""
+        who, at = event.actor, event.at
+    return (f"by {who} " if who else "") + f"at {when_text(at)}"
 
 
 @require_POST
 @login_required
 def incident_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
-    """POST acknowledge / mitigate / resolve / reopen; a repeated click is a no-op."""
+    """POST acknowledge / mitigate / resolve / reopen.
+
+    A repeated click (a double click, a retried request) changes nothing and
+    says who got there first and when (BR-15): the status is read under the
+    row lock the service takes, so of two concurrent clicks exactly one is
+    told it made the change.
+    """
     transition = services.TRANSITIONS.get(verb)
     if transition is None:
         raise Http404("No such transition.")
-    incident = get_object_or_404(Incident, pk=pk)
+    get_object_or_404(Incident, pk=pk)
+    _, target, past = VERBS[verb]
     try:
-        transition(incident_id=incident.pk, actor=request.user, source=Source.WEB)
+        with transaction.atomic():
+            before = Incident.objects.select_for_update().only("status").get(pk=pk).status
+            incident = transition(incident_id=pk, actor=request.user, source=Source.WEB)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        text = " ".join(exc.messages)
+        incident = _incident(pk)
+        if verb == "acknowledge" and incident.acknowledged_at:
+            text += f" It was acknowledged {_who_and_when(incident, verb)}."
+        messages.error(request, text)
+    else:
+        if before == target:
+            incident = _incident(pk)
+            messages.info(request, f"{incident.public_id} was already {past} {_who_and_when(incident, verb)}.".strip())
+        else:
+            messages.success(request, f"{incident.public_id} {past}.")
     return redirect("incidents:detail", pk=pk)
 
 
 @require_POST
 @login_required
 def incident_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a note. From htmx: answer with the refreshed timeline (no page reload)."""
     incident = get_object_or_404(Incident, pk=pk)
     form = NoteForm(request.POST)
     if form.is_valid():
         services.incident_add_note(
             incident_id=incident.pk, text=form.cleaned_data["text"], actor=request.user, source=Source.WEB
         )
-    else:
+    elif not request.htmx:
         messages.error(request, "A note needs some text.")
+    if request.htmx:
+        return render(
+            request,
+            "incidents/_timeline.html",
+            {"incident": incident, "timeline": _timeline(incident), "note_error": not form.is_valid()},
+        )
+    return redirect("incidents:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def incident_severity_view(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    form = SeverityForm(request.POST)
+    if form.is_valid():
+        before = incident.severity
+        incident = services.incident_set_severity(
+            incident_id=pk, severity=form.cleaned_data["severity"], actor=request.user, source=Source.WEB
+        )
+        if incident.severity != before:
+            messages.success(request, f"{incident.public_id} is now {incident.get_severity_display()}.")
+    else:
+        messages.error(request, "Choose a severity from SEV1 to SEV4.")
+    return redirect("incidents:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def incident_role_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set or clear the incident commander or communications lead."""
+    get_object_or_404(Incident, pk=pk)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        services.incident_assign_role(
+            incident_id=pk,
+            role=form.cleaned_data["role"],
+            user=form.cleaned_data["user"],
+            actor=request.user,
+            source=Source.WEB,
+        )
+    else:
+        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+    return redirect("incidents:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def incident_responder_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add or remove a responder."""
+    get_object_or_404(Incident, pk=pk)
+    form = ResponderForm(request.POST)
+    if form.is_valid():
+        services.incident_set_responder(
+            incident_id=pk,
+            user=form.cleaned_data["user"],
+            responding=form.cleaned_data["responding"],
+            actor=request.user,
+            source=Source.WEB,
+        )
+    else:
+        messages.error(request, "Choose a person.")
     return redirect("incidents:detail", pk=pk)

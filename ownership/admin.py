@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count, Q
+
+from sredesk.admin import HistoryAdmin
 
 from .models import Membership, Repository, Responsibility, Service, Team, User
 
@@ -11,6 +14,7 @@ class UserAdmin(BaseUserAdmin):
         ("On call and reminders", {"fields": ("timezone", "work_start", "work_end", "working_days", "slack_user_id")}),
     )
     list_display = ("username", "email", "first_name", "last_name", "timezone", "slack_user_id", "is_staff")
+    list_filter = (*BaseUserAdmin.list_filter, "teams", "timezone")
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,18 +24,38 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "slack_channel")
-    search_fields = ("name", "slug")
+class TeamAdmin(HistoryAdmin):
+    list_display = ("name", "slug", "slack_channel", "lead_name", "member_count", "service_count")
+    search_fields = ("name", "slug", "slack_channel")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_members=Count("memberships", distinct=True), n_services=Count("services", distinct=True))
+        )
+
+    @admin.display(description="lead")
+    def lead_name(self, team: Team) -> str:
+        return str(team.lead or "—")
+
+    @admin.display(description="members", ordering="n_members")
+    def member_count(self, team: Team) -> int:
+        return team.n_members
+
+    @admin.display(description="services", ordering="n_services")
+    def service_count(self, team: Team) -> int:
+        return team.n_services
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "team", "role")
     list_filter = ("role", "team")
-    search_fields = ("user__username", "team__name")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "team__name")
+    autocomplete_fields = ("user", "team")
 
 
 class ResponsibilityInline(admin.TabularInline):
@@ -40,11 +64,38 @@ class ResponsibilityInline(admin.TabularInline):
     autocomplete_fields = ["user", "team"]
 
 
+class CatalogGapFilter(admin.SimpleListFilter):
+    """Services missing an owner, a dashboard, alerts or a runbook (``Service.catalog_gaps``)."""
+
+    title = "catalog gap"
+    parameter_name = "gap"
+
+    def lookups(self, request, model_admin):
+        return [("any", "Any gap"), ("owner", "No owner"), ("dashboard", "No dashboard"), ("alerts", "No alerts"),
+                ("runbook", "No runbook")]  # fmt: skip
+
+    def queryset(self, request, queryset):
+        missing = {
+            "owner": Q(team__isnull=True),
+            "dashboard": Q(dashboard_url=""),
+            "alerts": Q(alerts_url=""),
+            "runbook": Q(runbook_url=""),
+        }
+        if self.value() == "any":
+            condition = Q()
+            for q in missing.values():
+                condition |= q
+            return queryset.filter(condition)
+        if self.value() in missing:
+            return queryset.filter(missing[self.value()])
+        return queryset
+
+
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(HistoryAdmin):
     inlines = [ResponsibilityInline]
-    list_display = ("name", "team", "tier", "gaps")
-    list_filter = ("tier", "team")
+    list_display = ("name", "team", "tier", "ci_reports_tests", "gaps")
+    list_filter = (CatalogGapFilter, "tier", "team", "ci_reports_tests")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("repositories",)
@@ -55,7 +106,21 @@ class ServiceAdmin(admin.ModelAdmin):
         return ", ".join(service.catalog_gaps) or "—"
 
 
+@admin.register(Responsibility)
+class ResponsibilityAdmin(admin.ModelAdmin):
+    list_display = ("service", "role", "user", "team")
+    list_filter = ("role", "service__team")
+    search_fields = ("service__name", "user__username", "team__name")
+    list_select_related = ("service", "user", "team")
+    autocomplete_fields = ("service", "user", "team")
+
+
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "url", "default_branch")
+    list_display = ("name", "url", "default_branch", "extra_counted_branches", "has_ci_token")
     search_fields = ("name", "url")
+    readonly_fields = ("ci_token_hash",)
+
+    @admin.display(boolean=True, description="CI token")
+    def has_ci_token(self, repository: Repository) -> bool:
+        return bool(repository.ci_token_hash)

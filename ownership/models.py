@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 def validate_timezone(value: str) -> None:
@@ -48,6 +49,7 @@ class Team(models.Model):
         max_length=80, blank=True, help_text="Channel id (C…) or name (#sre-payments) for team notifications."
     )
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -143,6 +145,7 @@ class Service(models.Model):
             "Off (this service's CI does not report to sredesk): a linked regression test is enough."
         ),
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]

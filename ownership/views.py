@@ -1,5 +1,17 @@
+"""Web UI pages for who owns what: the service catalog, a dashboard per service, and "my work"."""
+
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from . import charts
+from .models import Service
+from .selectors import my_work, service_catalog, service_dashboard
+
+CHART_WEEKS = 12
 
 
 class SredeskLoginView(LoginView):
@@ -7,3 +19,47 @@ class SredeskLoginView(LoginView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "demo_login": settings.SREDESK_DEMO_LOGIN}
+
+
+@login_required
+def service_catalog_view(request: HttpRequest) -> HttpResponse:
+    """Every service: owner, tier, catalog gaps, open incidents, open action items, regression tests.
+
+    ``?gaps=1`` shows only the services with a catalog gap.
+    """
+    rows = service_catalog(now=timezone.now())
+    only_gaps = request.GET.get("gaps") == "1"
+    with_gaps = sum(1 for row in rows if row.gaps)
+    if only_gaps:
+        rows = [row for row in rows if row.gaps]
+    return render(request, "ownership/catalog.html", {"rows": rows, "only_gaps": only_gaps, "with_gaps": with_gaps})
+
+
+@login_required
+def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """One service: who answers for it, its links and gaps, incidents over time, MTTA/MTTR trend,
+    open action items and regression tests."""
+    service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
+    now = timezone.now()
+    dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS))
+    context = {
+        "service": service,
+        "dashboard": dashboard,
+        "gaps": service.catalog_gaps,
+        "lead": service.team.lead if service.team else None,
+        "per_week": charts.incidents_per_week(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
+        "trends": charts.response_trends(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
+        "weeks": CHART_WEEKS,
+        "now": now,
+        "today": timezone.localdate(now),
+    }
+    return render(request, "ownership/service.html", context)
+
+
+@login_required
+def my_work_view(request: HttpRequest) -> HttpResponse:
+    """What the signed-in person owes, by due date: post-mortems, regression tests, action items;
+    their open incidents; the reminders sent to them."""
+    now = timezone.now()
+    work = my_work(request.user, now=now)
+    return render(request, "ownership/my_work.html", {"work": work, "now": now, "today": timezone.localdate(now)})

@@ -1,4 +1,15 @@
-from django.contrib import admin
+"""Admin for post-mortems and their follow-ups. Workflow moves go through the services, never a bulk UPDATE."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from incidents.models import Source
+from sredesk.admin import HistoryAdmin
 
 from .models import (
     ActionItem,
@@ -11,12 +22,16 @@ from .models import (
     TestRun,
     TestRunFile,
 )
+from .reminders import reminders_send_now
+from .selectors import has_accepted_regression_test
+from .services import action_item_set_status, postmortem_transition, regression_test_verify_by_hand
 
 
 class ActionItemInline(admin.TabularInline):
     model = ActionItem
     extra = 0
-    fields = ("title", "kind", "priority", "owner", "due_date", "status", "tracker_url")
+    fields = ("title", "kind", "priority", "owner", "due_date", "status", "wont_do_reason", "tracker_url")
+    autocomplete_fields = ("owner",)
 
 
 class RegressionTestInline(admin.TabularInline):
@@ -26,36 +41,213 @@ class RegressionTestInline(admin.TabularInline):
     readonly_fields = ("state", "state_changed_at")
 
 
+class ReminderInline(admin.TabularInline):
+    model = Reminder
+    extra = 0
+    fields = ("kind", "subject_key", "cycle", "step", "due_at", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RegressionTestFilter(admin.SimpleListFilter):
+    title = "regression test"
+    parameter_name = "test"
+
+    def lookups(self, request, model_admin):
+        return [("accepted", "Accepted (stops reminders)"), ("owed", "Not yet accepted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "accepted":
+            return queryset.filter(has_accepted_regression_test())
+        if self.value() == "owed":
+            return queryset.exclude(has_accepted_regression_test())
+        return queryset
+
+
+def _workflow_action(verb: str, label: str):
+    """An admin action that moves each selected post-mortem through ``postmortem_transition``."""
+
+    def action(modeladmin, request, queryset):
+        done = 0
+        for postmortem in queryset.select_related("incident"):
+            try:
+                postmortem_transition(postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.ADMIN)
+                done += 1
+            except ValidationError as exc:
+                modeladmin.message_user(
+                    request, f"{postmortem.incident.public_id}: {' '.join(exc.messages)}", messages.ERROR
+                )
+        modeladmin.message_user(request, f"{label}: {done} post-mortem(s).")
+
+    action.__name__ = f"{verb}_selected"
+    action.short_description = f"{label} selected post-mortems"
+    return action
+
+
 @admin.register(PostMortem)
-class PostMortemAdmin(admin.ModelAdmin):
-    list_display = ("incident", "status", "owner", "due_at", "published_at")
-    list_filter = ("status",)
-    search_fields = ("incident__title", "summary", "root_cause")
+class PostMortemAdmin(HistoryAdmin):
+    list_display = (
+        "incident", "severity", "status", "owner", "due_at", "published_at", "reminders_planned", "test_accepted",
+    )  # fmt: skip
+    list_filter = ("status", RegressionTestFilter, "incident__severity", "incident__owning_team")
+    search_fields = ("incident__title", "summary", "root_cause", "owner__username")
     date_hierarchy = "due_at"
     list_select_related = ("incident", "owner")
-    inlines = [ActionItemInline, RegressionTestInline]
+    autocomplete_fields = ("owner",)
+    raw_id_fields = ("incident",)
+    readonly_fields = (
+        "status", "published_at", "completed_at", "reminder_cycle", "reminder_cycle_started_at", "created_at",
+        "updated_at",
+    )  # fmt: skip
+    inlines = [ActionItemInline, RegressionTestInline, ReminderInline]
+    actions = [
+        "send_reminder_now",
+        _workflow_action("publish", "Publish"),
+        _workflow_action("complete", "Complete"),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                reminder_count=Count("reminders", distinct=True),
+                accepted=Count("regression_tests", filter=Q(regression_tests__state=RegressionTest.State.VERIFIED)),
+            )
+        )
+
+    @admin.display(description="severity", ordering="incident__severity")
+    def severity(self, obj: PostMortem) -> str:
+        return obj.incident.get_severity_display()
+
+    @admin.display(description="reminders", ordering="reminder_count")
+    def reminders_planned(self, obj: PostMortem) -> int:
+        return obj.reminder_count
+
+    @admin.display(description="verified test", boolean=True, ordering="accepted")
+    def test_accepted(self, obj: PostMortem) -> bool:
+        return bool(obj.accepted)
+
+    @admin.action(description="Send reminder now (the step due, if not sent yet)")
+    def send_reminder_now(self, request, queryset) -> None:
+        result = reminders_send_now(postmortem_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
+        parts = [f"{result.planned} reminder(s) planned, {result.queued} delivery(ies) sent to the queue"]
+        if result.held:
+            parts.append(f"{result.held} held until the recipient's working hours")
+        if result.already_planned:
+            parts.append(f"{result.already_planned} post-mortem(s) already had their due reminder")
+        if result.in_digest:
+            parts.append(f"{result.in_digest} past the personal maximum (in the weekly digest)")
+        if result.nothing_due:
+            parts.append(f"{result.nothing_due} owe(s) nothing now or are snoozed")
+        self.message_user(request, "; ".join(parts) + ".", messages.SUCCESS if result.planned else messages.WARNING)
+
+
+class ActionItemOverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(
+                status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=timezone.localdate()
+            )
+        return queryset
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
+class ActionItemAdmin(HistoryAdmin):
     list_display = ("title", "postmortem", "kind", "priority", "owner", "due_date", "status")
-    list_filter = ("kind", "priority", "status")
-    search_fields = ("title", "description")
+    list_filter = ("status", ActionItemOverdueFilter, "kind", "priority", "postmortem__incident__owning_team")
+    search_fields = ("title", "description", "owner__username", "postmortem__incident__title")
+    date_hierarchy = "due_date"
     list_select_related = ("postmortem__incident", "owner")
+    autocomplete_fields = ("owner",)
+    raw_id_fields = ("postmortem",)
+    readonly_fields = ("created_at", "updated_at")
+    actions = ["mark_done", "mark_in_progress"]
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        for item in queryset:
+            action_item_set_status(action_item_id=item.pk, status=status, actor=request.user, source=Source.ADMIN)
+        self.message_user(request, f"{queryset.count()} action item(s) {ActionItem.Status(status).label.lower()}.")
+
+    @admin.action(description="Mark selected action items done")
+    def mark_done(self, request, queryset) -> None:
+        self._set_status(request, queryset, ActionItem.Status.DONE)
+
+    @admin.action(description="Mark selected action items in progress")
+    def mark_in_progress(self, request, queryset) -> None:
+        self._set_status(request, queryset, ActionItem.Status.IN_PROGRESS)
+
+
+class VerifyByHandForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Logged on each incident's timeline with your name, e.g. "
+        "“ran it on the release branch, CI there does not upload”.",
+    )
 
 
 @admin.register(RegressionTest)
-class RegressionTestAdmin(admin.ModelAdmin):
-    list_display = ("test_id", "repository", "postmortem", "state", "state_changed_at")
+class RegressionTestAdmin(HistoryAdmin):
+    list_display = ("test_id", "repository", "postmortem", "state", "state_changed_at", "linked_by", "linked_at")
     list_filter = ("state", "repository")
-    search_fields = ("test_id",)
-    list_select_related = ("repository", "postmortem__incident")
+    search_fields = ("test_id", "postmortem__incident__title", "repository__name")
+    date_hierarchy = "state_changed_at"
+    list_select_related = ("repository", "postmortem__incident", "linked_by")
+    raw_id_fields = ("postmortem", "action_item", "state_run")
+    readonly_fields = ("state", "state_changed_at", "state_run", "linked_by", "linked_at")
+    actions = ["verify_by_hand"]
+
+    @admin.action(description="Mark verified by hand (asks for a reason)")
+    def verify_by_hand(self, request, queryset):
+        """Intermediate page: the reason, then ``regression_test_verify_by_hand`` for each selected test."""
+        form = VerifyByHandForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            changed = 0
+            for test in queryset:
+                _, did = regression_test_verify_by_hand(
+                    regression_test_id=test.pk,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    source=Source.ADMIN,
+                )
+                changed += did
+            unchanged = queryset.count() - changed
+            self.message_user(
+                request,
+                f"{changed} regression test(s) marked verified by hand"
+                + (f"; {unchanged} already verified" if unchanged else "")
+                + ".",
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/postmortems/regressiontest/verify_by_hand.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Mark regression tests verified by hand",
+                "opts": self.model._meta,
+                "tests": queryset.select_related("repository", "postmortem__incident"),
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 class ReminderDeliveryInline(admin.TabularInline):
     model = ReminderDelivery
     extra = 0
-    fields = ("channel", "address", "status", "attempts", "sent_at", "last_error")
+    fields = ("channel", "address", "status", "attempts", "not_before", "sent_at", "last_error")
     readonly_fields = fields
     can_delete = False
 
@@ -68,14 +260,17 @@ class ReminderAdmin(admin.ModelAdmin):
     date_hierarchy = "due_at"
     list_select_related = ("postmortem__incident",)
     inlines = [ReminderDeliveryInline]
+    readonly_fields = ("postmortem", "kind", "subject_key", "cycle", "step", "due_at", "created_at")
 
 
 @admin.register(ReminderDelivery)
 class ReminderDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("reminder", "channel", "address", "status", "attempts", "sent_at", "last_error")
+    list_display = ("reminder", "channel", "address", "status", "attempts", "not_before", "sent_at", "last_error")
     list_filter = ("status", "channel")
     search_fields = ("address", "last_error")
+    date_hierarchy = "created_at"
     list_select_related = ("reminder__postmortem__incident",)
+    raw_id_fields = ("reminder", "recipient_user", "recipient_team")
 
 
 @admin.register(Heartbeat)
@@ -86,14 +281,14 @@ class HeartbeatAdmin(admin.ModelAdmin):
 class TestRunFileInline(admin.TabularInline):
     model = TestRunFile
     extra = 0
-    fields = ("filename", "producer", "tests", "size_bytes", "uploaded_at")
+    fields = ("filename", "producer", "tests", "size_bytes", "sha256", "uploaded_at")
     readonly_fields = fields
     can_delete = False
 
 
 @admin.register(TestRun)
 class TestRunAdmin(admin.ModelAdmin):
-    list_display = ("repository", "run_key", "branch", "commit", "complete", "created_at")
+    list_display = ("repository", "run_key", "branch", "commit", "complete", "created_at", "completed_at")
     list_filter = ("complete", "repository")
     search_fields = ("run_key", "commit", "branch")
     date_hierarchy = "created_at"
@@ -104,6 +299,7 @@ class TestRunAdmin(admin.ModelAdmin):
 @admin.register(TestResult)
 class TestResultAdmin(admin.ModelAdmin):
     list_display = ("test_id", "test_run", "outcome", "flaky", "attempts", "duration_seconds")
-    list_filter = ("outcome", "flaky")
+    list_filter = ("outcome", "flaky", "test_run__repository")
     search_fields = ("test_id",)
     list_select_related = ("test_run__repository",)
+    raw_id_fields = ("test_run",)

@@ -1,7 +1,8 @@
 from django import forms
 
-from ownership.models import Repository
+from ownership.models import Repository, User
 
+from .export import SECTIONS
 from .models import ActionItem, PostMortem
 
 
@@ -28,6 +29,20 @@ class LinkRegressionTestForm(forms.Form):
             self.fields["repository"].queryset = repos
 
 
+SECTION_HELP = {
+    "summary": "Two or three sentences: what happened, to whom, for how long.",
+    "impact": "Who was affected and how much (users, requests, revenue, data).",
+    "trigger": "The change or event that set it off.",
+    "root_cause": "Why the system allowed it: conditions and decisions, not people.",
+    "detection": "How we found out, and how long it took.",
+    "resolution": "What stopped the impact.",
+    "went_well": "",
+    "went_wrong": "",
+    "got_lucky": "",
+    "timeline": "Copied from the incident's timeline; add what happened outside sredesk.",
+}
+
+
 class PostMortemSectionsForm(forms.ModelForm):
     """The blameless sections, in Markdown."""
 
@@ -37,20 +52,33 @@ class PostMortemSectionsForm(forms.ModelForm):
             "summary", "impact", "trigger", "root_cause", "detection", "resolution",
             "went_well", "went_wrong", "got_lucky", "timeline",
         ]  # fmt: skip
-        widgets = {f: forms.Textarea(attrs={"rows": 4}) for f in fields}
+        widgets = {f: forms.Textarea(attrs={"rows": 6}) for f in fields}
+        labels = dict(SECTIONS)
+        help_texts = SECTION_HELP
 
 
 class ActionItemForm(forms.ModelForm):
     tracker_url = forms.URLField(label="Tracker URL", required=False, max_length=500, assume_scheme="https")
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"), required=False
+    )
 
     class Meta:
         model = ActionItem
         fields = ["title", "kind", "priority", "owner", "due_date", "tracker_url"]
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+
+class ActionItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    wont_do_reason = forms.CharField(label="Reason (for won't do)", required=False, max_length=2000)
 
 
 class SnoozeForm(forms.Form):
     until = forms.DateTimeField(
-        label="Snooze until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), required=False
+        label="Snooze until (your time zone)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        required=False,
+        help_text="Leave empty to resume reminders.",
     )
     reason = forms.CharField(max_length=300, required=False)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
 
 from incidents.models import Incident
 from notifications.models import DeliveryBase
@@ -58,6 +59,7 @@ class PostMortem(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -71,7 +73,10 @@ class PostMortem(models.Model):
                 condition=~Q(status="complete") | Q(completed_at__isnull=False), name="postmortem_complete_has_time"
             ),
         ]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["due_at", "id"], name="postmortem_due_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Post-mortem of {self.incident.public_id}"
@@ -152,9 +157,11 @@ class ActionItem(models.Model):
     tracker_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["priority", "due_date", "id"]
+        indexes = [models.Index(fields=["status", "due_date"], name="actionitem_status_due_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="wont_do") | ~Q(wont_do_reason=""), name="actionitem_wont_do_has_reason"
@@ -198,6 +205,7 @@ class RegressionTest(models.Model):
     )
     linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     linked_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["linked_at", "id"]
@@ -235,7 +243,10 @@ class TestRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["repository", "run_key"], name="testrun_unique_key")]
-        indexes = [models.Index(fields=["repository", "branch", "created_at"])]
+        indexes = [
+            models.Index(fields=["repository", "branch", "created_at"]),
+            models.Index(fields=["created_at", "id"], name="testrun_created_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository} {self.branch}@{self.commit[:12] or self.run_key}"
@@ -324,6 +335,7 @@ class Reminder(models.Model):
                 fields=["postmortem", "kind", "subject_key", "cycle", "step"], name="reminder_unique_step"
             ),
         ]
+        indexes = [models.Index(fields=["due_at", "id"], name="reminder_due_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.step + 1} for {self.postmortem.incident.public_id}"

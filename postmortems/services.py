@@ -280,10 +280,10 @@ def postmortem_update(
     actor: User | None,
     source: str,
     sections: dict[str, str] | None = None,
-    owner: User | None | object = _UNSET,
+    owner: object = _UNSET,
     due_at: datetime | None = None,
 ) -> PostMortem:
-    """Edit sections (Markdown), the owner (None: nobody) and/or the due date (aware). Logged on the timeline.
+    """Edit sections (Markdown), the owner (a User, or None: nobody) and/or the due date (aware); on the timeline.
 
     Fields left out stay as they are; no-op when nothing changes. Raises
     ValidationError naming the field for an unknown section or a naive due date.
@@ -406,8 +406,8 @@ def regression_test_unlink(*, regression_test_id: int, actor: User | None, sourc
     The post-mortem owes a test again unless another accepted one is linked,
     so its reminders resume at the next sweep.
     """
-    test = RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(
-        pk=regression_test_id
+    test = (
+        RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(pk=regression_test_id)
     )
     TimelineEvent.objects.create(
         incident_id=test.postmortem.incident_id,
@@ -418,3 +418,74 @@ def regression_test_unlink(*, regression_test_id: int, actor: User | None, sourc
         data={"regression_test_id": test.pk},
     )
     test.delete()
+
+
+@transaction.atomic
+def regression_test_verify_by_hand(
+    *, regression_test_id: int, reason: str, actor: User | None, source: str = Source.ADMIN
+) -> tuple[RegressionTest, bool]:
+    """Mark a regression test ``verified`` without a CI run, with a reason. Returns (test, changed).
+
+    For a test whose CI cannot report to sredesk, or a run that was lost. The
+    reason and the person are logged on the incident's timeline. No-op (no
+    timeline entry) when the test is already verified. A later counting CI
+    run still decides: a failure there makes it ``failing`` again
+    (``postmortems.ci.regression_test_refresh``). Raises ValidationError
+    (``reason``) for an empty reason.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": "Say why this test counts as verified without a CI run."})
+    test = (
+        RegressionTest.objects.select_for_update()
+        .select_related("repository", "postmortem__incident")
+        .get(pk=regression_test_id)
+    )
+    if test.state == RegressionTest.State.VERIFIED:
+        return test, False
+    before = test.get_state_display().lower()
+    test.state, test.state_run, test.state_changed_at = RegressionTest.State.VERIFIED, None, timezone.now()
+    test.save(update_fields=["state", "state_run", "state_changed_at"])
+    TimelineEvent.objects.create(
+        incident_id=test.postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Regression test {test.test_id}: {before} → verified by hand by {actor or 'nobody'}: {reason}",
+        data={"regression_test_id": test.pk, "state": test.state, "by_hand": True, "reason": reason},
+    )
+    return test, True
+
+
+@transaction.atomic
+def action_item_set_status(
+    *, action_item_id: int, status: str, reason: str = "", actor: User | None, source: str = Source.WEB
+) -> ActionItem:
+    """Move an action item to ``status``; ``wont_do`` needs a reason. No-op when nothing changes.
+
+    The change is logged on the incident's timeline. Raises ValidationError
+    naming the field (``status`` for an unknown one, ``wont_do_reason`` for a
+    won't-do without a reason).
+    """
+    if status not in ActionItem.Status.values:
+        raise ValidationError({"status": f"Status must be one of {', '.join(ActionItem.Status.values)}."})
+    reason = reason.strip()
+    if status == ActionItem.Status.WONT_DO and not reason:
+        raise ValidationError({"wont_do_reason": "Say why this action item will not be done."})
+    item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    new_reason = reason if status == ActionItem.Status.WONT_DO else ""
+    if item.status == status and item.wont_do_reason == new_reason:
+        return item
+    before = item.get_status_display()
+    item.status, item.wont_do_reason = status, new_reason
+    item.save(update_fields=["status", "wont_do_reason", "updated_at"])
+    why = f": {reason}" if new_reason else ""
+    TimelineEvent.objects.create(
+        incident_id=item.postmortem.incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=f"Action item “{item.title}”: {before.lower()} → {item.get_status_display().lower()}{why}",
+        data={"action_item_id": item.pk, "from": before, "to": status},
+    )
+    return item

@@ -6,27 +6,45 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
 
 from incidents.models import Source
 
 from .export import SECTIONS, postmortem_markdown
-from .forms import ActionItemForm, LinkRegressionTestForm, PostMortemSectionsForm, SnoozeForm
-from .models import PostMortem
+from .forms import ActionItemForm, ActionItemStatusForm, LinkRegressionTestForm, PostMortemSectionsForm, SnoozeForm
+from .markdown import render_markdown
+from .models import ActionItem, PostMortem
 from .selectors import postmortems_open
 from .services import (
     POSTMORTEM_VERBS,
+    action_item_set_status,
     postmortem_completion_blockers,
     postmortem_snooze,
     postmortem_transition,
     regression_test_link,
 )
 
+VERB_LABELS = {
+    "submit_for_review": "Submit for review",
+    "request_changes": "Request changes",
+    "publish": "Publish",
+    "complete": "Mark complete",
+}
+PREVIEW_MAX_CHARS = 100_000
+
+
+def _errors(form) -> str:
+    return "; ".join(
+        f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items()
+    )
+
 
 @login_required
 def open_postmortems(request: HttpRequest) -> HttpResponse:
     """Every post-mortem not yet complete: owner, due date, reminders sent, regression test or not."""
-    return render(request, "postmortems/open.html", {"postmortems": postmortems_open()})
+    return render(request, "postmortems/open.html", {"postmortems": postmortems_open(), "now": timezone.now()})
 
 
 @login_required
@@ -45,7 +63,8 @@ def link_test(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, error)
         else:
             verb = "Linked" if created else "Already linked:"
-            messages.success(request, f"{verb} {test.test_id} to {postmortem.incident.public_id}. Reminders stop.")
+            state = test.get_state_display().lower()
+            messages.success(request, f"{verb} {test.test_id} to {postmortem.incident.public_id} ({state}).")
             return redirect("postmortems:detail", pk=postmortem.pk)
     tests = postmortem.regression_tests.select_related("repository")
     reminders = postmortem.reminders.prefetch_related("deliveries")[:20]
@@ -67,43 +86,76 @@ def _postmortem(pk: int) -> PostMortem:
 def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A post-mortem: rendered sections, workflow buttons, action items, regression tests, reminders."""
     postmortem = _postmortem(pk)
-    today = timezone.now().date()
+    today = timezone.localdate()
     items = list(postmortem.action_items.select_related("owner"))
     for item in items:
         item.overdue = bool(item.due_date and item.due_date < today and item.status in ("open", "in_progress"))
+        item.status_form = ActionItemStatusForm(
+            initial={"status": item.status, "wont_do_reason": item.wont_do_reason}, prefix=f"item{item.pk}"
+        )
+    verbs = [(verb, VERB_LABELS[verb]) for verb in POSTMORTEM_VERBS if can_proceed(getattr(postmortem, verb))]
     context = {
         "postmortem": postmortem,
         "sections": [(title, getattr(postmortem, field)) for field, title in SECTIONS],
         "items": items,
-        "tests": postmortem.regression_tests.select_related("repository"),
-        "reminders": postmortem.reminders.prefetch_related("deliveries")[:20],
-        "verbs": [v for v in POSTMORTEM_VERBS if POSTMORTEM_VERBS[v] != postmortem.status],
-        "blockers": postmortem_completion_blockers(postmortem) if postmortem.status == "published" else [],
+        "tests": postmortem.regression_tests.select_related("repository", "state_run", "linked_by", "action_item"),
+        "reminders": postmortem.reminders.prefetch_related("deliveries")[:30],
+        "verbs": verbs,
+        "blockers": postmortem_completion_blockers(postmortem)
+        if postmortem.status == PostMortem.Status.PUBLISHED
+        else [],
         "relaxed": postmortem.regression_test_requirement == "linked",
         "item_form": ActionItemForm(),
         "snooze_form": SnoozeForm(),
+        "now": timezone.now(),
     }
     return render(request, "postmortems/detail.html", context)
 
 
 @login_required
 def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The section editor: Markdown on the left, a live preview (htmx) on the right."""
     postmortem = _postmortem(pk)
     form = PostMortemSectionsForm(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Post-mortem saved.")
         return redirect("postmortems:detail", pk=pk)
-    return render(request, "postmortems/edit.html", {"postmortem": postmortem, "form": form})
+    return render(
+        request,
+        "postmortems/edit.html",
+        {"postmortem": postmortem, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@login_required
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The sanitised HTML of one section (``?field=<name>``, the text in the POST), for the editor's preview."""
+    field = request.GET.get("field", "")
+    text = request.POST.get(field, "") if field in dict(SECTIONS) else request.POST.get("text", "")
+    if not text.strip():
+        return HttpResponse(format_html('<p class="empty">{}</p>', "Nothing to preview yet."))
+    return HttpResponse(render_markdown(text[:PREVIEW_MAX_CHARS]))
 
 
 @require_POST
 @login_required
 def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    postmortem = _postmortem(pk)
+    before = postmortem.status
     try:
-        postmortem_transition(postmortem_id=_postmortem(pk).pk, verb=verb, actor=request.user, source=Source.WEB)
+        postmortem = postmortem_transition(
+            postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.WEB
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    else:
+        if postmortem.status == before:
+            messages.info(request, f"The post-mortem was already {postmortem.get_status_display().lower()}.")
+        else:
+            messages.success(request, f"Post-mortem {postmortem.get_status_display().lower()}.")
     return redirect("postmortems:detail", pk=pk)
 
 
@@ -115,8 +167,52 @@ def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         form.instance.postmortem = postmortem
         form.save()
+        messages.success(request, f"Action item added: {form.instance.title}")
     else:
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, _errors(form))
+    return redirect("postmortems:detail", pk=pk)
+
+
+@login_required
+def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Edit an action item's title, kind, priority, owner, due date and tracker link (status has its own form)."""
+    postmortem = _postmortem(pk)
+    item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
+    form = ActionItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Action item saved: {item.title}")
+        return redirect("postmortems:detail", pk=pk)
+    return render(
+        request,
+        "postmortems/action_item_edit.html",
+        {"postmortem": postmortem, "item": item, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@login_required
+def action_item_status(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Change an action item's status; won't-do needs a reason."""
+    postmortem = _postmortem(pk)
+    item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
+    form = ActionItemStatusForm(request.POST, prefix=f"item{item.pk}")
+    if not form.is_valid():
+        messages.error(request, _errors(form))
+        return redirect("postmortems:detail", pk=pk)
+    try:
+        item = action_item_set_status(
+            action_item_id=item.pk,
+            status=form.cleaned_data["status"],
+            reason=form.cleaned_data["wont_do_reason"],
+            actor=request.user,
+            source=Source.WEB,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"“{item.title}” is {item.get_status_display().lower()}.")
     return redirect("postmortems:detail", pk=pk)
 
 
@@ -132,12 +228,12 @@ def postmortem_export(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def postmortem_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Snooze reminders until a time (entered in UTC) with a reason; an empty time resumes them."""
+    """Snooze reminders until a time (typed in the viewer's zone) with a reason; an empty time resumes them."""
     form = SnoozeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+        messages.error(request, _errors(form))
         return redirect("postmortems:detail", pk=pk)
-    until = form.cleaned_data["until"]  # aware: the form reads it in the site's zone, UTC
+    until = form.cleaned_data["until"]  # aware: the form reads it in the active zone, the viewer's
     try:
         postmortem_snooze(
             postmortem_id=_postmortem(pk).pk,
@@ -148,4 +244,6 @@ def postmortem_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Reminders snoozed." if until else "Reminders resumed.")
     return redirect("postmortems:detail", pk=pk)

@@ -40,6 +40,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_filters",
+    "django_htmx",
+    "simple_history",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: /api/docs/ works offline
     "ownership",
     "incidents",
     "postmortems",
@@ -55,13 +62,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Web UI: request.htmx, times in the signed-in person's zone, who made each admin-visible change.
+    "django_htmx.middleware.HtmxMiddleware",
+    "sredesk.middleware.UserTimezoneMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "sredesk.urls"
 WSGI_APPLICATION = "sredesk.wsgi.application"
 AUTH_USER_MODEL = "ownership.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "postmortems:open"
+LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
@@ -107,6 +118,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "sredesk" / "static"]  # the web UI's CSS and the vendored htmx
+# Admin change history (django-simple-history) is an audit trail: no "revert" button, whose writes would
+# skip the services and the incident timeline.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -306,3 +321,59 @@ if not IS_EMBEDDED_DATABASE and not DEBUG and SECRET_KEY == EMBEDDED_SECRET_KEY:
 
 # CI uploads: the largest JUnit XML file accepted (bytes).
 SREDESK_JUNIT_MAX_BYTES = env.int("SREDESK_JUNIT_MAX_BYTES", default=50 * 1024 * 1024)
+
+# --- REST API (/api/v1/) -------------------------------------------------------------------
+# Token before session: a request that carries a token is judged by it alone, so a stale
+# browser cookie never makes it need CSRF (BR-26); session-only writes still need CSRF.
+# https://www.django-rest-framework.org/api-guide/settings/
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sredesk.api.UserTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["sredesk.api.ReadAllWriteOwners"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "sredesk.api.FilterBackend",
+        "sredesk.api.StrictOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "sredesk.api.KeysetPagination",
+    "PAGE_SIZE": env.int("SREDESK_API_PAGE_SIZE", default=50),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "sredesk.api_schema.SredeskAutoSchema",
+    "EXCEPTION_HANDLER": "sredesk.api.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "sredesk API",
+    "DESCRIPTION": (
+        "Incidents, post-mortems, action items and the regression tests that keep each failure from coming back. "
+        "Authenticate with `Authorization: Token <key>` (`manage.py api_token <username>`) or a browser session "
+        "(writes then need the CSRF token). Lists page with cursors (`next`/`previous` links, `page_size`). "
+        'Every 4xx answers `{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "AlertStatusEnum": "incidents.models.Alert.Status",
+        "PostMortemStatusEnum": "postmortems.models.PostMortem.Status",
+        "ActionItemStatusEnum": "postmortems.models.ActionItem.Status",
+        "DeliveryStatusEnum": "notifications.models.DeliveryBase.Status",
+        "ActionItemKindEnum": "postmortems.models.ActionItem.Kind",
+        "ReminderKindEnum": "postmortems.models.Reminder.Kind",
+        "IntegrationKindEnum": "incidents.models.Integration.Kind",
+        "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
+        "MembershipRoleEnum": "ownership.models.Membership.Role",
+        "ResponsibilityRoleEnum": "ownership.models.Responsibility.Role",
+        "SeverityEnum": ["SEV1", "SEV2", "SEV3", "SEV4"],
+        "PriorityEnum": ["P1", "P2", "P3", "P4"],
+    },
+}

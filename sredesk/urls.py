@@ -1,4 +1,5 @@
-"""URL map: web UI at /, admin at /admin/, operational endpoints at the root."""
+"""URL map: web UI at /, REST API at /api/v1/ (schema /api/schema/, docs /api/docs/), admin at /admin/,
+operational endpoints at the root."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -7,12 +8,20 @@ from django.urls import include, path
 from ownership.views import SredeskLoginView
 
 from . import observability
+from .views import overview
+
+admin.site.site_header = admin.site.site_title = "sredesk admin"
+admin.site.index_title = "Operators' console"
+admin.site.enable_nav_sidebar = False  # at laptop width the changelists need the room for their columns
 
 urlpatterns = [
+    path("", overview, name="overview"),
     path("", include("postmortems.urls")),
+    path("", include("ownership.urls")),
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
     path("admin/", admin.site.urls),
+    path("api/", include("sredesk.api_urls")),
     path("ci/", include("postmortems.ci_urls")),
     path("accounts/login/", SredeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -20,3 +29,8 @@ urlpatterns = [
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
 ]
+
+# JSON errors under /api/ (the one error shape), Django's pages elsewhere.
+handler400 = "sredesk.api.handler400"
+handler404 = "sredesk.api.handler404"
+handler500 = "sredesk.api.handler500"

@@ -1,12 +1,19 @@
-"""Stand-ins for outside services that tests cross for real: a local HTTP server speaking Slack's Web API.
+"""Stand-ins for outside services that tests cross for real: Slack's Web API and an SMTP server, both local.
 
 ``FakeSlack`` listens on 127.0.0.1 (a free port, in a thread) and records every
 ``POST /api/<method>`` with its headers and parsed body (JSON or form). By
 default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
-the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx).
-Point the real slack_sdk client at it with ``SLACK_API_URL = fake.url``.
+the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx,
+a reply held back for a while). Point the real slack_sdk client at it with
+``SLACK_API_URL = fake.url``.
+
+``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
+message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
+Point Django's SMTP backend at it with ``EMAIL_HOST`` / ``EMAIL_PORT``.
 """
 
+import email
+import email.policy
 import json
 import socket
 import threading
@@ -14,9 +21,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
+
+from aiosmtpd.controller import Controller
 
 T = TypeVar("T")
 
@@ -50,7 +60,7 @@ class ScriptedReply:
     status: int
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout)
+    delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout); cut short by stop()
     drop: bool = False  # take the request, then close the connection without answering
 
 
@@ -64,10 +74,12 @@ class FakeSlack:
         self._ts = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends held-back replies, so stop() does not wait for them
 
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self) -> "FakeSlack":
+        self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -77,6 +89,7 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -179,7 +192,7 @@ class FakeSlack:
                     self.close_connection = True
                     return
                 if reply.delay:
-                    time.sleep(reply.delay)
+                    fake._stopping.wait(reply.delay)
                 payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 data = payload.encode()
                 content_type = "text/html" if isinstance(reply.body, str) else "application/json; charset=utf-8"
@@ -208,12 +221,108 @@ def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
     return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
 
 
-def closed_port_url() -> str:
-    """An ``http://127.0.0.1:<port>/api/`` URL on which nothing listens (connection refused)."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (just now: bind it soon)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"
+        return sock.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """An ``http://127.0.0.1:<port>/api/`` URL on which nothing listens (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}/api/"
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One message the SMTP server accepted: the envelope, and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"] or "")
+
+    @property
+    def body(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+
+class FakeSMTP:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread). Use as a context manager.
+
+    Accepts every message and keeps it in ``messages``, unless ``reply_next``
+    scripted a refusal: at ``RCPT`` (``SMTPRecipientsRefused`` in smtplib) or
+    at ``DATA`` (``SMTPDataError``), e.g. ``"550 5.7.1 Message rejected"``.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._messages: list[ReceivedMail] = []
+        self._script: dict[str, deque[str]] = {"RCPT": deque(), "DATA": deque()}
+        self._controller: Controller | None = None
+        self.host = "127.0.0.1"
+        self.port = port  # 0: a free one, chosen at start
+
+    def start(self) -> "FakeSMTP":
+        self.port = self.port or free_port()
+        self._controller = Controller(_SMTPHandler(self), hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> "FakeSMTP":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def reply_next(self, reply: str, *, at: str = "DATA", times: int = 1) -> None:
+        """Answer the next ``times`` ``RCPT`` or ``DATA`` commands with ``reply`` (a full SMTP reply line)."""
+        with self._lock:
+            self._script[at].extend([reply] * times)
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        with self._lock:
+            return list(self._messages)
+
+    def _scripted(self, at: str) -> str | None:
+        with self._lock:
+            return self._script[at].popleft() if self._script[at] else None
+
+    def _keep(self, mail: ReceivedMail) -> None:
+        with self._lock:
+            self._messages.append(mail)
+
+
+class _SMTPHandler:
+    """aiosmtpd handler hooks (called on the server's event loop thread)."""
+
+    def __init__(self, fake: FakeSMTP) -> None:
+        self.fake = fake
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        refusal = self.fake._scripted("RCPT")
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        refusal = self.fake._scripted("DATA")
+        if refusal:
+            return refusal
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.fake._keep(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
 
 
 def wait_until(

@@ -1,0 +1,368 @@
+"""Incident, timeline, alert and integration serializers: ModelSerializers out, small explicit inputs in.
+
+Times are ISO 8601 in UTC (``2024-05-01T10:00:00Z``); durations are seconds.
+Severity reads ``SEV1``..``SEV4`` and is accepted as that or as 1..4.
+"""
+
+from datetime import UTC
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent
+from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
+from ownership.models import Service, Team, User
+from sredesk.api import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object with free-form keys (alert labels, timeline event data)."""
+
+
+class ServiceSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "slug", "name"]
+        read_only_fields = fields
+
+
+class IncidentSummarySerializer(serializers.ModelSerializer):
+    """An incident as other objects refer to it."""
+
+    public_id = serializers.CharField(read_only=True, help_text="INC-<id>")
+    severity = LabelChoiceField(Severity, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = ["id", "public_id", "title", "severity", "status"]
+        read_only_fields = fields
+
+
+class IntegrationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Integration
+        fields = ["id", "name", "kind"]
+        read_only_fields = fields
+
+
+class IncidentListSerializer(serializers.ModelSerializer):
+    """An incident in a list: status, times, durations, team, commander and services."""
+
+    public_id = serializers.CharField(read_only=True, help_text="INC-<id>: the id people say and type.")
+    severity = LabelChoiceField(Severity, read_only=True)
+    mtta_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="acknowledged_at - detected_at (null until acknowledged)."
+    )
+    time_to_mitigate_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="mitigated_at - started_at."
+    )
+    mttr_seconds = serializers.FloatField(read_only=True, allow_null=True, help_text="resolved_at - started_at.")
+    owning_team = TeamSummarySerializer(read_only=True, allow_null=True)
+    commander = UserSummarySerializer(read_only=True, allow_null=True)
+    primary_service = ServiceSummarySerializer(read_only=True, allow_null=True)
+    services = ServiceSummarySerializer(many=True, read_only=True, help_text="Affected services (incl. the primary).")
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "public_id",
+            "title",
+            "severity",
+            "status",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "mitigated_at",
+            "resolved_at",
+            "mtta_seconds",
+            "time_to_mitigate_seconds",
+            "mttr_seconds",
+            "owning_team",
+            "commander",
+            "primary_service",
+            "services",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class IncidentDetailSerializer(IncidentListSerializer):
+    """One incident with its summary, every role and what can happen next."""
+
+    communications_lead = UserSummarySerializer(read_only=True, allow_null=True)
+    acknowledged_by = UserSummarySerializer(read_only=True, allow_null=True)
+    responders = UserSummarySerializer(many=True, read_only=True)
+    integration = IntegrationSummarySerializer(read_only=True, allow_null=True)
+    postmortem = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta(IncidentListSerializer.Meta):
+        fields = [
+            *IncidentListSerializer.Meta.fields,
+            "summary",
+            "communications_lead",
+            "acknowledged_by",
+            "responders",
+            "integration",
+            "postmortem",
+            "allowed_transitions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="The post-mortem's id, if any."))
+    def get_postmortem(self, incident: Incident) -> int | None:
+        try:
+            return incident.postmortem.pk
+        except Incident.postmortem.RelatedObjectDoesNotExist:
+            return None
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=["acknowledge", "mitigate", "resolve", "reopen"]),
+            help_text="Transitions the current status allows (POST /incidents/{id}/<verb>/).",
+        )
+    )
+    def get_allowed_transitions(self, incident: Incident) -> list[str]:
+        from django_fsm import can_proceed
+
+        from incidents.services import TRANSITIONS
+
+        return [verb for verb in TRANSITIONS if can_proceed(getattr(incident, verb))]
+
+
+class IncidentCreateInput(StrictInputSerializer):
+    """Declare an incident. The owning team defaults to the primary service's; times default to now."""
+
+    title = serializers.CharField(max_length=300)
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+    severity = label_choice_input(Severity, required=False, default=Severity.SEV3)
+    primary_service = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(), required=False, allow_null=True, default=None
+    )
+    services = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(), many=True, required=False, default=list, help_text="Other affected services."
+    )
+    owning_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True, default=None
+    )
+    commander = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True, default=None
+    )
+    started_at = AwareDateTimeField(required=False, allow_null=True, default=None, help_text="When impact began.")
+    detected_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+
+TRANSITION_HINTS = {
+    "status": "Change the status with POST /api/v1/incidents/{id}/acknowledge/ (mitigate/, resolve/, reopen/).",
+    "acknowledged_at": 'Set by POST /api/v1/incidents/{id}/acknowledge/ with {"at": "<ISO 8601 time>"}.',
+    "mitigated_at": 'Set by POST /api/v1/incidents/{id}/mitigate/ with {"at": "<ISO 8601 time>"}.',
+    "resolved_at": 'Set by POST /api/v1/incidents/{id}/resolve/ with {"at": "<ISO 8601 time>"}.',
+}
+
+
+class IncidentUpdateInput(StrictInputSerializer):
+    """Change the title, summary, severity or roles; give only what changes. Status and times change through
+    the transition actions."""
+
+    unknown_field_hints = TRANSITION_HINTS
+
+    title = serializers.CharField(required=False, max_length=300)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    severity = label_choice_input(Severity, required=False)
+    commander = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    communications_lead = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    responders = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        required=False,
+        help_text="The full list of responders (people not in it stop responding).",
+    )
+
+
+class TransitionInput(StrictInputSerializer):
+    at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it happened (ISO 8601 with offset; default now). Must not be before detected_at.",
+    )
+
+
+class NoteInput(StrictInputSerializer):
+    text = serializers.CharField(max_length=10_000)
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    actor = UserSummarySerializer(read_only=True, allow_null=True)
+    data = JSONObjectField(read_only=True)
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "kind", "at", "actor", "source", "message", "data"]
+        read_only_fields = fields
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TimelineEventSerializer(many=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    integration = IntegrationSummarySerializer(read_only=True)
+    incident = IncidentSummarySerializer(read_only=True, allow_null=True)
+    labels = JSONObjectField(read_only=True)
+    annotations = JSONObjectField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "integration",
+            "fingerprint",
+            "status",
+            "name",
+            "starts_at",
+            "ends_at",
+            "labels",
+            "annotations",
+            "generator_url",
+            "group_key",
+            "incident",
+            "first_seen_at",
+            "last_seen_at",
+            "times_seen",
+        ]
+        read_only_fields = fields
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    """An alert source. Its token and signing secret are never shown (only whether a secret is set)."""
+
+    default_service = ServiceSummarySerializer(read_only=True, allow_null=True)
+    default_severity = LabelChoiceField(Severity, read_only=True)
+    severity_map = JSONObjectField(read_only=True)
+    webhook_url = serializers.CharField(read_only=True)
+    has_signing_secret = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "public_id",
+            "kind",
+            "name",
+            "webhook_url",
+            "enabled",
+            "default_service",
+            "service_label",
+            "severity_label",
+            "severity_map",
+            "default_severity",
+            "resolve_mode",
+            "reopen_window_seconds",
+            "has_signing_secret",
+            "token_rotated_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- The incident list's fast path ---------------------------------------------------------
+# The list is the API's hottest read (dashboards poll it). Building model instances and
+# walking ~50 DRF fields per row cost several times the SQL (bench/api.py), so the list reads
+# plain rows with .values() and shapes them here. IncidentListSerializer stays the documented
+# shape (the schema); tests/api/test_incidents.py checks that both give identical output.
+
+INCIDENT_LIST_VALUES = (
+    "id",
+    "title",
+    "severity",
+    "status",
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "created_at",
+    "updated_at",
+    "owning_team_id",
+    "owning_team__slug",
+    "owning_team__name",
+    "commander_id",
+    "commander__username",
+    "commander__first_name",
+    "commander__last_name",
+    "primary_service_id",
+    "primary_service__slug",
+    "primary_service__name",
+)
+SEVERITY_LABELS = dict(Severity.choices)
+
+
+def _iso(value):
+    """DRF's DateTimeField output for an aware UTC datetime (``...Z``)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC) if value.tzinfo is not UTC else value
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _seconds(start, end):
+    return (end - start).total_seconds() if start and end else None
+
+
+def incident_list_rows(rows: list[dict]) -> list[dict]:
+    """``IncidentListSerializer(many=True).data`` for rows of ``INCIDENT_LIST_VALUES``, plus one query for
+    the affected services of the whole page."""
+    through = Incident.services.through.objects.filter(incident_id__in=[r["id"] for r in rows])
+    services: dict[int, list[dict]] = {}
+    for incident_id, sid, slug, name in through.order_by("service__name").values_list(
+        "incident_id", "service__id", "service__slug", "service__name"
+    ):
+        services.setdefault(incident_id, []).append({"id": sid, "slug": slug, "name": name})
+    out = []
+    for r in rows:
+        commander = None
+        if r["commander_id"] is not None:
+            name = f"{r['commander__first_name']} {r['commander__last_name']}".strip() or r["commander__username"]
+            commander = {"id": r["commander_id"], "username": r["commander__username"], "name": name}
+        team, service = r["owning_team_id"], r["primary_service_id"]
+        out.append(
+            {
+                "id": r["id"],
+                "public_id": f"INC-{r['id']}",
+                "title": r["title"],
+                "severity": SEVERITY_LABELS[r["severity"]],
+                "status": r["status"],
+                "started_at": _iso(r["started_at"]),
+                "detected_at": _iso(r["detected_at"]),
+                "acknowledged_at": _iso(r["acknowledged_at"]),
+                "mitigated_at": _iso(r["mitigated_at"]),
+                "resolved_at": _iso(r["resolved_at"]),
+                "mtta_seconds": _seconds(r["detected_at"], r["acknowledged_at"]),
+                "time_to_mitigate_seconds": _seconds(r["started_at"], r["mitigated_at"]),
+                "mttr_seconds": _seconds(r["started_at"], r["resolved_at"]),
+                "owning_team": (
+                    {"id": team, "slug": r["owning_team__slug"], "name": r["owning_team__name"]} if team else None
+                ),
+                "commander": commander,
+                "primary_service": (
+                    {"id": service, "slug": r["primary_service__slug"], "name": r["primary_service__name"]}
+                    if service
+                    else None
+                ),
+                "services": services.get(r["id"], []),
+                "created_at": _iso(r["created_at"]),
+                "updated_at": _iso(r["updated_at"]),
+            }
+        )
+    return out

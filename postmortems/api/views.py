@@ -1,0 +1,363 @@
+"""Post-mortems and everything hanging off them. Every write calls postmortems.services (or .ci)."""
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from incidents.models import Source
+from ownership.api.views import BaseViewSet, ReadOnlyViewSet
+from ownership.models import Repository
+from postmortems import ci, services
+from postmortems.models import (
+    ActionItem,
+    PostMortem,
+    RegressionTest,
+    Reminder,
+    ReminderDelivery,
+    TestResult,
+    TestRun,
+)
+from sredesk.api import ErrorSerializer, WriteScope, check_write
+from sredesk.tokens import bearer_token, token_hash
+
+from . import filters, serializers
+
+CONFLICT = OpenApiResponse(ErrorSerializer, description="The post-mortem's status or completion rules forbid this.")
+
+
+def postmortem_scope(postmortem: PostMortem) -> WriteScope:
+    """The incident's owning team and commander, and the post-mortem's owner."""
+    incident = postmortem.incident
+    return WriteScope(team_id=incident.owning_team_id, user_ids=(incident.commander_id, postmortem.owner_id))
+
+
+class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Blameless post-mortems, soonest due first."""
+
+    filterset_class = filters.PostMortemFilter
+    ordering_fields = ("due_at", "created_at", "updated_at", "published_at", "status", "id")
+    ordering = ("due_at", "id")
+    schema_tags = ["post-mortems"]
+
+    def get_queryset(self):
+        verified = RegressionTest.objects.filter(postmortem=OuterRef("pk"), state=RegressionTest.State.VERIFIED)
+        queryset = PostMortem.objects.select_related("incident__owning_team", "owner").annotate(
+            has_verified_test=Exists(verified)
+        )
+        if self.action != "list":
+            queryset = queryset.select_related("incident__primary_service").prefetch_related(
+                Prefetch("action_items", ActionItem.objects.select_related("owner", "postmortem__incident")),
+                Prefetch(
+                    "regression_tests", RegressionTest.objects.select_related("repository", "state_run", "linked_by")
+                ),
+                Prefetch(
+                    "reminders",
+                    Reminder.objects.prefetch_related(
+                        Prefetch(
+                            "deliveries", ReminderDelivery.objects.select_related("recipient_user", "recipient_team")
+                        )
+                    ),
+                ),
+            )
+        return queryset
+
+    def get_serializer_class(self):
+        return serializers.PostMortemListSerializer if self.action == "list" else serializers.PostMortemDetailSerializer
+
+    def write_scope(self, postmortem: PostMortem) -> WriteScope:
+        return postmortem_scope(postmortem)
+
+    def _detail(self, pk: int) -> Response:
+        return Response(serializers.PostMortemDetailSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=serializers.PostMortemUpdateInput, responses=serializers.PostMortemDetailSerializer)
+    def partial_update(self, request, pk=None):
+        """Edit sections (Markdown), the owner or the due date; give only what changes."""
+        postmortem = self.get_object()
+        data = serializers.PostMortemUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        kwargs = {"sections": {k: changes.pop(k) for k in list(changes) if k in services.POSTMORTEM_SECTIONS}}
+        if "owner" in changes:
+            kwargs["owner"] = changes["owner"]
+        services.postmortem_update(
+            postmortem_id=postmortem.pk, actor=request.user, source=Source.API, due_at=changes.get("due_at"), **kwargs
+        )
+        return self._detail(postmortem.pk)
+
+    def _transition(self, request, verb: str) -> Response:
+        postmortem = self.get_object()
+        services.postmortem_transition(postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.API)
+        return self._detail(postmortem.pk)
+
+    _transition_schema = {"request": None, "responses": {200: serializers.PostMortemDetailSerializer, 409: CONFLICT}}
+
+    @extend_schema(**_transition_schema)
+    @action(detail=True, methods=["post"])
+    def submit_for_review(self, request, pk=None):
+        """Draft -> in review."""
+        return self._transition(request, "submit_for_review")
+
+    @extend_schema(**_transition_schema)
+    @action(detail=True, methods=["post"])
+    def request_changes(self, request, pk=None):
+        """In review -> draft."""
+        return self._transition(request, "request_changes")
+
+    @extend_schema(**_transition_schema)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """Draft or in review -> published; announced to the owning team. From now on it owes a regression test."""
+        return self._transition(request, "publish")
+
+    @extend_schema(**_transition_schema)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Published -> complete, once every action item is done (or won't do) and a regression test is verified
+        (or linked, when the service's CI does not report). 409 lists what still blocks it."""
+        return self._transition(request, "complete")
+
+    @extend_schema(request=serializers.SnoozeInput, responses=serializers.PostMortemDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        """Pause reminders until ``until`` with a reason (bounded by the due date), or resume with ``until: null``."""
+        postmortem = self.get_object()
+        data = serializers.SnoozeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.postmortem_snooze(
+            postmortem_id=postmortem.pk, actor=request.user, source=Source.API, **data.validated_data
+        )
+        return self._detail(postmortem.pk)
+
+
+class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, BaseViewSet):
+    """Action items of post-mortems, by priority then due date."""
+
+    serializer_class = serializers.ActionItemSerializer
+    filterset_class = filters.ActionItemFilter
+    ordering_fields = ("priority", "due_date", "created_at", "updated_at", "status", "id")
+    ordering = ("priority", "due_date", "id")
+    schema_tags = ["action items"]
+
+    def get_queryset(self):
+        return ActionItem.objects.select_related("postmortem__incident", "owner")
+
+    def write_scope(self, item: ActionItem) -> WriteScope:
+        return postmortem_scope(item.postmortem)
+
+    def _detail(self, pk: int, status_code: int = 200) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data, status=status_code)
+
+    @extend_schema(request=serializers.ActionItemCreateInput, responses={201: serializers.ActionItemSerializer})
+    def create(self, request):
+        """Add an action item to a post-mortem (its team, incident commander, owner, or staff)."""
+        data = serializers.ActionItemCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        postmortem = fields.pop("postmortem")
+        check_write(request, postmortem_scope(postmortem))
+        item = services.action_item_create(postmortem=postmortem, actor=request.user, source=Source.API, **fields)
+        return self._detail(item.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.ActionItemUpdateInput, responses=serializers.ActionItemSerializer)
+    def partial_update(self, request, pk=None):
+        """Change some fields; ``wont_do`` needs a ``wont_do_reason``."""
+        item = self.get_object()
+        data = serializers.ActionItemUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.action_item_update(
+            action_item_id=item.pk, actor=request.user, source=Source.API, **data.validated_data
+        )
+        return self._detail(item.pk)
+
+    def perform_destroy(self, instance: ActionItem) -> None:
+        services.action_item_delete(action_item_id=instance.pk, actor=self.request.user, source=Source.API)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Delete an action item (logged on the incident's timeline)."""
+        return super().destroy(request, *args, **kwargs)
+
+
+class RegressionTestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, BaseViewSet):
+    """Regression tests linked to post-mortems, with their CI state."""
+
+    serializer_class = serializers.RegressionTestSerializer
+    filterset_class = filters.RegressionTestFilter
+    ordering_fields = ("linked_at", "state_changed_at", "id")
+    ordering = ("linked_at", "id")
+    schema_tags = ["regression tests"]
+
+    def get_queryset(self):
+        return RegressionTest.objects.select_related("postmortem__incident", "repository", "state_run", "linked_by")
+
+    def write_scope(self, test: RegressionTest) -> WriteScope:
+        return postmortem_scope(test.postmortem)
+
+    @extend_schema(
+        request=serializers.RegressionTestLinkInput,
+        responses={
+            201: serializers.RegressionTestSerializer,
+            200: OpenApiResponse(
+                serializers.RegressionTestSerializer, description="Already linked: the existing link."
+            ),
+        },
+    )
+    def create(self, request):
+        """Link a regression test (canonical ``::`` id) to a post-mortem. Linking it again returns the link (200).
+
+        Its state comes from CI runs already uploaded, so a test CI has seen pass is ``verified`` at once.
+        """
+        data = serializers.RegressionTestLinkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        check_write(request, postmortem_scope(data.validated_data["postmortem"]))
+        test, created = services.regression_test_link(actor=request.user, source=Source.API, **data.validated_data)
+        body = self.get_serializer(self.get_queryset().get(pk=test.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def perform_destroy(self, instance: RegressionTest) -> None:
+        services.regression_test_unlink(regression_test_id=instance.pk, actor=self.request.user, source=Source.API)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Unlink a regression test; the post-mortem's reminders resume unless another accepted test remains."""
+        return super().destroy(request, *args, **kwargs)
+
+
+class RepositoryTokenAuthentication(BaseAuthentication):
+    """A repository's CI token (``Authorization: Bearer <token>``), as ``/ci/junit/`` takes it; no session, no CSRF."""
+
+    def authenticate(self, request):
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        if not token:
+            return None
+        repository = Repository.objects.filter(ci_token_hash=token_hash(token)).first()
+        if repository is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked repository token.")
+        return (None, repository)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="ci"'
+
+
+class RepositoryTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "postmortems.api.views.RepositoryTokenAuthentication"
+    name = "repositoryToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A repository's CI token (`manage.py repository_token <repo>`).",
+        }
+
+
+class HasRepositoryToken(BasePermission):
+    message = "Send the repository's CI token as 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Repository)
+
+
+def _count(outcomes=None):
+    results = TestResult.objects.filter(test_run=OuterRef("pk"))
+    if outcomes:
+        results = results.filter(outcome__in=outcomes)
+    counted = results.order_by().values("test_run").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class TestRunViewSet(ReadOnlyViewSet):
+    """CI test runs, newest first (read-only; uploads come from CI with a repository token)."""
+
+    __test__ = False  # not a pytest test class
+    serializer_class = serializers.TestRunSerializer
+    filterset_class = filters.TestRunFilter
+    ordering_fields = ("created_at", "completed_at", "id")
+    ordering = ("-created_at", "-id")
+    schema_tags = ["test runs"]
+
+    def get_queryset(self):
+        return TestRun.objects.select_related("repository").annotate(
+            tests=_count(), failures=_count([TestResult.Outcome.FAILED, TestResult.Outcome.ERROR])
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.TestRunUploadInput},
+        responses={201: serializers.TestRunUploadResult},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        authentication_classes=[RepositoryTokenAuthentication],
+        permission_classes=[HasRepositoryToken],
+        parser_classes=[MultiPartParser],
+    )
+    def upload(self, request):
+        """Upload JUnit XML for a CI run, authenticated by the repository's CI token (the same as ``/ci/junit/``).
+
+        Matching regression tests move to verified, failing or missing. The
+        same file uploaded twice to one run is counted once.
+        """
+        data = serializers.TestRunUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        files = params.pop("file")
+        summary = {"files": 0, "new_files": 0, "tests": 0, "auto_linked": 0, "changed": 0}
+        run = None
+        for index, upload in enumerate(files):
+            result = ci.ci_run_upload(
+                repository=request.auth,
+                branch=params["branch"],
+                commit=params["commit"],
+                run_key=params["run_key"],
+                url=params["url"],
+                fmt=params["format"] or None,
+                filename=upload.name or "",
+                content=upload.read(),
+                complete=params["complete"] and index == len(files) - 1,
+            )
+            run = result.run
+            summary["files"] += 1
+            summary["new_files"] += result.new_file
+            for key in ("tests", "auto_linked", "changed"):
+                summary[key] += getattr(result, key)
+        run.refresh_from_db()
+        body = {"run": serializers.TestRunSummarySerializer(run).data, **summary}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TestResultViewSet(ReadOnlyViewSet):
+    """Results of CI test runs (read-only)."""
+
+    __test__ = False  # not a pytest test class
+    serializer_class = serializers.TestResultSerializer
+    filterset_class = filters.TestResultFilter
+    ordering_fields = ("id",)
+    ordering = ("-id",)
+    schema_tags = ["test runs"]
+
+    def get_queryset(self):
+        return TestResult.objects.all()
+
+
+class ReminderViewSet(ReadOnlyViewSet):
+    """Reminders sent about post-mortems, with their deliveries (read-only: the reminder sweep writes them)."""
+
+    serializer_class = serializers.ReminderSerializer
+    filterset_class = filters.ReminderFilter
+    ordering_fields = ("due_at", "created_at", "id")
+    ordering = ("-due_at", "-id")
+    schema_tags = ["reminders"]
+
+    def get_queryset(self):
+        return Reminder.objects.prefetch_related(
+            Prefetch("deliveries", ReminderDelivery.objects.select_related("recipient_user", "recipient_team"))
+        )

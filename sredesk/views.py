@@ -1,0 +1,27 @@
+"""The overview (home page): what is burning, what is owed, what is overdue."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from incidents.selectors import incidents_needing_acknowledgement, incidents_open, incidents_open_by_severity
+from postmortems.selectors import action_items_overdue, postmortems_owed, postmortems_regression_debt
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """Open incidents by severity, incidents waiting for acknowledgement, post-mortems owed,
+    regression-test debt (longest owed first, with reminders sent) and overdue action items."""
+    now = timezone.now()
+    context = {
+        "now": now,
+        "by_severity": incidents_open_by_severity(),
+        "open_incidents": list(incidents_open()[:15]),
+        "unacknowledged": list(incidents_needing_acknowledgement()[:15]),
+        "owed": list(postmortems_owed()[:15]),
+        "debt": list(postmortems_regression_debt(now=now)[:15]),
+        "overdue_items": list(action_items_overdue(today=timezone.localdate(now))[:15]),
+    }
+    context["open_total"] = sum(n for _, n in context["by_severity"])
+    return render(request, "overview.html", context)
