@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from .base import Message, NotifyPermanentError, NotifyTransientError, get_backend
+from .base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError, get_backend
 from .models import DeliveryBase
 
 logger = logging.getLogger(__name__)
@@ -37,18 +37,26 @@ def deliver(
     longer be sent ("" if it should), read at send time, not at planning time.
     Returns the outcome: ``sent``; ``skipped``; ``failed`` (permanent channel
     error, or ``NOTIFY_MAX_ATTEMPTS`` used up); ``not_pending`` (another
-    worker has it, or it is done). Raises NotifyTransientError (including
-    NotifyRateLimited) after putting the row back to ``pending``, so the
-    caller retries. The send happens outside any transaction.
+    worker has it, it is done, or its time has not come: a redelivered or
+    duplicate message changes nothing); ``deferred`` (a wait longer than a
+    broker should hold: the sweep releases the row when it is due).
+
+    On a temporary error the row goes back to ``pending`` with ``not_before``
+    set to when it may be tried again: the channel's Retry-After (Slack 429),
+    else exponential backoff by attempt (5 s, 10 s, ... capped at an hour).
+    That time lives on the row, so every copy of the task and every sweep
+    honours it (FIELD-CASES BR-13). For a wait up to ``NOTIFY_MAX_ETA_SECONDS``
+    it raises NotifyTransientError with ``retry_in`` (seconds) for the caller
+    to retry then. The send happens outside any transaction.
     """
     Status = DeliveryBase.Status
     now = timezone.now()
     model = queryset.model
-    claimed = model.objects.filter(pk=pk, status=Status.PENDING).update(
+    claimed = model.objects.filter(pk=pk, status=Status.PENDING, not_before__lte=now).update(
         status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
-        logger.info("%s %s is not pending: nothing to do", model.__name__, pk)
+        logger.info("%s %s is not pending or not due yet: nothing to do", model.__name__, pk)
         return "not_pending"
     row = queryset.get(pk=pk)
     mine = model.objects.filter(pk=pk, status=Status.SENDING, claimed_at=now)
@@ -69,7 +77,16 @@ def deliver(
             mine.update(status=Status.FAILED, last_error=f"gave up after {row.attempts} attempts: {exc}")
             logger.error("%s %s failed after %d attempts: %s", model.__name__, pk, row.attempts, exc)
             return "failed"
-        mine.update(status=Status.PENDING, last_error=str(exc), queued_at=timezone.now())
+        wait = exc.retry_after if isinstance(exc, NotifyRateLimited) else min(5.0 * 2 ** (row.attempts - 1), 3600.0)
+        later = timezone.now() + timedelta(seconds=wait)
+        held = wait > settings.NOTIFY_MAX_ETA_SECONDS  # longer than a broker should hold a message (BR-17)
+        mine.update(
+            status=Status.PENDING, last_error=str(exc), not_before=later, queued_at=None if held else timezone.now()
+        )
+        if held:
+            logger.warning("%s %s deferred %.0f s: %s", model.__name__, pk, wait, exc)
+            return "deferred"
+        exc.retry_in = wait
         raise
     mine.update(status=Status.SENT, sent_at=timezone.now(), external_ref=ref, last_error="")
     return "sent"
@@ -93,7 +110,7 @@ def requeue_stuck(model: type[DeliveryBase], *, now: datetime, enqueue: Callable
             status=Status.PENDING, queued_at=now
         ):
             requeued.append(pk)
-    stale = model.objects.filter(status=Status.PENDING, queued_at__lt=cutoff)
+    stale = model.objects.filter(status=Status.PENDING, queued_at__lt=cutoff, not_before__lte=now)
     for pk, queued_at in stale.values_list("pk", "queued_at"):
         if model.objects.filter(pk=pk, status=Status.PENDING, queued_at=queued_at).update(queued_at=now):
             requeued.append(pk)
@@ -101,3 +118,20 @@ def requeue_stuck(model: type[DeliveryBase], *, now: datetime, enqueue: Callable
         logger.warning("re-queued %d %s rows stuck since before %s", len(requeued), model.__name__, cutoff.isoformat())
         transaction.on_commit(lambda: enqueue(requeued))
     return len(requeued)
+
+
+def release_due(
+    model: type[DeliveryBase], *, now: datetime, enqueue: Callable[[list[int]], None], limit: int = 10_000
+) -> int:
+    """Enqueue pending rows of ``model`` that were never enqueued (or were deferred) and whose time has come.
+
+    Returns how many. Two sweeps may enqueue the same row; the claim in
+    ``deliver`` makes the second task a no-op. ``enqueue`` runs after commit.
+    """
+    Status = DeliveryBase.Status
+    ready = model.objects.filter(status=Status.PENDING, queued_at__isnull=True, not_before__lte=now)
+    ids = list(ready.order_by("not_before").values_list("pk", flat=True)[:limit])
+    if ids:
+        model.objects.filter(pk__in=ids, queued_at__isnull=True).update(queued_at=now)
+        transaction.on_commit(lambda: enqueue(ids))
+    return len(ids)

@@ -6,6 +6,7 @@ timeout or a refused connection -> NotifyTransientError.
 """
 
 import smtplib
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -17,8 +18,13 @@ class EmailBackend:
     def send(self, message: Message) -> str:
         """Mail ``message`` to ``message.address``; returns the Message-ID header."""
         body = f"{message.text}\n\n{message.url}\n" if message.url else f"{message.text}\n"
+        message_id = make_msgid(domain="sredesk")
         mail = EmailMessage(
-            subject=message.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.address]
+            subject=message.subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.address],
+            headers={"Message-ID": message_id},
         )
         try:
             mail.send(fail_silently=False)
@@ -29,4 +35,4 @@ class EmailBackend:
             raise error(f"mail server said {exc.smtp_code}: {exc.smtp_error!r}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise NotifyTransientError(f"mail server unreachable: {exc}") from exc
-        return mail.extra_headers.get("Message-ID", "")
+        return message_id

@@ -32,6 +32,10 @@ class DeliveryBase(models.Model):
     queued_at = models.DateTimeField(
         null=True, blank=True, help_text="When a delivery task was last enqueued (empty: not yet released)."
     )
+    not_before = models.DateTimeField(
+        default=timezone.now,
+        help_text="Not sent before this time: the recipient's working hours, or the channel's Retry-After.",
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from .base import email_enabled, slack_enabled
 from .models import Notification
@@ -45,6 +46,7 @@ def notify(
             row, created = Notification.objects.get_or_create(
                 dedup_key=f"{key}:{channel}:{address}"[:200],
                 defaults={
+                    "queued_at": timezone.now(),  # enqueued on commit; requeue_stuck covers a lost message
                     "channel": channel,
                     "address": address,
                     "topic": topic,

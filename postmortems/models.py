@@ -354,9 +354,6 @@ class ReminderDelivery(DeliveryBase):
     recipient_team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
     )
-    not_before = models.DateTimeField(
-        default=timezone.now, help_text="Held until this time: the recipient's next working hours."
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.base import Message, email_enabled, slack_enabled
-from notifications.delivery import deliver, requeue_stuck
+from notifications.delivery import deliver, release_due, requeue_stuck
 from notifications.services import notify
 from ownership.hours import next_working_time
 from ownership.models import Membership, Team, User
@@ -475,20 +475,9 @@ def _enqueue(delivery_ids: list[int]) -> None:
         reminder_deliver_task.delay(delivery_id)
 
 
-def reminders_release(*, now: dt.datetime, limit: int = 10_000) -> int:
-    """Enqueue pending deliveries whose hold (``not_before``) has passed and that were never enqueued.
-
-    Returns how many. Two sweeps may enqueue the same delivery; the claim in
-    ``notifications.delivery.deliver`` makes the second task a no-op.
-    """
-    ready = ReminderDelivery.objects.filter(
-        status=ReminderDelivery.Status.PENDING, queued_at__isnull=True, not_before__lte=now
-    )
-    ids = list(ready.order_by("not_before").values_list("pk", flat=True)[:limit])
-    if ids:
-        ReminderDelivery.objects.filter(pk__in=ids, queued_at__isnull=True).update(queued_at=now)
-        transaction.on_commit(lambda: _enqueue(ids))
-    return len(ids)
+def reminders_release(*, now: dt.datetime) -> int:
+    """Enqueue reminder deliveries whose hold (working hours, Retry-After) has passed (``release_due``)."""
+    return release_due(ReminderDelivery, now=now, enqueue=_enqueue)
 
 
 def reminders_requeue_stuck(*, now: dt.datetime) -> int:

@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from notifications.base import NotifyTransientError
-from notifications.tasks import retry_countdown
 
 from . import reminders
 
@@ -19,11 +18,11 @@ def reminders_sweep_task() -> dict:
 def reminder_deliver_task(self, delivery_id: int) -> str:
     """Deliver one reminder (id of a ReminderDelivery). Safe to run twice: the row is claimed first.
 
-    Retries transient channel errors with exponential backoff (capped at 10
-    minutes), waiting at least Slack's ``Retry-After`` on HTTP 429; the number
-    of attempts is bounded by ``NOTIFY_MAX_ATTEMPTS`` on the delivery row.
+    Retries a temporary channel error when the row allows (its ``not_before``:
+    Slack's ``Retry-After`` on HTTP 429, else backoff); longer waits are left
+    to the sweep. Attempts are bounded by ``NOTIFY_MAX_ATTEMPTS`` on the row.
     """
     try:
         return reminders.reminder_deliver(delivery_id=delivery_id)
     except NotifyTransientError as exc:
-        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=exc.retry_in) from exc

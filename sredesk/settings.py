@@ -263,6 +263,9 @@ REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7
 # this is re-enqueued (its message may have been lost with the broker).
 NOTIFY_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS", default=600.0)
 NOTIFY_MAX_ATTEMPTS = env.int("SREDESK_NOTIFY_MAX_ATTEMPTS", default=8)
+# A retry due later than this is not left to a broker ETA (Redis redelivers unacked messages after its
+# visibility timeout, FIELD-CASES BR-17): the row keeps its time and the sweep releases it.
+NOTIFY_MAX_ETA_SECONDS = env.float("SREDESK_NOTIFY_MAX_ETA_SECONDS", default=300.0)
 
 # Severities whose resolution creates a post-mortem draft (SEV1 and SEV2 by default).
 POSTMORTEM_REQUIRED_SEVERITIES = [int(s) for s in env.list("SREDESK_POSTMORTEM_SEVERITIES", default=["1", "2"])]

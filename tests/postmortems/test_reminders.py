@@ -29,7 +29,7 @@ DAY = dt.timedelta(days=1)
 
 
 def sweep(django_capture_on_commit_callbacks, now=None):
-    with django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(now or timezone.now(), tick=False), django_capture_on_commit_callbacks(execute=True):
         return reminders.reminders_sweep(now=now)
 
 
