@@ -185,3 +185,15 @@ def test_demo_text_is_our_own_and_points_at_the_public_post_mortem(realdata_dir)
         mine = words(ours)
         copied = [run for run in (tuple(mine[i : i + 6]) for i in range(len(mine) - 5)) if run in shingles]
         assert not copied, f"{spec.title}: {copied}"
+
+
+def test_owned_demo_services_say_who_is_paged_triages_and_fixes():
+    from ownership.models import Responsibility, Service
+
+    load()
+    load()
+    owned = Service.objects.exclude(team=None)
+    assert Responsibility.objects.count() == 4 * owned.count()
+    for service in owned:
+        paged = service.responsibilities.get(role="paged")
+        assert paged.person == service.team.lead

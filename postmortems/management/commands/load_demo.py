@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident, Source, TimelineEvent
-from ownership.models import Membership, Repository, Service, Team, User
+from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems import demo_data
 from postmortems.demo_data import DemoIncident, DemoPostMortem
 from postmortems.models import ActionItem, PostMortem, RegressionTest
@@ -135,6 +135,14 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
         )
         if created:
             service.repositories.set([repositories[name] for name in spec.repositories])
+        if service.team_id:
+            # The catalog's "who answers": the lead is paged and is the escalation contact, the team triages and fixes.
+            lead, team = service.team.lead, service.team
+            R = Responsibility.Role
+            for role, who in ((R.PAGED, {"user": lead}), (R.TRIAGES, {"team": team}), (R.FIXES, {"team": team}),
+                              (R.ESCALATION, {"user": lead})):  # fmt: skip
+                if all(who.values()):
+                    Responsibility.objects.get_or_create(service=service, role=role, defaults=who)
         _rows(result, "services", created)
         services[spec.slug] = service
     return services
