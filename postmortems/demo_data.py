@@ -1225,3 +1225,7 @@ INCIDENTS = (
         resolved=None,
     ),
 )
+
+# Services whose CI does not report test runs to sredesk: a linked regression test is enough there,
+# so linking one in the web UI stops that post-mortem's reminders (the Google routing incident shows it).
+SERVICES_WITHOUT_CI_REPORTS = frozenset({"network-routing", "datacenter"})

@@ -197,3 +197,23 @@ def test_owned_demo_services_say_who_is_paged_triages_and_fixes():
     for service in owned:
         paged = service.responsibilities.get(role="paged")
         assert paged.person == service.team.lead
+
+
+def test_linking_a_test_in_the_demo_stops_reminders_where_ci_does_not_report(django_capture_on_commit_callbacks):
+    from ownership.models import Repository
+    from postmortems.services import regression_test_link
+
+    load()
+    owing = [d for d in reminders.due_reminders(now=timezone.now()) if d.kind == "no_regression_test"]
+    relaxed = PostMortem.objects.filter(
+        pk__in=[d.postmortem_id for d in owing], incident__primary_service__ci_reports_tests=False
+    ).first()
+    assert relaxed is not None, "the demo needs an owed post-mortem on a service whose CI does not report"
+    regression_test_link(
+        postmortem=relaxed,
+        repository=Repository.objects.first(),
+        test_id="tests/dns/test_resolv.py::test_ndots",
+        actor=None,
+    )
+    still_owed = {(d.postmortem_id, d.kind) for d in reminders.due_reminders(now=timezone.now())}
+    assert (relaxed.pk, "no_regression_test") not in still_owed

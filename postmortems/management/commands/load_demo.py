@@ -130,6 +130,7 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
                 "description": spec.description,
                 "team": teams[spec.team] if spec.team else None,
                 "tier": spec.tier,
+                "ci_reports_tests": spec.slug not in demo_data.SERVICES_WITHOUT_CI_REPORTS,
                 **links,
             },
         )
