@@ -31,9 +31,9 @@ test: $(BIN)/.installed
 
 ## bench: speed benchmarks on PostgreSQL (see README "Benchmarks"); each ends "<name>: <figure> vs <ceiling> ratio=<x>"
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
-# Add bench/ingest to BENCHES when it lands; `make bench BENCHES=junit` runs one.
+# `make bench BENCHES=junit` runs one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
-BENCHES ?= sweep junit api
+BENCHES ?= sweep junit api ingest
 bench: $(BIN)/.installed
 	@status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py"; \
