@@ -2,9 +2,32 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Q
 
+from notifications.base import email_enabled, slack_enabled
 from sredesk.admin import HistoryAdmin
 
 from .models import Membership, Repository, Responsibility, Service, Team, User
+
+
+class ReachableFilter(admin.SimpleListFilter):
+    """People whom no configured channel reaches: they get reminders in the outbox only (also a metric)."""
+
+    title = "reachable by reminders"
+    parameter_name = "reachable"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Unreachable (outbox only)"), ("yes", "Reachable")]
+
+    def queryset(self, request, queryset):
+        reachable = Q(pk__in=[])
+        if slack_enabled():
+            reachable |= ~Q(slack_user_id="")
+        if email_enabled():
+            reachable |= ~Q(email="")
+        if self.value() == "no":
+            return queryset.exclude(reachable)
+        if self.value() == "yes":
+            return queryset.filter(reachable)
+        return queryset
 
 
 @admin.register(User)
@@ -13,8 +36,15 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         ("On call and reminders", {"fields": ("timezone", "work_start", "work_end", "working_days", "slack_user_id")}),
     )
-    list_display = ("username", "email", "first_name", "last_name", "timezone", "slack_user_id", "is_staff")
-    list_filter = (*BaseUserAdmin.list_filter, "teams", "timezone")
+    list_display = ("username", "email", "first_name", "last_name", "timezone", "reminder_channels", "is_staff")
+    list_filter = (*BaseUserAdmin.list_filter, ReachableFilter, "teams", "timezone")
+
+    @admin.display(description="reminders reach them by")
+    def reminder_channels(self, user: User) -> str:
+        """The configured channels that reach this person; 'outbox only' is a gap to fix."""
+        channels = [name for name, ok in (("Slack", slack_enabled() and user.slack_user_id),
+                                          ("email", email_enabled() and user.email)) if ok]  # fmt: skip
+        return ", ".join(channels) or "outbox only (unreachable)"
 
 
 class MembershipInline(admin.TabularInline):

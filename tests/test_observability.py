@@ -72,3 +72,19 @@ def test_oldest_due_unsent_counts_deliveries_a_dead_worker_left(client):
     reminders_plan_due(now=an_hour_ago)  # planned an hour ago, but no worker has sent it since
 
     assert metric(client, "sredesk_reminders_oldest_due_unsent_seconds")[""] >= 3600
+
+
+def test_unreachable_people_are_reported_in_the_admin_and_metrics(client, settings):
+    from tests.factories import UserFactory
+
+    settings.SLACK_BOT_TOKEN = "xoxb-test"
+    staff = UserFactory(username="admin", is_staff=True, is_superuser=True, slack_user_id="U0ADMIN")
+    lonely = UserFactory(username="lonely", slack_user_id="", email="")
+    PostMortemFactory(owner=lonely)
+    client.force_login(staff)
+
+    page = client.get("/admin/ownership/user/?reachable=no").content.decode()
+
+    assert "lonely" in page and "outbox only (unreachable)" in page
+    assert "U0ADMIN" not in page and ">admin<" not in page
+    assert metric(client, "sredesk_unreachable_recipients")['{kind="person"}'] == 1

@@ -254,3 +254,30 @@ def test_repository_token_command_prints_a_working_token(client, capsys):
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )  # fmt: skip
     assert response.status_code == 201
+
+
+BR28_CASE = '<testcase classname="pkg.RegTest" name="test_issue_123"><failure message="boom">x</failure></testcase>'
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '<testsuite xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:noNamespaceSchemaLocation="surefire.xsd" name="pkg.RegTest" tests="1">{BR28_CASE}</testsuite>',
+        f'<testsuites><testsuite name="pkg.RegTest" tests="1">{BR28_CASE}</testsuite></testsuites>',
+        f'<testsuites><testsuite name="outer"><testsuite name="inner">{BR28_CASE}</testsuite></testsuite></testsuites>',
+    ],
+    ids=["bare-testsuite-with-namespace", "testsuites", "nested-testsuites"],
+)
+def test_every_document_shape_finds_the_linked_test_failing(document):
+    """BR-28: the linked test is found, and failing, whatever the shape around it; totals count testcases."""
+    postmortem = PostMortemFactory(published=True)
+    repository = RepositoryFactory(default_branch="main")
+    test, _ = regression_test_link(
+        postmortem=postmortem, repository=repository, test_id="pkg.RegTest::test_issue_123", actor=None
+    )
+
+    result = ci_run_upload(repository=repository, branch="main", commit="c1", content=document.encode())
+
+    assert result.tests == 1
+    assert state(test) == "failing"
