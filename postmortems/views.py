@@ -19,10 +19,13 @@ from .models import ActionItem, PostMortem
 from .selectors import postmortems_open
 from .services import (
     POSTMORTEM_VERBS,
+    action_item_create,
     action_item_set_status,
+    action_item_update,
     postmortem_completion_blockers,
     postmortem_snooze,
     postmortem_transition,
+    postmortem_update,
     regression_test_link,
 )
 
@@ -118,7 +121,9 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
     postmortem = _postmortem(pk)
     form = PostMortemSectionsForm(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        postmortem_update(
+            postmortem_id=postmortem.pk, actor=request.user, source=Source.WEB, sections=form.cleaned_data
+        )
         messages.success(request, "Post-mortem saved.")
         return redirect("postmortems:detail", pk=pk)
     return render(
@@ -165,9 +170,12 @@ def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     postmortem = _postmortem(pk)
     form = ActionItemForm(request.POST)
     if form.is_valid():
-        form.instance.postmortem = postmortem
-        form.save()
-        messages.success(request, f"Action item added: {form.instance.title}")
+        try:
+            item = action_item_create(postmortem=postmortem, actor=request.user, source=Source.WEB, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Action item added: {item.title}")
     else:
         messages.error(request, _errors(form))
     return redirect("postmortems:detail", pk=pk)
@@ -180,7 +188,7 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
     form = ActionItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        item = action_item_update(action_item_id=item.pk, actor=request.user, source=Source.WEB, **form.cleaned_data)
         messages.success(request, f"Action item saved: {item.title}")
         return redirect("postmortems:detail", pk=pk)
     return render(
