@@ -121,13 +121,11 @@ def load_data() -> None:
 
 
 def api_token() -> str:
-    from rest_framework.authtoken.models import Token
-
     from ownership.models import User
+    from ownership.services import api_token_issue
 
     user, _ = User.objects.get_or_create(username="bench-reader")
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user).key
+    return api_token_issue(user=user)
 
 
 # --- the API side: gunicorn and a bounded load loop ----------------------------------------------

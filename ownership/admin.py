@@ -5,7 +5,7 @@ from django.db.models import Count, Q
 from notifications.base import email_enabled, slack_enabled
 from sredesk.admin import HistoryAdmin
 
-from .models import Membership, Repository, Responsibility, Service, Team, User
+from .models import ApiToken, Membership, Repository, Responsibility, Service, Team, User
 
 
 class ReachableFilter(admin.SimpleListFilter):
@@ -154,3 +154,15 @@ class RepositoryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="CI token")
     def has_ci_token(self, repository: Repository) -> bool:
         return bool(repository.ci_token_hash)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued with ``manage.py api_token`` (shown once); here they can be seen and revoked."""
+
+    list_display = ("user", "created_at")
+    search_fields = ("user__username",)
+    readonly_fields = ("user", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -200,3 +200,20 @@ class Responsibility(models.Model):
     def person(self) -> User | None:
         """The person to contact: the user, else the team's lead."""
         return self.user or (self.team.lead if self.team else None)
+
+
+class ApiToken(models.Model):
+    """A person's REST API token: shown once when issued, stored only as its SHA-256 (``sredesk.tokens``).
+
+    One per person; issuing a new one replaces the old, deleting it revokes it.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="api_token")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token of {self.user}"

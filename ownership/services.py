@@ -3,7 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Service
+from sredesk.tokens import new_token
+
+from .models import ApiToken, Service, User
 
 SERVICE_CATALOG_FIELDS = ("description", "tier", "runbook_url", "dashboard_url", "alerts_url", "ci_reports_tests")
 
@@ -28,3 +30,19 @@ def service_update(*, service_id: int, **changes) -> Service:
     service.full_clean(exclude=["team"])
     service.save(update_fields=changed)
     return service
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> str:
+    """Issue ``user`` a new REST API token and return it; the previous one stops working.
+
+    Only the hash is stored, so the token cannot be shown again: issue a new one instead.
+    """
+    token, digest = new_token("sdapi")
+    ApiToken.objects.update_or_create(user=user, defaults={"key_hash": digest})
+    return token
+
+
+def api_token_revoke(*, user: User) -> bool:
+    """Delete ``user``'s API token; returns whether there was one."""
+    return ApiToken.objects.filter(user=user).delete()[0] > 0

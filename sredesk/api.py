@@ -40,15 +40,17 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from incidents.services import InvalidTransition
-from ownership.models import Membership, User
+from ownership.models import ApiToken, Membership, User
 from postmortems.services import InvalidPostMortemTransition
+
+from .tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +200,14 @@ class ErrorSerializer(serializers.Serializer):
 # --- authentication -----------------------------------------------------------------------
 
 
-class UserTokenAuthentication(TokenAuthentication):
-    """DRF's per-user token (``rest_framework.authtoken``), sent as ``Token <key>`` or ``Bearer <key>``."""
+class UserTokenAuthentication(BaseAuthentication):
+    """A person's API token (``ownership.ApiToken``, stored hashed), sent as ``Token <key>`` or ``Bearer <key>``.
+
+    A request that carries a token is judged by it alone: a wrong one is 401
+    even beside a valid session cookie, and no CSRF token is asked (BR-26).
+    """
+
+    keyword = "Token"
 
     def authenticate(self, request):
         scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -208,7 +216,13 @@ class UserTokenAuthentication(TokenAuthentication):
         key = key.strip()
         if not key or " " in key:
             raise exceptions.AuthenticationFailed("Invalid token header: give 'Token <key>'.")
-        return self.authenticate_credentials(key)
+        token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(key)).first()
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
 
 
 # --- permissions ----------------------------------------------------------------------------

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ownership.models import Membership
+from ownership.services import api_token_issue
 from tests.factories import (
     IncidentFactory,
     MembershipFactory,
@@ -23,8 +23,7 @@ def client_for(user) -> APIClient:
     """An API client authenticated by the user's token (None: anonymous)."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
     return client
 
 

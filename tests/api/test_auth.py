@@ -6,9 +6,11 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from ownership.models import ApiToken
+from ownership.services import api_token_issue
+from sredesk.tokens import token_hash
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -34,9 +36,9 @@ def _browser(person) -> APIClient:
 def test_token_with_a_session_cookie_and_no_csrf_token_is_201(person):
     """BR-26 (1): the token is honoured; the leftover browser session does not make it need CSRF."""
     client = _browser(person)
-    token = Token.objects.create(user=person)
+    token = api_token_issue(user=person)
     response = client.post(
-        "/api/v1/incidents/", {"title": "CI found it"}, format="json", HTTP_AUTHORIZATION=f"Token {token.key}"
+        "/api/v1/incidents/", {"title": "CI found it"}, format="json", HTTP_AUTHORIZATION=f"Token {token}"
     )
     assert response.status_code == 201, response.content
 
@@ -44,10 +46,8 @@ def test_token_with_a_session_cookie_and_no_csrf_token_is_201(person):
 def test_token_with_a_stale_session_cookie_is_201(person):
     client = APIClient(enforce_csrf_checks=True)
     client.cookies[settings.SESSION_COOKIE_NAME] = "stale-session-from-last-week"
-    token = Token.objects.create(user=person)
-    response = client.post(
-        "/api/v1/incidents/", {"title": "x"}, format="json", HTTP_AUTHORIZATION=f"Bearer {token.key}"
-    )
+    token = api_token_issue(user=person)
+    response = client.post("/api/v1/incidents/", {"title": "x"}, format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 201, response.content
 
 
@@ -78,16 +78,17 @@ def test_a_wrong_token_is_401_even_with_a_valid_session(person):
     assert response.json()["error"]["code"] == "authentication_failed"
 
 
-def test_api_token_command_creates_shows_rotates_and_revokes(person):
+def test_api_token_command_issues_rotates_and_revokes(person):
     out = io.StringIO()
     call_command("api_token", "alice", stdout=out)
-    key = Token.objects.get(user=person).key
-    assert key in out.getvalue()
+    key = out.getvalue().splitlines()[-1]
+    assert ApiToken.objects.get(user=person).key_hash == token_hash(key)  # only the hash is stored
+    assert key not in str(list(ApiToken.objects.values_list()))
+    with pytest.raises(CommandError, match="cannot be shown again"):
+        call_command("api_token", "alice", stdout=io.StringIO())
     out = io.StringIO()
-    call_command("api_token", "alice", stdout=out)
-    assert key in out.getvalue() and "Existing" in out.getvalue()
-    call_command("api_token", "alice", "--rotate", stdout=io.StringIO())
-    new = Token.objects.get(user=person).key
+    call_command("api_token", "alice", "--rotate", stdout=out)
+    new = out.getvalue().splitlines()[-1]
     assert new != key
     assert APIClient().get("/api/v1/people/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
     assert APIClient().get("/api/v1/people/", HTTP_AUTHORIZATION=f"Token {new}").status_code == 200
@@ -129,7 +130,7 @@ def test_upload_with_the_repository_token_and_a_session_cookie_is_201(person, re
 
 def test_upload_needs_a_repository_token(person, repo_token):
     assert _upload(APIClient(), "sdci_wrong").status_code == 401
-    user_token = Token.objects.create(user=person).key
+    user_token = api_token_issue(user=person)
     assert _upload(APIClient(), user_token).status_code == 401
     no_header = APIClient().post("/api/v1/test-runs/upload/", {"branch": "main"}, format="multipart")
     assert no_header.status_code == 401

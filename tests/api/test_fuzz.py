@@ -17,12 +17,12 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from incidents.models import Alert, Integration
 from ownership.models import Repository
+from ownership.services import api_token_issue
 from postmortems.models import Reminder, TestResult, TestRun
 from sredesk.tokens import new_token
 from tests.factories import (
@@ -52,7 +52,7 @@ def keep_connection():
 def fuzz_world(db, keep_connection):
     """A staff user's token, a repository token, and a few of every object."""
     staff = UserFactory(username="fuzzer", is_staff=True)
-    token = Token.objects.create(user=staff).key
+    token = api_token_issue(user=staff)
     repo_token, digest = new_token("sdci")
     repository = Repository.objects.create(name="acme/fuzz", ci_token_hash=digest)
     service = ServiceFactory()

@@ -1,22 +1,21 @@
-"""manage.py api_token: create, rotate, show or revoke a person's REST API token.
+"""manage.py api_token: issue or revoke a person's REST API token.
 
-    manage.py api_token alice            # create (or show the existing) token
+    manage.py api_token alice            # issue a token (refused if she has one: use --rotate)
     manage.py api_token alice --rotate   # a new token; the old one stops working
     manage.py api_token alice --revoke   # delete it; requests with it get 401
 
-Tokens are rest_framework.authtoken tokens (one per person); staff can also
-manage them in the admin under "Auth Token". The token acts as the person, with
-their permissions: send it as ``Authorization: Token <key>``.
+The token is printed once and stored only as a hash. It acts as the person,
+with their permissions: send it as ``Authorization: Token <key>``.
 """
 
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
-from ownership.models import User
+from ownership.models import ApiToken, User
+from ownership.services import api_token_issue, api_token_revoke
 
 
 class Command(BaseCommand):
-    help = "Create (or show), rotate, or revoke a person's REST API token."
+    help = "Issue (or rotate) a person's REST API token, printed once, or revoke it."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -29,13 +28,15 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         if revoke:
-            deleted, _ = Token.objects.filter(user=user).delete()
-            self.stdout.write(f"Revoked the API token of {username}." if deleted else f"{username} had no API token.")
+            revoked = api_token_revoke(user=user)
+            self.stdout.write(f"Revoked the API token of {username}." if revoked else f"{username} had no API token.")
             return
         if not user.is_active:
             raise CommandError(f"{username} is deactivated; a token would not authenticate.")
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, created = Token.objects.get_or_create(user=user)
-        verb = "New" if created else "Existing"
-        self.stdout.write(f"{verb} API token for {username} (send it as 'Authorization: Token <key>'):\n{token.key}")
+        if ApiToken.objects.filter(user=user).exists() and not rotate:
+            raise CommandError(
+                f"{username} already has an API token, which is stored hashed and cannot be shown again; "
+                "use --rotate to issue a new one."
+            )
+        token = api_token_issue(user=user)
+        self.stdout.write(f"API token for {username} (shown once; send it as 'Authorization: Token <key>'):\n{token}")
