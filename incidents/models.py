@@ -1,8 +1,5 @@
 """Incidents, their append-only timelines, and the alert integrations that open them."""
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from datetime import datetime
 
@@ -14,6 +11,7 @@ from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from ownership.models import Service, Team
+from sredesk.tokens import new_token, token_matches
 
 
 class Severity(models.IntegerChoices):
@@ -244,10 +242,6 @@ def _fernet():
     return MultiFernet([Fernet(key.strip().encode()) for key in settings.SREDESK_ENCRYPTION_KEY.split(",") if key])
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def default_severity_map() -> dict[str, int]:
     return {"critical": 1, "page": 1, "error": 2, "high": 2, "warning": 3, "warn": 3, "info": 4, "low": 4}
 
@@ -320,14 +314,13 @@ class Integration(models.Model):
 
     def set_new_token(self) -> str:
         """Generate a bearer token, keep only its hash, and return it (show it once; it is not stored)."""
-        token = secrets.token_urlsafe(32)
-        self.token_hash = _token_hash(token)
+        token, self.token_hash = new_token("sdhook")
         self.token_rotated_at = timezone.now()
         return token
 
     def check_token(self, token: str) -> bool:
         """Constant-time comparison of the token's hash with the stored one."""
-        return bool(token) and bool(self.token_hash) and hmac.compare_digest(_token_hash(token), self.token_hash)
+        return token_matches(token, self.token_hash)
 
     @property
     def signing_secret(self) -> str:
