@@ -17,6 +17,18 @@ from .models import ActionItem, PostMortem, RegressionTest
 from .testids import canonical_test_id
 
 
+def _log(incident_id: int, message: str, *, actor: User | None, source: str, data: dict) -> TimelineEvent:
+    """Append a post-mortem entry to the incident's timeline (who, from where, what changed)."""
+    return TimelineEvent.objects.create(
+        incident_id=incident_id,
+        kind=TimelineEvent.Kind.POSTMORTEM,
+        actor=actor,
+        source=source,
+        message=message,
+        data=data,
+    )
+
+
 @transaction.atomic
 def regression_test_link(
     *,
@@ -54,12 +66,11 @@ def regression_test_link(
             test = RegressionTest.objects.create(**key, change_url=change_url, action_item=action_item, linked_by=actor)
     except IntegrityError:  # a concurrent request linked the same test first
         return RegressionTest.objects.get(**key), False
-    TimelineEvent.objects.create(
-        incident_id=postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        postmortem.incident_id,
+        f"Regression test linked: {repository.name} {canonical}",
         actor=actor,
         source=source,
-        message=f"Regression test linked: {repository.name} {canonical}",
         data={"regression_test_id": test.pk},
     )
     from .ci import regression_test_refresh  # ci builds on this module
@@ -105,11 +116,11 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
             )
     except IntegrityError:  # a concurrent resolve created it first
         return PostMortem.objects.get(incident=incident), False
-    TimelineEvent.objects.create(
-        incident=incident,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        incident.pk,
+        f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}",
+        actor=None,
         source=Source.SYSTEM,
-        message=f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}",
         data={"postmortem_id": postmortem.pk},
     )
     return postmortem, True
@@ -184,12 +195,11 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
     before = postmortem.get_status_display()
     method(at=timezone.now())
     postmortem.save()
-    event = TimelineEvent.objects.create(
-        incident_id=postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    event = _log(
+        postmortem.incident_id,
+        f"Post-mortem {before.lower()} → {postmortem.get_status_display().lower()}",
         actor=actor,
         source=source,
-        message=f"Post-mortem {before.lower()} → {postmortem.get_status_display().lower()}",
         data={"postmortem_id": postmortem.pk, "from": before, "to": postmortem.status},
     )
     if verb == "publish":
@@ -247,12 +257,11 @@ def postmortem_snooze(
         postmortem.snoozed_until, postmortem.snooze_reason = until, reason.strip()[:300]
         message = f"Reminders snoozed until {until:%Y-%m-%d %H:%M} UTC: {postmortem.snooze_reason}"
     postmortem.save(update_fields=["snoozed_until", "snooze_reason", "updated_at"])
-    TimelineEvent.objects.create(
-        incident_id=postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        postmortem.incident_id,
+        message,
         actor=actor,
         source=source,
-        message=message,
         data={"postmortem_id": postmortem.pk, "snoozed_until": until.isoformat() if until else None},
     )
     return postmortem
@@ -314,12 +323,11 @@ def postmortem_update(
     edited = [f for f in changed if f in POSTMORTEM_SECTIONS]
     if edited:
         details.append(f"edited {', '.join(edited)}")
-    TimelineEvent.objects.create(
-        incident_id=postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        postmortem.incident_id,
+        f"Post-mortem: {'; '.join(details)}",
         actor=actor,
         source=source,
-        message=f"Post-mortem: {'; '.join(details)}",
         data={"postmortem_id": postmortem.pk, "changed": changed},
     )
     return postmortem
@@ -343,12 +351,11 @@ def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb
         raise ValidationError({"wont_do_reason": "Say why this action item won't be done."})
     item.full_clean(exclude=["postmortem", "owner"])
     item.save()
-    TimelineEvent.objects.create(
-        incident_id=item.postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        item.postmortem.incident_id,
+        f"Action item {verb}: {item.title} ({item.get_status_display().lower()})",
         actor=actor,
         source=source,
-        message=f"Action item {verb}: {item.title} ({item.get_status_display().lower()})",
         data={"action_item_id": item.pk, "changed": fields},
     )
 
@@ -388,12 +395,11 @@ def action_item_update(*, action_item_id: int, actor: User | None, source: str, 
 def action_item_delete(*, action_item_id: int, actor: User | None, source: str) -> None:
     """Delete an action item (its regression tests stay, unattached); logged on the incident's timeline."""
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
-    TimelineEvent.objects.create(
-        incident_id=item.postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        item.postmortem.incident_id,
+        f"Action item deleted: {item.title}",
         actor=actor,
         source=source,
-        message=f"Action item deleted: {item.title}",
         data={"action_item_id": item.pk},
     )
     item.delete()
@@ -409,12 +415,11 @@ def regression_test_unlink(*, regression_test_id: int, actor: User | None, sourc
     test = (
         RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(pk=regression_test_id)
     )
-    TimelineEvent.objects.create(
-        incident_id=test.postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        test.postmortem.incident_id,
+        f"Regression test unlinked: {test.repository.name} {test.test_id}",
         actor=actor,
         source=source,
-        message=f"Regression test unlinked: {test.repository.name} {test.test_id}",
         data={"regression_test_id": test.pk},
     )
     test.delete()
@@ -446,12 +451,11 @@ def regression_test_verify_by_hand(
     before = test.get_state_display().lower()
     test.state, test.state_run, test.state_changed_at = RegressionTest.State.VERIFIED, None, timezone.now()
     test.save(update_fields=["state", "state_run", "state_changed_at"])
-    TimelineEvent.objects.create(
-        incident_id=test.postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        test.postmortem.incident_id,
+        f"Regression test {test.test_id}: {before} → verified by hand by {actor or 'nobody'}: {reason}",
         actor=actor,
         source=source,
-        message=f"Regression test {test.test_id}: {before} → verified by hand by {actor or 'nobody'}: {reason}",
         data={"regression_test_id": test.pk, "state": test.state, "by_hand": True, "reason": reason},
     )
     return test, True
@@ -480,12 +484,11 @@ def action_item_set_status(
     item.status, item.wont_do_reason = status, new_reason
     item.save(update_fields=["status", "wont_do_reason", "updated_at"])
     why = f": {reason}" if new_reason else ""
-    TimelineEvent.objects.create(
-        incident_id=item.postmortem.incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
+    _log(
+        item.postmortem.incident_id,
+        f"Action item “{item.title}”: {before.lower()} → {item.get_status_display().lower()}{why}",
         actor=actor,
         source=source,
-        message=f"Action item “{item.title}”: {before.lower()} → {item.get_status_display().lower()}{why}",
         data={"action_item_id": item.pk, "from": before, "to": status},
     )
     return item
