@@ -32,13 +32,15 @@ once, when it finds the winner's rows and becomes a repeat.
 """
 
 import hashlib
+import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
@@ -144,6 +146,78 @@ def _retrying(apply, delivery: WebhookDelivery) -> IngestResult:
     raise AssertionError("unreachable")
 
 
+# --- The one-statement path: reports on the exact slot of an alert that is firing ----------------
+
+
+@dataclass
+class _SlotUpdate:
+    """What the one-statement path did: rows it bumped (still firing) and rows it resolved."""
+
+    firing: list[tuple[int, int | None]] = field(default_factory=list)  # (alert id, incident id)
+    resolved: list[tuple[int, int | None, str, str, datetime]] = field(default_factory=list)  # + fingerprint, name, end
+    taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
+
+
+def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
+    """The events the one-statement path may take: with a start time and a fingerprint used once in the batch."""
+    uses = Counter(event.fingerprint for event in events)
+    return [event for event in events if event.starts_at is not None and uses[event.fingerprint] == 1]
+
+
+def _update_firing_slots(integration: Integration, events: list[AlertEvent], now: datetime) -> _SlotUpdate:
+    """ONE ``UPDATE ... FROM (VALUES ...) RETURNING`` for events about a stored alert that is still firing.
+
+    An event matches when the integration's alert at its exact (fingerprint,
+    startsAt) is firing and has the same labels: a repeat (firing) bumps
+    ``last_seen_at``/``times_seen``; a resolution also sets status, ``ends_at``
+    (never before ``starts_at``) and the annotations. The ``status = 'firing'``
+    condition is re-checked under the row lock, so of two concurrent
+    resolutions one wins and the other finds nothing here. Events it does not
+    answer (``taken``) go through the general path (``_plan``), which knows every
+    other case (BR-01/04/05/07). This is the common case of an Alertmanager
+    notification (the whole group, most alerts unchanged), and the reason it
+    is written in SQL: one statement for the payload instead of a read and
+    writes per kind. Works on PostgreSQL and SQLite (3.35+: UPDATE FROM, RETURNING).
+    """
+    result = _SlotUpdate()
+    if not events:
+        return result
+    adapt = connection.ops.adapt_datetimefield_value
+    timestamp, jsonb = ("::timestamptz", "::jsonb") if connection.vendor == "postgresql" else ("", "")
+    row = f"(%s, %s{timestamp}, %s, %s{timestamp}, %s{jsonb}, %s{jsonb})"
+    params: list = [adapt(now)]
+    for event in events:
+        resolved = event.status == RESOLVED
+        params += [
+            event.fingerprint,
+            adapt(event.starts_at),
+            event.status,
+            adapt(max(event.ends_at or now, event.starts_at)) if resolved else None,
+            json.dumps(event.annotations) if resolved else None,
+            json.dumps(event.labels),
+        ]
+    params.append(integration.pk)
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET last_seen_at = %s, times_seen = {table}.times_seen + 1, status = v.column3, "
+        f"ends_at = v.column4, annotations = COALESCE(v.column5, {table}.annotations) "
+        f"FROM (VALUES {', '.join([row] * len(events))}) AS v "
+        f"WHERE {table}.integration_id = %s AND {table}.fingerprint = v.column1 AND {table}.starts_at = v.column2 "
+        f"AND {table}.status = '{FIRING}' AND {table}.labels = v.column6 "
+        "RETURNING id, fingerprint, incident_id, name, status"
+    )
+    ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, fingerprint, incident_id, name, status in cursor.fetchall():
+            result.taken.add(fingerprint)
+            if status == FIRING:
+                result.firing.append((pk, incident_id))
+            else:
+                result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
+    return result
+
+
 # --- Alertmanager, Grafana, generic ---------------------------------------------------
 
 
@@ -169,6 +243,7 @@ class _Plan:
     new_firing: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
     orphans: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
     incident_ids: set[int] = field(default_factory=set)
+    firing_incidents: set[int] = field(default_factory=set)  # incidents with an alert of the batch still firing
 
 
 class _Index:
@@ -253,6 +328,8 @@ def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> 
             else:
                 plan.bump.add(row.pk)
                 result.repeated += 1
+                if row.status == FIRING and row.incident_id:
+                    plan.firing_incidents.add(row.incident_id)
             continue
         start = event.starts_at or (event.ends_at if event.status == RESOLVED else None) or now
         if any(new_labels.get((fp, start)) == event.labels for fp in (event.fingerprint, own)):
@@ -372,6 +449,17 @@ def _join(
     return incident
 
 
+def _alert_resolved_event(incident_id: int, alert_id: int, fingerprint: str, name: str, at: datetime) -> TimelineEvent:
+    return TimelineEvent(
+        incident_id=incident_id,
+        kind=TimelineEvent.Kind.ALERT,
+        source=Source.ALERT,
+        at=at,
+        message=f"alert resolved: {name}",
+        data={"alert_id": alert_id, "fingerprint": fingerprint},
+    )
+
+
 def _settle(integration: Integration, incident_id: int) -> None:
     """Resolve (or mitigate) an incident whose alerts have all resolved, at the last alert's end."""
     state = Alert.objects.filter(incident_id=incident_id).aggregate(
@@ -396,9 +484,14 @@ def _settle(integration: Integration, incident_id: int) -> None:
 def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     now = timezone.now()
     group_key = group_storage_key(batch.group_key)
-    keyed = [(event, fingerprint_for(event.labels)) for event in batch.alerts]
-    index = _Index(_load_candidates(integration, keyed))
+    slots = _update_firing_slots(integration, _slot_events(batch.alerts), now)
+    rest = [event for event in batch.alerts if event.fingerprint not in slots.taken]
+    keyed = [(event, fingerprint_for(event.labels)) for event in rest]
+    index = _Index(_load_candidates(integration, keyed) if keyed else [])
     plan, result = _plan(keyed, index, now)
+    result.repeated += len(slots.firing)
+    plan.incident_ids.update(row[1] for row in slots.firing + slots.resolved)
+    plan.firing_incidents.update(incident_id for _, incident_id in slots.firing)
 
     if plan.bump:
         Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
@@ -430,6 +523,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
         fired = row.status == FIRING
         if fired:
             result.new += 1
+            plan.firing_incidents.add(row.incident_id)
         else:
             result.resolved += 1
         timeline.append(
@@ -449,6 +543,11 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
         )
 
     settle: set[int] = set()
+    result.resolved += len(slots.resolved)
+    for pk, incident_id, fingerprint, name, ends_at in slots.resolved:
+        if incident_id:
+            settle.add(incident_id)
+            timeline.append(_alert_resolved_event(incident_id, pk, fingerprint, name, ends_at))
     if plan.resolve:
         # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
         still_firing = set(
@@ -469,16 +568,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
             changed.append(row)
             if row.incident_id:
                 settle.add(row.incident_id)
-                timeline.append(
-                    TimelineEvent(
-                        incident_id=row.incident_id,
-                        kind=TimelineEvent.Kind.ALERT,
-                        source=Source.ALERT,
-                        at=row.ends_at,
-                        message=f"alert resolved: {row.name}",
-                        data={"alert_id": row.pk, "fingerprint": row.fingerprint},
-                    )
-                )
+                timeline.append(_alert_resolved_event(row.incident_id, row.pk, row.fingerprint, row.name, row.ends_at))
         if changed:
             Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
         result.resolved += len(changed)
@@ -488,6 +578,8 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
 
     if timeline:
         TimelineEvent.objects.bulk_create(timeline)
+    # An incident with an alert of this batch still firing has not settled: no need to ask the database.
+    settle -= plan.firing_incidents
     if settle and not batch.truncated:
         for incident_id in sorted(settle):
             _settle(integration, incident_id)
