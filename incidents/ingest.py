@@ -158,6 +158,17 @@ class _SlotUpdate:
     taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
 
 
+# Only our own table name and placeholders are formatted in; every value is a parameter.
+SLOT_UPDATE = (
+    "UPDATE {table} SET last_seen_at = %s, times_seen = {table}.times_seen + 1, status = v.column3, "
+    "ends_at = v.column4, annotations = COALESCE(v.column5, {table}.annotations) "
+    "FROM (VALUES {rows}) AS v "
+    "WHERE {table}.integration_id = %s AND {table}.fingerprint = v.column1 AND {table}.starts_at = v.column2 "
+    "AND {table}.status = 'firing' AND {table}.labels = v.column6 "
+    "RETURNING id, fingerprint, incident_id, name, status"
+)
+
+
 def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
     """The events the one-statement path may take: with a start time and a fingerprint used once in the batch."""
     uses = Counter(event.fingerprint for event in events)
@@ -197,15 +208,7 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
             json.dumps(event.labels),
         ]
     params.append(integration.pk)
-    table = connection.ops.quote_name(Alert._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET last_seen_at = %s, times_seen = {table}.times_seen + 1, status = v.column3, "
-        f"ends_at = v.column4, annotations = COALESCE(v.column5, {table}.annotations) "
-        f"FROM (VALUES {', '.join([row] * len(events))}) AS v "
-        f"WHERE {table}.integration_id = %s AND {table}.fingerprint = v.column1 AND {table}.starts_at = v.column2 "
-        f"AND {table}.status = '{FIRING}' AND {table}.labels = v.column6 "
-        "RETURNING id, fingerprint, incident_id, name, status"
-    )
+    sql = SLOT_UPDATE.format(table=connection.ops.quote_name(Alert._meta.db_table), rows=", ".join([row] * len(events)))
     ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
