@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -291,22 +291,33 @@ class _Index:
         return None
 
 
+# The stored alerts an event may refer to: same fingerprint (sender's or ours), and firing, or in the same
+# slot, or resolved at or after the earliest start of the batch (BR-01), or any time for a time-less event.
+CANDIDATES = (
+    "SELECT id, fingerprint, starts_at, ends_at, status, labels, name, incident_id, times_seen FROM incidents_alert "
+    "WHERE integration_id = %s AND fingerprint IN ({fingerprints}) "
+    "AND (status = 'firing' OR starts_at IN ({starts}) OR ends_at >= %s OR fingerprint IN ({timeless}))"
+)
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values)) or "NULL"
+
+
 def _load_candidates(integration: Integration, keyed: list[tuple[AlertEvent, str]]) -> list[Alert]:
-    """One query: the stored alerts any event of the batch may refer to (bounded, not the alerts' whole history)."""
-    fingerprints = {event.fingerprint for event, _ in keyed} | {own for _, own in keyed}
-    starts = {event.starts_at for event, _ in keyed if event.starts_at is not None}
-    timeless = {fp for event, own in keyed if event.starts_at is None for fp in (event.fingerprint, own)}
-    relevant = Q(status=FIRING)
-    if starts:
-        relevant |= Q(starts_at__in=starts) | Q(ends_at__gte=min(starts))
-    if timeless:
-        relevant |= Q(fingerprint__in=timeless)
-    return list(
-        Alert.objects.filter(integration=integration, fingerprint__in=fingerprints)
-        .filter(relevant)
-        .only("id", "fingerprint", "starts_at", "ends_at", "status", "labels", "name", "incident_id", "times_seen")
-        .order_by()
-    )
+    """One query: the stored alerts any event of the batch may refer to (bounded, not the alerts' whole history).
+
+    Raw SQL through ``Alert.objects.raw`` (fields converted as by the ORM): it
+    runs for every payload with a new alert, and compiling the ORM query cost
+    more than running it.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    fingerprints = sorted({event.fingerprint for event, _ in keyed} | {own for _, own in keyed})
+    starts = sorted({event.starts_at for event, _ in keyed if event.starts_at is not None})
+    timeless = sorted({fp for event, own in keyed if event.starts_at is None for fp in (event.fingerprint, own)})
+    sql = CANDIDATES.format(fingerprints=_marks(fingerprints), starts=_marks(starts), timeless=_marks(timeless))
+    params = [integration.pk, *fingerprints, *map(adapt, starts), adapt(starts[0]) if starts else None, *timeless]
+    return list(Alert.objects.raw(sql, params))
 
 
 def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> tuple[_Plan, IngestResult]:
@@ -386,17 +397,27 @@ def _routes(integration: Integration, batch: AlertBatch, events: list[AlertEvent
     """Each event's service: its service label (then the common labels) as a Service slug, else the default."""
     slugs = [_label(event, integration.service_label, batch) for event in events]
     known = {s.slug: s for s in Service.objects.filter(slug__in={s for s in slugs if s}).select_related("team")}
-    return [known.get(slug, integration.default_service) for slug in slugs]
+    if any(slug not in known for slug in slugs):
+        known.update({slug: integration.default_service for slug in slugs if slug not in known})
+    return [known[slug] for slug in slugs]
+
+
+# Each new alert's service (its label as a slug, else the integration's default) becomes an affected service.
+ATTACH_SERVICES = (
+    "INSERT INTO incidents_incident_services (incident_id, service_id) "
+    "SELECT DISTINCT %s, COALESCE(s.id, %s) FROM (VALUES {slugs}) AS v "
+    "LEFT JOIN ownership_service AS s ON s.slug = v.column1 "
+    "WHERE COALESCE(s.id, %s) IS NOT NULL ON CONFLICT DO NOTHING"
+)
+GROUP_INCIDENT = (
+    "SELECT * FROM incidents_incident WHERE integration_id = %s AND alert_group_key = %s "
+    "ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, resolved_at DESC, id DESC LIMIT 1"
+)
 
 
 def _group_incident(integration: Integration, group_key: str) -> Incident | None:
     """The group's open incident if any (at most one: a constraint), else its most recently resolved one."""
-    closed = Case(When(status=Incident.Status.RESOLVED, then=Value(1)), default=Value(0), output_field=IntegerField())
-    return (
-        Incident.objects.filter(integration=integration, alert_group_key=group_key)
-        .order_by(closed, F("resolved_at").desc(nulls_last=True), "-id")
-        .first()
-    )
+    return next(iter(Incident.objects.raw(GROUP_INCIDENT, [integration.pk, group_key])), None)
 
 
 def _incident_for_new_alerts(
@@ -442,9 +463,11 @@ def _join(
     integration: Integration, batch: AlertBatch, incident: Incident, events: list[AlertEvent], severity: int
 ) -> Incident:
     """New alerts join an open incident: their services become affected services; a worse severity escalates it."""
-    routed = {s.pk: s for s in _routes(integration, batch, events) if s is not None}
-    if routed:
-        incident.services.add(*routed.values())
+    slugs = sorted({_label(event, integration.service_label, batch) for event in events})
+    default = integration.default_service_id
+    with connection.cursor() as cursor:  # one statement (m2m add() would read, then write)
+        sql = ATTACH_SERVICES.format(slugs=", ".join(["(%s)"] * len(slugs)))
+        cursor.execute(sql, [incident.pk, default, *slugs, default])
     if severity < incident.severity:
         incident = services.incident_set_severity(
             incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
