@@ -198,7 +198,12 @@ class Incident(models.Model):
 
 
 class TimelineEvent(models.Model):
-    """One append-only entry on an incident's timeline: who did what, when, from where."""
+    """One append-only entry on an incident's timeline: who did what, when, from where.
+
+    ``announcement``/``announced_at`` are the one bookkeeping exception: a
+    worker stamps ``announced_at`` (a queryset update) once it has sent the
+    announcement the entry asked for; the entry itself never changes.
+    """
 
     class Kind(models.TextChoices):
         STATUS_CHANGE = "status_change", "Status change"
@@ -217,10 +222,21 @@ class TimelineEvent(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.SYSTEM)
     message = models.TextField()
     data = models.JSONField(default=dict, blank=True)
+    announcement = models.CharField(
+        max_length=100, blank=True, help_text="Headline announced to the team and the paged person, if any."
+    )
+    announced_at = models.DateTimeField(null=True, blank=True, help_text="When a worker sent the announcement.")
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["incident", "at"])]
+        indexes = [
+            models.Index(fields=["incident", "at"]),
+            models.Index(
+                fields=["id"],
+                condition=Q(announced_at__isnull=True) & ~Q(announcement=""),
+                name="timeline_unannounced_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.message[:60]}"

@@ -2,8 +2,11 @@
 
 Each verb locks the incident row, is a no-op when the incident is already in
 the target state (a double click, a retried request, a replayed webhook),
-refuses an illegal move with InvalidTransition, writes one timeline entry, and
-fans out notifications only after commit.
+refuses an illegal move with InvalidTransition, and writes one timeline entry.
+An entry that is announced (declared, escalated, resolved, re-opened) carries
+its headline; after commit a worker sends it (``incident_announce``), and a
+beat sweep re-queues any whose task was lost, so the request never waits for
+the notification layer and no announcement is lost.
 """
 
 import logging
@@ -67,7 +70,7 @@ def _paged_person(incident: Incident) -> User | None:
 
 
 def _announce(incident: Incident, event: TimelineEvent, headline: str) -> None:
-    """After commit, tell the owning team's channel and the paged person; once per timeline event."""
+    """Tell the owning team's channel and the paged person; once per timeline event (the notification key)."""
     team = incident.owning_team
     person = _paged_person(incident)
     text = f"{incident.public_id} ({incident.get_severity_display()}) {headline}: {incident.title}"
@@ -82,6 +85,62 @@ def _announce(incident: Incident, event: TimelineEvent, headline: str) -> None:
     )
 
 
+def _queue_announcement(event_id: int) -> None:
+    """After commit: hand the announcement to a worker. A broker outage loses nothing (announcements_recover)."""
+    from kombu.exceptions import OperationalError
+
+    from .tasks import incident_announce_task
+
+    try:
+        incident_announce_task.delay(event_id)
+    except OperationalError:
+        logger.warning("Announcement not queued (broker down); the recovery sweep will", extra={"event": event_id})
+
+
+def incident_announce(event_id: int) -> bool:
+    """Send the announcement a timeline event asks for (``announcement``), once; True if this call sent it.
+
+    Runs in a worker (``incidents.announce``), never in the request that
+    changed the incident, so an alert webhook answers without waiting for it.
+    Idempotent: the event is locked and marked ``announced_at`` in the same
+    transaction as the notifications it plans (``notify`` is keyed on the
+    event too), so a redelivered task or a recovery sweep sends nothing twice.
+    """
+    with transaction.atomic():
+        event = (
+            TimelineEvent.objects.select_for_update(of=("self",))
+            .select_related("incident__owning_team", "incident__commander")
+            .filter(pk=event_id, announced_at__isnull=True)
+            .exclude(announcement="")
+            .first()
+        )
+        if event is None:
+            return False
+        _announce(event.incident, event, event.announcement)
+        TimelineEvent.objects.filter(pk=event_id).update(announced_at=timezone.now())
+    return True
+
+
+def announcements_recover(*, limit: int = 500) -> int:
+    """Re-queue announcements still unsent (a lost task message, a broker outage at commit); returns how many.
+
+    Beat runs it every minute. A re-queued announcement already on its way is a no-op (``incident_announce``).
+    """
+    from .tasks import incident_announce_task
+
+    pending = list(
+        TimelineEvent.objects.filter(announced_at__isnull=True)
+        .exclude(announcement="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in pending:
+        incident_announce_task.delay(event_id)
+    if pending:
+        logger.info("Unsent announcements re-queued", extra={"count": len(pending)})
+    return len(pending)
+
+
 def _log(
     incident: Incident,
     kind: str,
@@ -91,8 +150,10 @@ def _log(
     source: str,
     at: datetime | None = None,
     data: dict | None = None,
+    announce: str = "",
 ) -> TimelineEvent:
-    return TimelineEvent.objects.create(
+    """Append a timeline event; with ``announce`` (a headline), a worker announces it after commit."""
+    event = TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
         message=message,
@@ -100,7 +161,11 @@ def _log(
         source=source,
         at=at or timezone.now(),
         data=data or {},
+        announcement=announce,
     )
+    if announce:
+        transaction.on_commit(lambda: _queue_announcement(event.pk))
+    return event
 
 
 @transaction.atomic
@@ -154,7 +219,7 @@ def incident_declare(
     if primary_service:
         affected[primary_service.pk] = primary_service
     incident.services.set(affected.values())
-    event = _log(
+    _log(
         incident,
         TimelineEvent.Kind.STATUS_CHANGE,
         f"Declared {incident.get_severity_display()}: {title}",
@@ -162,16 +227,26 @@ def incident_declare(
         source=source,
         at=detected_at,
         data={"status": incident.status},
+        announce="declared" if announce else "",
     )
-    if announce:
-        transaction.on_commit(lambda: _announce(incident, event, "declared"))
     return incident
 
 
 def _transition(
-    *, incident_id: int, verb: str, target: str, actor: User | None, source: str, at: datetime | None, **kwargs
+    *,
+    incident_id: int,
+    verb: str,
+    target: str,
+    actor: User | None,
+    source: str,
+    at: datetime | None,
+    announce: str = "",
+    **kwargs,
 ) -> tuple[Incident, TimelineEvent | None]:
-    """Apply one FSM transition under a row lock. Returns (incident, timeline event or None if a no-op)."""
+    """Apply one FSM transition under a row lock. Returns (incident, timeline event or None if a no-op).
+
+    ``announce``: the headline a worker announces after commit ("resolved"), or "" for none.
+    """
     at = _aware(f"{target}_at" if target != "triggered" else "at", at) or timezone.now()
     incident = Incident.objects.select_for_update().get(pk=incident_id)
     if incident.status == target:
@@ -214,6 +289,7 @@ def _transition(
         source=source,
         at=at,
         data=data,
+        announce=announce,
     )
     return incident, event
 
@@ -249,22 +325,31 @@ def incident_resolve(*, incident_id: int, actor: User | None, source: str, at: d
     from postmortems.services import postmortem_create_for_incident
 
     incident, event = _transition(
-        incident_id=incident_id, verb="resolve", target="resolved", actor=actor, source=source, at=at
+        incident_id=incident_id,
+        verb="resolve",
+        target="resolved",
+        actor=actor,
+        source=source,
+        at=at,
+        announce="resolved",
     )
     if event is not None:
         postmortem_create_for_incident(incident=incident)
-        transaction.on_commit(lambda: _announce(incident, event, "resolved"))
     return incident
 
 
 @transaction.atomic
 def incident_reopen(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Back to triggered from mitigated or resolved; clears mitigated_at and resolved_at (kept on the timeline)."""
-    incident, event = _transition(
-        incident_id=incident_id, verb="reopen", target="triggered", actor=actor, source=source, at=at
+    incident, _ = _transition(
+        incident_id=incident_id,
+        verb="reopen",
+        target="triggered",
+        actor=actor,
+        source=source,
+        at=at,
+        announce="re-opened",
     )
-    if event is not None:
-        transaction.on_commit(lambda: _announce(incident, event, "re-opened"))
     return incident
 
 
@@ -289,16 +374,15 @@ def incident_set_severity(*, incident_id: int, severity: int, actor: User | None
     incident.severity = severity
     incident.save(update_fields=["severity", "updated_at"])
     verb = "Escalated" if escalated else "Downgraded"
-    event = _log(
+    _log(
         incident,
         TimelineEvent.Kind.SEVERITY_CHANGE,
         f"{verb} {old} → {incident.get_severity_display()}",
         actor=actor,
         source=source,
         data={"from": old, "to": incident.get_severity_display()},
+        announce=f"escalated to {incident.get_severity_display()}" if escalated else "",
     )
-    if escalated:
-        transaction.on_commit(lambda: _announce(incident, event, f"escalated to {incident.get_severity_display()}"))
     return incident
 
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest``."""
+"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest`` and ``incidents.services``."""
 
 from celery import shared_task
 
@@ -9,3 +9,19 @@ from . import ingest
 def webhook_deliveries_purge_task() -> int:
     """Beat entry: delete raw webhook receipts older than ``SREDESK_WEBHOOK_RETENTION_DAYS``."""
     return ingest.webhook_deliveries_purge()
+
+
+@shared_task(name="incidents.announce", acks_late=True)
+def incident_announce_task(event_id: int) -> bool:
+    """Announce one timeline event (declared, escalated, resolved, re-opened); a no-op if already sent."""
+    from . import services
+
+    return services.incident_announce(event_id)
+
+
+@shared_task(name="incidents.announcements_recover")
+def announcements_recover_task() -> int:
+    """Beat entry: re-queue announcements whose task was lost; returns how many."""
+    from . import services
+
+    return services.announcements_recover()

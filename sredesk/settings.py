@@ -223,6 +223,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
     },
+    # Re-queues incident announcements (declared, escalated, resolved) whose task was lost.
+    "incidents-announcements-recover": {
+        "task": "incidents.announcements_recover",
+        "schedule": schedule(timedelta(seconds=60)),
+        "options": {"expires": 60},
+    },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {
         "task": "incidents.webhook_deliveries_purge",

@@ -258,3 +258,41 @@ def test_a_silent_declare_announces_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.incident_declare(title="Learnt late", severity=2, actor=None, source=Source.ALERT, announce=False)
     assert not Notification.objects.exists()
+
+
+# --- Announcements: sent by a worker, once, and never lost ------------------------------------
+
+
+def test_an_announcement_whose_task_never_ran_is_sent_once_by_the_recovery_sweep(django_capture_on_commit_callbacks):
+    team = TeamFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # the task message never reaches a worker
+        incident = services.incident_declare(
+            title="Checkout errors",
+            severity=1,
+            actor=None,
+            source=Source.WEB,
+            primary_service=ServiceFactory(team=team),
+        )
+    assert callbacks and not Notification.objects.exists()
+    event = incident.timeline.get()
+    assert (event.announcement, event.announced_at) == ("declared", None)
+
+    assert services.announcements_recover() == 1  # beat's sweep re-queues it (eager here: the worker runs it)
+    assert list(Notification.objects.values_list("address", flat=True)) == [f"team:{team.slug}"]
+    event.refresh_from_db()
+    assert event.announced_at is not None
+
+    # A redelivered task, a second sweep: nothing is sent twice.
+    assert services.announcements_recover() == 0
+    assert services.incident_announce(event.pk) is False
+    assert Notification.objects.count() == 1
+
+
+def test_only_announced_moves_wait_for_a_worker(django_capture_on_commit_callbacks):
+    incident = incident_in(S.TRIGGERED)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.incident_acknowledge(incident_id=incident.pk, actor=None, source=Source.WEB)
+        services.incident_add_note(incident_id=incident.pk, text="looking", actor=None, source=Source.WEB)
+        services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
+    pending = TimelineEvent.objects.filter(incident=incident, announced_at=None).exclude(announcement="")
+    assert list(pending.values_list("announcement", flat=True)) == ["resolved"]

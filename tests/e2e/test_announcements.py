@@ -1,0 +1,138 @@
+"""Incident announcements cross the broker for real: alert webhook -> Redis -> a ``celery worker`` -> Slack.
+
+The webhook request only records the announcement and queues a task after
+commit; a real worker subprocess (``tests/e2e/conftest.py``) plans and posts it
+through slack_sdk to the local Slack stand-in. When the broker is unreachable at
+commit time the webhook still answers 200, and the recovery sweep sends the
+announcement later, once.
+
+Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
+"""
+
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from incidents import services
+from incidents.models import Incident, Integration, TimelineEvent
+from ownership.models import Responsibility
+from sredesk.celery import app as celery_app
+from tests.e2e.conftest import WAIT
+from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from tests.fakes import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CHANNEL, PAGED = "C0E2ETEAM", "U0E2EPAGED"
+UNREACHABLE_BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
+
+
+def alert(status: str) -> bytes:
+    return json.dumps(
+        {
+            "version": "4",
+            "status": status,
+            "receiver": "sredesk",
+            "groupKey": '{}:{alertname="CheckoutErrors"}',
+            "truncatedAlerts": 0,
+            "groupLabels": {"alertname": "CheckoutErrors"},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": [
+                {
+                    "status": status,
+                    "labels": {"alertname": "CheckoutErrors", "service": "checkout", "severity": "critical"},
+                    "annotations": {"summary": "Checkout 5xx above 5%"},
+                    "startsAt": "2026-11-30T08:00:00Z",
+                    "endsAt": "2026-11-30T08:20:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+                    "fingerprint": "e2e0000000000001",
+                }
+            ],
+        }
+    ).encode()
+
+
+@pytest.fixture
+def publish_to_broker():
+    """Tasks this test process sends go to ``url`` (a real broker) instead of running in-process; restored after."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.broker_write_url
+
+    def fresh_producer_pool() -> None:
+        # Celery keeps its producer pool (and the broker URL it was made for) once made; start a new one.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    def use(url: str) -> None:
+        conf.task_always_eager = False
+        conf.broker_write_url = url
+        fresh_producer_pool()
+
+    yield use
+    conf.task_always_eager, conf.broker_write_url = saved
+    fresh_producer_pool()
+
+
+def test_a_real_worker_announces_what_the_webhook_recorded_and_recovers_what_the_broker_lost(
+    celery_workers, fake_slack, publish_to_broker, caplog
+):
+    team = TeamFactory(slack_channel=CHANNEL)
+    service = ServiceFactory(slug="checkout", team=team)
+    Responsibility.objects.create(
+        service=service, role=Responsibility.Role.PAGED, user=UserFactory(slack_user_id=PAGED)
+    )
+    integration = Integration(kind=Integration.Kind.ALERTMANAGER, name="e2e alertmanager")
+    token = integration.set_new_token()
+    integration.save()
+    worker = celery_workers.start_ready("announcer")
+    web = Client()
+
+    def post(body: bytes):
+        return web.post(
+            integration.webhook_path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+
+    def slack_says(word: str) -> list:
+        return [r for r in fake_slack.ok_posts() if f" {word}: Checkout 5xx above 5%" in r.text]
+
+    def diagnostics() -> str:
+        posts = "\n".join(f"  {r.status} {r.channel}: {r.text[:120]!r}" for r in fake_slack.requests)
+        return f"Slack saw:\n{posts}\n{worker.log_tail()}"
+
+    # 1. The alert fires: the webhook declares the incident; the worker announces it to the team and the paged person.
+    publish_to_broker(celery_workers.broker_url)
+    assert post(alert("firing")).json()["alerts"]["new"] == 1
+    incident = Incident.objects.get()
+    wait_until(
+        lambda: {r.channel for r in slack_says("declared")} == {CHANNEL, PAGED},
+        timeout=WAIT,
+        what="the declaration on Slack, to the team channel and the paged person",
+        diagnostics=diagnostics,
+    )
+    assert all(r.text.startswith(f"{incident.public_id} (SEV1) declared") for r in slack_says("declared"))
+
+    # 2. The broker is down when the alert resolves: the webhook still answers, the announcement waits.
+    publish_to_broker(UNREACHABLE_BROKER)
+    with caplog.at_level(logging.WARNING, logger="incidents.services"):
+        answer = post(alert("resolved"))
+    assert answer.status_code == 200 and answer.json()["alerts"]["resolved"] == 1
+    assert "Announcement not queued" in caplog.text
+    pending = TimelineEvent.objects.filter(incident=incident, announcement="resolved")
+    assert pending.get().announced_at is None
+
+    # 3. The broker is back: beat's recovery sweep re-queues it, and it is sent once.
+    publish_to_broker(celery_workers.broker_url)
+    assert services.announcements_recover() == 1
+    wait_until(
+        lambda: (
+            pending.get().announced_at is not None and {r.channel for r in slack_says("resolved")} == {CHANNEL, PAGED}
+        ),
+        timeout=WAIT,
+        what="the resolution on Slack after the recovery sweep",
+        diagnostics=diagnostics,
+    )
+    assert services.announcements_recover() == 0
+    assert len(slack_says("declared")) == 2 and len(slack_says("resolved")) == 2
