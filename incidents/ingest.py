@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ownership.models import Service
+from sredesk import sql
 
 from . import services
 from .alert_formats import AlertBatch, AlertEvent, PagerDutyEvent, fingerprint_for
@@ -102,11 +103,20 @@ def _public_ids(incident_ids) -> list[str]:
     return [f"INC-{pk}" for pk in sorted({pk for pk in incident_ids if pk})]
 
 
+RECEIPT_FIELDS = ("integration_id", "received_at", "body", "headers", "outcome", "error", "result", "event_id")
+
+
 def _save_receipt(delivery: WebhookDelivery, result: IngestResult) -> None:
+    """Store the receipt with its outcome: one INSERT (``sredesk.sql``), or an UPDATE if it was saved already."""
     delivery.outcome = result.outcome
     delivery.result = result.as_dict()
     delivery.error = result.note if result.outcome in (Outcome.IGNORED, Outcome.ORPHAN) else ""
-    delivery.save()
+    if delivery.pk is not None:  # PagerDuty saves it first, to claim the event id
+        delivery.save()
+        return
+    row = {name: getattr(delivery, name) for name in RECEIPT_FIELDS}
+    [delivery.pk] = sql.insert(WebhookDelivery, [row], returning="id")
+    delivery._state.adding = False
 
 
 # PostgreSQL SQLSTATEs worth one more try: deadlock_detected, serialization_failure.
@@ -294,9 +304,19 @@ class _Index:
 # The stored alerts an event may refer to: same fingerprint (sender's or ours), and firing, or in the same
 # slot, or resolved at or after the earliest start of the batch (BR-01), or any time for a time-less event.
 CANDIDATES = (
-    "SELECT id, fingerprint, starts_at, ends_at, status, labels, name, incident_id, times_seen FROM incidents_alert "
-    "WHERE integration_id = %s AND fingerprint IN ({fingerprints}) "
+    "integration_id = %s AND fingerprint IN ({fingerprints}) "
     "AND (status = 'firing' OR starts_at IN ({starts}) OR ends_at >= %s OR fingerprint IN ({timeless}))"
+)
+CANDIDATE_FIELDS = (
+    "id",
+    "fingerprint",
+    "starts_at",
+    "ends_at",
+    "status",
+    "labels",
+    "name",
+    "incident_id",
+    "times_seen",
 )
 
 
@@ -305,19 +325,14 @@ def _marks(values) -> str:
 
 
 def _load_candidates(integration: Integration, keyed: list[tuple[AlertEvent, str]]) -> list[Alert]:
-    """One query: the stored alerts any event of the batch may refer to (bounded, not the alerts' whole history).
-
-    Raw SQL through ``Alert.objects.raw`` (fields converted as by the ORM): it
-    runs for every payload with a new alert, and compiling the ORM query cost
-    more than running it.
-    """
+    """One query: the stored alerts any event of the batch may refer to (bounded, not the alerts' whole history)."""
     adapt = connection.ops.adapt_datetimefield_value
     fingerprints = sorted({event.fingerprint for event, _ in keyed} | {own for _, own in keyed})
     starts = sorted({event.starts_at for event, _ in keyed if event.starts_at is not None})
     timeless = sorted({fp for event, own in keyed if event.starts_at is None for fp in (event.fingerprint, own)})
-    sql = CANDIDATES.format(fingerprints=_marks(fingerprints), starts=_marks(starts), timeless=_marks(timeless))
+    where = CANDIDATES.format(fingerprints=_marks(fingerprints), starts=_marks(starts), timeless=_marks(timeless))
     params = [integration.pk, *fingerprints, *map(adapt, starts), adapt(starts[0]) if starts else None, *timeless]
-    return list(Alert.objects.raw(sql, params))
+    return sql.select(Alert, where, params, fields=CANDIDATE_FIELDS)
 
 
 def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> tuple[_Plan, IngestResult]:
@@ -358,6 +373,25 @@ def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> 
         new_labels[(fingerprint, start)] = event.labels
         (plan.new_firing if event.status == FIRING else plan.orphans).append((fingerprint, start, event))
     return plan, result
+
+
+ALERT_FIELDS = (
+    "integration_id",
+    "fingerprint",
+    "starts_at",
+    "ends_at",
+    "status",
+    "name",
+    "labels",
+    "annotations",
+    "generator_url",
+    "group_key",
+    "incident_id",
+    "first_seen_at",
+    "last_seen_at",
+    "times_seen",
+)
+TIMELINE_FIELDS = ("incident_id", "kind", "at", "actor_id", "source", "message", "data", "announcement", "announced_at")
 
 
 def _alert_row(
@@ -409,15 +443,15 @@ ATTACH_SERVICES = (
     "LEFT JOIN ownership_service AS s ON s.slug = v.column1 "
     "WHERE COALESCE(s.id, %s) IS NOT NULL ON CONFLICT DO NOTHING"
 )
-GROUP_INCIDENT = (
-    "SELECT * FROM incidents_incident WHERE integration_id = %s AND alert_group_key = %s "
-    "ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, resolved_at DESC, id DESC LIMIT 1"
-)
+OPEN_FIRST = "ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, resolved_at DESC, id DESC LIMIT 1"
 
 
 def _group_incident(integration: Integration, group_key: str) -> Incident | None:
     """The group's open incident if any (at most one: a constraint), else its most recently resolved one."""
-    return next(iter(Incident.objects.raw(GROUP_INCIDENT, [integration.pk, group_key])), None)
+    found = sql.select(
+        Incident, "integration_id = %s AND alert_group_key = %s", [integration.pk, group_key], tail=OPEN_FIRST
+    )
+    return found[0] if found else None
 
 
 def _incident_for_new_alerts(
@@ -541,7 +575,10 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     ]
     if rows:
         # Sorted, so concurrent deliveries take the unique index's locks in one order (no deadlock).
-        Alert.objects.bulk_create(sorted(rows, key=lambda row: (row.fingerprint, row.starts_at)))
+        rows.sort(key=lambda row: (row.fingerprint, row.starts_at))
+        ids = sql.insert(Alert, [{name: getattr(row, name) for name in ALERT_FIELDS} for row in rows], returning="id")
+        for row, pk in zip(rows, ids, strict=True):
+            row.pk = pk
     for row in rows:
         if row.incident_id is None:
             result.orphan += 1
@@ -603,7 +640,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
             Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
     if timeline:
-        TimelineEvent.objects.bulk_create(timeline)
+        sql.insert(TimelineEvent, [{name: getattr(event, name) for name in TIMELINE_FIELDS} for event in timeline])
     # An incident with an alert of this batch still firing has not settled: no need to ask the database.
     settle -= plan.firing_incidents
     if settle and not batch.truncated:

@@ -24,6 +24,8 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from sredesk import sql
+
 from . import alert_formats, ingest
 from .models import Integration, WebhookDelivery
 
@@ -100,13 +102,13 @@ def _authenticate(integration: Integration, request: HttpRequest, body: bytes) -
 def _enabled_integration(public_id) -> Integration | None:
     """The enabled integration with this public id, or None.
 
-    A raw query on the unique column: every delivery starts here, and the ORM's
-    query compilation cost more than the lookup itself (bench/ingest). The
-    default service is loaded only when an alert is routed to it.
+    Every delivery starts here, so it skips the ORM's query compilation
+    (``sredesk.sql``). The default service is loaded only when an alert is
+    routed to it.
     """
     key = Integration._meta.get_field("public_id").get_db_prep_value(public_id, connection)
-    found = Integration.objects.raw("SELECT * FROM incidents_integration WHERE public_id = %s AND enabled", [key])
-    return next(iter(found), None)
+    found = sql.select(Integration, "public_id = %s AND enabled", [key])
+    return found[0] if found else None
 
 
 @csrf_exempt

@@ -1,0 +1,90 @@
+"""Hand-written SQL for the hot paths where compiling an ORM query costs more than running it.
+
+The alert webhook runs a handful of statements per delivery, thousands of
+times a second (``bench/ingest.py``); there, building the SQL through the ORM
+took longer than PostgreSQL took to run it. These two helpers keep the ORM's
+meaning (field names, value adaptation, converters, model instances) and skip
+only the compilation. Everything else in sredesk uses the ORM.
+
+Both work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
+travel as parameters; only our own table and column names are formatted in.
+"""
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+
+from django.db import connection
+from django.db.models import Field, Model
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _field(model: type[Model], name: str) -> Field:
+    """A concrete field by name or attname (``incident`` or ``incident_id``)."""
+    for field in model._meta.concrete_fields:
+        if name in (field.name, field.attname):
+            return field
+    raise LookupError(f"{model.__name__} has no concrete field {name!r}")
+
+
+@cache
+def _reader(model: type[Model], names: tuple[str, ...], vendor: str):
+    """(attnames, column list SQL, [(column expression, converters)]) to read ``names`` of ``model``; cached."""
+    wanted = {_field(model, name) for name in names}
+    # In the model's own order: Model.from_db() takes the values of a partial row in that order.
+    fields = [field for field in model._meta.concrete_fields if not names or field in wanted]
+    converters = []
+    for field in fields:
+        column = field.get_col(model._meta.db_table)
+        functions = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
+        converters.append((column, functions))
+    columns = ", ".join(_quote(field.column) for field in fields)
+    return [field.attname for field in fields], columns, converters
+
+
+def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence[str] = (), tail: str = "") -> list:
+    """``SELECT <fields> FROM <model's table> WHERE <where> <tail>`` as model instances (the rest deferred).
+
+    ``where``/``tail`` are SQL with ``%s`` placeholders for ``params``. Values
+    are converted as the ORM converts them (JSON decoded, SQLite times parsed).
+    """
+    attnames, columns, converters = _reader(model, tuple(fields), connection.vendor)
+    sql = f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {where} {tail}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        values = list(row)
+        for i, (column, functions) in enumerate(converters):
+            for function in functions:
+                values[i] = function(values[i], column, connection)
+        found.append(model.from_db(connection.alias, attnames, values))
+    return found
+
+
+def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
+    """INSERT ``rows`` (field name -> Python value, the same keys in every row) in one statement.
+
+    Values are adapted as the ORM adapts them (``get_db_prep_save``); give
+    every NOT NULL column, since model defaults are not applied. Returns the
+    ``returning`` column of each row in insertion order (as Django's own
+    bulk_create relies on), or [] without ``returning``. No signals are sent.
+    """
+    if not rows:
+        return []
+    pairs = [(name, _field(model, name)) for name in rows[0]]
+    fields = [field for _, field in pairs]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [field.get_db_prep_save(row[name], connection) for row in rows for name, field in pairs]
+    sql = (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * len(rows))}"
+    )
+    if returning:
+        sql += f" RETURNING {_quote(_field(model, returning).column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [value for (value,) in cursor.fetchall()] if returning else []
