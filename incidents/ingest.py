@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -520,25 +520,31 @@ def _alert_resolved_event(incident_id: int, alert_id: int, fingerprint: str, nam
     )
 
 
+# Whether an incident's alerts have all resolved, and when the last one ended: one round trip.
+SETTLE_STATE = (
+    "SELECT status, detected_at, mitigated_at, "
+    "(SELECT COUNT(*) FROM incidents_alert WHERE incident_id = %s AND status = 'firing'), "
+    "(SELECT MAX(ends_at) FROM incidents_alert WHERE incident_id = %s) "
+    "FROM incidents_incident WHERE id = %s"
+)
+
+
 def _settle(integration: Integration, incident_id: int) -> None:
     """Resolve (or mitigate) an incident whose alerts have all resolved, at the last alert's end."""
-    state = Alert.objects.filter(incident_id=incident_id).aggregate(
-        firing=Count("pk", filter=Q(status=FIRING)), last_end=Max("ends_at")
-    )
-    if state["firing"] or state["last_end"] is None:
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_STATE, [incident_id] * 3)
+        status, detected_at, mitigated_at, firing, last_end = cursor.fetchone()
+    if firing or last_end is None or status == Incident.Status.RESOLVED:
         return
-    incident = Incident.objects.only("status", "detected_at", "mitigated_at").get(pk=incident_id)
-    if incident.status == Incident.Status.RESOLVED:
-        return
-    at = max(state["last_end"], incident.detected_at)
+    detected_at = sql.to_python(Incident, "detected_at", detected_at)
+    mitigated_at = sql.to_python(Incident, "mitigated_at", mitigated_at)
+    at = max(sql.to_python(Alert, "ends_at", last_end), detected_at)
     if integration.resolve_mode == Integration.ResolveMode.MITIGATE:
-        if incident.status != Incident.Status.MITIGATED:
+        if status != Incident.Status.MITIGATED:
             services.incident_mitigate(incident_id=incident_id, actor=None, source=Source.ALERT, at=at)
         return
     # A person may have recorded a mitigation after the alerts ended: resolution cannot precede it.
-    services.incident_resolve(
-        incident_id=incident_id, actor=None, source=Source.ALERT, at=max(at, incident.mitigated_at or at)
-    )
+    services.incident_resolve(incident_id=incident_id, actor=None, source=Source.ALERT, at=max(at, mitigated_at or at))
 
 
 def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:

@@ -22,6 +22,7 @@ from django_fsm import can_proceed
 
 from notifications.services import notify
 from ownership.models import Responsibility, Service, Team, User
+from sredesk import sql
 
 from .models import Incident, Severity, TimelineEvent
 
@@ -232,6 +233,30 @@ def incident_declare(
     return incident
 
 
+def _locked(incident_id: int) -> Incident:
+    """The incident, its row locked until commit. Raises Incident.DoesNotExist.
+
+    Hand-written (``sredesk.sql``): alert webhooks move incidents many times a second.
+    """
+    found = sql.select(Incident, "id = %s", [incident_id], tail=sql.for_update())
+    if not found:
+        raise Incident.DoesNotExist(f"No incident with id {incident_id}.")
+    return found[0]
+
+
+def _open_incident_of_group(incident: Incident) -> Incident | None:
+    """Another open incident of the same alert group, if any (at most one: a partial unique constraint)."""
+    same_source = "integration_id IS NULL" if incident.integration_id is None else "integration_id = %s"
+    params = [incident.integration_id] if incident.integration_id is not None else []
+    found = sql.select(
+        Incident,
+        f"{same_source} AND alert_group_key = %s AND id <> %s AND status <> 'resolved'",
+        [*params, incident.alert_group_key, incident.pk],
+        fields=("id",),
+    )
+    return found[0] if found else None
+
+
 def _transition(
     *,
     incident_id: int,
@@ -248,7 +273,7 @@ def _transition(
     ``announce``: the headline a worker announces after commit ("resolved"), or "" for none.
     """
     at = _aware(f"{target}_at" if target != "triggered" else "at", at) or timezone.now()
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    incident = _locked(incident_id)
     if incident.status == target:
         return incident, None
     method = getattr(incident, verb)
@@ -264,12 +289,7 @@ def _transition(
         method(at=at, **kwargs)
     _check_order(incident)
     if verb == "reopen" and incident.alert_group_key:
-        newer = (
-            Incident.objects.filter(integration_id=incident.integration_id, alert_group_key=incident.alert_group_key)
-            .exclude(pk=incident.pk)
-            .exclude(status=Incident.Status.RESOLVED)
-            .first()
-        )
+        newer = _open_incident_of_group(incident)
         if newer is not None:
             raise InvalidTransition(
                 f"Cannot reopen {incident.public_id}: its alerts now belong to {newer.public_id}, which is open.",

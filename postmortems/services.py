@@ -12,6 +12,7 @@ from django_fsm import can_proceed
 from incidents.models import Incident, Source, TimelineEvent
 from notifications.services import notify
 from ownership.models import Repository, User
+from sredesk import sql
 
 from .models import ActionItem, PostMortem, RegressionTest
 from .testids import canonical_test_id
@@ -101,9 +102,9 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     """
     if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
         return None, False
-    existing = PostMortem.objects.filter(incident=incident).first()
+    existing = sql.select(PostMortem, "incident_id = %s", [incident.pk])  # on every resolve: hand-written
     if existing:
-        return existing, False
+        return existing[0], False
     team = incident.owning_team
     owner = incident.commander or (team.lead if team else None)
     due_at = (incident.resolved_at or incident.detected_at) + timedelta(

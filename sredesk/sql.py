@@ -88,3 +88,16 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
+
+
+def to_python(model: type[Model], field: str, value):
+    """A value of ``model.field`` read by hand-written SQL (an aggregate, say), converted as the ORM converts it."""
+    _, _, [(column, functions)] = _reader(model, (field,), connection.vendor)
+    for function in functions:
+        value = function(value, column, connection)
+    return value
+
+
+def for_update() -> str:
+    """``FOR UPDATE`` where the database has row locks; SQLite locks the whole file for a write transaction."""
+    return "FOR UPDATE" if connection.features.has_select_for_update else ""
