@@ -6,7 +6,7 @@ Settings, URLs, the one view and the WSGI callable in one module
 sredesk receives and, in one transaction, runs one ``INSERT ... ON CONFLICT DO
 NOTHING`` per alert into ``bench_floor_alert`` through Django's connection
 cursor: no authentication, no receipt, no dedup logic, no grouping, no
-timeline, no middleware. Same database, same ``CONN_MAX_AGE`` as sredesk.
+timeline, no middleware. Same database, same ``CONN_MAX_AGE`` and prepared statements as sredesk.
 """
 
 import json
@@ -43,6 +43,9 @@ TIME_ZONE = "UTC"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres:///sredesk_bench_ingest")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):  # as sredesk's settings
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -110,6 +110,13 @@ else:
     # PostgreSQL's JIT compiles large plans for ~0.5 s each; sredesk's queries are short OLTP work.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding, and statements run 5 times on a connection are prepared
+    # (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning, which was a third
+    # of its time per alert webhook (bench/ingest). Turn off behind a pooler that cannot keep
+    # prepared statements (PgBouncer in transaction mode before 1.21).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 IS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

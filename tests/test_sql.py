@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from incidents.models import Alert, Integration, TimelineEvent, WebhookDelivery
 from sredesk import sql
@@ -97,3 +98,12 @@ def test_binary_and_json_columns_round_trip(integration):
 def test_an_unknown_field_is_refused_before_any_sql():
     with pytest.raises(LookupError, match="TimelineEvent has no concrete field 'nope'"):
         sql.insert(TimelineEvent, [{"nope": 1}])
+
+
+def test_postgresql_prepares_the_statements_a_connection_repeats(requires_postgres, integration):
+    """DATABASE_PREPARED_STATEMENTS (on by default): PostgreSQL plans a repeated statement once per connection."""
+    for _ in range(6):  # psycopg prepares a statement on its 5th run
+        sql.select(Integration, "public_id = %s AND enabled", [integration.public_id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%_integration%"])
+        assert cursor.fetchone()[0] == 1
