@@ -166,6 +166,18 @@ def test_only_post(hook, client):
     assert client.get(hook.url).status_code == 405
 
 
+def test_webhooks_skip_the_browser_middleware_but_not_host_checks_or_404s(hook, client):
+    payload = am_payload(am_alert("aaaa000000000001"))
+    answer = hook.post(payload)
+    assert answer.status_code == 200
+    assert "X-Frame-Options" not in answer.headers and not answer.cookies  # no UI middleware ran
+    assert "X-Frame-Options" in client.get("/login/").headers  # web pages still get it
+
+    assert hook.post(payload, headers={"Host": "evil.example"}).status_code == 400  # ALLOWED_HOSTS holds
+    assert client.post("/hooks/not-an-id/", data=b"{}", content_type="application/json").status_code == 404
+    assert Alert.objects.get().times_seen == 1  # neither refused request touched the alert
+
+
 def test_the_token_is_stored_as_a_hash_only(hook):
     integration = Integration.objects.get()
     assert integration.token_hash == hashlib.sha256(hook.token.encode()).hexdigest()
