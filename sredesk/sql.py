@@ -65,42 +65,26 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
     return found
 
 
-@cache
-def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str):
-    """(fields, statement) to insert ``names`` of ``model``; on SQLite the VALUES row, repeated per row."""
-    fields = [_field(model, name) for name in names]
-    head = f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
-    tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
-    if vendor == "postgresql":
-        # One statement text whatever the number of rows: prepared once, and psycopg parses it once.
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-        return fields, f"{head}SELECT * FROM unnest({arrays}){tail}"  # noqa: S608
-    return fields, (head, "(" + ", ".join(["%s"] * len(fields)) + ")", tail)
-
-
 def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
     """INSERT ``rows`` (field name -> Python value, the same keys in every row) in one statement.
 
     Values are adapted as the ORM adapts them (``get_db_prep_save``); give
-    every NOT NULL column, since model defaults are not applied. On
-    PostgreSQL the rows travel as one array per column (``unnest``), so the
-    statement is the same for any number of rows; SQLite gets a VALUES list.
-    Returns the ``returning`` column of each row in insertion order (as
-    Django's own bulk_create relies on), or [] without ``returning``. No
-    signals are sent.
+    every NOT NULL column, since model defaults are not applied. Returns the
+    ``returning`` column of each row in insertion order (as Django's own
+    bulk_create relies on), or [] without ``returning``. No signals are sent.
     """
     if not rows:
         return []
-    names = tuple(rows[0])
-    fields, statement = _writer(model, names, returning, connection.vendor)
-    pairs = list(zip(names, fields, strict=True))
-    if connection.vendor == "postgresql":
-        sql = statement
-        params = [[field.get_db_prep_save(row[name], connection) for row in rows] for name, field in pairs]
-    else:
-        head, one, tail = statement
-        sql = f"{head}VALUES {', '.join([one] * len(rows))}{tail}"
-        params = [field.get_db_prep_save(row[name], connection) for row in rows for name, field in pairs]
+    pairs = [(name, _field(model, name)) for name in rows[0]]
+    fields = [field for _, field in pairs]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [field.get_db_prep_save(row[name], connection) for row in rows for name, field in pairs]
+    sql = (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * len(rows))}"
+    )
+    if returning:
+        sql += f" RETURNING {_quote(_field(model, returning).column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
