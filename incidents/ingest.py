@@ -163,7 +163,7 @@ def _retrying(apply, delivery: WebhookDelivery) -> IngestResult:
 class _SlotUpdate:
     """What the one-statement path did: rows it bumped (still firing) and rows it resolved."""
 
-    firing: list[tuple[int, int | None]] = field(default_factory=list)  # (alert id, incident id)
+    firing: list[tuple[int, int | None, str]] = field(default_factory=list)  # (alert id, incident id, fingerprint)
     resolved: list[tuple[int, int | None, str, str, datetime]] = field(default_factory=list)  # + fingerprint, name, end
     taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
 
@@ -225,7 +225,7 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
         for pk, fingerprint, incident_id, name, status in cursor.fetchall():
             result.taken.add(fingerprint)
             if status == FIRING:
-                result.firing.append((pk, incident_id))
+                result.firing.append((pk, incident_id, fingerprint))
             else:
                 result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
     return result
@@ -449,15 +449,26 @@ OPEN_FIRST = "ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, resolved
 def _group_incident(integration: Integration, group_key: str) -> Incident | None:
     """The group's open incident if any (at most one: a constraint), else its most recently resolved one."""
     found = sql.select(
-        Incident, "integration_id = %s AND alert_group_key = %s", [integration.pk, group_key], tail=OPEN_FIRST
+        Incident,
+        "integration_id = %s AND alert_group_key = %s",
+        [integration.pk, group_key],
+        fields=("id", "status", "severity", "detected_at", "mitigated_at", "resolved_at"),
+        tail=OPEN_FIRST,
     )
     return found[0] if found else None
 
 
 def _incident_for_new_alerts(
-    integration: Integration, batch: AlertBatch, group_key: str, firing: list[tuple[str, datetime, AlertEvent]]
+    integration: Integration,
+    batch: AlertBatch,
+    group_key: str,
+    firing: list[tuple[str, datetime, AlertEvent]],
+    attached: set[tuple[int | None, str]],
 ) -> Incident:
-    """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one."""
+    """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one.
+
+    ``attached``: (incident id, service label value) of the batch's alerts already in an incident.
+    """
     events = [event for _, _, event in firing]
     first_start = min(start for _, start, _ in firing)
     severity = min(integration.severity_for(_label(event, integration.severity_label, batch)) for event in events)
@@ -467,13 +478,13 @@ def _incident_for_new_alerts(
             incident = services.incident_reopen(
                 incident_id=incident.pk, actor=None, source=Source.ALERT, at=max(first_start, incident.mitigated_at)
             )
-        return _join(integration, batch, incident, events, severity)
+        return _join(integration, batch, incident, events, severity, attached)
     window = timedelta(seconds=integration.reopen_window_seconds)
     if incident is not None and first_start - incident.resolved_at < window:
         incident = services.incident_reopen(
             incident_id=incident.pk, actor=None, source=Source.ALERT, at=max(first_start, incident.resolved_at)
         )
-        return _join(integration, batch, incident, events, severity)
+        return _join(integration, batch, incident, events, severity, attached)
     routes = _routes(integration, batch, events)
     first = events[0]
     incident = services.incident_declare(
@@ -494,14 +505,25 @@ def _incident_for_new_alerts(
 
 
 def _join(
-    integration: Integration, batch: AlertBatch, incident: Incident, events: list[AlertEvent], severity: int
+    integration: Integration,
+    batch: AlertBatch,
+    incident: Incident,
+    events: list[AlertEvent],
+    severity: int,
+    attached: set[tuple[int | None, str]],
 ) -> Incident:
-    """New alerts join an open incident: their services become affected services; a worse severity escalates it."""
-    slugs = sorted({_label(event, integration.service_label, batch) for event in events})
-    default = integration.default_service_id
-    with connection.cursor() as cursor:  # one statement (m2m add() would read, then write)
-        sql = ATTACH_SERVICES.format(slugs=", ".join(["(%s)"] * len(slugs)))
-        cursor.execute(sql, [incident.pk, default, *slugs, default])
+    """New alerts join an open incident: their services become affected services; a worse severity escalates it.
+
+    A service label already carried by one of the incident's alerts in this batch was attached when that alert
+    joined, so only the others are written (one statement; m2m add() would read, then write).
+    """
+    labels = {_label(event, integration.service_label, batch) for event in events}
+    slugs = sorted(slug for slug in labels if (incident.pk, slug) not in attached)
+    if slugs:
+        default = integration.default_service_id
+        with connection.cursor() as cursor:
+            sql = ATTACH_SERVICES.format(slugs=", ".join(["(%s)"] * len(slugs)))
+            cursor.execute(sql, [incident.pk, default, *slugs, default])
     if severity < incident.severity:
         incident = services.incident_set_severity(
             incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
@@ -557,7 +579,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     plan, result = _plan(keyed, index, now)
     result.repeated += len(slots.firing)
     plan.incident_ids.update(row[1] for row in slots.firing + slots.resolved)
-    plan.firing_incidents.update(incident_id for _, incident_id in slots.firing)
+    plan.firing_incidents.update(incident_id for _, incident_id, _ in slots.firing)
 
     if plan.bump:
         Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
@@ -565,7 +587,14 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     timeline: list[TimelineEvent] = []
     incident: Incident | None = None
     if plan.new_firing:
-        incident = _incident_for_new_alerts(integration, batch, group_key, plan.new_firing)
+        # The services of alerts already in an incident are among its affected services: no need to add them.
+        incident_of = {fingerprint: incident_id for _, incident_id, fingerprint in slots.firing}
+        attached = {
+            (incident_of[event.fingerprint], _label(event, integration.service_label, batch))
+            for event in batch.alerts
+            if event.fingerprint in incident_of
+        }
+        incident = _incident_for_new_alerts(integration, batch, group_key, plan.new_firing, attached)
     if plan.orphans and incident is None:
         # BR-04: a resolved alert we never saw firing joins its group's open incident; with none it stays an
         # orphan (BR-01): it never opens an incident, and nobody is paged for it.

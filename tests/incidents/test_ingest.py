@@ -190,6 +190,30 @@ def test_br05_too_coarse_two_services_are_two_alerts(make_hook, svc_a):
     assert incident.primary_service == svc_a
 
 
+def test_alerts_joining_an_open_incident_add_their_services_and_only_new_ones_are_written(hook, svc_a):
+    svc_b = ServiceFactory(slug="svc-b", team=svc_a.team)
+
+    def alert(n: int, service: str) -> dict:
+        return am_alert(
+            f"aaaa00000000000{n}", starts=f"2024-05-01T10:0{n}:00Z", labels={"alertname": f"A{n}", "service": service}
+        )
+
+    assert hook.post(am_payload(alert(1, "svc-a"))).json()["alerts"]["new"] == 1
+    incident = Incident.objects.get()
+    assert set(incident.services.all()) == {svc_a}
+
+    answer = hook.post(am_payload(alert(1, "svc-a"), alert(2, "svc-b"))).json()
+    assert (answer["alerts"]["new"], answer["alerts"]["repeated"]) == (1, 1)
+    assert set(incident.services.all()) == {svc_a, svc_b}
+
+    # Another svc-a alert joins beside the svc-a alert already in the incident: its service is not written again.
+    with CaptureQueriesContext(connection) as queries:
+        answer = hook.post(am_payload(alert(1, "svc-a"), alert(2, "svc-b"), alert(3, "svc-a"))).json()
+    assert (answer["alerts"]["new"], answer["alerts"]["repeated"], answer["incidents"]) == (1, 2, [incident.public_id])
+    assert not [q for q in queries.captured_queries if "incidents_incident_services" in q["sql"]]
+    assert set(incident.services.all()) == {svc_a, svc_b} and Alert.objects.filter(incident=incident).count() == 3
+
+
 # --- BR-07: at-least-once delivery ----------------------------------------------------------
 
 

@@ -296,3 +296,19 @@ def test_only_announced_moves_wait_for_a_worker(django_capture_on_commit_callbac
         services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
     pending = TimelineEvent.objects.filter(incident=incident, announced_at=None).exclude(announcement="")
     assert list(pending.values_list("announcement", flat=True)) == ["resolved"]
+
+
+def test_the_change_history_keeps_moves_people_make_and_the_timeline_keeps_every_move():
+    person = UserFactory()
+    incident = incident_in(S.TRIGGERED)
+    before = incident.history.count()
+    services.incident_acknowledge(incident_id=incident.pk, actor=person, source=Source.WEB)
+    services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.ALERT)  # an alert's resolution
+    services.incident_reopen(incident_id=incident.pk, actor=person, source=Source.API)
+
+    assert list(incident.history.order_by("history_date").values_list("status", flat=True))[before:] == [
+        "acknowledged",
+        "triggered",
+    ]
+    moves = incident.timeline.filter(kind=TimelineEvent.Kind.STATUS_CHANGE).values_list("data__to", flat=True)
+    assert list(moves)[-3:] == ["acknowledged", "resolved", "triggered"]
