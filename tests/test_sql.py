@@ -107,3 +107,14 @@ def test_postgresql_prepares_the_statements_a_connection_repeats(requires_postgr
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%_integration%"])
         assert cursor.fetchone()[0] == 1
+
+
+def test_postgresql_storage_of_the_busiest_webhook_tables(requires_postgres):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'incidents_alert'")
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'incidents_webhookdelivery'::regclass "
+            "AND attname = 'body'"
+        )
+        assert cursor.fetchone()[0] == "l"  # lz4
