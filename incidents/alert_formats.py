@@ -63,6 +63,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 
 class PayloadError(ValueError):
@@ -211,12 +212,22 @@ def parse_time(value: object, field: str) -> datetime | None:
         if value == 0:
             return None
         raise PayloadError(field, f"expected an RFC 3339 time string, got the number {_show(value)}")
+    try:
+        return _parse_rfc3339(value)
+    except ValueError as exc:
+        raise PayloadError(field, str(exc)) from exc
+
+
+@lru_cache(maxsize=4096)
+def _parse_rfc3339(value: str) -> datetime | None:
+    """``parse_time`` for a string; raises ValueError with the message. Cached: a firing alert's
+    ``startsAt`` (and Go's zero ``endsAt``) come back in every notification of its group."""
     match = _RFC3339.fullmatch(value.strip())
     if match is None:
-        raise PayloadError(field, f"not an RFC 3339 time: {_show(value)}")
+        raise ValueError(f"not an RFC 3339 time: {_show(value)}")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     if offset is None:
-        raise PayloadError(field, f"time has no UTC offset (naive times are refused): {_show(value)}")
+        raise ValueError(f"time has no UTC offset (naive times are refused): {_show(value)}")
     if int(year) <= 1:
         return None  # Go's zero time, possibly rendered in another zone; never a real event
     try:
@@ -233,7 +244,7 @@ def parse_time(value: object, field: str) -> datetime | None:
             int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, tzinfo=tz
         ).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
-        raise PayloadError(field, f"not a valid time: {_show(value)} ({exc})") from exc
+        raise ValueError(f"not a valid time: {_show(value)} ({exc})") from exc
     if parsed == _EPOCH:
         return None
     return parsed

@@ -13,7 +13,7 @@ travel as parameters; only our own table and column names are formatted in.
 from collections.abc import Mapping, Sequence
 from functools import cache
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Field, Model
 
 
@@ -65,28 +65,45 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
     return found
 
 
+# Fields whose Python value is already what the database driver takes (ORM adaptation is the identity).
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
+
+
+@cache
+def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str):
+    """([(name, plain, adapter)], INSERT head, one VALUES row, RETURNING tail) for ``names`` of ``model``; cached."""
+    fields = [_field(model, name) for name in names]
+    plain = [isinstance(field, _PLAIN_FIELDS) for field in fields]
+    adapters = [field.get_db_prep_save for field in fields]
+    columns = ", ".join(_quote(f.column) for f in fields)
+    head = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
+    return list(zip(names, plain, adapters, strict=True)), head, one, tail
+
+
 def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
     """INSERT ``rows`` (field name -> Python value, the same keys in every row) in one statement.
 
-    Values are adapted as the ORM adapts them (``get_db_prep_save``); give
-    every NOT NULL column, since model defaults are not applied. Returns the
-    ``returning`` column of each row in insertion order (as Django's own
-    bulk_create relies on), or [] without ``returning``. No signals are sent.
+    Values are adapted as the ORM adapts them (``get_db_prep_save``; strings,
+    integers and ids go as they are); give every NOT NULL column, since model
+    defaults are not applied. Returns the ``returning`` column of each row in
+    insertion order (as Django's own bulk_create relies on), or [] without
+    ``returning``. No signals are sent.
     """
     if not rows:
         return []
-    pairs = [(name, _field(model, name)) for name in rows[0]]
-    fields = [field for _, field in pairs]
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [field.get_db_prep_save(row[name], connection) for row in rows for name, field in pairs]
-    sql = (
-        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([one] * len(rows))}"
-    )
-    if returning:
-        sql += f" RETURNING {_quote(_field(model, returning).column)}"
+    columns, head, one, tail = _writer(model, tuple(rows[0]), returning, connection.vendor)
+    params = []
+    for row in rows:
+        for name, plain, adapt in columns:
+            value = row[name]
+            if value is None or (plain and value.__class__ in (str, int)):
+                params.append(value)
+            else:
+                params.append(adapt(value, connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(head + ", ".join([one] * len(rows)) + tail, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
 
 
