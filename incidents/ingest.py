@@ -168,14 +168,27 @@ class _SlotUpdate:
     taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
 
 
-# Only our own table name and placeholders are formatted in; every value is a parameter.
-SLOT_UPDATE = (
-    "UPDATE {table} SET last_seen_at = %s, times_seen = {table}.times_seen + 1, status = v.column3, "
-    "ends_at = v.column4, annotations = COALESCE(v.column5, {table}.annotations) "
-    "FROM (VALUES {rows}) AS v "
-    "WHERE {table}.integration_id = %s AND {table}.fingerprint = v.column1 AND {table}.starts_at = v.column2 "
-    "AND {table}.status = 'firing' AND {table}.labels = v.column6 "
-    "RETURNING id, fingerprint, incident_id, name, status"
+# The one-statement path's UPDATE. The events are a derived table ``v``: on PostgreSQL one JSON parameter
+# (the statement is then the same for any number of alerts: prepared once, parsed once by psycopg), on
+# SQLite a VALUES list. Only constant SQL is formatted in; every value is a parameter.
+SLOT_SET = (
+    "UPDATE incidents_alert SET last_seen_at = %s, times_seen = incidents_alert.times_seen + 1, status = v.status, "
+    "ends_at = v.ends_at, annotations = COALESCE(v.annotations, incidents_alert.annotations) "
+)
+SLOT_ROWS_POSTGRESQL = (
+    "FROM jsonb_to_recordset(%s::jsonb) "
+    "AS v (fingerprint text, starts_at timestamptz, status text, ends_at timestamptz, annotations jsonb, labels jsonb)"
+)
+SLOT_ROWS_SQLITE = (  # SQLite names VALUES columns column1, column2...
+    "FROM (SELECT column1 AS fingerprint, column2 AS starts_at, column3 AS status, column4 AS ends_at, "
+    "column5 AS annotations, column6 AS labels FROM (VALUES {rows})) AS v"
+)
+SLOT_MATCH = (
+    " WHERE incidents_alert.integration_id = %s AND incidents_alert.fingerprint = v.fingerprint "
+    "AND incidents_alert.starts_at = v.starts_at AND incidents_alert.status = 'firing' "
+    "AND incidents_alert.labels = v.labels "
+    "RETURNING incidents_alert.id, incidents_alert.fingerprint, incidents_alert.incident_id, incidents_alert.name, "
+    "incidents_alert.status"
 )
 
 
@@ -186,7 +199,7 @@ def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
 
 
 def _update_firing_slots(integration: Integration, events: list[AlertEvent], now: datetime) -> _SlotUpdate:
-    """ONE ``UPDATE ... FROM (VALUES ...) RETURNING`` for events about a stored alert that is still firing.
+    """ONE ``UPDATE ... FROM <the events> RETURNING`` for events about a stored alert that is still firing.
 
     An event matches when the integration's alert at its exact (fingerprint,
     startsAt) is firing and has the same labels: a repeat (firing) bumps
@@ -203,25 +216,36 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
     result = _SlotUpdate()
     if not events:
         return result
-    adapt = connection.ops.adapt_datetimefield_value
-    timestamp, jsonb = ("::timestamptz", "::jsonb") if connection.vendor == "postgresql" else ("", "")
-    row = f"(%s, %s{timestamp}, %s, %s{timestamp}, %s{jsonb}, %s{jsonb})"
-    params: list = [adapt(now)]
-    for event in events:
-        resolved = event.status == RESOLVED
-        params += [
-            event.fingerprint,
-            adapt(event.starts_at),
-            event.status,
-            adapt(max(event.ends_at or now, event.starts_at)) if resolved else None,
-            json.dumps(event.annotations) if resolved else None,
-            json.dumps(event.labels),
+
+    def end(event: AlertEvent) -> datetime | None:
+        return max(event.ends_at or now, event.starts_at) if event.status == RESOLVED else None
+
+    if connection.vendor == "postgresql":
+        rows = [
+            {
+                "fingerprint": event.fingerprint,
+                "starts_at": event.starts_at,
+                "status": event.status,
+                "ends_at": end(event),
+                "annotations": event.annotations if event.status == RESOLVED else None,
+                "labels": event.labels,
+            }
+            for event in events
         ]
-    params.append(integration.pk)
-    sql = SLOT_UPDATE.format(table=connection.ops.quote_name(Alert._meta.db_table), rows=", ".join([row] * len(events)))
+        sql_text, params = SLOT_SET + SLOT_ROWS_POSTGRESQL + SLOT_MATCH, [now, sql.rows_json(rows), integration.pk]
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [adapt(now)]
+        for event in events:
+            annotations = json.dumps(event.annotations) if event.status == RESOLVED else None
+            params += [event.fingerprint, adapt(event.starts_at), event.status, adapt(end(event)), annotations]
+            params.append(json.dumps(event.labels))
+        params.append(integration.pk)
+        rows_sql = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(events))
+        sql_text = SLOT_SET + SLOT_ROWS_SQLITE.format(rows=rows_sql) + SLOT_MATCH
     ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql_text, params)
         for pk, fingerprint, incident_id, name, status in cursor.fetchall():
             result.taken.add(fingerprint)
             if status == FIRING:

@@ -10,7 +10,9 @@ Both work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
 travel as parameters; only our own table and column names are formatted in.
 """
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import cache
 
 from django.db import connection, models
@@ -67,43 +69,80 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
 
 # Fields whose Python value is already what the database driver takes (ORM adaptation is the identity).
 _PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
+# What rows as one JSON document (PostgreSQL's jsonb_to_recordset) can carry: not raw bytes.
+_JSON_SAFE = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.ForeignKey,
+    models.DateTimeField,
+    models.JSONField,
+    models.BooleanField,
+)
+
+
+def rows_json(rows: Sequence[Mapping[str, object]]) -> str:
+    """Rows as one JSON array for ``jsonb_to_recordset``: times in full ISO 8601 (microseconds kept, unlike
+    DjangoJSONEncoder), JSON values nested as they are."""
+    return json.dumps(rows, default=_iso_time, separators=(",", ":"))
+
+
+def _iso_time(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot travel in a JSON row")
 
 
 @cache
 def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str):
-    """([(name, plain, adapter)], INSERT head, one VALUES row, RETURNING tail) for ``names`` of ``model``; cached."""
+    """How to insert ``names`` of ``model``, cached: (mode, columns, statement parts).
+
+    On PostgreSQL, when every column can travel as JSON, the rows are ONE
+    parameter read by ``jsonb_to_recordset``: the statement text is the same
+    for any number of rows, so PostgreSQL prepares it once and psycopg parses
+    it once (it re-parses any statement with more than 50 parameters). Else a
+    VALUES list with one placeholder per value.
+    """
     fields = [_field(model, name) for name in names]
+    columns = ", ".join(_quote(f.column) for f in fields)
+    head = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) "
+    tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
+    if vendor == "postgresql" and all(isinstance(field, _JSON_SAFE) for field in fields):
+        spec = ", ".join(f"{_quote(f.column)} {f.db_type(connection)}" for f in fields)
+        keys = [(name, field.column) for name, field in zip(names, fields, strict=True)]
+        return "json", keys, f"{head}SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS v ({spec}){tail}"  # noqa: S608
     plain = [isinstance(field, _PLAIN_FIELDS) for field in fields]
     adapters = [field.get_db_prep_save for field in fields]
-    columns = ", ".join(_quote(f.column) for f in fields)
-    head = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
-    return list(zip(names, plain, adapters, strict=True)), head, one, tail
+    return "values", list(zip(names, plain, adapters, strict=True)), (f"{head}VALUES ", one, tail)
 
 
 def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
     """INSERT ``rows`` (field name -> Python value, the same keys in every row) in one statement.
 
-    Values are adapted as the ORM adapts them (``get_db_prep_save``; strings,
-    integers and ids go as they are); give every NOT NULL column, since model
+    Values are stored as the ORM stores them (``get_db_prep_save``, or the
+    same value as JSON on PostgreSQL); give every NOT NULL column, since model
     defaults are not applied. Returns the ``returning`` column of each row in
     insertion order (as Django's own bulk_create relies on), or [] without
     ``returning``. No signals are sent.
     """
     if not rows:
         return []
-    columns, head, one, tail = _writer(model, tuple(rows[0]), returning, connection.vendor)
-    params = []
-    for row in rows:
-        for name, plain, adapt in columns:
-            value = row[name]
-            if value is None or (plain and value.__class__ in (str, int)):
-                params.append(value)
-            else:
-                params.append(adapt(value, connection))
+    mode, columns, statement = _writer(model, tuple(rows[0]), returning, connection.vendor)
+    if mode == "json":
+        sql, params = statement, [rows_json([{column: row[name] for name, column in columns} for row in rows])]
+    else:
+        head, one, tail = statement
+        sql, params = head + ", ".join([one] * len(rows)) + tail, []
+        for row in rows:
+            for name, plain, adapt in columns:
+                value = row[name]
+                if value is None or (plain and value.__class__ in (str, int)):
+                    params.append(value)
+                else:
+                    params.append(adapt(value, connection))
     with connection.cursor() as cursor:
-        cursor.execute(head + ", ".join([one] * len(rows)) + tail, params)
+        cursor.execute(sql, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
 
 
