@@ -270,6 +270,8 @@ def _string_map(value: object, field: str, *, required: bool = False) -> dict[st
     if not isinstance(value, dict):
         what = "missing" if value is None else f"expected an object, got {type(value).__name__}"
         raise PayloadError(field, what)
+    if all(type(item) is str for item in value.values()):  # the usual case; JSON object keys are strings
+        return dict(value)
     return {str(key): _text(item) for key, item in value.items()}
 
 

@@ -399,25 +399,6 @@ def _plan(keyed: list[tuple[AlertEvent, str]], index: _Index, now: datetime) -> 
     return plan, result
 
 
-ALERT_FIELDS = (
-    "integration_id",
-    "fingerprint",
-    "starts_at",
-    "ends_at",
-    "status",
-    "name",
-    "labels",
-    "annotations",
-    "generator_url",
-    "group_key",
-    "incident_id",
-    "first_seen_at",
-    "last_seen_at",
-    "times_seen",
-)
-TIMELINE_FIELDS = ("incident_id", "kind", "at", "actor_id", "source", "message", "data", "announcement", "announced_at")
-
-
 def _alert_row(
     integration: Integration,
     fingerprint: str,
@@ -426,25 +407,24 @@ def _alert_row(
     group_key: str,
     now: datetime,
     incident_id: int | None,
-) -> Alert:
-    ends_at = None
-    if event.status == RESOLVED:
-        ends_at = max(event.ends_at or now, start)
-    return Alert(
-        integration=integration,
-        fingerprint=fingerprint,
-        starts_at=start,
-        ends_at=ends_at,
-        status=event.status,
-        name=event.name[:300],
-        labels=event.labels,
-        annotations=event.annotations,
-        generator_url=event.generator_url,
-        group_key=group_key,
-        incident_id=incident_id,
-        first_seen_at=now,
-        last_seen_at=now,
-    )
+) -> dict:
+    """A new alert's row (every column the table requires), for ``sredesk.sql.insert``."""
+    return {
+        "integration_id": integration.pk,
+        "fingerprint": fingerprint,
+        "starts_at": start,
+        "ends_at": max(event.ends_at or now, start) if event.status == RESOLVED else None,
+        "status": event.status,
+        "name": event.name[:300],
+        "labels": event.labels,
+        "annotations": event.annotations,
+        "generator_url": event.generator_url,
+        "group_key": group_key,
+        "incident_id": incident_id,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "times_seen": 1,
+    }
 
 
 def _label(event: AlertEvent, name: str, batch: AlertBatch) -> str:
@@ -555,15 +535,21 @@ def _join(
     return incident
 
 
-def _alert_resolved_event(incident_id: int, alert_id: int, fingerprint: str, name: str, at: datetime) -> TimelineEvent:
-    return TimelineEvent(
-        incident_id=incident_id,
-        kind=TimelineEvent.Kind.ALERT,
-        source=Source.ALERT,
-        at=at,
-        message=f"alert resolved: {name}",
-        data={"alert_id": alert_id, "fingerprint": fingerprint},
-    )
+def _alert_timeline_row(
+    incident_id: int, alert_id: int, fingerprint: str, name: str, at: datetime, fired: bool
+) -> dict:
+    """A timeline entry (row for ``sredesk.sql.insert``) for an alert that fired or resolved."""
+    return {
+        "incident_id": incident_id,
+        "kind": TimelineEvent.Kind.ALERT.value,
+        "at": at,
+        "actor_id": None,
+        "source": Source.ALERT.value,
+        "message": f"alert {'fired' if fired else 'resolved'}: {name}",
+        "data": {"alert_id": alert_id, "fingerprint": fingerprint},
+        "announcement": "",
+        "announced_at": None,
+    }
 
 
 # Whether an incident's alerts have all resolved, and when the last one ended: one round trip.
@@ -608,7 +594,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     if plan.bump:
         Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
-    timeline: list[TimelineEvent] = []
+    timeline: list[dict] = []
     incident: Incident | None = None
     if plan.new_firing:
         # The services of alerts already in an incident are among its affected services: no need to add them.
@@ -632,32 +618,21 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
         _alert_row(integration, fp, start, event, group_key, now, incident_id)
         for fp, start, event in plan.new_firing + plan.orphans
     ]
-    if rows:
-        # Sorted, so concurrent deliveries take the unique index's locks in one order (no deadlock).
-        rows.sort(key=lambda row: (row.fingerprint, row.starts_at))
-        ids = sql.insert(Alert, [{name: getattr(row, name) for name in ALERT_FIELDS} for row in rows], returning="id")
-        for row, pk in zip(rows, ids, strict=True):
-            row.pk = pk
-    for row in rows:
-        if row.incident_id is None:
+    # Sorted, so concurrent deliveries take the unique index's locks in one order (no deadlock).
+    rows.sort(key=lambda row: (row["fingerprint"], row["starts_at"]))
+    ids = sql.insert(Alert, rows, returning="id")
+    for row, pk in zip(rows, ids, strict=True):
+        if row["incident_id"] is None:
             result.orphan += 1
             continue
-        fired = row.status == FIRING
+        fired = row["status"] == FIRING
         if fired:
             result.new += 1
-            plan.firing_incidents.add(row.incident_id)
+            plan.firing_incidents.add(row["incident_id"])
         else:
             result.resolved += 1
-        timeline.append(
-            TimelineEvent(
-                incident_id=row.incident_id,
-                kind=TimelineEvent.Kind.ALERT,
-                source=Source.ALERT,
-                at=row.starts_at if fired else row.ends_at,
-                message=f"alert {'fired' if fired else 'resolved'}: {row.name}",
-                data={"alert_id": row.pk, "fingerprint": row.fingerprint},
-            )
-        )
+        at = row["starts_at"] if fired else row["ends_at"]
+        timeline.append(_alert_timeline_row(row["incident_id"], pk, row["fingerprint"], row["name"], at, fired))
     if result.orphan:
         logger.info(
             "Resolved alert never seen firing kept as an orphan",
@@ -669,7 +644,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     for pk, incident_id, fingerprint, name, ends_at in slots.resolved:
         if incident_id:
             settle.add(incident_id)
-            timeline.append(_alert_resolved_event(incident_id, pk, fingerprint, name, ends_at))
+            timeline.append(_alert_timeline_row(incident_id, pk, fingerprint, name, ends_at, fired=False))
     if plan.resolve:
         # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
         still_firing = set(
@@ -690,7 +665,9 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
             changed.append(row)
             if row.incident_id:
                 settle.add(row.incident_id)
-                timeline.append(_alert_resolved_event(row.incident_id, row.pk, row.fingerprint, row.name, row.ends_at))
+                timeline.append(
+                    _alert_timeline_row(row.incident_id, row.pk, row.fingerprint, row.name, row.ends_at, fired=False)
+                )
         if changed:
             Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
         result.resolved += len(changed)
@@ -698,8 +675,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
             result.repeated += len(raced)
             Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
-    if timeline:
-        sql.insert(TimelineEvent, [{name: getattr(event, name) for name in TIMELINE_FIELDS} for event in timeline])
+    sql.insert(TimelineEvent, timeline)
     # An incident with an alert of this batch still firing has not settled: no need to ask the database.
     settle -= plan.firing_incidents
     if settle and not batch.truncated:

@@ -102,7 +102,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     """
     if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
         return None, False
-    existing = sql.select(PostMortem, "incident_id = %s", [incident.pk])  # on every resolve: hand-written
+    existing = sql.select(PostMortem, "incident_id = %s", [incident.pk], fields=("id", "incident_id"))  # each resolve
     if existing:
         return existing[0], False
     team = incident.owning_team

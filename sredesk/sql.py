@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 
 
@@ -52,9 +52,10 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
     ``where``/``tail`` are SQL with ``%s`` placeholders for ``params``. Values
     are converted as the ORM converts them (JSON decoded, SQLite times parsed).
     """
-    attnames, columns, converters = _reader(model, tuple(fields), connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # once: every attribute of the ``connection`` proxy is a lookup
+    attnames, columns, converters = _reader(model, tuple(fields), db.vendor)
     sql = f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {where} {tail}"  # noqa: S608
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = []
@@ -62,8 +63,8 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
         values = list(row)
         for i, (column, functions) in enumerate(converters):
             for function in functions:
-                values[i] = function(values[i], column, connection)
-        found.append(model.from_db(connection.alias, attnames, values))
+                values[i] = function(values[i], column, db)
+        found.append(model.from_db(db.alias, attnames, values))
     return found
 
 
@@ -128,7 +129,8 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
     """
     if not rows:
         return []
-    mode, columns, statement = _writer(model, tuple(rows[0]), returning, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    mode, columns, statement = _writer(model, tuple(rows[0]), returning, db.vendor)
     if mode == "json":
         sql, params = statement, [rows_json([{column: row[name] for name, column in columns} for row in rows])]
     else:
@@ -140,8 +142,8 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
                 if value is None or (plain and value.__class__ in (str, int)):
                     params.append(value)
                 else:
-                    params.append(adapt(value, connection))
-    with connection.cursor() as cursor:
+                    params.append(adapt(value, db))
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
 
