@@ -28,10 +28,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from incidents.models import Source, TimelineEvent
 from notifications.services import notify
 from ownership.models import Repository
+from sredesk import sql
 
 from . import junit
 from .models import PostMortem, RegressionTest, TestResult, TestRun, TestRunFile
@@ -113,39 +115,63 @@ def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
 
 
 def regression_test_refresh(test: RegressionTest) -> bool:
-    """Bring ``test`` to the state its counting runs give; returns whether it changed.
+    """Bring ``test`` to the state its counting runs give; returns whether it changed (``regression_tests_refresh``)."""
+    return regression_tests_refresh([test.pk]) == 1
 
-    A change is logged on the incident's timeline; a change to ``failing`` or
-    ``missing`` notifies the post-mortem's owner and the owning team (once per
-    test, state and run).
+
+def regression_tests_refresh(test_ids: list[int]) -> int:
+    """Bring these regression tests to the states their counting runs give; returns how many changed.
+
+    The tests are locked, their states recomputed under the lock and the
+    changed ones written together (history kept), in a few queries whatever
+    their number. Each change is logged on its incident's timeline; a change
+    to ``failing`` or ``missing`` starts a new reminder cycle and notifies the
+    post-mortem's owner and the owning team (once per test, state and run).
     """
+    if not test_ids:
+        return 0
     with transaction.atomic():
-        test = (
+        tests = list(
             RegressionTest.objects.select_for_update(of=("self",))
             .select_related("repository", "postmortem__incident")
-            .get(pk=test.pk)
+            .filter(pk__in=test_ids)
+            .order_by("pk")
         )
-        state, run = regression_test_state(test)
-        if state == test.state:
-            return False
-        before = test.get_state_display().lower()
-        test.state, test.state_run, test.state_changed_at = state, run, timezone.now()
-        test.save(update_fields=["state", "state_run", "state_changed_at"])
-        where = f" in {run}" if run else ""
-        TimelineEvent.objects.create(
-            incident=test.postmortem.incident,
-            kind=TimelineEvent.Kind.POSTMORTEM,
-            source=Source.SYSTEM,
-            message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
-            data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
-        )
-        if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
-            # The post-mortem owes a working test again: a new reminder cycle starts now.
-            PostMortem.objects.filter(pk=test.postmortem_id).update(
-                reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=timezone.now()
+        states = regression_tests_states(tests)
+        now = timezone.now()
+        changed, events, regressed = [], [], []
+        for test in tests:
+            state, run = states[test.pk]
+            if state == test.state:
+                continue
+            before = test.get_state_display().lower()
+            test.state, test.state_run, test.state_changed_at = state, run, now
+            changed.append(test)
+            where = f" in {run}" if run else ""
+            events.append(
+                TimelineEvent(
+                    incident=test.postmortem.incident,
+                    kind=TimelineEvent.Kind.POSTMORTEM,
+                    source=Source.SYSTEM,
+                    at=now,
+                    message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
+                    data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
+                )
             )
-            transaction.on_commit(lambda: _announce_regressed(test, run))
-    return True
+            if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
+                regressed.append((test, run))
+        if not changed:
+            return 0
+        bulk_update_with_history(changed, RegressionTest, ["state", "state_run", "state_changed_at"])
+        TimelineEvent.objects.bulk_create(events)
+        if regressed:
+            # The post-mortem owes a working test again: a new reminder cycle starts now.
+            PostMortem.objects.filter(pk__in={test.postmortem_id for test, _ in regressed}).update(
+                reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=now
+            )
+            for test, run in regressed:
+                transaction.on_commit(lambda test=test, run=run: _announce_regressed(test, run))
+    return len(changed)
 
 
 def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
@@ -178,7 +204,7 @@ def _refresh_repository(repository: Repository, test_ids: set[str] | None = None
         if test_ids is None or t.test_id in test_ids
     ]
     states = regression_tests_states(tests)
-    return sum(regression_test_refresh(t) for t in tests if states[t.pk][0] != t.state)
+    return regression_tests_refresh([t.pk for t in tests if states[t.pk][0] != t.state])
 
 
 def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
@@ -193,8 +219,13 @@ def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
             logger.info("test %s names %s, which has no post-mortem", result.test_id, match[0])
             continue
         try:
-            _, created = regression_test_link(
-                postmortem=postmortem, repository=repository, test_id=result.test_id, actor=None, source=Source.SYSTEM
+            _, created = regression_test_link(  # ci_run_upload refreshes every test of the file next
+                postmortem=postmortem,
+                repository=repository,
+                test_id=result.test_id,
+                actor=None,
+                source=Source.SYSTEM,
+                refresh=False,
             )
         except ValidationError as exc:
             logger.warning("cannot auto-link %s: %s", result.test_id, exc)
@@ -264,6 +295,9 @@ def ci_run_upload(
     return UploadResult(run=run, new_file=new_file, tests=len(report.results), auto_linked=auto_linked, changed=changed)
 
 
+RESULT_BATCH = 5000
+
+
 def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
     """Insert this file's results; fold them into results the run already has for the same ids."""
     first_file = not TestResult.objects.filter(test_run=run).exists()
@@ -277,21 +311,22 @@ def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
         row = existing.get(r.test_id)
         if row is None:
             new.append(
-                TestResult(
-                    test_run=run,
-                    test_id=r.test_id,
-                    outcome=r.outcome,
-                    flaky=r.flaky,
-                    attempts=r.attempts,
-                    duration_seconds=r.duration_seconds,
-                    message=r.message[:2000],
-                )
+                {
+                    "test_run_id": run.pk,
+                    "test_id": r.test_id,
+                    "outcome": r.outcome,
+                    "flaky": r.flaky,
+                    "attempts": r.attempts,
+                    "duration_seconds": r.duration_seconds,
+                    "message": r.message[:2000],
+                }
             )
             continue
         row.flaky = row.flaky or r.flaky or row.outcome != r.outcome
         row.outcome, row.attempts, row.message = r.outcome, row.attempts + r.attempts, r.message[:2000]
         changed.append(row)
-    TestResult.objects.bulk_create(new, batch_size=500)
+    for start in range(0, len(new), RESULT_BATCH):  # hand-written INSERTs: 20,000 results in a few statements
+        sql.insert(TestResult, new[start : start + RESULT_BATCH])
     TestResult.objects.bulk_update(changed, ["outcome", "flaky", "attempts", "message"], batch_size=500)
 
 

@@ -40,6 +40,7 @@ def regression_test_link(
     action_item: ActionItem | None = None,
     actor: User | None,
     source: str = Source.WEB,
+    refresh: bool = True,
 ) -> tuple[RegressionTest, bool]:
     """Link a regression test to a post-mortem. Returns (test, created).
 
@@ -48,7 +49,8 @@ def regression_test_link(
     link and writes nothing. Writes a timeline entry on the incident when it
     creates the link, and takes its state from CI runs already uploaded
     (``postmortems.ci``), so a test CI has already seen passing is
-    ``verified`` at once.
+    ``verified`` at once (``refresh=False`` leaves that to a caller that
+    refreshes the repository's tests next, as a CI upload does).
     Raises ValidationError keyed by field for a malformed id or an action
     item from another post-mortem.
     """
@@ -74,10 +76,11 @@ def regression_test_link(
         source=source,
         data={"regression_test_id": test.pk},
     )
-    from .ci import regression_test_refresh  # ci builds on this module
+    if refresh:
+        from .ci import regression_test_refresh  # ci builds on this module
 
-    regression_test_refresh(test)  # runs uploaded before the link count too
-    test.refresh_from_db()
+        regression_test_refresh(test)  # runs uploaded before the link count too
+        test.refresh_from_db()
     return test, True
 
 

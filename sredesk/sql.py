@@ -12,6 +12,7 @@ travel as parameters; only our own table and column names are formatted in.
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -69,7 +70,15 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
 
 
 # Fields whose Python value is already what the database driver takes (ORM adaptation is the identity).
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.FloatField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+_PLAIN_TYPES = (str, int, float, bool)
 # What rows as one JSON document (PostgreSQL's jsonb_to_recordset) can carry: not raw bytes.
 _JSON_SAFE = (
     models.CharField,
@@ -94,58 +103,89 @@ def _iso_time(value: object) -> str:
     raise TypeError(f"{type(value).__name__} cannot travel in a JSON row")
 
 
-@cache
-def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str):
-    """How to insert ``names`` of ``model``, cached: (mode, columns, statement parts).
+@dataclass(frozen=True)
+class _Writer:
+    """How to insert some fields of a model: adapters per column and the statement in each form."""
 
-    On PostgreSQL, when every column can travel as JSON, the rows are ONE
-    parameter read by ``jsonb_to_recordset``: the statement text is the same
-    for any number of rows, so PostgreSQL prepares it once and psycopg parses
-    it once (it re-parses any statement with more than 50 parameters). Else a
-    VALUES list with one placeholder per value.
-    """
+    adapters: list  # (name, plain, get_db_prep_save) per column
+    values_head: str  # INSERT INTO t (columns) VALUES
+    one_row: str  # (%s, %s, ...)
+    tail: str  # RETURNING ..., or ""
+    json_keys: list | None  # (name, column) per column, when the rows can travel as JSON (PostgreSQL)
+    json_sql: str
+    copy_sql: str  # COPY t (columns) FROM STDIN (PostgreSQL)
+
+
+@cache
+def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str) -> _Writer:
     fields = [_field(model, name) for name in names]
     columns = ", ".join(_quote(f.column) for f in fields)
     head = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) "
     tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
+    json_keys, json_sql = None, ""
     if vendor == "postgresql" and all(isinstance(field, _JSON_SAFE) for field in fields):
         spec = ", ".join(f"{_quote(f.column)} {f.db_type(connection)}" for f in fields)
-        keys = [(name, field.column) for name, field in zip(names, fields, strict=True)]
-        return "json", keys, f"{head}SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS v ({spec}){tail}"  # noqa: S608
-    plain = [isinstance(field, _PLAIN_FIELDS) for field in fields]
-    adapters = [field.get_db_prep_save for field in fields]
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return "values", list(zip(names, plain, adapters, strict=True)), (f"{head}VALUES ", one, tail)
+        json_keys = [(name, field.column) for name, field in zip(names, fields, strict=True)]
+        json_sql = f"{head}SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS v ({spec}){tail}"  # noqa: S608
+    return _Writer(
+        adapters=[
+            (name, isinstance(f, _PLAIN_FIELDS), f.get_db_prep_save) for name, f in zip(names, fields, strict=True)
+        ],
+        values_head=f"{head}VALUES ",
+        one_row="(" + ", ".join(["%s"] * len(fields)) + ")",
+        tail=tail,
+        json_keys=json_keys,
+        json_sql=json_sql,
+        copy_sql=f"COPY {_quote(model._meta.db_table)} ({columns}) FROM STDIN",
+    )
+
+
+# From this many rows without RETURNING, PostgreSQL gets them through COPY.
+MANY_ROWS = 200
 
 
 def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
-    """INSERT ``rows`` (field name -> Python value, the same keys in every row) in one statement.
+    """INSERT ``rows`` (field name -> Python value, the same keys in every row); one round trip.
 
     Values are stored as the ORM stores them (``get_db_prep_save``, or the
-    same value as JSON on PostgreSQL); give every NOT NULL column, since model
-    defaults are not applied. Returns the ``returning`` column of each row in
+    same value as JSON); give every NOT NULL column, since model defaults
+    are not applied. Returns the ``returning`` column of each row in
     insertion order (as Django's own bulk_create relies on), or [] without
     ``returning``. No signals are sent.
+
+    The statement's form: on PostgreSQL, a few rows whose columns can travel
+    as JSON are ONE parameter read by ``jsonb_to_recordset`` (the same text
+    for any number of rows: prepared once, and parsed once by psycopg, which
+    re-parses any statement with more than 50 parameters); many rows without
+    RETURNING go through ``COPY ... FROM STDIN``. Otherwise, and on SQLite, a
+    VALUES list.
     """
     if not rows:
         return []
     db = connections[DEFAULT_DB_ALIAS]
-    mode, columns, statement = _writer(model, tuple(rows[0]), returning, db.vendor)
-    if mode == "json":
-        sql, params = statement, [rows_json([{column: row[name] for name, column in columns} for row in rows])]
-    else:
-        head, one, tail = statement
-        sql, params = head + ", ".join([one] * len(rows)) + tail, []
-        for row in rows:
-            for name, plain, adapt in columns:
-                value = row[name]
-                if value is None or (plain and value.__class__ in (str, int)):
-                    params.append(value)
-                else:
-                    params.append(adapt(value, db))
+    writer = _writer(model, tuple(rows[0]), returning, db.vendor)
+    many = db.vendor == "postgresql" and not returning and len(rows) >= MANY_ROWS
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        if writer.json_keys is not None and not many:
+            document = rows_json([{column: row[name] for name, column in writer.json_keys} for row in rows])
+            cursor.execute(writer.json_sql, [document])
+        elif many:
+            with cursor.copy(writer.copy_sql) as copy:  # psycopg's COPY: the fastest way in for many rows
+                for row in rows:
+                    copy.write_row(_adapted(writer, row, db))
+        else:
+            params = [value for row in rows for value in _adapted(writer, row, db)]
+            cursor.execute(writer.values_head + ", ".join([writer.one_row] * len(rows)) + writer.tail, params)
         return [value for (value,) in cursor.fetchall()] if returning else []
+
+
+def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:
+    """One row's values as the ORM hands them to the driver (strings, numbers, booleans and ids as they are)."""
+    values = []
+    for name, plain, adapt in writer.adapters:
+        value = row[name]
+        values.append(value if value is None or (plain and value.__class__ in _PLAIN_TYPES) else adapt(value, db))
+    return values
 
 
 def to_python(model: type[Model], field: str, value):

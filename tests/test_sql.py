@@ -118,3 +118,12 @@ def test_postgresql_storage_of_the_busiest_webhook_tables(requires_postgres):
             "AND attname = 'body'"
         )
         assert cursor.fetchone()[0] == "l"  # lz4
+
+
+def test_many_rows_go_in_at_once_with_their_json_and_times(integration):
+    """From MANY_ROWS rows without RETURNING, PostgreSQL takes them through COPY; SQLite through VALUES."""
+    rows = [alert_row(integration, f"fp{i:04d}", labels={"n": str(i), "zone": "é"}) for i in range(sql.MANY_ROWS + 5)]
+    assert sql.insert(Alert, rows) == []
+    stored = {alert.fingerprint: alert for alert in Alert.objects.all()}
+    assert len(stored) == sql.MANY_ROWS + 5
+    assert (stored["fp0007"].labels, stored["fp0007"].starts_at) == ({"n": "7", "zone": "é"}, T0)
