@@ -306,14 +306,13 @@ def _transition(
                 f"Cannot reopen {incident.public_id}: its alerts now belong to {newer.public_id}, which is open.",
                 code="invalid_transition",
             )
-    # Moves made by alerts are recorded on the timeline only; the change history keeps what people do.
-    # (django-simple-history skips a save when the instance merely has this attribute.)
-    machine_made = source == Source.ALERT and actor is None
-    if machine_made:
-        incident.skip_history_when_saving = True
-    incident.save(update_fields=[*LIFECYCLE_FIELDS, "updated_at"])
-    if machine_made:
-        del incident.skip_history_when_saving
+    # Moves made by alerts are recorded on the timeline only (one hand-written UPDATE, no signals); the
+    # change history keeps what people do.
+    if source == Source.ALERT and actor is None:
+        incident.updated_at = timezone.now()
+        sql.update(incident, [*LIFECYCLE_FIELDS, "updated_at"])
+    else:
+        incident.save(update_fields=[*LIFECYCLE_FIELDS, "updated_at"])
     data = {
         "from": before["status"],
         "to": target,

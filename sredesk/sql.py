@@ -188,6 +188,24 @@ def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:
     return values
 
 
+def update(instance: Model, fields: Sequence[str]) -> None:
+    """``UPDATE <table> SET <fields> WHERE pk = instance.pk`` with the instance's values, as the ORM adapts them.
+
+    Unlike ``save(update_fields=...)``: no signals (so no change history), no
+    ``auto_now`` (set such fields yourself). For machine-made changes on a hot path.
+    """
+    model = type(instance)
+    db = connections[DEFAULT_DB_ALIAS]
+    targets = [_field(model, name) for name in fields]
+    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in targets)
+    params = [field.get_db_prep_save(getattr(instance, field.attname), db) for field in targets]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s",  # noqa: S608
+            [*params, instance.pk],
+        )
+
+
 def to_python(model: type[Model], field: str, value):
     """A value of ``model.field`` read by hand-written SQL (an aggregate, say), converted as the ORM converts it."""
     _, _, [(column, functions)] = _reader(model, (field,), connection.vendor)
