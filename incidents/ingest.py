@@ -166,8 +166,6 @@ class _SlotUpdate:
     firing: list[tuple[int, int | None, str]] = field(default_factory=list)  # (alert id, incident id, fingerprint)
     resolved: list[tuple[int, int | None, str, str, datetime]] = field(default_factory=list)  # + fingerprint, name, end
     taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
-    # The group's open incident, read with the alerts still firing in it (saves looking it up): (id, severity).
-    open_incident: tuple[int, int] | None = None
 
 
 # The one-statement path's UPDATE. The events are a derived table ``v``: on PostgreSQL one JSON parameter
@@ -190,12 +188,8 @@ SLOT_MATCH = (
     "AND incidents_alert.starts_at = v.starts_at AND incidents_alert.status = 'firing' "
     "AND incidents_alert.labels = v.labels "
     "RETURNING incidents_alert.id, incidents_alert.fingerprint, incidents_alert.incident_id, incidents_alert.name, "
-    "incidents_alert.status, incidents_alert.group_key, "
-    "(SELECT status FROM incidents_incident WHERE id = incidents_alert.incident_id), "
-    "(SELECT severity FROM incidents_incident WHERE id = incidents_alert.incident_id)"
+    "incidents_alert.status"
 )
-# Open and not mitigated: new alerts of the group join it as it is.
-JOINABLE = {"triggered", "acknowledged"}
 
 
 def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
@@ -204,9 +198,7 @@ def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
     return [event for event in events if event.starts_at is not None and uses[event.fingerprint] == 1]
 
 
-def _update_firing_slots(
-    integration: Integration, events: list[AlertEvent], now: datetime, group_key: str
-) -> _SlotUpdate:
+def _update_firing_slots(integration: Integration, events: list[AlertEvent], now: datetime) -> _SlotUpdate:
     """ONE ``UPDATE ... FROM <the events> RETURNING`` for events about a stored alert that is still firing.
 
     An event matches when the integration's alert at its exact (fingerprint,
@@ -254,13 +246,10 @@ def _update_firing_slots(
     ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params)
-        for pk, fingerprint, incident_id, name, status, alert_group, incident_status, severity in cursor.fetchall():
+        for pk, fingerprint, incident_id, name, status in cursor.fetchall():
             result.taken.add(fingerprint)
             if status == FIRING:
                 result.firing.append((pk, incident_id, fingerprint))
-                # An open incident holding a firing alert of this group is the group's one open incident.
-                if incident_id and alert_group == group_key and incident_status in JOINABLE:
-                    result.open_incident = (incident_id, severity)
             else:
                 result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
     return result
@@ -479,20 +468,14 @@ def _incident_for_new_alerts(
     group_key: str,
     firing: list[tuple[str, datetime, AlertEvent]],
     attached: set[tuple[int | None, str]],
-    open_incident: tuple[int, int] | None,
 ) -> Incident:
     """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one.
 
     ``attached``: (incident id, service label value) of the batch's alerts already in an incident.
-    ``open_incident``: (id, severity) of the group's open incident when the batch's firing alerts showed it.
     """
     events = [event for _, _, event in firing]
     first_start = min(start for _, start, _ in firing)
     severity = min(integration.severity_for(_label(event, integration.severity_label, batch)) for event in events)
-    if open_incident is not None:
-        incident_id, current = open_incident
-        joined = Incident(id=incident_id, severity=current)  # only its id and severity are read
-        return _join(integration, batch, joined, events, severity, attached)
     incident = _group_incident(integration, group_key)
     if incident is not None and incident.status != Incident.Status.RESOLVED:
         if incident.status == Incident.Status.MITIGATED:  # impact is back: a new alert fired
@@ -599,7 +582,7 @@ def _settle(integration: Integration, incident_id: int) -> None:
 def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
     now = timezone.now()
     group_key = group_storage_key(batch.group_key)
-    slots = _update_firing_slots(integration, _slot_events(batch.alerts), now, group_key)
+    slots = _update_firing_slots(integration, _slot_events(batch.alerts), now)
     rest = [event for event in batch.alerts if event.fingerprint not in slots.taken]
     keyed = [(event, fingerprint_for(event.labels)) for event in rest]
     index = _Index(_load_candidates(integration, keyed) if keyed else [])
@@ -621,9 +604,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
             for event in batch.alerts
             if event.fingerprint in incident_of
         }
-        incident = _incident_for_new_alerts(
-            integration, batch, group_key, plan.new_firing, attached, slots.open_incident
-        )
+        incident = _incident_for_new_alerts(integration, batch, group_key, plan.new_firing, attached)
     if plan.orphans and incident is None:
         # BR-04: a resolved alert we never saw firing joins its group's open incident; with none it stays an
         # orphan (BR-01): it never opens an incident, and nobody is paged for it.
