@@ -215,7 +215,8 @@ class TimelineEvent(models.Model):
         POSTMORTEM = "postmortem", "Post-mortem"
         EDIT = "edit", "Edit"
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    # No index of its own: the (incident, at) index serves every lookup by incident (one index less per entry).
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -395,7 +396,9 @@ class Alert(models.Model):
         FIRING = "firing", "Firing"
         RESOLVED = "resolved", "Resolved"
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="alerts")
+    # Neither foreign key has an index of its own: the identity and (incident, status) indexes lead with them,
+    # and every alert webhook writes these rows (fewer indexes to maintain per insert and update).
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     fingerprint = models.CharField(max_length=64)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
@@ -405,7 +408,9 @@ class Alert(models.Model):
     annotations = models.JSONField(default=dict, blank=True)
     generator_url = models.TextField(blank=True)
     group_key = models.CharField(max_length=600, blank=True)
-    incident = models.ForeignKey(Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts", db_index=False
+    )
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     times_seen = models.PositiveIntegerField(default=1)
