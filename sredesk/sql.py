@@ -2,11 +2,12 @@
 
 The alert webhook runs a handful of statements per delivery, thousands of
 times a second (``bench/ingest.py``); there, building the SQL through the ORM
-took longer than PostgreSQL took to run it. These two helpers keep the ORM's
-meaning (field names, value adaptation, converters, model instances) and skip
-only the compilation. Everything else in sredesk uses the ORM.
+took longer than PostgreSQL took to run it. CI uploads write tens of thousands
+of results at once (``bench/junit.py``). ``select``, ``insert`` and ``update``
+keep the ORM's meaning (field names, value adaptation, converters, model
+instances) and skip only the compilation. Everything else in sredesk uses the ORM.
 
-Both work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
+They work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
 travel as parameters; only our own table and column names are formatted in.
 """
 
