@@ -107,9 +107,13 @@ RECEIPT_FIELDS = ("integration_id", "received_at", "body", "headers", "outcome",
 
 
 def _save_receipt(delivery: WebhookDelivery, result: IngestResult) -> None:
-    """Store the receipt with its outcome: one INSERT (``sredesk.sql``), or an UPDATE if it was saved already."""
+    """Store the receipt with its outcome: one INSERT (``sredesk.sql``), an UPDATE if it was saved with another
+    outcome, nothing if it was saved with this one."""
+    answer = result.as_dict()
+    if delivery.pk is not None and (delivery.outcome, delivery.result) == (result.outcome, answer):
+        return  # stored already, with this outcome: by the one-statement path (_update_firing_slots)
     delivery.outcome = result.outcome
-    delivery.result = result.as_dict()
+    delivery.result = answer
     delivery.error = result.note if result.outcome in (Outcome.IGNORED, Outcome.ORPHAN) else ""
     if delivery.pk is not None:  # PagerDuty saves it first, to claim the event id
         delivery.save()
@@ -190,6 +194,33 @@ SLOT_MATCH = (
     "RETURNING incidents_alert.id, incidents_alert.fingerprint, incidents_alert.incident_id, incidents_alert.name, "
     "incidents_alert.status"
 )
+# PostgreSQL, for a delivery whose every alert is firing: the UPDATE above and, when it found every one of
+# them firing in its slot (a plain repeat of the whole delivery, the most common notification), the
+# delivery's receipt, in ONE statement (data-modifying CTEs). The receipt's result is the answer's
+# (IngestResult.as_dict), its "incidents" listed from the updated rows as _public_ids lists them.
+# With SREDESK_ASYNC_COMMIT_REPEATS, storing that receipt also makes the transaction commit without waiting
+# for its WAL flush (SET LOCAL synchronous_commit, evaluated only for the receipt row, so only then): see
+# settings. The receipt's error column, always '' here, carries the call.
+RECEIPT_VALUES = {
+    "result": (
+        "%s::jsonb || jsonb_build_object('incidents', (SELECT COALESCE(jsonb_agg('INC-' || i ORDER BY i), '[]') "
+        "FROM (SELECT DISTINCT incident_id AS i FROM u WHERE incident_id IS NOT NULL) AS d))"
+    ),
+    "error": "%s || left(set_config('synchronous_commit', 'off', true), 0)",
+}
+SLOT_REPEAT_RECEIPT = {
+    asynchronous: (
+        f"WITH u AS ({SLOT_SET}{SLOT_ROWS_POSTGRESQL}{SLOT_MATCH}), "  # noqa: S608 (constants only)
+        f"r AS (INSERT INTO incidents_webhookdelivery ({', '.join(RECEIPT_FIELDS)}) SELECT "
+        + ", ".join(
+            RECEIPT_VALUES[name] if name == "result" or (name == "error" and asynchronous) else "%s"
+            for name in RECEIPT_FIELDS
+        )
+        + " WHERE (SELECT count(*) FROM u WHERE status = 'firing') = %s RETURNING id) "
+        "SELECT u.id, u.fingerprint, u.incident_id, u.name, u.status, (SELECT id FROM r) FROM u"
+    )
+    for asynchronous in (False, True)
+}
 
 
 def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
@@ -198,7 +229,9 @@ def _slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
     return [event for event in events if event.starts_at is not None and uses[event.fingerprint] == 1]
 
 
-def _update_firing_slots(integration: Integration, events: list[AlertEvent], now: datetime) -> _SlotUpdate:
+def _update_firing_slots(
+    integration: Integration, events: list[AlertEvent], now: datetime, receipt: WebhookDelivery | None = None
+) -> _SlotUpdate:
     """ONE ``UPDATE ... FROM <the events> RETURNING`` for events about a stored alert that is still firing.
 
     An event matches when the integration's alert at its exact (fingerprint,
@@ -212,6 +245,12 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
     notification (the whole group, most alerts unchanged), and the reason it
     is written in SQL: one statement for the payload instead of a read and
     writes per kind. Works on PostgreSQL and SQLite (3.35+: UPDATE FROM, RETURNING).
+
+    ``receipt`` (unsaved; give it only when ``events`` are all the delivery's
+    alerts and all firing): on PostgreSQL, when every event turns out to be a
+    plain repeat, the same statement stores it with outcome ``duplicate``
+    (``SLOT_REPEAT_RECEIPT``) and sets its pk; ``_save_receipt`` then has
+    nothing left to write. Otherwise it stays unsaved.
     """
     result = _SlotUpdate()
     if not events:
@@ -233,7 +272,15 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
             for event in events
         ]
         sql_text, params = SLOT_SET + SLOT_ROWS_POSTGRESQL + SLOT_MATCH, [now, sql.rows_json(rows), integration.pk]
+        combined = receipt is not None
+        if combined:
+            receipt.outcome, receipt.error = Outcome.DUPLICATE, ""
+            receipt.result = IngestResult(outcome=Outcome.DUPLICATE, repeated=len(events)).as_dict()
+            row = {name: getattr(receipt, name) for name in RECEIPT_FIELDS}
+            sql_text = SLOT_REPEAT_RECEIPT[settings.SREDESK_ASYNC_COMMIT_REPEATS]
+            params += [*sql.values(WebhookDelivery, row), len(events)]
     else:
+        combined = False
         adapt = connection.ops.adapt_datetimefield_value
         params = [adapt(now)]
         for event in events:
@@ -246,12 +293,16 @@ def _update_firing_slots(integration: Integration, events: list[AlertEvent], now
     ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params)
-        for pk, fingerprint, incident_id, name, status in cursor.fetchall():
-            result.taken.add(fingerprint)
-            if status == FIRING:
-                result.firing.append((pk, incident_id, fingerprint))
-            else:
-                result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
+        rows = cursor.fetchall()
+    for pk, fingerprint, incident_id, name, status, *_ in rows:
+        result.taken.add(fingerprint)
+        if status == FIRING:
+            result.firing.append((pk, incident_id, fingerprint))
+        else:
+            result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
+    if combined and rows and rows[0][5] is not None:
+        receipt.pk, receipt._state.adding = rows[0][5], False
+        receipt.result["incidents"] = _public_ids(incident_id for _, incident_id, _ in result.firing)
     return result
 
 
@@ -270,7 +321,7 @@ def ingest_alert_batch(*, integration: Integration, batch: AlertBatch, delivery:
         result = IngestResult(outcome=Outcome.TEST, note="test notification: no incident opened")
         _save_receipt(delivery, result)
         return result
-    return _retrying(lambda: _apply_batch(integration, batch), delivery)
+    return _retrying(lambda: _apply_batch(integration, batch, delivery), delivery)
 
 
 @dataclass
@@ -579,10 +630,12 @@ def _settle(integration: Integration, incident_id: int) -> None:
     services.incident_resolve(incident_id=incident_id, actor=None, source=Source.ALERT, at=max(at, mitigated_at or at))
 
 
-def _apply_batch(integration: Integration, batch: AlertBatch) -> IngestResult:
+def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookDelivery) -> IngestResult:
     now = timezone.now()
     group_key = group_storage_key(batch.group_key)
-    slots = _update_firing_slots(integration, _slot_events(batch.alerts), now)
+    events = _slot_events(batch.alerts)
+    whole = len(events) == len(batch.alerts) and all(event.status == FIRING for event in events)
+    slots = _update_firing_slots(integration, events, now, receipt=delivery if whole else None)
     rest = [event for event in batch.alerts if event.fingerprint not in slots.taken]
     keyed = [(event, fingerprint_for(event.labels)) for event in rest]
     index = _Index(_load_candidates(integration, keyed) if keyed else [])

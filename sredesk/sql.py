@@ -180,6 +180,16 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
         return [value for (value,) in cursor.fetchall()] if returning else []
 
 
+def values(model: type[Model], row: Mapping[str, object]) -> list:
+    """``row``'s values (field name -> Python value) in its key order, as the ORM hands them to the driver.
+
+    For a statement written by hand that writes a row among other things (``incidents.ingest``'s
+    one-statement path); ``insert`` covers the plain INSERT.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    return _adapted(_writer(model, tuple(row), "", db.vendor), row, db)
+
+
 def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:
     """One row's values as the ORM hands them to the driver (strings, numbers, booleans and ids as they are)."""
     values = []
