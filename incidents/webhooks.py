@@ -102,12 +102,12 @@ def _authenticate(integration: Integration, request: HttpRequest, body: bytes) -
 def _enabled_integration(public_id) -> Integration | None:
     """The enabled integration with this public id, or None.
 
-    Every delivery starts here, so it skips the ORM's query compilation
-    (``sredesk.sql``). The default service is loaded only when an alert is
-    routed to it.
+    Every delivery starts here, so it skips the ORM's query compilation and
+    doubles as the connection's health check (``sredesk.sql.select_first``).
+    The default service is loaded only when an alert is routed to it.
     """
     key = Integration._meta.get_field("public_id").get_db_prep_value(public_id, connection)
-    found = sql.select(Integration, "public_id = %s AND enabled", [key])
+    found = sql.select_first(Integration, "public_id = %s AND enabled", [key])
     return found[0] if found else None
 
 

@@ -13,8 +13,9 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection, connections
 from django.test import Client
 from django.urls import reverse
 
@@ -479,6 +480,35 @@ def test_concurrent_pagerduty_replays_apply_once(requires_postgres, make_hook, r
     assert Incident.objects.count() == 1
     assert WebhookDelivery.objects.filter(outcome="accepted").count() == 1
     assert WebhookDelivery.objects.filter(outcome="duplicate").count() == 3
+
+
+# --- The connection's health check ------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_integration_lookup_is_the_connection_health_check(requires_postgres, hook, monkeypatch):
+    db = connections["default"]
+    probes = []
+    is_usable = db.is_usable
+    monkeypatch.setattr(db, "is_usable", lambda: probes.append("SELECT 1") or is_usable())
+    payload = am_payload(am_alert("aaaa000000000001"))
+    assert hook.post(payload).json()["outcome"] == "accepted"
+    close_old_connections()  # as each request starts (Django's test client leaves it out)
+    assert hook.post(payload).json()["outcome"] == "duplicate"
+    assert probes == []  # the delivery's first statement was its own, not Django's SELECT 1
+
+    # The server drops the connection between two deliveries: the lookup fails, and runs again on a new one.
+    backend = db.connection.info.backend_pid
+    named = db.settings_dict
+    with psycopg.connect(
+        dbname=named["NAME"], user=named["USER"], host=named["HOST"], port=named["PORT"] or 5432, autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    close_old_connections()
+    assert hook.post(payload).json()["outcome"] == "duplicate"
+    assert db.connection.info.backend_pid != backend and probes == []
+    assert Alert.objects.get().times_seen == 3
 
 
 # --- Retention -------------------------------------------------------------------------------
