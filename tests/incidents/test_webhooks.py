@@ -330,8 +330,7 @@ def test_receipt_keeps_the_raw_bytes_and_selected_headers(hook, realdata_dir):
     hook.post(body, headers={"User-Agent": "Alertmanager/0.27.0"})
     receipt = WebhookDelivery.objects.get()
     assert bytes(receipt.body) == body
-    assert receipt.headers["User-Agent"] == "Alertmanager/0.27.0"
-    assert "Authorization" not in receipt.headers
+    assert receipt.headers == {"Content-Type": "application/json", "User-Agent": "Alertmanager/0.27.0"}
     assert receipt.result["alerts"]["new"] == 3
 
 
