@@ -1,6 +1,5 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from ownership.models import Service, Team, User
 
@@ -47,12 +46,6 @@ class DeclareIncidentForm(forms.Form):
         help_text="In your time zone. Leave empty when it began now.",
     )
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-    def clean_started_at(self):
-        value = self.cleaned_data.get("started_at")
-        if value and value > timezone.now():
-            raise ValidationError("Impact cannot begin in the future.")
-        return value
 
 
 class NoteForm(forms.Form):

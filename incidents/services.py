@@ -11,7 +11,7 @@ the notification layer and no announcement is lost.
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,11 +33,33 @@ class InvalidTransition(ValidationError):
     """The incident's status does not allow this move (e.g. acknowledge a resolved incident)."""
 
 
+# How far ahead of our clock a given time may be: a browser's or a script's clock that runs a little fast.
+CLOCK_TOLERANCE = timedelta(minutes=1)
+
+
 def _aware(field: str, value: datetime | None) -> datetime | None:
     """Refuse naive datetimes: every lifecycle time must be an absolute instant (stored in UTC)."""
     if value is not None and timezone.is_naive(value):
         raise ValidationError({field: "Give a time zone (e.g. 2024-05-01T10:05:00Z); naive times are refused."})
     return value
+
+
+def _past(field: str, value: datetime | None, source: str, now: datetime) -> datetime | None:
+    """A lifecycle time that has happened: aware (``_aware``) and not after ``now``.
+
+    A person's (or an API client's) time more than ``CLOCK_TOLERANCE`` ahead
+    is refused, naming the field: it would make MTTA/MTTR wrong. An alert's
+    time ahead of ours is the sender's clock running fast: it is taken as
+    ``now``, when we learnt of it (refusing would lose the alert).
+    """
+    value = _aware(field, value)
+    if value is None or value <= now:
+        return value
+    if source == Source.ALERT:
+        return now
+    if value > now + CLOCK_TOLERANCE:
+        raise ValidationError({field: f"must not be in the future (got {value.isoformat()}, now {now.isoformat()})."})
+    return now
 
 
 def _check_order(incident: Incident) -> None:
@@ -201,14 +223,14 @@ def incident_declare(
     ``alert_group_key`` tie it to an alert group (at most one open incident
     per group: a concurrent declare raises IntegrityError, which ingestion
     retries). ``announce=False`` declares silently (an incident learnt late
-    from another tool). Raises ValidationError for naive or out-of-order
-    times or an unknown severity.
+    from another tool). Raises ValidationError for naive, future (``_past``)
+    or out-of-order times or an unknown severity.
     """
     if severity not in Severity.values:
         raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
     now = timezone.now()
-    detected_at = _aware("detected_at", detected_at) or now
-    started_at = _aware("started_at", started_at) or detected_at
+    detected_at = _past("detected_at", detected_at, source, now) or now
+    started_at = _past("started_at", started_at, source, now) or detected_at
     incident = Incident(
         title=title,
         summary=summary,
@@ -283,7 +305,8 @@ def _transition(
 
     ``announce``: the headline a worker announces after commit ("resolved"), or "" for none.
     """
-    at = _aware(f"{target}_at" if target != "triggered" else "at", at) or timezone.now()
+    now = timezone.now()
+    at = _past(f"{target}_at" if target != "triggered" else "at", at, source, now) or now
     incident = _locked(incident_id)
     if incident.status == target:
         return incident, None

@@ -71,6 +71,14 @@ def test_resolve_before_detection_is_a_400_naming_the_field(api, incident):
     assert incident.status == "triggered" and incident.resolved_at is None
 
 
+def test_resolve_in_the_future_is_a_400_naming_the_field(api, incident):
+    response = api.post(f"/api/v1/incidents/{incident.pk}/resolve/", {"at": "2999-01-01T00:00:00Z"}, format="json")
+    assert response.status_code == 400
+    assert "must not be in the future" in response.json()["error"]["fields"]["resolved_at"][0]
+    incident.refresh_from_db()
+    assert incident.status == "triggered" and incident.resolved_at is None
+
+
 def test_acknowledge_with_a_naive_time_is_a_400(api, incident):
     """BR-22 (2): a time without an offset is refused, not guessed."""
     response = api.post(f"/api/v1/incidents/{incident.pk}/acknowledge/", {"at": "2024-05-01T10:05:00"}, format="json")

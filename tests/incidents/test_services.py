@@ -119,6 +119,32 @@ def test_naive_times_are_refused():
     assert "acknowledged_at" in exc.value.message_dict
 
 
+def test_a_time_in_the_future_is_refused_for_people_and_taken_as_now_for_alerts():
+    incident = incident_in(S.TRIGGERED)
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as exc:
+        services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.API, at=tomorrow)
+    assert "must not be in the future" in exc.value.message_dict["resolved_at"][0]
+    with pytest.raises(ValidationError) as exc:
+        services.incident_declare(title="x", severity=3, actor=None, source=Source.WEB, detected_at=tomorrow)
+    assert "detected_at" in exc.value.message_dict
+    incident.refresh_from_db()
+    assert incident.status == S.TRIGGERED and not Incident.objects.exclude(pk=incident.pk).exists()
+
+    # A clock a few seconds fast is not an error; the time stored is ours, never later than the call.
+    before = timezone.now()
+    services.incident_acknowledge(
+        incident_id=incident.pk, actor=None, source=Source.API, at=before + dt.timedelta(seconds=20)
+    )
+    incident.refresh_from_db()
+    assert before <= incident.acknowledged_at <= timezone.now()
+    # An alert whose sender's clock runs a day ahead still moves the incident, at the time we learnt of it.
+    before = timezone.now()
+    services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.ALERT, at=tomorrow)
+    incident.refresh_from_db()
+    assert incident.status == S.RESOLVED and before <= incident.resolved_at <= timezone.now()
+
+
 def test_mttr_across_the_dst_change_counts_absolute_time():
     """BR-22 (3): detected 00:30 CEST, resolved 02:30 CET on 2024-10-27 is 3 hours, not 2."""
     detected = dt.datetime.fromisoformat("2024-10-27T00:30:00+02:00")

@@ -203,6 +203,7 @@ def test_declare_refuses_a_start_in_the_future(sre_client):
     future = (timezone.localtime(timezone.now()) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     response = sre_client.post(reverse("incidents:declare"), {"title": "x", "severity": 3, "started_at": future})
     assert response.status_code == 400 and not Incident.objects.exists()
+    assert "must not be in the future" in response.context["form"].errors["started_at"][0]
 
 
 def test_notes_via_htmx_answer_with_the_timeline(sre_client):
