@@ -274,10 +274,13 @@ def _update_firing_slots(
         sql_text, params = SLOT_SET + SLOT_ROWS_POSTGRESQL + SLOT_MATCH, [now, sql.rows_json(rows), integration.pk]
         combined = receipt is not None
         if combined:
-            receipt.outcome, receipt.error = Outcome.DUPLICATE, ""
-            receipt.result = IngestResult(outcome=Outcome.DUPLICATE, repeated=len(events)).as_dict()
+            answer = IngestResult(outcome=Outcome.DUPLICATE, repeated=len(events)).as_dict()
             row = {name: getattr(receipt, name) for name in RECEIPT_FIELDS}
-            sql_text = SLOT_REPEAT_RECEIPT[settings.SREDESK_ASYNC_COMMIT_REPEATS]
+            row.update(outcome=Outcome.DUPLICATE, error="", result=answer)
+            # Asynchronous only when the delivery's own transaction is the outermost: SET LOCAL lasts until
+            # the outermost commit, and a caller's enclosing transaction may hold writes that must be durable.
+            asynchronous = settings.SREDESK_ASYNC_COMMIT_REPEATS and len(connection.atomic_blocks) == 1
+            sql_text = SLOT_REPEAT_RECEIPT[asynchronous]
             params += [*sql.values(WebhookDelivery, row), len(events)]
     else:
         combined = False
@@ -301,8 +304,9 @@ def _update_firing_slots(
         else:
             result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
     if combined and rows and rows[0][5] is not None:
+        answer["incidents"] = _public_ids(incident_id for _, incident_id, _ in result.firing)
+        receipt.outcome, receipt.error, receipt.result = Outcome.DUPLICATE, "", answer
         receipt.pk, receipt._state.adding = rows[0][5], False
-        receipt.result["incidents"] = _public_ids(incident_id for _, incident_id, _ in result.firing)
     return result
 
 

@@ -317,8 +317,9 @@ SREDESK_WEBHOOK_MAX_BYTES = env.int("SREDESK_WEBHOOK_MAX_BYTES", default=1024 * 
 SREDESK_WEBHOOK_RETENTION_DAYS = env.int("SREDESK_WEBHOOK_RETENTION_DAYS", default=30)
 # PostgreSQL: a delivery whose every alert was already firing (it changes only last_seen_at/times_seen and
 # stores its receipt) commits without waiting for the WAL flush (synchronous_commit=off for that transaction
-# alone). A server crash in the next ~0.6 s (3 x wal_writer_delay) can lose that receipt and counter bump,
-# never an alert, an incident change or a page; the next notification bumps the counters again.
+# alone, and only when it is the outermost transaction). A server crash in the next ~0.6 s (3 x
+# wal_writer_delay), or a failover to a synchronous standby it did not wait for, can lose that receipt and
+# counter bump, never an alert, an incident change or a page; the next notification bumps the counters again.
 SREDESK_ASYNC_COMMIT_REPEATS = env.bool("SREDESK_ASYNC_COMMIT_REPEATS", default=True)
 # Fernet key(s) that encrypt integration signing secrets at rest: comma-separated,
 # the first encrypts and all decrypt (rotation). Generate one with

@@ -76,11 +76,12 @@ def select_first(model: type[Model], where: str, params: Sequence, **options) ->
     With ``CONN_HEALTH_CHECKS``, Django sends ``SELECT 1`` before a request's
     first query on a reused connection, so that a connection the server has
     dropped is replaced rather than failing the request. A read is harmless to
-    run twice, so this one is the check: when it fails on such a connection
-    (InterfaceError, OperationalError), the connection is closed and the read
-    runs once more on a new one. One round trip fewer per request; meant for
-    an endpoint that machines call thousands of times a second (the alert
-    webhook). Outside a request's first query it is ``select``.
+    run twice, so this one is the check: when it fails (InterfaceError,
+    OperationalError) and the connection is found unusable, the connection is
+    closed and the read runs once more on a new one; any other error is
+    raised. One round trip fewer per request; meant for an endpoint that
+    machines call thousands of times a second (the alert webhook). Outside a
+    request's first query it is ``select``.
     """
     db = connections[DEFAULT_DB_ALIAS]
     if db.connection is None or db.in_atomic_block or not db.health_check_enabled or db.health_check_done:
@@ -89,6 +90,8 @@ def select_first(model: type[Model], where: str, params: Sequence, **options) ->
     try:
         return select(model, where, params, **options)
     except (InterfaceError, OperationalError):
+        if db.is_usable():  # the connection is fine: a real error (a timeout, a lock), not a dropped connection
+            raise
         db.close()
         return select(model, where, params, **options)
 

@@ -9,7 +9,9 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from incidents import ingest
 from incidents.models import Alert, Incident, Integration, WebhookDelivery
 from notifications import memory
 from notifications.models import Notification
@@ -340,6 +342,15 @@ def test_service_from_common_labels_and_custom_labels(make_hook, svc_a):
     assert (incident.primary_service, incident.severity) == (svc_c, 1)
 
 
+def test_an_alert_from_a_clock_running_ahead_opens_its_incident_now(hook):
+    before = timezone.now()
+    answer = hook.post(am_payload(am_alert("aaaa000000000001", starts="2999-01-01T00:00:00Z"))).json()
+    assert answer["alerts"]["new"] == 1
+    incident, alert = Incident.objects.get(), Alert.objects.get()
+    assert alert.starts_at == utc(2999, 1, 1)  # the alert keeps the sender's time: it is part of its identity
+    assert before <= incident.detected_at <= timezone.now() and incident.started_at == incident.detected_at
+
+
 def test_resolving_a_sev1_creates_its_postmortem_draft(hook):
     hook.post(am_payload(am_alert("aaaa000000000001", labels={"alertname": "X", "severity": "critical"})))
     hook.post(
@@ -387,25 +398,69 @@ def test_a_repeat_receipt_lists_every_incident_of_the_delivery_as_the_answer_doe
     assert (receipt.outcome, receipt.result) == ("duplicate", answer)
 
 
-def synchronous_commit() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
+@pytest.fixture
+def post_looking_at_synchronous_commit(hook):
+    """``post(payload)`` -> (outcome, the delivery transaction's synchronous_commit as it ends)."""
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "incidents_webhookdelivery" in sql:  # the receipt is the delivery's last write
+            with context["connection"].connection.cursor() as cursor:  # psycopg's own: not through this spy
+                cursor.execute("SHOW synchronous_commit")
+                seen.append(cursor.fetchone()[0])
+        return result
+
+    def post(payload: dict) -> tuple[str, str]:
+        seen.clear()
+        with connection.execute_wrapper(spy):
+            outcome = hook.post(payload).json()["outcome"]
+        return outcome, seen[-1]
+
+    return post
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("asynchronous", [True, False])
-def test_only_a_delivery_of_plain_repeats_commits_without_waiting_for_the_flush(hook, settings, asynchronous):
-    # The test's own transaction wraps every delivery: SET LOCAL lasts until the test ends, so look in order.
+def test_only_a_delivery_of_plain_repeats_commits_without_waiting_for_the_flush(
+    requires_postgres, settings, post_looking_at_synchronous_commit, asynchronous
+):
     settings.SREDESK_ASYNC_COMMIT_REPEATS = asynchronous
     alerts = [am_alert(f"ffff{i:012d}", labels={"alertname": f"A{i}"}) for i in range(2)]
     resolved = am_alert("ffff000000000000", "resolved", ends="2024-05-01T10:05:00Z", labels={"alertname": "A0"})
-    for payload, outcome in [(alerts[:1], "accepted"), (alerts, "accepted"), ([resolved, alerts[1]], "accepted")]:
-        assert hook.post(am_payload(*payload)).json()["outcome"] == outcome
-        assert synchronous_commit() == "on"
-    assert hook.post(am_payload(alerts[1])).json()["outcome"] == "duplicate"
-    assert synchronous_commit() == ("off" if asynchronous else "on")
+    deliveries = [alerts[:1], alerts, [resolved, alerts[1]], alerts[1:]]
+    assert [post_looking_at_synchronous_commit(am_payload(*batch)) for batch in deliveries] == [
+        ("accepted", "on"),
+        ("accepted", "on"),
+        ("accepted", "on"),
+        ("duplicate", "off" if asynchronous else "on"),
+    ]
     assert WebhookDelivery.objects.latest("id").error == ""
+
+
+@pytest.mark.postgres
+def test_a_delivery_inside_a_callers_transaction_never_commits_it_asynchronously(
+    requires_postgres, post_looking_at_synchronous_commit
+):
+    # The test's own transaction encloses the delivery's: its SET LOCAL would last until that one commits.
+    payload = am_payload(am_alert("ffff000000000009"))
+    assert [post_looking_at_synchronous_commit(payload) for _ in range(2)] == [("accepted", "on"), ("duplicate", "on")]
+
+
+def test_a_delivery_that_fails_after_the_repeats_update_keeps_an_error_receipt(hook, monkeypatch):
+    alerts = [am_alert(f"abab{i:012d}", labels={"alertname": f"A{i}"}) for i in range(2)]
+    hook.post(am_payload(alerts[0]))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug in a later step")
+
+    monkeypatch.setattr(ingest, "_load_candidates", broken)  # runs for the new alert, after the slot UPDATE
+    hook.client.raise_request_exception = False
+    assert hook.post(am_payload(*alerts)).status_code == 500
+    receipt = WebhookDelivery.objects.latest("id")
+    assert (receipt.outcome, receipt.result, receipt.error) == ("error", {}, "RuntimeError: bug in a later step")
+    assert Alert.objects.get().times_seen == 1  # the delivery's UPDATE rolled back with it
 
 
 def test_a_delivery_with_one_new_alert_among_repeats_is_stored_whole(hook):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import close_old_connections, connection, connections
+from django.db import OperationalError, close_old_connections, connection, connections
 from django.test import Client
 from django.urls import reverse
 
@@ -506,8 +506,35 @@ def test_the_integration_lookup_is_the_connection_health_check(requires_postgres
         admin.execute("SELECT pg_terminate_backend(%s)", [backend])
     close_old_connections()
     assert hook.post(payload).json()["outcome"] == "duplicate"
-    assert db.connection.info.backend_pid != backend and probes == []
+    assert db.connection.info.backend_pid != backend
+    assert probes == ["SELECT 1"]  # only once the lookup had failed, to tell a dropped connection from an error
     assert Alert.objects.get().times_seen == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_error_on_a_working_connection_is_not_retried(requires_postgres, hook):
+    db = connections["default"]
+    payload = am_payload(am_alert("aaaa000000000001"))
+    assert hook.post(payload).json()["outcome"] == "accepted"
+    backend = db.connection.info.backend_pid
+    with db.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    named = db.settings_dict
+    with psycopg.connect(
+        dbname=named["NAME"], user=named["USER"], host=named["HOST"], port=named["PORT"] or 5432
+    ) as locker:
+        locker.execute("LOCK TABLE incidents_integration IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(5, locker.rollback)  # a retry (on a new connection, no lock_timeout) would wait
+        release.start()
+        close_old_connections()
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                hook.post(payload)
+        finally:
+            release.cancel()
+    assert db.connection.info.backend_pid == backend  # raised as it is: no reconnection, no second wait
+    db.close()
 
 
 # --- Retention -------------------------------------------------------------------------------
