@@ -260,7 +260,7 @@ def _update_firing_slots(
         return max(event.ends_at or now, event.starts_at) if event.status == RESOLVED else None
 
     if connection.vendor == "postgresql":
-        rows = [
+        slots = [
             {
                 "fingerprint": event.fingerprint,
                 "starts_at": event.starts_at,
@@ -271,7 +271,7 @@ def _update_firing_slots(
             }
             for event in events
         ]
-        sql_text, params = SLOT_SET + SLOT_ROWS_POSTGRESQL + SLOT_MATCH, [now, sql.rows_json(rows), integration.pk]
+        sql_text, params = SLOT_SET + SLOT_ROWS_POSTGRESQL + SLOT_MATCH, [now, sql.rows_json(slots), integration.pk]
         combined = receipt is not None
         if combined:
             answer = IngestResult(outcome=Outcome.DUPLICATE, repeated=len(events)).as_dict()
@@ -281,7 +281,7 @@ def _update_firing_slots(
             # the outermost commit, and a caller's enclosing transaction may hold writes that must be durable.
             asynchronous = settings.SREDESK_ASYNC_COMMIT_REPEATS and len(connection.atomic_blocks) == 1
             sql_text = SLOT_REPEAT_RECEIPT[asynchronous]
-            params += [*sql.values(WebhookDelivery, row), len(events)]
+            params += [*sql.adapted_values(WebhookDelivery, row), len(events)]
     else:
         combined = False
         adapt = connection.ops.adapt_datetimefield_value

@@ -3,9 +3,11 @@
 The alert webhook runs a handful of statements per delivery, thousands of
 times a second (``bench/ingest.py``); there, building the SQL through the ORM
 took longer than PostgreSQL took to run it. CI uploads write tens of thousands
-of results at once (``bench/junit.py``). ``select``, ``insert`` and ``update``
-keep the ORM's meaning (field names, value adaptation, converters, model
-instances) and skip only the compilation. Everything else in sredesk uses the ORM.
+of results at once (``bench/junit.py``). ``select`` (and ``select_first``, the
+webhook's lookup that doubles as the connection health check), ``insert``,
+``update`` and ``adapted_values`` keep the ORM's meaning (field names, value
+adaptation, converters, model instances) and skip only the compilation.
+Everything else in sredesk uses the ORM.
 
 They work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
 travel as parameters; only our own table and column names are formatted in.
@@ -206,7 +208,7 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
         return [value for (value,) in cursor.fetchall()] if returning else []
 
 
-def values(model: type[Model], row: Mapping[str, object]) -> list:
+def adapted_values(model: type[Model], row: Mapping[str, object]) -> list:
     """``row``'s values (field name -> Python value) in its key order, as the ORM hands them to the driver.
 
     For a statement written by hand that writes a row among other things (``incidents.ingest``'s
