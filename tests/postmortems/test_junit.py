@@ -90,7 +90,7 @@ def test_real_ids_round_trip_through_canonical_test_id(junit_dir, name):
 def test_real_ids_come_from_the_tool_rules_alone(junit_dir, name, monkeypatch):
     """canonical_test_id is a no-op on every real id: the per-tool rules already produce canonical ids."""
     expected = [r.test_id for r in parse_file(junit_dir, name).results]
-    monkeypatch.setattr(junit, "canonical_test_id", lambda raw: raw)
+    monkeypatch.setattr(junit.ids, "canonical_test_id", lambda raw: raw)
     assert [r.test_id for r in parse_file(junit_dir, name).results] == expected
 
 
@@ -329,7 +329,7 @@ def test_surefire_flaky_failure_is_a_flaky_pass_not_a_pass(junit_dir):
 def test_the_whole_tree_is_never_held(junit_dir, monkeypatch):
     """The 808-test report is read in chunks and every finished element is detached from the tree."""
     roots = []
-    real_iterparse = junit.iterparse
+    real_iterparse = junit.reader.iterparse
 
     def spying_iterparse(source, **kwargs):
         for event, elem in real_iterparse(source, **kwargs):
@@ -349,7 +349,7 @@ def test_the_whole_tree_is_never_held(junit_dir, monkeypatch):
             self.reads.append(len(data))
             return data
 
-    monkeypatch.setattr(junit, "iterparse", spying_iterparse)
+    monkeypatch.setattr(junit.reader, "iterparse", spying_iterparse)
     with (junit_dir / "merged-pulsar-testng-808-tests.xml").open("rb") as fh:
         counter = ChunkCounter(fh)
         report = parse_junit(counter, filename="merged-pulsar-testng-808-tests.xml")
@@ -404,7 +404,7 @@ def test_oversized_bytes_are_refused_before_parsing(monkeypatch):
     def no_parsing(*args, **kwargs):
         raise AssertionError("parsed an oversized upload")
 
-    monkeypatch.setattr(junit, "iterparse", no_parsing)
+    monkeypatch.setattr(junit.reader, "iterparse", no_parsing)
     with pytest.raises(JUnitError, match=r"is 200 bytes, over the limit of 100 bytes .* SREDESK_JUNIT_MAX_BYTES"):
         parse_junit(b"x" * 200, max_bytes=100)
 
