@@ -5,8 +5,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Length
 
-from postmortems.templatetags.sredesk_ui import duration
 from sredesk.admin import HistoryAdmin
+from sredesk.templatetags.sredesk_ui import duration
 
 from . import services
 from .models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from postmortems.templatetags.sredesk_ui import when_text
+from sredesk.templatetags.sredesk_ui import when_text
 
 from . import services
 from .filters import IncidentListFilter

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Tag libraries of the whole project (sredesk is not an app, so they are named here).
+            "libraries": {"sredesk_ui": "sredesk.templatetags.sredesk_ui"},
         },
     },
 ]

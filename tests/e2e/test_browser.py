@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from demo.loader import load_demo
 from incidents.models import Incident, TimelineEvent
 from ownership.models import Membership, Repository, Service, Team, User
-from postmortems.management.commands.load_demo import load_demo
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.reminders import reminders_sweep
 from sredesk.tokens import new_token

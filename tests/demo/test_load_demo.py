@@ -10,10 +10,11 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from demo import data as demo_data
 from incidents.models import Incident, TimelineEvent
 from notifications.models import OutboxMessage
 from ownership.models import Membership, Repository, Service, Team, User
-from postmortems import demo_data, reminders
+from postmortems import reminders
 from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder, ReminderDelivery
 from postmortems.selectors import postmortems_owing_regression_test
 

@@ -1,4 +1,4 @@
-"""``manage.py load_demo``: load the demo company, its incidents and post-mortems.
+"""Load the demo company, its incidents and post-mortems (``manage.py load_demo``).
 
 Idempotent: every row is looked up by its natural key (username, team and
 service slug, repository name, incident title, action-item title within its
@@ -18,14 +18,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from demo import data as demo_data
+from demo.data import DemoIncident, DemoPostMortem
 from incidents.models import Incident, Source, TimelineEvent
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
-from postmortems import demo_data
-from postmortems.demo_data import DemoIncident, DemoPostMortem
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.services import timeline_markdown
 from postmortems.testids import canonical_test_id
@@ -411,7 +410,7 @@ def demo_login_ensure() -> bool:
 
 @transaction.atomic
 def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoLoadResult:
-    """Load everything in ``postmortems.demo_data`` that is not there yet, in one transaction.
+    """Load everything in ``demo.data`` that is not there yet, in one transaction.
 
     Creates the ``demo`` login only when ``demo_login`` is true. Existing rows
     are never changed. Returns the demo rows per model and what this run created.
@@ -444,37 +443,3 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
         "timeline events": TimelineEvent.objects.filter(incident__in=incidents).count(),
     }
     return result
-
-
-class Command(BaseCommand):
-    """Load the demo company: teams, people, services, incidents, post-mortems, action items.
-
-    Safe to run any number of times: only missing rows are created. The
-    ``demo`` / ``demo`` superuser is created only when
-    ``settings.SREDESK_DEMO_LOGIN`` is on (the embedded SQLite default; never
-    on a production database with debug off); otherwise the command says so
-    and creates no login.
-    """
-
-    help = "Load demo teams, services, incidents and post-mortems (idempotent). Creates the demo login if allowed."
-
-    def handle(self, *args, **options) -> None:
-        result = load_demo(demo_login=settings.SREDESK_DEMO_LOGIN)
-        width = max(len(label) for label in result.totals)
-        self.stdout.write("Demo data:")
-        for label, total in result.totals.items():
-            new = result.created[label]
-            self.stdout.write(f"  {label:<{width}}  {total:>3}" + (f"  ({new} new)" if new else ""))
-        if result.demo_login == "created":
-            self.stdout.write(self.style.SUCCESS("Demo login created: sign in as demo / demo."))
-        elif result.demo_login == "exists":
-            self.stdout.write("Demo login 'demo' already exists; left unchanged.")
-        else:
-            self.stdout.write(
-                self.style.WARNING(
-                    "No demo login created: SREDESK_DEMO_LOGIN is off (always, on a production database with "
-                    "DJANGO_DEBUG off); create an account with `manage.py createsuperuser`."
-                )
-            )
-        if not any(result.created.values()):
-            self.stdout.write("Nothing new: the demo data was already loaded.")
