@@ -6,23 +6,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from notifications import base as notify_base
 from notifications import memory
 from sredesk.celery import app as celery_app
+from tests.factories import UserFactory
+from tests.machine import service_missing
 
 # Unit tests run tasks in-process; the e2e tests switch this off for their real worker.
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
-
-
-def service_missing(reason: str) -> None:
-    """Skip, or fail when SREDESK_REQUIRE_SERVICES says the service must be there (CI)."""
-    if django_settings.SREDESK_REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (SREDESK_REQUIRE_SERVICES=1: this must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +67,16 @@ def realdata_dir() -> Path:
     if not path or not Path(path).is_dir():
         service_missing("real payloads not available: set SREDESK_REALDATA_DIR to shared/realdata")
     return Path(path)
+
+
+@pytest.fixture
+def operator(db):
+    """A staff superuser, as who runs the admin console."""
+    return UserFactory(username="ops", first_name="Olu", last_name="Ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """The test client signed in as ``operator`` (the admin tests' door)."""
+    client.force_login(operator)
+    return client

@@ -4,10 +4,9 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from ownership.models import Membership
-from ownership.services import api_token_issue
+from tests.api.clients import client_for
 from tests.factories import (
     IncidentFactory,
     MembershipFactory,
@@ -17,14 +16,6 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-
-
-def client_for(user) -> APIClient:
-    """An API client authenticated by the user's token (None: anonymous)."""
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
-    return client
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from postmortems.models import ActionItem
-from tests.api.conftest import client_for
+from tests.api.clients import client_for
 from tests.factories import TeamFactory, UserFactory
 
 T = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)

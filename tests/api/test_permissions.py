@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from postmortems.models import PostMortem, RegressionTest
-from tests.api.conftest import client_for
+from tests.api.clients import client_for
 from tests.factories import ActionItemFactory, RegressionTestFactory
 
 ROLES = ["anonymous", "outsider", "member", "commander", "staff"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from incidents.models import Alert, Incident, Integration
 from ownership.models import Membership, Responsibility
 from postmortems.models import Reminder, ReminderDelivery, TestResult, TestRun
-from tests.api.conftest import client_for
+from tests.api.clients import client_for
 from tests.factories import (
     ActionItemFactory,
     MembershipFactory,

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from incidents.models import Incident
-from tests.api.conftest import client_for
+from tests.api.clients import client_for
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
 
 BR25 = (

@@ -19,7 +19,7 @@ from incidents import services
 from incidents.models import Incident, Integration, TimelineEvent
 from ownership.models import Responsibility
 from sredesk.celery import app as celery_app
-from tests.e2e.conftest import WAIT
+from tests.e2e.workers import WAIT
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.fakes import wait_until
 

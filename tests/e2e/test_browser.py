@@ -32,7 +32,7 @@ from ownership.models import Membership, Repository, Service, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.reminders import reminders_sweep
 from sredesk.tokens import new_token
-from tests.conftest import service_missing
+from tests.machine import service_missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -36,7 +36,7 @@ from django.utils import timezone
 from postmortems import reminders
 from postmortems.models import PostMortem, ReminderDelivery
 from sredesk.celery import app as celery_app
-from tests.e2e.conftest import SLACK_TOKEN, WAIT, CeleryWorkers, Worker
+from tests.e2e.workers import SLACK_TOKEN, WAIT, CeleryWorkers, Worker
 from tests.factories import PostMortemFactory, UserFactory
 from tests.fakes import FakeSlack, wait_until
 

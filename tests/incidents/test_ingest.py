@@ -17,16 +17,7 @@ from notifications import memory
 from notifications.models import Notification
 from postmortems.models import PostMortem
 from tests.factories import ServiceFactory, UserFactory
-from tests.incidents.test_webhooks import (  # noqa: F401 (shared fixtures)
-    am_alert,
-    am_payload,
-    counts,
-    hook_fixture,
-    make_hook_fixture,
-    svc_a_fixture,
-    team_fixture,
-    utc,
-)
+from tests.incidents.payloads import am_alert, am_payload, counts, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -597,54 +588,7 @@ def test_pagerduty_naive_occurred_at_is_refused(pd, realdata_dir):
     assert not Incident.objects.exists()
 
 
-# --- create_integration ------------------------------------------------------------------------
 
-
-def test_create_integration_prints_the_url_and_token_once(svc_a, settings, client):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    settings.SREDESK_BASE_URL = "https://sredesk.example.com"
-    out = StringIO()
-    call_command("create_integration", "--kind", "alertmanager", "--name", "Prod AM", "--service", "svc-a", stdout=out)
-    integration = Integration.objects.get(name="Prod AM")
-    lines = dict(
-        line.split(":", 1) for line in out.getvalue().splitlines() if line.startswith(("Webhook URL", "Token"))
-    )
-    url, token = lines["Webhook URL"].strip(), lines["Token"].strip()
-    assert url == f"https://sredesk.example.com/hooks/{integration.public_id}/"
-    assert integration.check_token(token) and integration.default_service == svc_a
-    response = client.post(
-        url.removeprefix("https://sredesk.example.com"),
-        data=json.dumps(am_payload(am_alert("aaaa000000000001"))),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200
-
-
-def test_admin_rotates_a_token_and_shows_it_once(hook, client):
-    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
-    old_hash = Integration.objects.get().token_hash
-    response = client.post(
-        "/admin/incidents/integration/",
-        {"action": "rotate_token", "_selected_action": [hook.integration.pk]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    shown = [str(m) for m in response.context["messages"]]
-    integration = Integration.objects.get()
-    assert integration.token_hash != old_hash
-    token = shown[0].split(" token ")[1].split(" ")[0]
-    assert integration.check_token(token)
-    assert hook.post(am_payload(am_alert("aaaa000000000001"))).status_code == 401  # the old token is dead
-    for page in (
-        "/admin/incidents/integration/",
-        "/admin/incidents/alert/?q=DiskFull",
-        "/admin/incidents/webhookdelivery/",
-    ):
-        assert client.get(page).status_code == 200
 
 
 def test_timestamps_are_aware_utc(hook):

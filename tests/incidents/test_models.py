@@ -57,15 +57,30 @@ def test_database_refuses_an_update_that_breaks_the_order():
 
 @pytest.mark.django_db
 def test_recovery_before_acknowledgement_is_allowed():
-    incident = IncidentFactory(
+    """Impact can end before anyone acknowledges: mitigated (even resolved) with no acknowledgement, and a
+    mitigation recorded before the acknowledgement, are both stored as given."""
+    unacknowledged = IncidentFactory(
+        started_at=T0, detected_at=minutes(1), mitigated_at=minutes(3), resolved_at=minutes(4), status="resolved"
+    )
+    mitigated_first = IncidentFactory(
         started_at=T0,
         detected_at=minutes(1),
         mitigated_at=minutes(3),
-        resolved_at=minutes(4),
-        acknowledged_at=minutes(20),
+        acknowledged_at=minutes(5),
+        resolved_at=minutes(10),
         status="resolved",
     )
-    assert incident.public_id == f"INC-{incident.pk}"
+
+    unacknowledged.refresh_from_db()
+    mitigated_first.refresh_from_db()
+    assert (unacknowledged.status, unacknowledged.acknowledged_at, unacknowledged.resolved_at) == (
+        "resolved",
+        None,
+        minutes(4),
+    )
+    assert unacknowledged.mtta_seconds is None and unacknowledged.mttr_seconds == 240
+    assert (mitigated_first.mitigated_at, mitigated_first.acknowledged_at) == (minutes(3), minutes(5))
+    assert mitigated_first.time_to_mitigate_seconds == 180 and mitigated_first.mtta_seconds == 240
 
 
 @pytest.mark.django_db

@@ -1,8 +1,6 @@
 """Alert webhooks over HTTP (Django test client): authentication, bad input, real payloads, replays, races.
 
 Real payloads are read from SREDESK_REALDATA_DIR (shared/realdata), never copied here.
-The helpers and fixtures at the top are shared with tests/incidents/test_ingest.py (fixtures are
-defined as ``<name>_fixture`` with ``name=`` so they can be imported without shadowing).
 """
 
 import datetime as dt
@@ -11,129 +9,20 @@ import hmac
 import json
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import OperationalError, close_old_connections, connection, connections
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents import ingest
-from incidents.models import Alert, Incident, Integration, TimelineEvent, WebhookDelivery
+from incidents.models import Alert, Incident, Integration, WebhookDelivery
 from notifications.models import Notification
-from ownership.models import Responsibility
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
-
-UTC = dt.UTC
-
-
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
-
-
-def am_payload(*alerts: dict, status: str = "", group_key: str = '{}:{alertname="DiskFull"}', **extra) -> dict:
-    """An Alertmanager v4 body around ``alerts``; the group status is derived from them unless given."""
-    status = status or ("firing" if any(a["status"] == "firing" for a in alerts) else "resolved")
-    return {
-        "version": "4",
-        "status": status,
-        "receiver": "incident-app",
-        "groupKey": group_key,
-        "truncatedAlerts": 0,
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://am.example:9093",
-        "alerts": list(alerts),
-        **extra,
-    }
-
-
-def am_alert(
-    fingerprint: str,
-    status: str = "firing",
-    *,
-    starts: str = "2024-05-01T10:00:00Z",
-    ends: str = "0001-01-01T00:00:00Z",
-    labels: dict | None = None,
-    annotations: dict | None = None,
-) -> dict:
-    return {
-        "status": status,
-        "labels": labels if labels is not None else {"alertname": "DiskFull", "service": "svc-a"},
-        "annotations": annotations or {},
-        "startsAt": starts,
-        "endsAt": ends,
-        "generatorURL": "http://prom.example/g",
-        "fingerprint": fingerprint,
-    }
-
-
-class Hook:
-    """Posts to one integration's webhook URL; on-commit work (announcements) runs as after a real commit."""
-
-    def __init__(self, client: Client, capture, integration: Integration, token: str) -> None:
-        self.client, self.capture, self.integration, self.token = client, capture, integration, token
-
-    @property
-    def url(self) -> str:
-        return f"/hooks/{self.integration.public_id}/"
-
-    def post(self, payload, *, token: str | None = None, headers: dict | None = None, query: str = ""):
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        auth = {} if token == "" else {"Authorization": f"Bearer {self.token if token is None else token}"}
-        with self.capture(execute=True):
-            return self.client.post(
-                self.url + query, data=body, content_type="application/json", headers={**auth, **(headers or {})}
-            )
-
-
-@pytest.fixture(name="team")
-def team_fixture(db):
-    return TeamFactory(slug="team-x", slack_channel="C0TEAMX")
-
-
-@pytest.fixture(name="svc_a")
-def svc_a_fixture(team):
-    """Service ``svc-a`` owned by team-x, whose on-call person is paged."""
-    service = ServiceFactory(slug="svc-a", name="Service A", team=team)
-    Responsibility.objects.create(service=service, role=Responsibility.Role.PAGED, user=UserFactory(username="oncall"))
-    return service
-
-
-@pytest.fixture(name="make_hook")
-def make_hook_fixture(db, client, django_capture_on_commit_callbacks):
-    """``make_hook(kind="alertmanager", secret="", **fields)`` -> a Hook for a new integration."""
-
-    def make(kind: str = Integration.Kind.ALERTMANAGER, *, secret: str = "", **fields) -> Hook:
-        integration = Integration(kind=kind, name=fields.pop("name", f"{kind} {Integration.objects.count()}"), **fields)
-        token = integration.set_new_token()
-        integration.signing_secret = secret
-        integration.save()
-        return Hook(client, django_capture_on_commit_callbacks, integration, token)
-
-    return make
-
-
-@pytest.fixture(name="hook")
-def hook_fixture(make_hook, svc_a):
-    return make_hook(default_service=svc_a)
-
-
-def counts() -> dict[str, int]:
-    """Everything a delivery may write, except the receipt."""
-    return {
-        "alerts": Alert.objects.count(),
-        "incidents": Incident.objects.count(),
-        "timeline": TimelineEvent.objects.count(),
-        "notifications": Notification.objects.count(),
-    }
-
-
-def pd_signature(body: bytes, secret: str) -> str:
-    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
+from sredesk.celery import app as celery_app
+from tests.factories import ServiceFactory
+from tests.incidents.payloads import am_alert, am_payload, counts, pd_signature, utc
 
 # --- Authentication --------------------------------------------------------------------
 
@@ -556,15 +445,18 @@ def test_retention_deletes_old_receipts_only(hook, settings):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_retention_is_a_beat_entry(settings):
+def test_retention_is_a_beat_entry(hook, settings):
+    """Beat sends, every hour, a task the worker has registered under the entry's name, and that task purges."""
     entry = settings.CELERY_BEAT_SCHEDULE["webhook-deliveries-purge"]
-    assert entry["task"] == "incidents.webhook_deliveries_purge"
+    assert entry["schedule"].run_every == dt.timedelta(hours=1)
+    assert entry["options"]["expires"] <= 3600  # a stale tick is dropped, not piled up
+    task = celery_app.tasks[entry["task"]]
+    hook.post(b"not json")
+    retention = dt.timedelta(days=settings.SREDESK_WEBHOOK_RETENTION_DAYS, minutes=1)
+    WebhookDelivery.objects.update(received_at=timezone.now() - retention)
 
-
-def test_realdata_is_not_copied_into_the_project():
-    project = Path(__file__).resolve().parents[2]
-    names = {"oncall-example-two-firing-numFiring.json", "v3-incident.triggered.json"}
-    assert not [p for p in project.rglob("*.json") if p.name in names and ".venv" not in p.parts]
+    assert task.apply().get() == 1
+    assert not WebhookDelivery.objects.exists()
 
 
 def test_readme_curl_example_generic_alert(make_hook, svc_a):

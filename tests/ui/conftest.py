@@ -1,4 +1,4 @@
-"""Fixtures for the web UI and admin tests."""
+"""Fixtures for the web UI tests: a signed-in person who reads times in Europe/Berlin."""
 
 import pytest
 
@@ -14,15 +14,4 @@ def sre(db):
 @pytest.fixture
 def sre_client(client, sre):
     client.force_login(sre)
-    return client
-
-
-@pytest.fixture
-def operator(db):
-    return UserFactory(username="ops", first_name="Olu", last_name="Ops", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client_(client, operator):
-    client.force_login(operator)
     return client

@@ -438,11 +438,6 @@ def test_my_work_lists_what_i_owe_by_due_date(sre_client, sre):
     assert incident.title in section(response, "my-incidents")
 
 
-def test_open_postmortems_page_moved_to_postmortems(sre_client):
-    assert reverse("postmortems:open") == "/postmortems/"
-    assert reverse("overview") == "/"
-
-
 def test_timeline_kinds_render(sre_client):
     incident = IncidentFactory()
     for kind in TimelineEvent.Kind.values:

@@ -1,5 +1,5 @@
-"""The small service functions the UI and admin added: send a reminder now, verify by hand, action-item status;
-and the dashboard charts' arithmetic."""
+"""Post-mortem services the UI and admin call: send a reminder now, verify a regression test by hand,
+action-item status."""
 
 import datetime as dt
 
@@ -9,13 +9,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents.models import Source
-from ownership.charts import incidents_per_week, nice_ticks, response_trends, weekly_medians
 from postmortems.ci import regression_test_refresh
 from postmortems.models import Reminder, ReminderDelivery, TestResult, TestRun
 from postmortems.reminders import reminders_send_now, reminders_sweep
 from postmortems.selectors import postmortems_owing_regression_test
 from postmortems.services import action_item_set_status, regression_test_verify_by_hand
-from tests.factories import ActionItemFactory, IncidentFactory, PostMortemFactory, RegressionTestFactory, UserFactory
+from tests.factories import ActionItemFactory, PostMortemFactory, RegressionTestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -117,49 +116,3 @@ def test_action_item_status_rules():
     item.refresh_from_db()
     assert item.status == "done"
     assert item.postmortem.incident.timeline.filter(data__action_item_id=item.pk).count() == 1
-
-
-# --- charts --------------------------------------------------------------------------------------
-
-
-def test_nice_ticks():
-    assert nice_ticks(0) == [0, 1]
-    assert nice_ticks(3) == [0, 1, 2, 3]
-    assert nice_ticks(12) == [0, 5, 10, 15]
-    assert nice_ticks(0.3) == [0, 0.1, 0.2, 0.3]
-
-
-def test_weekly_medians_ignore_missing_end_points_and_bucket_in_the_viewers_week():
-    now = dt.datetime(2024, 5, 15, 12, 0, tzinfo=dt.UTC)  # a Wednesday
-    this_week = now - dt.timedelta(days=1)
-    acked = [
-        IncidentFactory.build(
-            started_at=this_week, detected_at=this_week, acknowledged_at=this_week + dt.timedelta(minutes=m)
-        )
-        for m in (2, 4, 30)
-    ]
-    unacked = IncidentFactory.build(started_at=this_week, detected_at=this_week)
-    resolved = IncidentFactory.build(
-        started_at=this_week - dt.timedelta(hours=3), detected_at=this_week, resolved_at=this_week
-    )
-    mondays, mtta, mttr = weekly_medians([*acked, unacked, resolved], now=now, weeks=4)
-
-    assert mondays[-1] == dt.date(2024, 5, 13) and len(mondays) == 4
-    assert mtta == [None, None, None, 240.0]  # the median of 2, 4 and 30 minutes; the unacknowledged one is left out
-    assert mttr == [None, None, None, 10_800.0]
-    charts = response_trends([*acked, resolved], now=now, weeks=4)
-    assert [c.title for c in charts] == ["MTTA", "MTTR"] and all("<script" not in c.svg for c in charts)
-
-
-def test_incidents_per_week_counts_by_severity_in_the_viewers_zone(settings):
-    from django.utils import timezone as tz
-
-    now = dt.datetime(2024, 5, 13, 12, 0, tzinfo=dt.UTC)  # Monday
-    sunday_night_utc = dt.datetime(2024, 5, 12, 23, 30, tzinfo=dt.UTC)  # already Monday in Berlin
-    incident = IncidentFactory.build(severity=1, started_at=sunday_night_utc, detected_at=sunday_night_utc)
-    with tz.override("Europe/Berlin"):
-        berlin = incidents_per_week([incident], now=now, weeks=2)
-    with tz.override("UTC"):
-        utc = incidents_per_week([incident], now=now, weeks=2)
-    assert berlin.rows[-1][1:] == (1, 0, 0, 0, 1)
-    assert utc.rows[-2][1:] == (1, 0, 0, 0, 1) and utc.rows[-1][1:] == (0, 0, 0, 0, 0)

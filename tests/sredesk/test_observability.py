@@ -3,10 +3,13 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from postmortems.reminders import reminders_plan_due, reminders_sweep
 from tests.factories import PostMortemFactory, RegressionTestFactory
+from tests.fakes import free_port
+from tests.machine import service_missing
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +29,38 @@ def test_healthz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_checks_database_and_broker(client):
+def test_readyz_is_ok_when_database_and_broker_answer(client):
     response = client.get("/readyz")
-    assert response.status_code == 200, response.content
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
 def test_readyz_names_an_unreachable_broker(client, settings):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
 
     response = client.get("/readyz")
 
     assert response.status_code == 503
     assert "broker" in response.json()["problems"]
     assert "database" not in response.json()["problems"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_names_an_unreachable_database(client):
+    """The database really goes away (a closed port), not a stub: an in-memory SQLite cannot, so PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    real = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["PORT"] = free_port()
+    try:
+        response = client.get("/readyz")
+    finally:
+        connection.close()
+        connection.settings_dict.update(real)
+
+    assert response.status_code == 503
+    assert "database" in response.json()["problems"]
+    assert "broker" not in response.json()["problems"]
 
 
 def test_metrics_follow_the_reminder_loop(client, django_capture_on_commit_callbacks):
