@@ -1,22 +1,14 @@
-"""CI test runs: take JUnit XML, record results, and move linked regression tests between states.
+"""CI uploads: JUnit XML files in, test runs and results stored, linked regression tests refreshed.
 
-A regression test's state is a pure function of the repository's counting
-runs (``Repository.counts_branch``), recomputed by ``regression_test_refresh``:
-
-* the latest counting run that contains the test decides: a pass makes it
-  ``verified``, a failure or error ``failing``; skipped, xfail and flaky
-  results (attempts that disagree) are not passes and change nothing;
-* a *complete* counting run newer than that one which lacks the test makes it
-  ``missing`` (an incomplete run cannot, since more files may come);
-* with no counting run seen, it stays ``linked``.
-
-Recomputing instead of applying deltas makes uploads idempotent and order-free:
-a retried upload, a run uploaded before the test was linked, or files arriving
-out of order all end in the same state. ``failing`` and ``missing`` notify the
-post-mortem's owner and the owning team: the regression guard itself regressed.
+One service, :func:`ci_upload`, serves every door (``POST /ci/junit/``, the
+API's ``POST /api/v1/test-runs/upload/``, ``manage.py upload_junit``): it checks
+the run's parameters, adds each file to the run (:func:`ci_run_upload`) and lets
+the last file close the run when the uploader says so. What a test's state
+becomes is ``postmortems.ci_states``' rule.
 """
 
 import hashlib
+import io
 import logging
 import re
 from dataclasses import dataclass
@@ -25,19 +17,26 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
-from incidents.models import Source, TimelineEvent
-from notifications.services import notify
+from incidents.models import Source
 from ownership.models import Repository
-from sredesk import sql
+from sredesk import inputs, sql
 
 from . import junit
-from .models import PostMortem, RegressionTest, TestResult, TestRun, TestRunFile
+from .ci_states import regression_test_refresh, regression_tests_refresh, repository_refresh
+from .models import PostMortem, TestResult, TestRun, TestRunFile
 from .services import regression_test_link
+
+__all__ = [
+    "UploadResult",
+    "UploadSummary",
+    "ci_run_complete",
+    "ci_run_upload",
+    "ci_upload",
+    "regression_test_refresh",
+    "regression_tests_refresh",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,158 +52,6 @@ class UploadResult:
     tests: int
     auto_linked: int
     changed: int
-
-
-def counting_runs(repository: Repository):
-    """The repository's runs whose branch counts, newest first."""
-    runs = TestRun.objects.filter(repository=repository)
-    branches = [
-        repository.default_branch,
-        *[b.strip() for b in repository.extra_counted_branches.split(",") if b.strip()],
-    ]
-    return runs.filter(branch__in=branches).order_by("-created_at", "-id")
-
-
-def _decide(current: str, runs: list[TestRun], results: dict[int, tuple[str, bool]]) -> tuple[str, TestRun | None]:
-    """The state a test should be in, from the counting ``runs`` (newest first) and its ``results`` by run id."""
-    present = [run for run in runs if run.pk in results]
-    decisive = next(
-        (
-            run
-            for run in present
-            if results[run.pk][0] not in (TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL)
-            and not results[run.pk][1]
-        ),
-        None,
-    )
-    missing_run = next((run for run in runs if run.complete and run.pk not in results), None)
-    if missing_run is not None and (
-        not present or (missing_run.created_at, missing_run.pk) > (present[0].created_at, present[0].pk)
-    ):
-        return RegressionTest.State.MISSING, missing_run
-    if decisive is None:
-        return (current if current != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
-    outcome, _ = results[decisive.pk]
-    if outcome == TestResult.Outcome.PASSED:
-        return RegressionTest.State.VERIFIED, decisive
-    return RegressionTest.State.FAILING, decisive
-
-
-def regression_tests_states(tests: list[RegressionTest]) -> dict[int, tuple[str, TestRun | None]]:
-    """The state each test should be in now, by test pk: two queries per repository, whatever the run sizes."""
-    states = {}
-    by_repository: dict[int, list[RegressionTest]] = {}
-    for test in tests:
-        by_repository.setdefault(test.repository_id, []).append(test)
-    for group in by_repository.values():
-        runs = list(counting_runs(group[0].repository))
-        results: dict[str, dict[int, tuple[str, bool]]] = {}
-        rows = TestResult.objects.filter(
-            test_run_id__in=[run.pk for run in runs], test_id__in={t.test_id for t in group}
-        ).values_list("test_id", "test_run_id", "outcome", "flaky")
-        for test_id, run_id, outcome, flaky in rows:
-            results.setdefault(test_id, {})[run_id] = (outcome, flaky)
-        for test in group:
-            states[test.pk] = _decide(test.state, runs, results.get(test.test_id, {}))
-    return states
-
-
-def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
-    """The state ``test`` should be in now, and the run that decides it (see the module docstring)."""
-    return regression_tests_states([test])[test.pk]
-
-
-def regression_test_refresh(test: RegressionTest) -> bool:
-    """Bring ``test`` to the state its counting runs give; returns whether it changed (``regression_tests_refresh``)."""
-    return regression_tests_refresh([test.pk]) == 1
-
-
-def regression_tests_refresh(test_ids: list[int]) -> int:
-    """Bring these regression tests to the states their counting runs give; returns how many changed.
-
-    The tests are locked, their states recomputed under the lock and the
-    changed ones written together (history kept), in a few queries whatever
-    their number. Each change is logged on its incident's timeline; a change
-    to ``failing`` or ``missing`` starts a new reminder cycle and notifies the
-    post-mortem's owner and the owning team (once per test, state and run).
-    """
-    if not test_ids:
-        return 0
-    with transaction.atomic():
-        tests = list(
-            RegressionTest.objects.select_for_update(of=("self",))
-            .select_related("repository", "postmortem__incident")
-            .filter(pk__in=test_ids)
-            .order_by("pk")
-        )
-        states = regression_tests_states(tests)
-        now = timezone.now()
-        changed, events, regressed = [], [], []
-        for test in tests:
-            state, run = states[test.pk]
-            if state == test.state:
-                continue
-            before = test.get_state_display().lower()
-            test.state, test.state_run, test.state_changed_at = state, run, now
-            changed.append(test)
-            where = f" in {run}" if run else ""
-            events.append(
-                TimelineEvent(
-                    incident=test.postmortem.incident,
-                    kind=TimelineEvent.Kind.POSTMORTEM,
-                    source=Source.SYSTEM,
-                    at=now,
-                    message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
-                    data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
-                )
-            )
-            if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
-                regressed.append((test, run))
-        if not changed:
-            return 0
-        bulk_update_with_history(changed, RegressionTest, ["state", "state_run", "state_changed_at"])
-        TimelineEvent.objects.bulk_create(events)
-        if regressed:
-            # The post-mortem owes a working test again: a new reminder cycle starts now.
-            PostMortem.objects.filter(pk__in={test.postmortem_id for test, _ in regressed}).update(
-                reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=now
-            )
-            for test, run in regressed:
-                transaction.on_commit(lambda test=test, run=run: _announce_regressed(test, run))
-    return len(changed)
-
-
-def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
-    postmortem = test.postmortem
-    incident = postmortem.incident
-    team = incident.owning_team
-    owner = postmortem.owner
-    verb = "is failing" if test.state == RegressionTest.State.FAILING else "is missing from CI"
-    text = f"{incident.public_id} regression test {test.test_id} {verb} in {run or test.repository}"
-    notify(
-        key=f"regression-test:{test.pk}:{test.state}:{run.pk if run else 0}",
-        topic=incident.public_id,
-        subject=text,
-        text=text,
-        url=settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk]),
-        slack=[owner.slack_user_id if owner else "", team.slack_channel if team else ""],
-        outbox=([f"user:{owner.username}"] if owner else []) + ([f"team:{team.slug}"] if team else []),
-    )
-
-
-def _refresh_repository(repository: Repository, test_ids: set[str] | None = None) -> int:
-    """Refresh the repository's regression tests (those named in ``test_ids``, or all); returns how many changed.
-
-    States are computed for all of them in a few queries; only a test whose
-    state changes is then locked, recomputed and saved.
-    """
-    tests = [
-        t
-        for t in RegressionTest.objects.filter(repository=repository).select_related("repository")
-        if test_ids is None or t.test_id in test_ids
-    ]
-    states = regression_tests_states(tests)
-    return regression_tests_refresh([t.pk for t in tests if states[t.pk][0] != t.state])
 
 
 def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
@@ -234,6 +81,53 @@ def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
     return linked
 
 
+@dataclass(frozen=True)
+class RunParams:
+    """The run a file belongs to, as the uploader named it, checked (:func:`run_params`)."""
+
+    branch: str
+    run_key: str
+    commit: str = ""
+    url: str = ""
+    fmt: str | None = None
+
+
+PARAM_LIMITS = {"branch": 200, "commit": 100, "run_key": 200, "url": 500, "format": 32, "filename": 300}
+"""Longest value of each upload parameter, in characters (the columns that store them)."""
+
+
+def run_params(*, branch: str, run_key: str = "", commit: str = "", url: str = "", fmt: str | None = None) -> RunParams:
+    """Check an upload's parameters where they enter; ``run_key`` defaults to the commit.
+
+    Raises ``InputError`` (a ValidationError naming the parameter) for a missing
+    branch or run key, a value over ``PARAM_LIMITS``, NUL or a lone surrogate,
+    a URL that is not ``http``/``https`` (it is shown as a link), or an unknown
+    ``format``.
+    """
+    for field, value in (("branch", branch), ("commit", commit), ("run_key", run_key), ("format", fmt or "")):
+        inputs.check_text(value, field=field, max_length=PARAM_LIMITS[field])
+    inputs.check_url(url, field="url", max_length=PARAM_LIMITS["url"])
+    if not branch.strip():
+        raise inputs.InputError("branch", "Give the branch the run tested.", code="required")
+    if not (run_key or commit):
+        raise inputs.InputError("run_key", "Give a run key (the CI build id) or a commit.", code="required")
+    try:
+        junit.producer_hint(fmt)
+    except junit.JUnitError as exc:
+        raise inputs.InputError("format", str(exc)) from None
+    return RunParams(branch=branch, run_key=run_key or commit, commit=commit, url=url, fmt=fmt or None)
+
+
+def _digest(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-256 and size of a file read in chunks, left at position 0."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
 def ci_run_upload(
     *,
     repository: Repository,
@@ -248,38 +142,39 @@ def ci_run_upload(
 ) -> UploadResult:
     """Add one JUnit file to the run (repository, run key) and update the regression tests it names.
 
-    ``run_key`` defaults to the commit. The same bytes uploaded twice to one
-    run are recorded once. Results are folded per canonical test id; the
-    same id in two files of one run becomes one result with both attempts
+    ``content`` is the bytes or a seekable binary file (read in chunks, never
+    whole). ``run_key`` defaults to the commit. The same bytes uploaded twice
+    to one run are recorded once. Results are folded per canonical test id;
+    the same id in two files of one run becomes one result with both attempts
     (flaky when they disagree). Test cases carrying the property
     ``incident=INC-42`` are linked to that post-mortem. ``complete=True``
-    closes the run (see ``ci_run_complete``). Raises ValidationError with
-    a ``file`` message for XML we cannot read (junit.JUnitError), and for a
-    missing branch or run key.
+    closes the run (see ``ci_run_complete``). Raises ValidationError naming
+    the field: ``file`` for XML we cannot read (junit.JUnitError), the
+    parameter for a bad run parameter (:func:`run_params`).
     """
-    if not branch:
-        raise ValidationError({"branch": "Give the branch the run tested."})
-    run_key = run_key or commit
-    if not run_key:
-        raise ValidationError({"run_key": "Give a run key (the CI build id) or a commit."})
-    data = content if isinstance(content, bytes) else content.read(settings.SREDESK_JUNIT_MAX_BYTES + 1)
+    params = run_params(branch=branch, run_key=run_key, commit=commit, url=url, fmt=fmt)
+    inputs.check_text(filename, field="filename", max_length=PARAM_LIMITS["filename"])
+    stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
+    digest, size = _digest(stream)
     try:
-        report = junit.parse_junit(data, filename=filename, fmt=fmt, max_bytes=settings.SREDESK_JUNIT_MAX_BYTES)
+        report = junit.parse_junit(
+            stream, filename=filename, fmt=params.fmt, max_bytes=settings.SREDESK_JUNIT_MAX_BYTES
+        )
     except junit.JUnitError as exc:
         raise ValidationError({"file": str(exc)}) from exc
-    digest = hashlib.sha256(data).hexdigest()
+    branch, run_key, commit, url = params.branch, params.run_key, params.commit, params.url
     with transaction.atomic():
         run, _ = TestRun.objects.get_or_create(
-            repository=repository, run_key=run_key[:200], defaults={"branch": branch, "commit": commit, "url": url}
+            repository=repository, run_key=run_key, defaults={"branch": branch, "commit": commit, "url": url}
         )
         run = TestRun.objects.select_for_update().get(pk=run.pk)
         try:
             with transaction.atomic():
                 TestRunFile.objects.create(
                     test_run=run,
-                    filename=filename[:300],
+                    filename=filename,
                     sha256=digest,
-                    size_bytes=len(data),
+                    size_bytes=size,
                     producer=report.producer,
                     tests=len(report.results),
                 )
@@ -289,10 +184,79 @@ def ci_run_upload(
         if new_file:
             _store_results(run, report.results)
     auto_linked = _auto_link(repository, report.results) if new_file else 0
-    changed = _refresh_repository(repository, {r.test_id for r in report.results}) if new_file else 0
+    changed = repository_refresh(repository, {r.test_id for r in report.results}) if new_file else 0
     if complete:
         changed += ci_run_complete(run=run)
     return UploadResult(run=run, new_file=new_file, tests=len(report.results), auto_linked=auto_linked, changed=changed)
+
+
+@dataclass(frozen=True)
+class UploadSummary:
+    """What one upload request did, over all its files (the doors' response body)."""
+
+    run: TestRun
+    files: int
+    new_files: int
+    tests: int
+    auto_linked: int
+    changed: int
+
+    def counts(self) -> dict[str, int]:
+        """``files``, ``new_files``, ``tests``, ``auto_linked`` and ``changed``, for a response body."""
+        return {k: getattr(self, k) for k in ("files", "new_files", "tests", "auto_linked", "changed")}
+
+
+def ci_upload(
+    *,
+    repository: Repository,
+    files: list[tuple[str, bytes | BinaryIO]],
+    branch: str,
+    run_key: str = "",
+    commit: str = "",
+    url: str = "",
+    fmt: str | None = None,
+    complete: bool = False,
+) -> UploadSummary:
+    """Add JUnit files, given as ``(filename, bytes or file)``, to one run; the last one closes it if ``complete``.
+
+    The one upload used by ``POST /ci/junit/``, ``POST /api/v1/test-runs/upload/``
+    and ``manage.py upload_junit``. The parameters are checked once, before any
+    file is read (:func:`run_params`). Files are added in order, each in its own
+    transaction (:func:`ci_run_upload`): when one cannot be read, the ones
+    before it stay stored (uploading them again is harmless) and the
+    ValidationError's ``file`` message names the file. Raises ValidationError
+    naming the field, also for an empty ``files``.
+    """
+    run_params(branch=branch, run_key=run_key, commit=commit, url=url, fmt=fmt)
+    if not files:
+        raise inputs.InputError("file", "Send JUnit XML as the request body or as multipart files named 'file'.")
+    totals = dict.fromkeys(("files", "new_files", "tests", "auto_linked", "changed"), 0)
+    result = None
+    for index, (filename, content) in enumerate(files):
+        try:
+            result = ci_run_upload(
+                repository=repository,
+                branch=branch,
+                run_key=run_key,
+                commit=commit,
+                url=url,
+                fmt=fmt,
+                filename=filename,
+                content=content,
+                complete=complete and index == len(files) - 1,
+            )
+        except ValidationError as exc:
+            if len(files) > 1 and hasattr(exc, "error_dict") and "file" in exc.error_dict:
+                stored = f" The {index} file(s) before it were stored." if index else ""
+                name = filename or f"file {index + 1}"
+                raise ValidationError({"file": f"{name}: {' '.join(exc.message_dict['file'])}{stored}"}) from exc
+            raise
+        totals["files"] += 1
+        totals["new_files"] += result.new_file
+        for key in ("tests", "auto_linked", "changed"):
+            totals[key] += getattr(result, key)
+    result.run.refresh_from_db()
+    return UploadSummary(run=result.run, **totals)
 
 
 RESULT_BATCH = 5000
@@ -337,4 +301,4 @@ def ci_run_complete(*, run: TestRun) -> int:
     """
     if not TestRun.objects.filter(pk=run.pk, complete=False).update(complete=True, completed_at=timezone.now()):
         return 0
-    return _refresh_repository(run.repository)
+    return repository_refresh(run.repository)

@@ -53,6 +53,8 @@ __all__ = [
     "InputError",
     "check_text",
     "check_texts",
+    "check_url",
+    "http_url",
     "is_ascii_int",
     "json_depth_exceeds",
     "load_json",
@@ -162,6 +164,31 @@ def check_texts(pairs: Iterable[tuple[str, Any]], max_length: int | None = None)
     for field, value in pairs:
         if isinstance(value, str):
             check_text(value, field=field, max_length=max_length)
+
+
+# --- URLs ----------------------------------------------------------------------------------
+
+URL_SCHEMES = ("http", "https")
+"""The only schemes a URL from outside may have: a ``javascript:`` or ``data:`` link runs in the viewer's page."""
+
+
+def http_url(value: str) -> bool:
+    """True for an absolute ``http``/``https`` URL with a host (case-insensitive scheme, no whitespace before it)."""
+    scheme, sep, rest = value.partition(":")
+    return bool(sep) and scheme.lower() in URL_SCHEMES and rest.startswith("//") and len(rest) > 2
+
+
+def check_url(value: str, *, field: str, max_length: int | None = None) -> str:
+    """``value`` unchanged when empty or an ``http``/``https`` URL storable as text, else :class:`InputError`.
+
+    Checked where a URL enters (before it is stored) and again where one is
+    rendered as a link (``sredesk_ui.http_url``), so a URL stored before this
+    check existed cannot run script either.
+    """
+    check_text(value, field=field, max_length=max_length)
+    if value and not http_url(value):
+        raise InputError(field, "Give an http:// or https:// URL.", code="invalid_url")
+    return value
 
 
 # --- JSON ----------------------------------------------------------------------------------

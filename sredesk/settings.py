@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Alert webhooks skip everything below (machine clients: no sessions, CSRF, UI).
     "sredesk.middleware.WebhookShortPathMiddleware",
+    # Every other view's request body within its limit, chunked ones included; before CSRF reads a form.
+    "sredesk.bodies.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -25,6 +25,7 @@ from postmortems.models import (
     TestRun,
 )
 from sredesk.api import ErrorSerializer, WriteScope, check_write
+from sredesk.bodies import body_limit
 from sredesk.tokens import bearer_token, token_hash
 
 from . import filters, serializers
@@ -300,37 +301,28 @@ class TestRunViewSet(ReadOnlyViewSet):
         permission_classes=[HasRepositoryToken],
         parser_classes=[MultiPartParser],
     )
+    @body_limit("SREDESK_JUNIT_MAX_BYTES")
     def upload(self, request):
         """Upload JUnit XML for a CI run, authenticated by the repository's CI token (the same as ``/ci/junit/``).
 
         Matching regression tests move to verified, failing or missing. The
-        same file uploaded twice to one run is counted once.
+        same file uploaded twice to one run is counted once. The body (all
+        files) may be at most ``SREDESK_JUNIT_MAX_BYTES``, chunked or not (413 past it).
         """
         data = serializers.TestRunUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        files = params.pop("file")
-        summary = {"files": 0, "new_files": 0, "tests": 0, "auto_linked": 0, "changed": 0}
-        run = None
-        for index, upload in enumerate(files):
-            result = ci.ci_run_upload(
-                repository=request.auth,
-                branch=params["branch"],
-                commit=params["commit"],
-                run_key=params["run_key"],
-                url=params["url"],
-                fmt=params["format"] or None,
-                filename=upload.name or "",
-                content=upload.read(),
-                complete=params["complete"] and index == len(files) - 1,
-            )
-            run = result.run
-            summary["files"] += 1
-            summary["new_files"] += result.new_file
-            for key in ("tests", "auto_linked", "changed"):
-                summary[key] += getattr(result, key)
-        run.refresh_from_db()
-        body = {"run": serializers.TestRunSummarySerializer(run).data, **summary}
+        summary = ci.ci_upload(
+            repository=request.auth,
+            files=[(upload.name or "", upload) for upload in params["file"]],
+            branch=params["branch"],
+            commit=params["commit"],
+            run_key=params["run_key"],
+            url=params["url"],
+            fmt=params["format"] or None,
+            complete=params["complete"],
+        )
+        body = {"run": serializers.TestRunSummarySerializer(summary.run).data, **summary.counts()}
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -76,6 +76,7 @@ __all__ = [
     "TestResult",
     "parse_junit",
     "parse_seconds",
+    "producer_hint",
     "relative_path",
 ]
 

@@ -236,7 +236,7 @@ def test_upload_command(linked, tmp_path, capsys):
     call_command("upload_junit", str(report), repository="acme/payments", branch="main", commit="abc", complete=True)
 
     assert state(linked) == "verified"
-    assert "1 tests (new)" in capsys.readouterr().out
+    assert "1 file(s), 1 tests (1 new file(s), 0 already uploaded)" in capsys.readouterr().out
     with pytest.raises(CommandError, match="No repository named 'acme/nope'"):
         call_command("upload_junit", str(report), repository="acme/nope", branch="main", commit="abc")
     bad = tmp_path / "bad.xml"

@@ -1,12 +1,13 @@
 """manage.py upload_junit: the CLI twin of ``POST /ci/junit/`` for runners with database access."""
 
+import contextlib
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from ownership.models import Repository
-from postmortems.ci import ci_run_upload
+from postmortems.ci import ci_upload
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--branch", required=True)
         parser.add_argument("--commit", default="")
         parser.add_argument("--run-key", default="", help="The CI build id (default: the commit)")
-        parser.add_argument("--url", default="", help="The CI job's page")
+        parser.add_argument("--url", default="", help="The CI job's page (http or https)")
         parser.add_argument("--format", default=None, help="Producer hint: pytest, jest, go, surefire, gradle, ...")
         parser.add_argument("--complete", action="store_true", help="These files are the whole run")
 
@@ -26,27 +27,34 @@ class Command(BaseCommand):
         repo = Repository.objects.filter(name=repository).first()
         if repo is None:
             raise CommandError(f"No repository named {repository!r}; add it in the admin first.")
-        for index, path in enumerate(files):
+        with contextlib.ExitStack() as stack:
+            opened = []
+            for path in files:
+                try:
+                    opened.append((path.name, stack.enter_context(path.open("rb"))))
+                except OSError as exc:
+                    raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
             try:
-                content = path.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-            try:
-                result = ci_run_upload(
+                summary = ci_upload(
                     repository=repo,
+                    files=opened,
                     branch=branch,
                     commit=commit,
                     run_key=run_key,
                     url=url,
                     fmt=format,
-                    filename=path.name,
-                    content=content,
-                    complete=complete and index == len(files) - 1,
+                    complete=complete,
                 )
             except ValidationError as exc:
-                raise CommandError(f"{path}: {' '.join(exc.messages)}") from exc
-            state = "new" if result.new_file else "already uploaded"
-            self.stdout.write(
-                f"{path}: {result.tests} tests ({state}), {result.auto_linked} linked, "
-                f"{result.changed} regression test(s) changed"
-            )
+                field = getattr(exc, "field", "") or next(iter(getattr(exc, "error_dict", {}) or {"": 0}))
+                if field == "file":  # a file's message names it when there are several
+                    where = f"{files[0]}: " if len(files) == 1 else ""
+                else:
+                    where = f"--{field.replace('_', '-')}: "
+                raise CommandError(where + " ".join(exc.messages)) from exc
+        new = summary.new_files
+        self.stdout.write(
+            f"{summary.files} file(s), {summary.tests} tests ({new} new file(s), {summary.files - new} already "
+            f"uploaded), {summary.auto_linked} linked, {summary.changed} regression test(s) changed; "
+            f"run {summary.run.run_key} {'complete' if summary.run.complete else 'open'}"
+        )

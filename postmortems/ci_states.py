@@ -1,0 +1,182 @@
+"""Regression-test states from CI runs: what each linked test's state is, and bringing it there.
+
+A regression test's state is a pure function of the repository's counting
+runs (``Repository.counts_branch``), recomputed by ``regression_test_refresh``:
+
+* the latest counting run that contains the test decides: a pass makes it
+  ``verified``, a failure or error ``failing``; skipped, xfail and flaky
+  results (attempts that disagree) are not passes and change nothing;
+* a *complete* counting run newer than that one which lacks the test makes it
+  ``missing`` (an incomplete run cannot, since more files may come);
+* with no counting run seen, it stays ``linked``.
+
+Recomputing instead of applying deltas makes uploads idempotent and order-free:
+a retried upload, a run uploaded before the test was linked, or files arriving
+out of order all end in the same state. ``failing`` and ``missing`` notify the
+post-mortem's owner and the owning team: the regression guard itself regressed.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from incidents.models import Source, TimelineEvent
+from notifications.services import notify
+from ownership.models import Repository
+
+from .models import PostMortem, RegressionTest, TestResult, TestRun
+
+
+def counting_runs(repository: Repository):
+    """The repository's runs whose branch counts, newest first."""
+    runs = TestRun.objects.filter(repository=repository)
+    branches = [
+        repository.default_branch,
+        *[b.strip() for b in repository.extra_counted_branches.split(",") if b.strip()],
+    ]
+    return runs.filter(branch__in=branches).order_by("-created_at", "-id")
+
+
+def _decide(current: str, runs: list[TestRun], results: dict[int, tuple[str, bool]]) -> tuple[str, TestRun | None]:
+    """The state a test should be in, from the counting ``runs`` (newest first) and its ``results`` by run id."""
+    present = [run for run in runs if run.pk in results]
+    decisive = next(
+        (
+            run
+            for run in present
+            if results[run.pk][0] not in (TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL)
+            and not results[run.pk][1]
+        ),
+        None,
+    )
+    missing_run = next((run for run in runs if run.complete and run.pk not in results), None)
+    if missing_run is not None and (
+        not present or (missing_run.created_at, missing_run.pk) > (present[0].created_at, present[0].pk)
+    ):
+        return RegressionTest.State.MISSING, missing_run
+    if decisive is None:
+        return (current if current != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
+    outcome, _ = results[decisive.pk]
+    if outcome == TestResult.Outcome.PASSED:
+        return RegressionTest.State.VERIFIED, decisive
+    return RegressionTest.State.FAILING, decisive
+
+
+def regression_tests_states(tests: list[RegressionTest]) -> dict[int, tuple[str, TestRun | None]]:
+    """The state each test should be in now, by test pk: two queries per repository, whatever the run sizes."""
+    states = {}
+    by_repository: dict[int, list[RegressionTest]] = {}
+    for test in tests:
+        by_repository.setdefault(test.repository_id, []).append(test)
+    for group in by_repository.values():
+        runs = list(counting_runs(group[0].repository))
+        results: dict[str, dict[int, tuple[str, bool]]] = {}
+        rows = TestResult.objects.filter(
+            test_run_id__in=[run.pk for run in runs], test_id__in={t.test_id for t in group}
+        ).values_list("test_id", "test_run_id", "outcome", "flaky")
+        for test_id, run_id, outcome, flaky in rows:
+            results.setdefault(test_id, {})[run_id] = (outcome, flaky)
+        for test in group:
+            states[test.pk] = _decide(test.state, runs, results.get(test.test_id, {}))
+    return states
+
+
+def regression_test_state(test: RegressionTest) -> tuple[str, TestRun | None]:
+    """The state ``test`` should be in now, and the run that decides it (see the module docstring)."""
+    return regression_tests_states([test])[test.pk]
+
+
+def regression_test_refresh(test: RegressionTest) -> bool:
+    """Bring ``test`` to the state its counting runs give; returns whether it changed (``regression_tests_refresh``)."""
+    return regression_tests_refresh([test.pk]) == 1
+
+
+def regression_tests_refresh(test_ids: list[int]) -> int:
+    """Bring these regression tests to the states their counting runs give; returns how many changed.
+
+    The tests are locked, their states recomputed under the lock and the
+    changed ones written together (history kept), in a few queries whatever
+    their number. Each change is logged on its incident's timeline; a change
+    to ``failing`` or ``missing`` starts a new reminder cycle and notifies the
+    post-mortem's owner and the owning team (once per test, state and run).
+    """
+    if not test_ids:
+        return 0
+    with transaction.atomic():
+        tests = list(
+            RegressionTest.objects.select_for_update(of=("self",))
+            .select_related("repository", "postmortem__incident")
+            .filter(pk__in=test_ids)
+            .order_by("pk")
+        )
+        states = regression_tests_states(tests)
+        now = timezone.now()
+        changed, events, regressed = [], [], []
+        for test in tests:
+            state, run = states[test.pk]
+            if state == test.state:
+                continue
+            before = test.get_state_display().lower()
+            test.state, test.state_run, test.state_changed_at = state, run, now
+            changed.append(test)
+            where = f" in {run}" if run else ""
+            events.append(
+                TimelineEvent(
+                    incident=test.postmortem.incident,
+                    kind=TimelineEvent.Kind.POSTMORTEM,
+                    source=Source.SYSTEM,
+                    at=now,
+                    message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
+                    data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
+                )
+            )
+            if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
+                regressed.append((test, run))
+        if not changed:
+            return 0
+        bulk_update_with_history(changed, RegressionTest, ["state", "state_run", "state_changed_at"])
+        TimelineEvent.objects.bulk_create(events)
+        if regressed:
+            # The post-mortem owes a working test again: a new reminder cycle starts now.
+            PostMortem.objects.filter(pk__in={test.postmortem_id for test, _ in regressed}).update(
+                reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=now
+            )
+            for test, run in regressed:
+                transaction.on_commit(lambda test=test, run=run: _announce_regressed(test, run))
+    return len(changed)
+
+
+def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
+    postmortem = test.postmortem
+    incident = postmortem.incident
+    team = incident.owning_team
+    owner = postmortem.owner
+    verb = "is failing" if test.state == RegressionTest.State.FAILING else "is missing from CI"
+    text = f"{incident.public_id} regression test {test.test_id} {verb} in {run or test.repository}"
+    notify(
+        key=f"regression-test:{test.pk}:{test.state}:{run.pk if run else 0}",
+        topic=incident.public_id,
+        subject=text,
+        text=text,
+        url=settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk]),
+        slack=[owner.slack_user_id if owner else "", team.slack_channel if team else ""],
+        outbox=([f"user:{owner.username}"] if owner else []) + ([f"team:{team.slug}"] if team else []),
+    )
+
+
+def repository_refresh(repository: Repository, test_ids: set[str] | None = None) -> int:
+    """Refresh the repository's regression tests (those named in ``test_ids``, or all); returns how many changed.
+
+    States are computed for all of them in a few queries; only a test whose
+    state changes is then locked, recomputed and saved.
+    """
+    tests = [
+        t
+        for t in RegressionTest.objects.filter(repository=repository).select_related("repository")
+        if test_ids is None or t.test_id in test_ids
+    ]
+    states = regression_tests_states(tests)
+    return regression_tests_refresh([t.pk for t in tests if states[t.pk][0] != t.state])

@@ -1,0 +1,98 @@
+"""Request bodies through a real gunicorn, as production serves them (``Procfile``'s ``web``).
+
+Sends JUnit reports with ``Transfer-Encoding: chunked`` and with a
+``Content-Length`` over the limit over a socket, so the chunk decoding and the
+point where sredesk stops reading are gunicorn's and sredesk's own, not the
+test client's (``tests/test_bodies.py`` covers every case in-process).
+"""
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from postmortems.models import TestResult
+from sredesk.tokens import new_token
+from tests.e2e.conftest import WAIT, database_url
+from tests.factories import RepositoryFactory
+from tests.fakes import free_port, wait_until
+
+pytestmark = [pytest.mark.e2e]
+LIMIT = 4_000_000
+
+
+@pytest.fixture
+def gunicorn(requires_postgres, transactional_db, tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SECRET_KEY": "e2e-test-secret-key-not-for-production",
+        "SREDESK_JUNIT_MAX_BYTES": str(LIMIT),
+        "SREDESK_VAR_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def up() -> bool:
+        with contextlib.suppress(OSError):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        return False
+
+    try:
+        wait_until(lambda: process.poll() is not None or up(), timeout=WAIT, what="gunicorn to answer /healthz")
+        assert process.poll() is None, log.read_text()
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def report(cases: int) -> bytes:
+    rows = "".join(f'<testcase classname="tests.test_big" name="test_{i}_{"x" * 700}"/>' for i in range(cases))
+    return f'<testsuites><testsuite name="pytest">{rows}</testsuite></testsuites>'.encode()
+
+
+def pieces(data: bytes, size: int = 256 * 1024):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_gunicorn_reads_a_chunked_report_and_refuses_an_oversize_one_with_413(gunicorn):
+    token, digest = new_token("sdci")
+    RepositoryFactory(name="acme/payments", default_branch="main", ci_token_hash=digest)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    body = report(4000)
+    assert 3_000_000 < len(body) < LIMIT
+
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=WAIT)
+    connection.request("POST", "/ci/junit/?branch=main&commit=c1", body=pieces(body), headers=headers)  # chunked
+    response = connection.getresponse()
+    assert response.status == 201, response.read()
+    assert TestResult.objects.count() == 4000
+
+    # Announce 60 MB and send none of it: the answer comes without sredesk waiting for (or reading) the body.
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=WAIT)
+    connection.putrequest("POST", "/ci/junit/?branch=main&commit=c2")
+    for name, value in {**headers, "Content-Length": str(60 * 1024 * 1024)}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "4,000,000 bytes" in response.read().decode()
