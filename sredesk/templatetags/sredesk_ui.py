@@ -13,6 +13,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from sredesk import inputs
+
 register = template.Library()
 
 FORMATS = {
@@ -91,3 +93,14 @@ def age(value: dt.datetime | None) -> str:
 def get_item(mapping: dict, key):
     """``mapping[key]`` in a template (None when missing)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def http_url(value: str | None) -> str:
+    """``value`` when it is an ``http``/``https`` URL, else ``""``: a link is rendered only for those.
+
+    URLs are checked where they enter (``sredesk.inputs.check_url``); this is the
+    second check, for rows stored before that one existed (a ``javascript:`` link
+    runs script in the viewer's page).
+    """
+    return value if value and inputs.http_url(value) else ""

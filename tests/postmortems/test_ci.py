@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from notifications.models import Notification
 from postmortems.ci import ci_run_complete, ci_run_upload
-from postmortems.models import RegressionTest, TestResult, TestRunFile
+from postmortems.models import RegressionTest, TestResult, TestRun, TestRunFile
 from postmortems.services import regression_test_link
 from sredesk.tokens import new_token
 from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
@@ -281,3 +281,52 @@ def test_every_document_shape_finds_the_linked_test_failing(document):
 
     assert result.tests == 1
     assert state(test) == "failing"
+
+
+# --- Hostile run parameters (issue 12 items 3 and 4) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("branch=" + "b" * 201 + "&commit=a", "branch"),
+        ("branch=main&commit=" + "c" * 101, "commit"),
+        ("branch=main&commit=a&run_key=" + "r" * 201, "run_key"),
+        ("branch=main&commit=a&url=https://ci.example.com/" + "u" * 500, "url"),
+        ("branch=ma%00in&commit=a", "branch"),
+        ("branch=main&commit=a%00", "commit"),
+        ("branch=main&commit=a&url=javascript:alert(document.cookie)", "url"),
+        ("branch=main&commit=a&url=JavaScript://%0aalert(1)", "url"),
+        ("branch=main&commit=a&url=data:text/html,x", "url"),
+        ("branch=main&commit=a&filename=a%00.xml", "filename"),
+    ],
+)
+def test_bad_run_parameters_are_400_naming_the_field_and_store_nothing(client, token, query, field):
+    response = client.post(
+        reverse("ci:junit_upload") + "?" + query,
+        pytest_xml("test_timeout_is_retried[eu]"),
+        content_type="application/xml",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert not TestRun.objects.exists()
+
+
+def test_a_run_url_that_is_not_http_is_never_a_link_even_if_stored_before_the_check(client, linked):
+    """The stored-XSS report: a javascript: URL on a CI run rendered as a link on the post-mortem page."""
+    upload(linked, pytest_xml("test_timeout_is_retried[eu]"), run_key="b1", url="https://ci.example.com/b1")
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    page = client.get(reverse("postmortems:detail", args=[linked.postmortem.pk])).content.decode()
+    assert 'href="https://ci.example.com/b1"' in page
+
+    TestRun.objects.update(url="javascript:alert(document.cookie)")  # a row stored before URLs were checked
+    page = client.get(reverse("postmortems:detail", args=[linked.postmortem.pk])).content.decode()
+    assert "javascript:" not in page
+
+
+def test_the_command_names_the_bad_parameter(linked, tmp_path):
+    report = tmp_path / "report.xml"
+    report.write_bytes(pytest_xml("test_timeout_is_retried[eu]"))
+    with pytest.raises(CommandError, match=r"--url: Give an http:// or https:// URL"):
+        call_command("upload_junit", str(report), repository="acme/payments", branch="main", url="javascript:x")
