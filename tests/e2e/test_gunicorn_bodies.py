@@ -18,7 +18,7 @@ from django.conf import settings
 
 from postmortems.models import TestResult
 from sredesk.tokens import new_token
-from tests.e2e.conftest import WAIT, database_url
+from tests.e2e.workers import WAIT, database_url
 from tests.factories import RepositoryFactory
 from tests.fakes import free_port, wait_until
 
