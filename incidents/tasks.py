@@ -1,14 +1,14 @@
-"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest`` and ``incidents.services``."""
+"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest.receipts`` and ``incidents.services``."""
 
 from celery import shared_task
 
-from . import ingest
+from .ingest import receipts
 
 
 @shared_task(name="incidents.webhook_deliveries_purge")
 def webhook_deliveries_purge_task() -> int:
     """Beat entry: delete raw webhook receipts older than ``SREDESK_WEBHOOK_RETENTION_DAYS``."""
-    return ingest.webhook_deliveries_purge()
+    return receipts.webhook_deliveries_purge()
 
 
 @shared_task(name="incidents.announce", acks_late=True)

@@ -211,7 +211,7 @@ def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returnin
 def adapted_values(model: type[Model], row: Mapping[str, object]) -> list:
     """``row``'s values (field name -> Python value) in its key order, as the ORM hands them to the driver.
 
-    For a statement written by hand that writes a row among other things (``incidents.ingest``'s
+    For a statement written by hand that writes a row among other things (``incidents.ingest.matching``'s
     one-statement path); ``insert`` covers the plain INSERT.
     """
     db = connections[DEFAULT_DB_ALIAS]

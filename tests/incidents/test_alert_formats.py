@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from incidents.alert_formats import (
-    AlertBatch,
-    PayloadError,
-    derive_group_key,
-    fingerprint_for,
-    parse_alertmanager,
-    parse_generic,
-    parse_grafana,
-    parse_pagerduty,
-    parse_time,
-    verify_grafana_signature,
-    verify_pagerduty_signature,
-)
+from incidents.alert_formats.alertmanager import parse_alertmanager
+from incidents.alert_formats.common import AlertBatch, PayloadError, derive_group_key, fingerprint_for, parse_time
+from incidents.alert_formats.generic import parse_generic
+from incidents.alert_formats.grafana import parse_grafana
+from incidents.alert_formats.pagerduty import parse_pagerduty
+from incidents.alert_formats.signatures import verify_grafana_signature, verify_pagerduty_signature
 
 UTC = dt.UTC
 HEX16 = re.compile(r"[0-9a-f]{16}")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from incidents import ingest
+from incidents.ingest import matching
 from incidents.models import Alert, Incident, Integration, WebhookDelivery
 from notifications import memory
 from notifications.models import Notification
@@ -446,7 +446,7 @@ def test_a_delivery_that_fails_after_the_repeats_update_keeps_an_error_receipt(h
     def broken(*args, **kwargs):
         raise RuntimeError("bug in a later step")
 
-    monkeypatch.setattr(ingest, "_load_candidates", broken)  # runs for the new alert, after the slot UPDATE
+    monkeypatch.setattr(matching, "load_candidates", broken)  # runs for the new alert, after the slot UPDATE
     hook.client.raise_request_exception = False
     assert hook.post(am_payload(*alerts)).status_code == 500
     receipt = WebhookDelivery.objects.latest("id")

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import ingest
+from incidents.ingest import receipts
 from incidents.models import Alert, Incident, Integration, WebhookDelivery
 from notifications.models import Notification
 from sredesk.celery import app as celery_app
@@ -441,7 +441,7 @@ def test_retention_deletes_old_receipts_only(hook, settings):
     assert webhook_deliveries_purge_task.apply().get() == 1
     assert list(WebhookDelivery.objects.values_list("outcome", flat=True)) == ["accepted"]
     assert Alert.objects.count() == 1  # receipts only: alerts and incidents stay
-    assert ingest.webhook_deliveries_purge(now=now + dt.timedelta(days=30, seconds=1)) == 1
+    assert receipts.webhook_deliveries_purge(now=now + dt.timedelta(days=30, seconds=1)) == 1
     assert not WebhookDelivery.objects.exists()
 
 
