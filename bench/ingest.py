@@ -209,7 +209,7 @@ class Group:
 
 
 def fingerprint_for(labels: dict) -> str:
-    from incidents.alert_formats import fingerprint_for as product_fingerprint  # Alertmanager's own algorithm
+    from incidents.alert_formats.common import fingerprint_for as product_fingerprint  # Alertmanager's own algorithm
 
     return product_fingerprint(labels)
 
