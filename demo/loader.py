@@ -1,36 +1,34 @@
 """Load the demo company, its incidents and post-mortems (``manage.py load_demo``).
 
-Idempotent: every row is looked up by its natural key (username, team and
-service slug, repository name, incident title, action-item title within its
-post-mortem, regression test id) and created only when missing. Rows that
-already exist are left as they are, so edits made while exploring the demo
-survive a re-run, and times relative to "now" never produce new rows.
-Timeline events are written together with the row they describe (an
-incident's status changes when the incident is created, "regression test
-linked" when the test is), so they are appended once.
+Idempotent: people, teams, repositories and services are looked up by their
+natural keys (username, slug, name) and created only when missing; an
+incident is looked up by its title, and only a missing one is played, with
+everything that happened to it, through the product's services
+(``demo.stories``). Rows that already exist are left as they are, so edits
+made while exploring the demo survive a re-run, and times relative to "now"
+never produce new rows.
 """
 
 import datetime as dt
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from demo import data as demo_data
-from demo.data import DemoIncident, DemoPostMortem
 from incidents.models import Incident, Source, TimelineEvent
+from incidents.services import incident_assign_role
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest
-from postmortems.services import timeline_markdown
-from postmortems.testids import canonical_test_id
+from postmortems.services import action_item_update, postmortem_update
+
+from .stories import at, incident_story_play
 
 AROUND_THE_CLOCK = {"work_start": dt.time(0, 0), "work_end": dt.time(0, 0), "working_days": "1234567"}
-STATUS_ORDER = [s.value for s in Incident.Status]  # triggered < acknowledged < mitigated < resolved
 
 
 @dataclass
@@ -40,11 +38,6 @@ class DemoLoadResult:
     totals: dict[str, int] = field(default_factory=dict)
     created: Counter = field(default_factory=Counter)
     demo_login: str = "disabled"  # "created", "exists" or "disabled"
-
-
-def _ticket_number(title: str) -> int:
-    """A made-up tracker ticket number, stable for a given action-item title."""
-    return zlib.crc32(title.encode()) % 9000 + 1000
 
 
 def _rows(result: DemoLoadResult, label: str, created: bool) -> None:
@@ -148,245 +141,8 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
     return services
 
 
-def _incident_steps(incident: Incident) -> list[tuple[datetime, str]]:
-    """(time, status) for each lifecycle timestamp the incident reached after detection, in lifecycle order."""
-    steps = [
-        (incident.acknowledged_at, Incident.Status.ACKNOWLEDGED),
-        (incident.mitigated_at, Incident.Status.MITIGATED),
-        (incident.resolved_at, Incident.Status.RESOLVED),
-    ]
-    return [(at, status) for at, status in steps if at is not None]
-
-
-def _incident_timeline_write(incident: Incident, responders: list[User]) -> int:
-    """Append the incident's history, worded as ``incidents.services`` words it. Returns how many events.
-
-    Written directly rather than through the lifecycle services because
-    those would announce each past step to the teams (and Slack) as news.
-    """
-    commander = incident.commander
-    events = [
-        TimelineEvent(
-            incident=incident,
-            kind=TimelineEvent.Kind.STATUS_CHANGE,
-            at=incident.detected_at,
-            source=Source.ALERT,
-            message=f"Declared {incident.get_severity_display()}: {incident.title}",
-            data={"status": Incident.Status.TRIGGERED},
-        )
-    ]
-    staffed_at = incident.acknowledged_at or incident.detected_at
-    if commander:
-        events.append(
-            TimelineEvent(
-                incident=incident,
-                kind=TimelineEvent.Kind.ROLE_CHANGE,
-                at=staffed_at,
-                actor=commander,
-                source=Source.WEB,
-                message=f"Incident commander: {commander}",
-                data={"role": "commander", "user_id": commander.pk},
-            )
-        )
-    for person in responders:
-        events.append(
-            TimelineEvent(
-                incident=incident,
-                kind=TimelineEvent.Kind.ROLE_CHANGE,
-                at=staffed_at,
-                actor=commander,
-                source=Source.WEB,
-                message=f"Responder added: {person}",
-                data={"role": "responder", "user_id": person.pk, "responding": True},
-            )
-        )
-    current = Incident.Status.TRIGGERED
-    for at, status in _incident_steps(incident):
-        events.append(
-            TimelineEvent(
-                incident=incident,
-                kind=TimelineEvent.Kind.STATUS_CHANGE,
-                at=at,
-                actor=commander,
-                source=Source.WEB,
-                message=f"{current.capitalize()} → {Incident.Status(status).label}",
-                data={"from": current, "to": status},
-            )
-        )
-        current = status
-    for event in events:
-        event.save()
-    return len(events)
-
-
-def demo_incident_load(
-    result: DemoLoadResult,
-    spec: DemoIncident,
-    *,
-    now: datetime,
-    people: dict[str, User],
-    teams: dict[str, Team],
-    services: dict[str, Service],
-) -> Incident:
-    """Find the demo incident by title, or create it with its timeline. Times are relative to ``now``.
-
-    The post-mortem owner, when not the commander, joins as a responder.
-    """
-    incident = Incident.objects.filter(title=spec.title).order_by("pk").first()
-    if incident is not None:
-        return incident
-    started = now - spec.ago
-    stamps = {
-        "acknowledged_at": spec.acknowledged,
-        "mitigated_at": spec.mitigated,
-        "resolved_at": spec.resolved,
-    }
-    reached = [status for status, offset in zip(STATUS_ORDER[1:], stamps.values(), strict=True) if offset is not None]
-    primary = services[spec.primary_service]
-    commander = people[spec.commander]
-    incident = Incident.objects.create(
-        title=spec.title,
-        summary=f"{spec.summary}\n\nModelled on {spec.company}'s public post-mortem ({spec.category}): "
-        f"{spec.source_url}",
-        severity=spec.severity,
-        status=reached[-1] if reached else Incident.Status.TRIGGERED,
-        started_at=started,
-        detected_at=started + spec.detected,
-        **{name: started + offset if offset is not None else None for name, offset in stamps.items()},
-        acknowledged_by=commander if spec.acknowledged is not None else None,
-        primary_service=primary,
-        owning_team=teams[spec.owning_team] if spec.owning_team else primary.team,
-        commander=commander,
-    )
-    incident.services.set([services[slug] for slug in spec.services])
-    owner = people[spec.postmortem.owner] if spec.postmortem else None
-    responders = [owner] if owner and owner != commander else []
-    incident.responders.set(responders)
-    result.created["incidents"] += 1
-    result.created["timeline events"] += _incident_timeline_write(incident, responders)
-    return incident
-
-
-def postmortem_timeline_markdown(incident: Incident) -> str:
-    """The post-mortem's Markdown timeline: when impact began, then the incident's timeline as copied on resolve."""
-    began = f"- {incident.started_at:%Y-%m-%d %H:%M:%S} UTC — Impact began"
-    return f"{began}\n{timeline_markdown(incident)}\n"
-
-
-def demo_postmortem_load(
-    result: DemoLoadResult,
-    spec: DemoIncident,
-    incident: Incident,
-    *,
-    now: datetime,
-    people: dict[str, User],
-) -> PostMortem:
-    """Find or create the incident's post-mortem, then its missing action items and regression test.
-
-    The due date follows ``settings.POSTMORTEM_DUE_DAYS`` from the incident's
-    resolution; publication and completion times are relative to ``now``.
-    """
-    pm_spec: DemoPostMortem = spec.postmortem
-    owner = people[pm_spec.owner]
-    resolved = incident.resolved_at or incident.detected_at
-    published_at = now - pm_spec.published_ago if pm_spec.published_ago is not None else None
-    postmortem, created = PostMortem.objects.get_or_create(
-        incident=incident,
-        defaults={
-            "owner": owner,
-            "status": pm_spec.status,
-            "due_at": resolved + dt.timedelta(days=settings.POSTMORTEM_DUE_DAYS[spec.severity]),
-            "published_at": published_at,
-            "completed_at": now - pm_spec.completed_ago if pm_spec.completed_ago is not None else None,
-            "summary": f"{pm_spec.summary}\n\n_Demo data modelled on {spec.company}'s public post-mortem "
-            f"({spec.category}, see the source link); the details here are invented._",
-            "impact": pm_spec.impact,
-            "trigger": pm_spec.trigger,
-            "root_cause": pm_spec.root_cause,
-            "detection": pm_spec.detection,
-            "resolution": pm_spec.resolution,
-            "went_well": pm_spec.went_well,
-            "went_wrong": pm_spec.went_wrong,
-            "got_lucky": pm_spec.got_lucky,
-            "timeline": postmortem_timeline_markdown(incident),
-            "source_url": spec.source_url,
-        },
-    )
-    _rows(result, "post-mortems", created)
-    if created:
-        milestones = [
-            (resolved, None, Source.SYSTEM, f"Post-mortem draft created for {owner}, due {postmortem.due_at:%Y-%m-%d}"),
-            (postmortem.published_at, owner, Source.WEB, "Post-mortem published"),
-            (postmortem.completed_at, owner, Source.WEB, "Post-mortem complete"),
-        ]
-        for at, actor, source, message in milestones:
-            if at is not None:
-                TimelineEvent.objects.create(
-                    incident=incident,
-                    kind=TimelineEvent.Kind.POSTMORTEM,
-                    at=at,
-                    actor=actor,
-                    source=source,
-                    message=message,
-                    data={"postmortem_id": postmortem.pk},
-                )
-                result.created["timeline events"] += 1
-
-    for item in pm_spec.action_items:
-        _, item_created = ActionItem.objects.get_or_create(
-            postmortem=postmortem,
-            title=item.title,
-            defaults={
-                "kind": item.kind,
-                "priority": item.priority,
-                "owner": people[item.owner],
-                "status": item.status,
-                "wont_do_reason": item.wont_do_reason,
-                "due_date": (now + dt.timedelta(days=item.due_in_days)).date()
-                if item.due_in_days is not None
-                else None,
-                "tracker_url": f"https://tracker.example.com/browse/SRE-{_ticket_number(item.title)}",
-            },
-        )
-        _rows(result, "action items", item_created)
-
-    test_spec = pm_spec.regression_test
-    if test_spec is not None:
-        repository = Repository.objects.get(name=test_spec.repository)
-        linked_at = min(now, (postmortem.published_at or now) + test_spec.linked_after)
-        changed_at = {
-            RegressionTest.State.VERIFIED: min(now, linked_at + dt.timedelta(hours=1)),
-            RegressionTest.State.FAILING: max(linked_at, now - dt.timedelta(hours=6)),
-        }.get(test_spec.state, linked_at)
-        test, test_created = RegressionTest.objects.get_or_create(
-            postmortem=postmortem,
-            repository=repository,
-            test_id=canonical_test_id(test_spec.test_id),
-            defaults={
-                "change_url": f"{repository.url}/pull/{test_spec.change}",
-                "state": test_spec.state,
-                "state_changed_at": changed_at,
-                "linked_by": owner,
-                "linked_at": linked_at,
-            },
-        )
-        _rows(result, "regression tests", test_created)
-        if test_created:
-            TimelineEvent.objects.create(
-                incident=incident,
-                kind=TimelineEvent.Kind.POSTMORTEM,
-                at=linked_at,
-                actor=owner,
-                source=Source.WEB,
-                message=f"Regression test linked: {repository.name} {test.test_id}",
-                data={"regression_test_id": test.pk},
-            )
-            result.created["timeline events"] += 1
-    return postmortem
-
-
-def demo_login_ensure() -> bool:
-    """Create the ``demo`` / ``demo`` superuser if missing. Returns whether it was created.
+def demo_login_ensure() -> tuple[User, bool]:
+    """Create the ``demo`` / ``demo`` superuser if missing. Returns (the login, whether it was created).
 
     An existing ``demo`` account is left alone (its password may have been changed on purpose).
     Only call this when ``settings.SREDESK_DEMO_LOGIN`` allows it.
@@ -405,29 +161,61 @@ def demo_login_ensure() -> bool:
     if created:
         user.set_password(demo_data.DEMO_LOGIN_PASSWORD)
         user.save(update_fields=["password"])
-    return created
+    return user, created
+
+
+def demo_login_hand_over(login: User, *, now: datetime) -> None:
+    """Give the new demo login some work, as its team's lead would, so that ``/me/`` shows what it looks like.
+
+    The login joins ``DEMO_LOGIN_HANDOVER.team``; the lead hands it the
+    incidents to command, the post-mortems and the action items the data
+    names (each through its service, so the timelines say so). Things the
+    data names that are not there (another ``SREDESK_POSTMORTEM_SEVERITIES``)
+    are skipped.
+    """
+    handover = demo_data.DEMO_LOGIN_HANDOVER
+    team = Team.objects.get(slug=handover.team)
+    Membership.objects.get_or_create(team=team, user=login, defaults={"role": Membership.Role.MEMBER})
+    lead = team.lead
+    with at(now):
+        for incident in Incident.objects.filter(title__in=handover.commands):
+            incident_assign_role(incident_id=incident.pk, role="commander", user=login, actor=lead, source=Source.WEB)
+        for postmortem in PostMortem.objects.filter(incident__title__in=handover.postmortems):
+            postmortem_update(postmortem_id=postmortem.pk, owner=login, actor=lead, source=Source.WEB)
+        for item in ActionItem.objects.filter(title__in=handover.action_items):
+            action_item_update(action_item_id=item.pk, owner=login, actor=lead, source=Source.WEB)
 
 
 @transaction.atomic
 def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoLoadResult:
     """Load everything in ``demo.data`` that is not there yet, in one transaction.
 
-    Creates the ``demo`` login only when ``demo_login`` is true. Existing rows
-    are never changed. Returns the demo rows per model and what this run created.
+    Creates the ``demo`` login only when ``demo_login`` is true, and hands it
+    some work when it creates it. Existing rows are never changed. The
+    announcements of the incidents played here are marked as made when they
+    happened: history is not news to send now. Returns the demo rows per
+    model and what this run created.
     """
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     result = DemoLoadResult()
     people = demo_people_load(result)
     teams = demo_teams_load(result, people)
     services = demo_services_load(result, teams)
-    incidents = []
+    incidents, played = [], []
     for spec in demo_data.INCIDENTS:
-        incident = demo_incident_load(result, spec, now=now, people=people, teams=teams, services=services)
+        incident = Incident.objects.filter(title=spec.title).order_by("pk").first()
+        if incident is None:
+            incident = incident_story_play(spec, now=now, people=people, teams=teams, services=services)
+            played.append(incident)
         incidents.append(incident)
-        if spec.postmortem is not None:
-            demo_postmortem_load(result, spec, incident, now=now, people=people)
     if demo_login:
-        result.demo_login = "created" if demo_login_ensure() else "exists"
+        login, created = demo_login_ensure()
+        result.demo_login = "created" if created else "exists"
+        if created:
+            demo_login_hand_over(login, now=now)
+    TimelineEvent.objects.filter(incident__in=played, announced_at__isnull=True).exclude(announcement="").update(
+        announced_at=F("at")
+    )
 
     postmortems = PostMortem.objects.filter(incident__in=incidents)
     result.totals = {
@@ -442,4 +230,14 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
         "regression tests": RegressionTest.objects.filter(postmortem__in=postmortems).count(),
         "timeline events": TimelineEvent.objects.filter(incident__in=incidents).count(),
     }
+    result.created.update(
+        {
+            "incidents": len(played),
+            "post-mortems": PostMortem.objects.filter(incident__in=played).count(),
+            "action items": ActionItem.objects.filter(postmortem__incident__in=played).count(),
+            "regression tests": RegressionTest.objects.filter(postmortem__incident__in=played).count(),
+            "timeline events": TimelineEvent.objects.filter(incident__in=played).count(),
+        }
+    )
+    result.created = +result.created  # drop the zeros
     return result

@@ -13,7 +13,9 @@ follows.
 Times are relative to the moment the loader runs (``ago`` and the offsets
 after it), so a fresh demo always looks current. Post-mortem due dates follow
 ``settings.POSTMORTEM_DUE_DAYS`` from the incident's resolution, the same
-rule the product uses.
+rule the product uses: each incident is played through the product's services
+(``demo.stories``), so an incident has a post-mortem only when its severity
+needs one (``SREDESK_POSTMORTEM_SEVERITIES``, SEV1 and SEV2 by default).
 
 Plain data, split by theme: ``specs`` (the shapes), ``company`` (teams,
 people, services), and the incidents by how far their post-mortem got
@@ -22,6 +24,7 @@ people, services), and the incidents by how far their post-mortem got
 
 from . import complete, published, unfinished
 from .company import (
+    DEMO_LOGIN_HANDOVER,
     DEMO_LOGIN_PASSWORD,
     DEMO_LOGIN_USERNAME,
     PEOPLE,
@@ -31,12 +34,22 @@ from .company import (
     SERVICES_WITHOUT_CI_REPORTS,
     TEAMS,
 )
-from .specs import DemoActionItem, DemoIncident, DemoPerson, DemoPostMortem, DemoRegressionTest, DemoService, DemoTeam
+from .specs import (
+    DemoActionItem,
+    DemoHandover,
+    DemoIncident,
+    DemoPerson,
+    DemoPostMortem,
+    DemoRegressionTest,
+    DemoService,
+    DemoTeam,
+)
 
 # Loaded in this order, so incident numbers (INC-n) follow it: finished stories first, open incidents last.
 INCIDENTS = complete.INCIDENTS + published.INCIDENTS + unfinished.INCIDENTS
 
 __all__ = [
+    "DEMO_LOGIN_HANDOVER",
     "DEMO_LOGIN_PASSWORD",
     "DEMO_LOGIN_USERNAME",
     "INCIDENTS",
@@ -47,6 +60,7 @@ __all__ = [
     "SERVICES_WITHOUT_CI_REPORTS",
     "TEAMS",
     "DemoActionItem",
+    "DemoHandover",
     "DemoIncident",
     "DemoPerson",
     "DemoPostMortem",

@@ -1,9 +1,22 @@
 """The demo company: teams, people, repositories and services. All made up (``example.com``)."""
 
-from .specs import DemoPerson, DemoService, DemoTeam
+from .specs import DemoHandover, DemoPerson, DemoService, DemoTeam
 
 DEMO_LOGIN_USERNAME = "demo"
 DEMO_LOGIN_PASSWORD = "demo"
+
+# The demo login is the only one who can sign in, so it gets work of its own when it is created: ``/me/`` then
+# shows an incident to command, a late draft, a published post-mortem owing a regression test (its reminders
+# reach the login) and action items, handed over by the SRE Platform lead.
+DEMO_LOGIN_HANDOVER = DemoHandover(
+    team="sre-platform",
+    commands=("GitHub: power disruption in the primary data center",),
+    postmortems=(
+        "PagerDuty: DNS change breaks name resolution in the container cluster",
+        "Travis CI: stray environment variable makes tests truncate the production database",
+    ),
+    action_items=("Test set-up refuses to run against a non-test database", "Make staging DNS match production"),
+)
 
 TEAMS = (
     DemoTeam("sre-platform", "SRE Platform", "#sre-platform"),

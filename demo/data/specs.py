@@ -135,3 +135,18 @@ class DemoIncident:
 
 
 CLOSED = "done"  # an action item's status when its work is finished
+
+
+@dataclass(frozen=True)
+class DemoHandover:
+    """What the demo login is given when it is created: a place in ``team``, and work its lead hands over.
+
+    ``commands``: titles of incidents it becomes the commander of; ``postmortems``:
+    titles of incidents whose post-mortem it comes to own; ``action_items``: titles
+    of action items it comes to own.
+    """
+
+    team: str
+    commands: tuple[str, ...] = ()
+    postmortems: tuple[str, ...] = ()
+    action_items: tuple[str, ...] = ()
