@@ -23,13 +23,14 @@ from django_fsm import can_proceed
 from notifications.services import notify
 from ownership.models import Responsibility, Service, Team, User
 from sredesk import sql
+from sredesk.exceptions import StateConflict
 
 from .models import Incident, Severity, Source, TimelineEvent
 
 logger = logging.getLogger(__name__)
 
 
-class InvalidTransition(ValidationError):
+class InvalidTransition(StateConflict):
     """The incident's status does not allow this move (e.g. acknowledge a resolved incident)."""
 
 

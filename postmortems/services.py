@@ -13,6 +13,7 @@ from incidents.models import Incident, Source, TimelineEvent
 from notifications.services import notify
 from ownership.models import Repository, User
 from sredesk import sql
+from sredesk.exceptions import StateConflict
 
 from .models import ActionItem, PostMortem, RegressionTest
 from .testids import canonical_test_id
@@ -130,7 +131,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     return postmortem, True
 
 
-class InvalidPostMortemTransition(ValidationError):
+class InvalidPostMortemTransition(StateConflict):
     """The post-mortem's status does not allow this move, or its completion rules are not met."""
 
 

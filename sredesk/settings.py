@@ -356,20 +356,20 @@ SREDESK_JUNIT_MAX_BYTES = env.int("SREDESK_JUNIT_MAX_BYTES", default=50 * 1024 *
 # https://www.django-rest-framework.org/api-guide/settings/
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "sredesk.api.UserTokenAuthentication",
+        "sredesk.api.auth.UserTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["sredesk.api.ReadAllWriteOwners"],
+    "DEFAULT_PERMISSION_CLASSES": ["sredesk.api.permissions.ReadAllWriteOwners"],
     "DEFAULT_FILTER_BACKENDS": [
-        "sredesk.api.FilterBackend",
-        "sredesk.api.StrictOrderingFilter",
+        "sredesk.api.filters.FilterBackend",
+        "sredesk.api.ordering.StrictOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "sredesk.api.KeysetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sredesk.api.pagination.KeysetPagination",
     "PAGE_SIZE": env.int("SREDESK_API_PAGE_SIZE", default=50),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "sredesk.api_schema.SredeskAutoSchema",
-    "EXCEPTION_HANDLER": "sredesk.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "sredesk.api.schema.SredeskAutoSchema",
+    "EXCEPTION_HANDLER": "sredesk.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -21,7 +21,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
     path("admin/", admin.site.urls),
-    path("api/", include("sredesk.api_urls")),
+    path("api/", include("sredesk.api.urls")),
     path("ci/", include("postmortems.ci_urls")),
     path("accounts/login/", SredeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -31,6 +31,6 @@ urlpatterns = [
 ]
 
 # JSON errors under /api/ (the one error shape), Django's pages elsewhere.
-handler400 = "sredesk.api.handler400"
-handler404 = "sredesk.api.handler404"
-handler500 = "sredesk.api.handler500"
+handler400 = "sredesk.api.errors.handler400"
+handler404 = "sredesk.api.errors.handler404"
+handler500 = "sredesk.api.errors.handler500"

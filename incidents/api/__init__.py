@@ -1,1 +1,1 @@
-"""REST API (`/api/v1/`) for this app: serializers, FilterSets and viewsets; see sredesk/api.py for what they share."""
+"""REST API (`/api/v1/`) for this app: serializers, FilterSets and viewsets; sredesk/api/ holds what they share."""

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from incidents.models import Alert, Incident, Integration, Severity
 from ownership.models import Service, Team, User
-from sredesk import api_filters as f
+from sredesk.api import filters as f
 
 OPEN_STATUSES = [Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED, Incident.Status.MITIGATED]
 PUBLIC_ID = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE)

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import Service, Team, User
-from sredesk.api import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
+from sredesk.api.fields import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})

@@ -11,9 +11,12 @@ from rest_framework.response import Response
 
 from incidents import services
 from incidents.models import Alert, Incident, Integration, Source, TimelineEvent
-from ownership.api.views import BaseViewSet, ReadOnlyViewSet
 from ownership.models import Service
-from sredesk.api import ID_PATTERN, ErrorSerializer, KeysetPagination, OrderKey, WriteScope
+from sredesk.api.errors import ErrorSerializer
+from sredesk.api.ordering import OrderKey
+from sredesk.api.pagination import KeysetPagination
+from sredesk.api.permissions import WriteScope
+from sredesk.api.viewsets import ID_PATTERN, BaseViewSet, ReadOnlyViewSet
 
 from . import filters, serializers
 

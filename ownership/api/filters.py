@@ -3,7 +3,7 @@
 import django_filters
 
 from ownership.models import Repository, Service, Team, User
-from sredesk import api_filters as f
+from sredesk.api import filters as f
 
 
 class PersonFilter(django_filters.FilterSet):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
-from sredesk.api import StrictInputSerializer
+from sredesk.api.fields import StrictInputSerializer
 
 
 def team_lead(team: Team) -> User | None:

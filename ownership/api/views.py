@@ -2,23 +2,14 @@
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from ownership.services import service_update
-from sredesk.api import ID_PATTERN, QueryValidationMixin, ReadAllWriteOwners, WriteScope
+from sredesk.api.permissions import WriteScope
+from sredesk.api.viewsets import ReadOnlyViewSet
 
 from . import filters, serializers
-
-
-class BaseViewSet(QueryValidationMixin, viewsets.GenericViewSet):
-    permission_classes = [ReadAllWriteOwners]
-    lookup_value_regex = ID_PATTERN
-
-
-class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    pass
 
 
 class PersonViewSet(ReadOnlyViewSet):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from ownership.models import Repository, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder, TestResult, TestRun
-from sredesk import api_filters as f
+from sredesk.api import filters as f
 
 from .serializers import OPEN_ITEM_STATUSES, UNPUBLISHED
 

@@ -20,7 +20,7 @@ from postmortems.models import (
     TestRun,
 )
 from postmortems.services import POSTMORTEM_SECTIONS
-from sredesk.api import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
+from sredesk.api.fields import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
 
 OPEN_ITEM_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 UNPUBLISHED = (PostMortem.Status.DRAFT, PostMortem.Status.IN_REVIEW)

@@ -12,7 +12,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from incidents.models import Source
-from ownership.api.views import BaseViewSet, ReadOnlyViewSet
 from ownership.models import Repository
 from postmortems import ci, services
 from postmortems.models import (
@@ -24,7 +23,9 @@ from postmortems.models import (
     TestResult,
     TestRun,
 )
-from sredesk.api import ErrorSerializer, WriteScope, check_write
+from sredesk.api.errors import ErrorSerializer
+from sredesk.api.permissions import WriteScope, check_write
+from sredesk.api.viewsets import BaseViewSet, ReadOnlyViewSet
 from sredesk.bodies import body_limit
 from sredesk.tokens import bearer_token, token_hash
 

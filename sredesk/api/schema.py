@@ -3,11 +3,11 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
-from .api import ErrorSerializer
+from .errors import ErrorSerializer
 
 
 class UserTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "sredesk.api.UserTokenAuthentication"
+    target_class = "sredesk.api.auth.UserTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):

@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
 MAX_ID_DIGITS = 18  # fits a bigint
@@ -211,3 +212,19 @@ def any_icontains(fields: Iterable[str], value: str) -> Q:
     for field in fields:
         q |= Q(**{f"{field}__icontains": value})
     return q
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the query string names none of the FilterSet's parameters.
+
+    Building a FilterSet deep-copies every filter; on an unfiltered page (a
+    dashboard polling, a client walking cursors) that was a sixth of the request.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -1,0 +1,104 @@
+"""Serializer fields and the strict input serializer the apps' API serializers build on."""
+
+import functools
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 instant with its offset (``Z`` or ``+02:00``); naive times are refused (BR-22)."""
+
+    default_error_messages = {
+        "naive": "Give a time zone offset (e.g. 2024-05-01T10:05:00Z); times without one are refused.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("naive")
+        elif isinstance(value, datetime) and timezone.is_naive(value):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+def _label_choice_schema(choices) -> dict:
+    return {
+        "oneOf": [
+            {"type": "string", "enum": list(choices.labels)},
+            {"type": "integer", "enum": list(choices.values)},
+        ],
+        "description": f"{', '.join(choices.labels)} (or the number {choices.values[0]}..{choices.values[-1]})",
+    }
+
+
+class LabelChoiceInputField(serializers.Field):
+    """An IntegerChoices value given as its label (``SEV2``, ``P1``) or its number."""
+
+    default_error_messages = {"invalid": "Give one of {labels} (or the number)."}
+
+    def __init__(self, choices, **kwargs):
+        self.choices_class = choices
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        by_label = {label.upper(): value for value, label in self.choices_class.choices}
+        if isinstance(data, str) and data.strip().upper() in by_label:
+            return by_label[data.strip().upper()]
+        if isinstance(data, bool):
+            self.fail("invalid", labels=", ".join(self.choices_class.labels))
+        if isinstance(data, int) or (isinstance(data, str) and data.strip().isdigit() and len(data.strip()) < 3):
+            number = int(data)
+            if number in self.choices_class.values:
+                return number
+        self.fail("invalid", labels=", ".join(self.choices_class.labels))
+
+    def to_representation(self, value):
+        return self.choices_class(value).label
+
+
+@functools.cache
+def _label_choice_input_class(choices) -> type[LabelChoiceInputField]:
+    cls = type(f"{choices.__name__}InputField", (LabelChoiceInputField,), {})
+    return extend_schema_field(_label_choice_schema(choices))(cls)
+
+
+def label_choice_input(choices, **kwargs) -> LabelChoiceInputField:
+    """A field taking ``choices`` by label or number, documented as such."""
+    return _label_choice_input_class(choices)(choices, **kwargs)
+
+
+class LabelChoiceField(serializers.ChoiceField):
+    """Output of an IntegerChoices value as its label (``SEV2``)."""
+
+    def __init__(self, choices, **kwargs):
+        self.choices_class = choices
+        super().__init__(choices=list(choices.labels), **kwargs)
+
+    def to_representation(self, value):
+        return self.choices_class(value).label if value is not None else None
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know (a typo must not be silently ignored)."""
+
+    unknown_field_hints: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key: [self.unknown_field_hints.get(key, f"Unknown field; known: {', '.join(self.fields)}.")]
+                        for key in unknown
+                    }
+                )
+        return super().to_internal_value(data)
