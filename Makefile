@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SREDESK_PORT ?= 8000
 export SREDESK_PORT
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(BIN)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-fast: the quick loop while you work: lint, then the tests on every core (pytest-xdist), without the
+## end-to-end ones (tests/e2e: real workers, gunicorn, Chromium). CI keeps running `make test`.
+TEST_FAST_WORKERS ?= auto
+test-fast: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n $(TEST_FAST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
 
 ## bench: speed benchmarks on PostgreSQL (see README "Benchmarks"); each ends "<name>: <figure> vs <ceiling> ratio=<x>"
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
