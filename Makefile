@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SREDESK_PORT ?= 8000
-export SREDESK_PORT
+# The web port is SREDESK_PORT (environment or .env, default 8000): honcho and every manage.py command read the
+# same .env, so links that commands print point at the server `make run` starts.
 
 .PHONY: run test test-fast lint bench clean
 
@@ -12,14 +12,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## run: set up everything, load demo data, start web + worker + beat on http://127.0.0.1:$(SREDESK_PORT)
+## run: set up everything, load demo data, start web + worker + beat on http://127.0.0.1:$SREDESK_PORT (8000)
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py load_demo
-	@echo
-	@echo "  sredesk: http://127.0.0.1:$(SREDESK_PORT)/   demo login: demo / demo   (Ctrl-C stops everything)"
-	@echo
+	$(BIN)/python manage.py load_demo --banner
 	$(BIN)/honcho start
 
 ## test: lint, check migrations, run the test suite

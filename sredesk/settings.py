@@ -253,7 +253,41 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- sredesk --------------------------------------------------------------------------
 
-SREDESK_BASE_URL = env.str("SREDESK_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+def _setting_problem(name: str, raw: str, problem: str):
+    from django.core.exceptions import ImproperlyConfigured
+
+    return ImproperlyConfigured(f"{name}={raw!r}: {problem}")
+
+
+def _port(name: str, default: int) -> int:
+    """A TCP port from the environment: ASCII digits, 1..65535, else a sentence naming the variable."""
+    from sredesk.inputs import InputError, parse_int
+
+    raw = env.str(name, default=str(default))
+    try:
+        return parse_int(raw, field=name, min_value=1, max_value=65535)
+    except InputError as exc:
+        raise _setting_problem(name, raw, exc.message) from None
+
+
+def _base_url(name: str, default: str) -> str:
+    """An absolute http(s) URL from the environment, without its trailing slash."""
+    from sredesk.inputs import InputError, check_url
+
+    raw = env.str(name, default=default).strip()
+    try:
+        check_url(raw or "-", field=name, max_length=200)
+    except InputError as exc:
+        raise _setting_problem(name, raw, exc.message) from None
+    return raw.rstrip("/")
+
+
+# The port `make run` serves on (the Procfile's web process binds it), and the public URL printed links use:
+# by default the same server, so the webhook URL create_integration prints, the curl line repository_token
+# prints and every reminder's link reach the server that runs. Set them in .env to have every command agree.
+SREDESK_PORT = _port("SREDESK_PORT", 8000)
+SREDESK_BASE_URL = _base_url("SREDESK_BASE_URL", f"http://127.0.0.1:{SREDESK_PORT}")
 # The demo login (demo/demo) exists only in the embedded default or with debug
 # on; never on a production database with debug off, whatever this says.
 SREDESK_DEMO_LOGIN = (IS_EMBEDDED_DATABASE or DEBUG) and env.bool("SREDESK_DEMO_LOGIN", default=True)

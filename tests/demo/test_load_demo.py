@@ -282,3 +282,13 @@ def test_demo_regression_tests_get_their_state_from_ci_runs():
         assert test.state_run.results.get(test_id=test.test_id).outcome == (
             "passed" if test.state == "verified" else "failed"
         )
+
+
+def test_make_run_names_the_address_links_use(settings):
+    """`make run` ends its set-up with the address every printed link uses (the port it serves on)."""
+    settings.SREDESK_DEMO_LOGIN = True
+    settings.SREDESK_BASE_URL = "http://127.0.0.1:8110"
+
+    output = load(banner=True)
+
+    assert "sredesk: http://127.0.0.1:8110/   demo login: demo / demo" in output

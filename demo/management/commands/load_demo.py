@@ -18,7 +18,12 @@ class Command(BaseCommand):
 
     help = "Load demo teams, services, incidents and post-mortems (idempotent). Creates the demo login if allowed."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--banner", action="store_true", help="End with where to open sredesk (make run prints it this way)."
+        )
+
+    def handle(self, *args, banner: bool = False, **options) -> None:
         result = load_demo(demo_login=settings.SREDESK_DEMO_LOGIN)
         width = max(len(label) for label in result.totals)
         self.stdout.write("Demo data:")
@@ -38,3 +43,6 @@ class Command(BaseCommand):
             )
         if not any(result.created.values()):
             self.stdout.write("Nothing new: the demo data was already loaded.")
+        if banner:
+            login = "   demo login: demo / demo" if result.demo_login != "disabled" else ""
+            self.stdout.write(f"\n  sredesk: {settings.SREDESK_BASE_URL}/{login}   (Ctrl-C stops everything)\n")

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from incidents.models import Integration, Severity
 from ownership.models import Service
+from sredesk.choices import unknown_choice
 
 
 class Command(BaseCommand):
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         if options["service"]:
             service = Service.objects.filter(slug=options["service"]).first()
             if service is None:
-                raise CommandError(f"No service with slug {options['service']!r}.")
+                slugs = Service.objects.values_list("slug", flat=True)
+                raise CommandError(unknown_choice("service with slug", options["service"], slugs))
         if options["secret"] and options["kind"] not in (Integration.Kind.PAGERDUTY, Integration.Kind.GRAFANA):
             raise CommandError("--secret applies to pagerduty and grafana integrations only.")
         integration = Integration(

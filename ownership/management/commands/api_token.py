@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ownership.models import ApiToken, User
 from ownership.services import api_token_issue, api_token_revoke
+from sredesk.choices import unknown_choice
 
 
 class Command(BaseCommand):
@@ -26,7 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, username, rotate, revoke, **options):
         user = User.objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"No user named {username!r}.")
+            usernames = User.objects.filter(is_active=True).values_list("username", flat=True)
+            raise CommandError(unknown_choice("user named", username, usernames))
         if revoke:
             revoked = api_token_revoke(user=user)
             self.stdout.write(f"Revoked the API token of {username}." if revoked else f"{username} had no API token.")

@@ -1,10 +1,18 @@
 """manage.py repository_token: create (or rotate) a repository's CI upload token and print it once."""
 
+from urllib.parse import urlencode
+
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from ownership.models import Repository
+from sredesk.choices import unknown_choice
 from sredesk.tokens import new_token
+
+
+def _double_quoted(text: str) -> str:
+    """``text`` safe inside a shell's double quotes (POSIX: only $ ` " and \\ are special there)."""
+    return text.translate({ord(c): "\\" + c for c in '"$`\\'})
 
 
 class Command(BaseCommand):
@@ -20,14 +28,20 @@ class Command(BaseCommand):
         repo = Repository.objects.filter(name=repository).first()
         if repo is None:
             if not create:
-                raise CommandError(f"No repository named {repository!r} (use --create to add it).")
+                names = Repository.objects.values_list("name", flat=True)
+                raise CommandError(
+                    unknown_choice("repository named", repository, names, hint="Use --create to add it.")
+                )
             repo = Repository.objects.create(name=repository)
         token, digest = new_token("sdci")
         repo.ci_token_hash = digest
         repo.save(update_fields=["ci_token_hash"])
-        url = settings.SREDESK_BASE_URL + reverse("ci:junit_upload")
+        query = urlencode({"branch": repo.default_branch})
+        url = _double_quoted(f"{settings.SREDESK_BASE_URL}{reverse('ci:junit_upload')}?{query}&commit=")
         self.stdout.write(f"CI token for {repo} (shown once; any older token stops working):\n{token}\n")
+        # Double quotes around the URL, so the shell fills in $GIT_COMMIT (the commit the CI run tested).
+        self.stdout.write("Upload a report from CI (GIT_COMMIT: the commit it tested):")
         self.stdout.write(
-            f"Upload: curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/xml' "
-            f"--data-binary @report.xml '{url}?branch={repo.default_branch}&commit=$GIT_COMMIT&complete=1'"
+            f"curl -fsS -H 'Authorization: Bearer {token}' -H 'Content-Type: application/xml' "
+            f'--data-binary @report.xml "{url}$GIT_COMMIT&complete=1"'
         )

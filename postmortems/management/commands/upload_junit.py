@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ownership.models import Repository
 from postmortems.ci import ci_upload
+from sredesk.choices import unknown_choice
 
 
 class Command(BaseCommand):
@@ -26,7 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, files, repository, branch, commit, run_key, url, format, complete, **options):
         repo = Repository.objects.filter(name=repository).first()
         if repo is None:
-            raise CommandError(f"No repository named {repository!r}; add it in the admin first.")
+            names = Repository.objects.values_list("name", flat=True)
+            raise CommandError(unknown_choice("repository named", repository, names, hint="Add it in the admin first."))
         with contextlib.ExitStack() as stack:
             opened = []
             for path in files:
