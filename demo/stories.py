@@ -25,6 +25,7 @@ from xml.sax.saxutils import quoteattr
 
 import time_machine
 
+from incidents import effects
 from incidents import services as incidents
 from incidents.models import Incident, Source
 from ownership.models import Repository, Service, Team, User
@@ -102,6 +103,8 @@ def incident_story_play(
                 incidents.TRANSITIONS[verb](
                     incident_id=incident.pk, actor=commander, source=Source.WEB, at=started + offset
                 )
+                if verb == "resolve":  # the side-effect worker's part (the draft), at the story's moment
+                    effects.side_effect_run(effects.POSTMORTEM_DRAFT, incident.pk)
     incident.refresh_from_db()
     if spec.postmortem is not None:
         postmortem = PostMortem.objects.filter(incident=incident).first()

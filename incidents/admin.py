@@ -9,7 +9,8 @@ from sredesk.admin import HistoryAdmin
 from sredesk.templatetags.sredesk_ui import duration
 
 from . import services
-from .models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery
+from .models import Alert, Incident, Integration, SideEffect, Source, TimelineEvent, WebhookDelivery
+from .times import lifecycle_time
 
 PUBLIC_ID = re.compile(r"^\s*INC-(\d{1,18})\s*$", re.IGNORECASE)
 
@@ -61,6 +62,57 @@ class AlertInline(admin.TabularInline):
         return False
 
 
+class SideEffectInline(admin.TabularInline):
+    """What the incident's moves still owe or have done after commit (a post-mortem draft), with the last error."""
+
+    model = SideEffect
+    extra = 0
+    fields = ("kind", "pending", "attempts", "last_error", "created_at", "next_attempt_at", "done_at")
+    readonly_fields = fields
+    can_delete = False
+
+    @admin.display(boolean=True)
+    def pending(self, obj: SideEffect) -> bool:
+        return obj.pending
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # owed by the services, done by the worker
+
+
+class PendingFilter(admin.SimpleListFilter):
+    title = "pending"
+    parameter_name = "pending"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Pending"), ("no", "Done")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(done_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(SideEffect)
+class SideEffectAdmin(admin.ModelAdmin):
+    """Side effects owed by incident moves (``incidents.effects``): a pending one is retried by the sweep."""
+
+    list_display = ("incident", "kind", "pending", "attempts", "last_error", "created_at", "next_attempt_at", "done_at")
+    list_filter = (PendingFilter, "kind")
+    list_select_related = ("incident",)
+    search_fields = ("last_error",)
+    readonly_fields = ("incident", "kind", "attempts", "last_error", "created_at", "next_attempt_at", "done_at")
+
+    @admin.display(boolean=True)
+    def pending(self, obj: SideEffect) -> bool:
+        return obj.pending
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class OpenFilter(admin.SimpleListFilter):
     title = "open or resolved"
     parameter_name = "open"
@@ -76,10 +128,27 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class IncidentAdminForm(forms.ModelForm):
+    """A new incident's back-dated times are placed by the lifecycle rule (``lifecycle_time``), as at every door."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not self.errors:
+            new = Incident(started_at=None, detected_at=None)
+            try:
+                new.started_at = lifecycle_time(new, "started_at", cleaned.get("started_at"), source=Source.ADMIN)
+                lifecycle_time(new, "detected_at", cleaned.get("detected_at"), source=Source.ADMIN)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return cleaned
+
+
 @admin.register(Incident)
 class IncidentAdmin(HistoryAdmin):
     """Incidents. Lifecycle times and status change only through the actions (the services), which log the timeline."""
 
+    form = IncidentAdminForm
     list_display = ("public_id", "title", "severity", "status", "owning_team", "detected_at", "mtta", "mttr")
     list_display_links = ("public_id", "title")
     list_filter = (OpenFilter, "status", "severity", "owning_team", "primary_service", "integration")
@@ -88,10 +157,11 @@ class IncidentAdmin(HistoryAdmin):
     filter_horizontal = ("services", "responders")
     list_select_related = ("owning_team",)
     raw_id_fields = ("integration",)
-    inlines = [TimelineEventInline, AlertInline]
+    inlines = [SideEffectInline, TimelineEventInline, AlertInline]
     readonly_fields = (
-        "status", "acknowledged_at", "acknowledged_by", "mitigated_at", "resolved_at", "mtta", "time_to_mitigate",
-        "mttr", "mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds", "created_at", "updated_at",
+        "started_at", "detected_at", "status", "acknowledged_at", "acknowledged_by", "mitigated_at", "resolved_at",
+        "mtta", "time_to_mitigate", "mttr", "mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds", "created_at",
+        "updated_at",
     )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("title", "summary", "severity", "status")}),
@@ -121,6 +191,27 @@ class IncidentAdmin(HistoryAdmin):
         if obj is None:  # a new incident may be back-dated; its status starts at triggered
             return tuple(f for f in self.readonly_fields if f not in ("started_at", "detected_at"))
         return self.readonly_fields
+
+    def save_model(self, request, obj: Incident, form, change: bool) -> None:
+        """A new incident is declared through the service (its timeline entry, announcement, placed times)."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        incident = services.incident_declare(
+            title=obj.title,
+            severity=obj.severity,
+            actor=request.user,
+            source=Source.ADMIN,
+            summary=obj.summary,
+            primary_service=obj.primary_service,
+            owning_team=obj.owning_team,
+            commander=obj.commander,
+            started_at=form.cleaned_data.get("started_at"),
+            detected_at=form.cleaned_data.get("detected_at"),
+        )
+        Incident.objects.filter(pk=incident.pk).update(communications_lead=obj.communications_lead)
+        obj.pk = obj.id = incident.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     def get_search_results(self, request, queryset, search_term):
         """``INC-42`` finds incident 42; anything else searches the title, summary and alert group."""

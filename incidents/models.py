@@ -43,8 +43,11 @@ class Incident(models.Model):
 
     Timestamps are aware UTC. The database enforces
     started_at <= detected_at <= each of acknowledged_at, mitigated_at and
-    resolved_at, and mitigated_at <= resolved_at; a status implies its
-    timestamp (a resolved incident has ``resolved_at``).
+    resolved_at, and acknowledged_at <= resolved_at and mitigated_at <=
+    resolved_at (mitigated and acknowledged are not ordered: impact can stop
+    before anyone acknowledges); a status implies its timestamp (a resolved
+    incident has ``resolved_at``). Every writer places a time with
+    ``incidents.times.lifecycle_time``, which keeps that order.
     """
 
     class Status(models.TextChoices):
@@ -113,6 +116,12 @@ class Incident(models.Model):
                 | Q(resolved_at__isnull=True)
                 | Q(resolved_at__gte=F("mitigated_at")),
                 name="incident_mitigated_before_resolved",
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True)
+                | Q(resolved_at__isnull=True)
+                | Q(resolved_at__gte=F("acknowledged_at")),
+                name="incident_acknowledged_before_resolved",
             ),
             models.CheckConstraint(
                 condition=~Q(status="resolved") | Q(resolved_at__isnull=False), name="incident_resolved_has_time"
@@ -247,6 +256,46 @@ class TimelineEvent(models.Model):
         if self.pk is not None and not self._state.adding:
             raise ValueError("Timeline events are append-only.")
         super().save(*args, **kwargs)
+
+
+class SideEffect(models.Model):
+    """An optional side effect an incident change owes (``incidents.effects``), pending until a worker has done it.
+
+    Written in the transaction of the change that owes it, so it is never
+    lost; done after commit by the ``incidents.side_effect`` task, and retried
+    by the ``incidents.side_effects_recover`` sweep from ``next_attempt_at``
+    (back-off after each failure) until it succeeds. One row per incident and
+    kind. While pending, its attempts and last error show on the incident
+    page, in the admin and in ``/metrics``. Announcements are the other
+    after-commit effect; they are pending on their timeline entry
+    (``TimelineEvent.announced_at``) instead, since the alert webhook writes them.
+    """
+
+    class Kind(models.TextChoices):
+        POSTMORTEM_DRAFT = "postmortem_draft", "Post-mortem draft"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="side_effects", db_index=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the change that owes it committed.")
+    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="When the sweep may queue it again.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "kind"], name="side_effect_one_per_incident_kind")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(done_at__isnull=True), name="side_effect_pending_idx")
+        ]
+
+    def __str__(self) -> str:
+        state = "done" if self.done_at else f"pending, {self.attempts} attempt(s)"
+        return f"{self.get_kind_display()} of INC-{self.incident_id} ({state})"
+
+    @property
+    def pending(self) -> bool:
+        return self.done_at is None
 
 
 # --- Alert ingestion: integrations, alerts, raw webhook receipts ----------------------

@@ -1,4 +1,4 @@
-"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest.receipts`` and ``incidents.services``."""
+"""Celery tasks of the incidents app: thin wrappers over ``incidents.ingest.receipts`` and ``incidents.effects``."""
 
 from celery import shared_task
 
@@ -11,17 +11,18 @@ def webhook_deliveries_purge_task() -> int:
     return receipts.webhook_deliveries_purge()
 
 
-@shared_task(name="incidents.announce", acks_late=True)
-def incident_announce_task(event_id: int) -> bool:
-    """Announce one timeline event (declared, escalated, resolved, re-opened); a no-op if already sent."""
-    from . import services
+@shared_task(name="incidents.side_effect", acks_late=True)
+def side_effect_task(kind: str, target_id: int) -> bool:
+    """Do one owed side effect after commit (``effects.side_effect_run``: an announcement, a post-mortem draft);
+    a no-op if it is done already. Never raises for the effect's own failure: that is recorded and retried."""
+    from . import effects
 
-    return services.incident_announce(event_id)
+    return effects.side_effect_run(kind, target_id)
 
 
-@shared_task(name="incidents.announcements_recover")
-def announcements_recover_task() -> int:
-    """Beat entry: re-queue announcements whose task was lost; returns how many."""
-    from . import services
+@shared_task(name="incidents.side_effects_recover")
+def side_effects_recover_task() -> int:
+    """Beat entry: queue again the side effects still owed (lost task, broker outage, back-off over)."""
+    from . import effects
 
-    return services.announcements_recover()
+    return effects.side_effects_recover()

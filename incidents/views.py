@@ -82,6 +82,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "people": people(),
         "services_affected": incident.services.all(),
         "postmortem": postmortem,
+        # What the last moves still owe (a post-mortem draft a worker has not created yet, and why).
+        "pending_effects": incident.side_effects.filter(done_at__isnull=True),
     }
     return render(request, "incidents/detail.html", context)
 

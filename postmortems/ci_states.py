@@ -16,15 +16,13 @@ out of order all end in the same state. ``failing`` and ``missing`` notify the
 post-mortem's owner and the owning team: the regression guard itself regressed.
 """
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from incidents.models import Source, TimelineEvent
-from notifications.services import notify
+from incidents.timeline import timeline_append, timeline_entry
 from ownership.models import Repository
 
 from .models import PostMortem, RegressionTest, TestResult, TestRun
@@ -100,8 +98,9 @@ def regression_tests_refresh(test_ids: list[int]) -> int:
     The tests are locked, their states recomputed under the lock and the
     changed ones written together (history kept), in a few queries whatever
     their number. Each change is logged on its incident's timeline; a change
-    to ``failing`` or ``missing`` starts a new reminder cycle and notifies the
-    post-mortem's owner and the owning team (once per test, state and run).
+    to ``failing`` or ``missing`` starts a new reminder cycle and is announced
+    after commit to the post-mortem's owner and the owning team (once: the
+    side-effect worker, ``incidents.effects``).
     """
     if not test_ids:
         return 0
@@ -114,7 +113,7 @@ def regression_tests_refresh(test_ids: list[int]) -> int:
         )
         states = regression_tests_states(tests)
         now = timezone.now()
-        changed, events, regressed = [], [], []
+        changed, events, owing_again = [], [], set()
         for test in tests:
             state, run = states[test.pk]
             if state == test.state:
@@ -123,48 +122,31 @@ def regression_tests_refresh(test_ids: list[int]) -> int:
             test.state, test.state_run, test.state_changed_at = state, run, now
             changed.append(test)
             where = f" in {run}" if run else ""
+            regressed = state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING)
+            if regressed:
+                owing_again.add(test.postmortem_id)
             events.append(
-                TimelineEvent(
-                    incident=test.postmortem.incident,
-                    kind=TimelineEvent.Kind.POSTMORTEM,
+                timeline_entry(
+                    test.postmortem.incident_id,
+                    TimelineEvent.Kind.POSTMORTEM,
+                    f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
                     source=Source.SYSTEM,
                     at=now,
-                    message=f"Regression test {test.test_id}: {before} → {test.get_state_display().lower()}{where}",
                     data={"regression_test_id": test.pk, "state": state, "test_run_id": run.pk if run else None},
+                    # The post-mortem's owner and the owning team hear of it after commit (incidents.effects).
+                    announce=f"regression test {test.get_state_display().lower()}" if regressed else "",
                 )
             )
-            if state in (RegressionTest.State.FAILING, RegressionTest.State.MISSING):
-                regressed.append((test, run))
         if not changed:
             return 0
         bulk_update_with_history(changed, RegressionTest, ["state", "state_run", "state_changed_at"])
-        TimelineEvent.objects.bulk_create(events)
-        if regressed:
+        timeline_append(*events)
+        if owing_again:
             # The post-mortem owes a working test again: a new reminder cycle starts now.
-            PostMortem.objects.filter(pk__in={test.postmortem_id for test, _ in regressed}).update(
+            PostMortem.objects.filter(pk__in=owing_again).update(
                 reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=now
             )
-            for test, run in regressed:
-                transaction.on_commit(lambda test=test, run=run: _announce_regressed(test, run))
     return len(changed)
-
-
-def _announce_regressed(test: RegressionTest, run: TestRun | None) -> None:
-    postmortem = test.postmortem
-    incident = postmortem.incident
-    team = incident.owning_team
-    owner = postmortem.owner
-    verb = "is failing" if test.state == RegressionTest.State.FAILING else "is missing from CI"
-    text = f"{incident.public_id} regression test {test.test_id} {verb} in {run or test.repository}"
-    notify(
-        key=f"regression-test:{test.pk}:{test.state}:{run.pk if run else 0}",
-        topic=incident.public_id,
-        subject=text,
-        text=text,
-        url=settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk]),
-        slack=[owner.slack_user_id if owner else "", team.slack_channel if team else ""],
-        outbox=([f"user:{owner.username}"] if owner else []) + ([f"team:{team.slug}"] if team else []),
-    )
 
 
 def repository_refresh(repository: Repository, test_ids: set[str] | None = None) -> int:

@@ -5,30 +5,36 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from incidents.models import Incident, Source, TimelineEvent
-from notifications.services import notify
+from incidents.timeline import timeline_append, timeline_entry
 from ownership.models import Repository, User
-from sredesk import sql
 from sredesk.exceptions import StateConflict
 
+from .markdown import markdown_literal
 from .models import ActionItem, PostMortem, RegressionTest
 from .testids import canonical_test_id
 
 
-def _log(incident_id: int, message: str, *, actor: User | None, source: str, data: dict) -> TimelineEvent:
-    """Append a post-mortem entry to the incident's timeline (who, from where, what changed)."""
-    return TimelineEvent.objects.create(
-        incident_id=incident_id,
-        kind=TimelineEvent.Kind.POSTMORTEM,
-        actor=actor,
-        source=source,
-        message=message,
-        data=data,
+def _append_postmortem_entry(
+    incident_id: int, message: str, *, actor: User | None, source: str, data: dict, announce: str = ""
+) -> TimelineEvent:
+    """Append a post-mortem entry to the incident's timeline (``incidents.timeline``: who, from where, what changed);
+    ``announce`` a headline the side-effect worker announces after commit, or ""."""
+    [entry] = timeline_append(
+        timeline_entry(
+            incident_id,
+            TimelineEvent.Kind.POSTMORTEM,
+            message,
+            actor=actor,
+            source=source,
+            data=data,
+            announce=announce,
+        )
     )
+    return entry
 
 
 @transaction.atomic
@@ -70,7 +76,7 @@ def regression_test_link(
             test = RegressionTest.objects.create(**key, change_url=change_url, action_item=action_item, linked_by=actor)
     except IntegrityError:  # a concurrent request linked the same test first
         return RegressionTest.objects.get(**key), False
-    _log(
+    _append_postmortem_entry(
         postmortem.incident_id,
         f"Regression test linked: {repository.name} {canonical}",
         actor=actor,
@@ -86,11 +92,15 @@ def regression_test_link(
 
 
 def timeline_markdown(incident: Incident) -> str:
-    """The incident's timeline as Markdown lines, each with its full UTC date and time."""
+    """The incident's timeline as Markdown lines, each with its full UTC date and time.
+
+    Messages and names are copied literally (``markdown_literal``): a note's
+    HTML, template tags or link syntax read as the text they are, nothing is evaluated (BR-42).
+    """
     lines = []
     for event in incident.timeline.select_related("actor"):
-        who = f" ({event.actor})" if event.actor else ""
-        lines.append(f"- {event.at:%Y-%m-%d %H:%M:%S} UTC — {event.message}{who}")
+        who = f" ({markdown_literal(str(event.actor))})" if event.actor else ""
+        lines.append(f"- {event.at:%Y-%m-%d %H:%M:%S} UTC — {markdown_literal(event.message)}{who}")
     return "\n".join(lines)
 
 
@@ -98,17 +108,20 @@ def timeline_markdown(incident: Incident) -> str:
 def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | None, bool]:
     """Create the post-mortem draft of a resolved incident whose severity needs one. Returns (post-mortem, created).
 
-    Exactly once per incident (the one-to-one key): a retried or repeated
-    resolve finds the existing draft. Owner: the incident commander, else the
-    owning team's lead. Due ``POSTMORTEM_DUE_DAYS[severity]`` days after
-    ``resolved_at``. The incident's timeline is copied in as Markdown.
-    Returns (None, False) for a severity that needs no post-mortem.
+    The draft step of a resolve, run after commit by the side-effect worker
+    (``incidents.effects``), which retries it until it succeeds. Exactly once
+    per incident (the one-to-one key): a retried step or a repeated resolve
+    finds the existing draft. Owner: the incident commander, else the owning
+    team's lead (None when neither exists). Due ``POSTMORTEM_DUE_DAYS[severity]``
+    days after ``resolved_at``. The incident's timeline is copied in as
+    literal Markdown (``timeline_markdown``). Returns (None, False) for a
+    severity that needs no post-mortem.
     """
     if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
         return None, False
-    existing = sql.select(PostMortem, "incident_id = %s", [incident.pk], fields=("id", "incident_id"))  # each resolve
+    existing = PostMortem.objects.filter(incident_id=incident.pk).first()
     if existing:
-        return existing[0], False
+        return existing, False
     team = incident.owning_team
     owner = incident.commander or (team.lead if team else None)
     due_at = (incident.resolved_at or incident.detected_at) + timedelta(
@@ -121,7 +134,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
             )
     except IntegrityError:  # a concurrent resolve created it first
         return PostMortem.objects.get(incident=incident), False
-    _log(
+    _append_postmortem_entry(
         incident.pk,
         f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}",
         actor=None,
@@ -200,32 +213,15 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
     before = postmortem.get_status_display()
     method(at=timezone.now())
     postmortem.save()
-    event = _log(
+    _append_postmortem_entry(
         postmortem.incident_id,
         f"Post-mortem {before.lower()} → {postmortem.get_status_display().lower()}",
         actor=actor,
         source=source,
         data={"postmortem_id": postmortem.pk, "from": before, "to": postmortem.status},
+        announce="post-mortem published" if verb == "publish" else "",
     )
-    if verb == "publish":
-        transaction.on_commit(lambda: _announce_published(postmortem, event))
     return postmortem
-
-
-def _announce_published(postmortem: PostMortem, event: TimelineEvent) -> None:
-    incident = postmortem.incident
-    team = incident.owning_team
-    url = settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[postmortem.pk])
-    text = f"{incident.public_id} post-mortem published: {incident.title}"
-    notify(
-        key=f"timeline-event:{event.pk}",
-        topic=incident.public_id,
-        subject=text,
-        text=text,
-        url=url,
-        slack=[team.slack_channel] if team else [],
-        outbox=[f"team:{team.slug}"] if team else [],
-    )
 
 
 @transaction.atomic
@@ -262,7 +258,7 @@ def postmortem_snooze(
         postmortem.snoozed_until, postmortem.snooze_reason = until, reason.strip()[:300]
         message = f"Reminders snoozed until {until:%Y-%m-%d %H:%M} UTC: {postmortem.snooze_reason}"
     postmortem.save(update_fields=["snoozed_until", "snooze_reason", "updated_at"])
-    _log(
+    _append_postmortem_entry(
         postmortem.incident_id,
         message,
         actor=actor,
@@ -328,7 +324,7 @@ def postmortem_update(
     edited = [f for f in changed if f in POSTMORTEM_SECTIONS]
     if edited:
         details.append(f"edited {', '.join(edited)}")
-    _log(
+    _append_postmortem_entry(
         postmortem.incident_id,
         f"Post-mortem: {'; '.join(details)}",
         actor=actor,
@@ -356,7 +352,7 @@ def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb
         raise ValidationError({"wont_do_reason": "Say why this action item won't be done."})
     item.full_clean(exclude=["postmortem", "owner"])
     item.save()
-    _log(
+    _append_postmortem_entry(
         item.postmortem.incident_id,
         f"Action item {verb}: {item.title} ({item.get_status_display().lower()})",
         actor=actor,
@@ -400,7 +396,7 @@ def action_item_update(*, action_item_id: int, actor: User | None, source: str, 
 def action_item_delete(*, action_item_id: int, actor: User | None, source: str) -> None:
     """Delete an action item (its regression tests stay, unattached); logged on the incident's timeline."""
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
-    _log(
+    _append_postmortem_entry(
         item.postmortem.incident_id,
         f"Action item deleted: {item.title}",
         actor=actor,
@@ -420,7 +416,7 @@ def regression_test_unlink(*, regression_test_id: int, actor: User | None, sourc
     test = (
         RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(pk=regression_test_id)
     )
-    _log(
+    _append_postmortem_entry(
         test.postmortem.incident_id,
         f"Regression test unlinked: {test.repository.name} {test.test_id}",
         actor=actor,
@@ -456,7 +452,7 @@ def regression_test_verify_by_hand(
     before = test.get_state_display().lower()
     test.state, test.state_run, test.state_changed_at = RegressionTest.State.VERIFIED, None, timezone.now()
     test.save(update_fields=["state", "state_run", "state_changed_at"])
-    _log(
+    _append_postmortem_entry(
         test.postmortem.incident_id,
         f"Regression test {test.test_id}: {before} → verified by hand by {actor or 'nobody'}: {reason}",
         actor=actor,
@@ -489,7 +485,7 @@ def action_item_set_status(
     item.status, item.wont_do_reason = status, new_reason
     item.save(update_fields=["status", "wont_do_reason", "updated_at"])
     why = f": {reason}" if new_reason else ""
-    _log(
+    _append_postmortem_entry(
         item.postmortem.incident_id,
         f"Action item “{item.title}”: {before.lower()} → {item.get_status_display().lower()}{why}",
         actor=actor,

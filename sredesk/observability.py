@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from incidents.effects import side_effects_pending_counts
 from notifications.base import email_enabled, slack_enabled
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
@@ -137,6 +138,15 @@ class DatabaseCollector:
             "Post-mortems published or past due, not complete, with no regression test.",
             value=postmortems_owing_regression_test(now=now).count(),
         )
+        pending = GaugeMetricFamily(
+            "sredesk_side_effects_pending",
+            "Side effects owed by incident and post-mortem changes that no worker has done yet (announcements, "
+            "post-mortem drafts), by kind; a failing one stays here while the sweep retries it.",
+            labels=["kind"],
+        )
+        for kind, count in side_effects_pending_counts().items():
+            pending.add_metric([kind], count)
+        yield pending
         beat = Heartbeat.objects.filter(name=SWEEP_HEARTBEAT).first()
         yield GaugeMetricFamily(
             "sredesk_reminder_sweep_last_success_timestamp_seconds",

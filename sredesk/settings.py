@@ -237,9 +237,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
     },
-    # Re-queues incident announcements (declared, escalated, resolved) whose task was lost.
-    "incidents-announcements-recover": {
-        "task": "incidents.announcements_recover",
+    # Queues again the side effects still owed: announcements and post-mortem drafts whose task was lost or
+    # failed (after its back-off).
+    "incidents-side-effects-recover": {
+        "task": "incidents.side_effects_recover",
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
     },

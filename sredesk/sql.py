@@ -4,10 +4,14 @@ The alert webhook runs a handful of statements per delivery, thousands of
 times a second (``bench/ingest.py``); there, building the SQL through the ORM
 took longer than PostgreSQL took to run it. CI uploads write tens of thousands
 of results at once (``bench/junit.py``). ``select`` (and ``select_first``, the
-webhook's lookup that doubles as the connection health check), ``insert``,
-``update`` and ``adapted_values`` keep the ORM's meaning (field names, value
+webhook's lookup that doubles as the connection health check), ``insert``
+and ``adapted_values`` keep the ORM's meaning (field names, value
 adaptation, converters, model instances) and skip only the compilation.
-Everything else in sredesk uses the ORM.
+Other hand-written statements: the webhook's own in ``incidents/ingest.py``
+(the firing slots' UPDATE, attaching services, settling an incident) and the
+reminder ledger's inserts in ``postmortems/reminders.py``. Incident moves,
+timeline entries and post-mortem drafts use the ORM (``bench/ingest.py``
+showed no gain from writing them by hand).
 
 They work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
 travel as parameters; only our own table and column names are formatted in.
@@ -227,32 +231,9 @@ def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:
     return values
 
 
-def update(instance: Model, fields: Sequence[str]) -> None:
-    """``UPDATE <table> SET <fields> WHERE pk = instance.pk`` with the instance's values, as the ORM adapts them.
-
-    Unlike ``save(update_fields=...)``: no signals (so no change history), no
-    ``auto_now`` (set such fields yourself). For machine-made changes on a hot path.
-    """
-    model = type(instance)
-    db = connections[DEFAULT_DB_ALIAS]
-    targets = [_field(model, name) for name in fields]
-    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in targets)
-    params = [field.get_db_prep_save(getattr(instance, field.attname), db) for field in targets]
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s",  # noqa: S608
-            [*params, instance.pk],
-        )
-
-
 def to_python(model: type[Model], field: str, value):
     """A value of ``model.field`` read by hand-written SQL (an aggregate, say), converted as the ORM converts it."""
     _, _, [(column, functions)] = _reader(model, (field,), connection.vendor)
     for function in functions:
         value = function(value, column, connection)
     return value
-
-
-def for_update() -> str:
-    """``FOR UPDATE`` where the database has row locks; SQLite locks the whole file for a write transaction."""
-    return "FOR UPDATE" if connection.features.has_select_for_update else ""

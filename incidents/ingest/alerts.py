@@ -43,6 +43,7 @@ from sredesk import sql
 
 from ..alert_formats.common import AlertBatch, AlertEvent, fingerprint_for
 from ..models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery
+from ..timeline import timeline_append, timeline_entry
 from . import grouping, matching
 from .receipts import IngestResult, Outcome, public_ids, retrying, save_receipt
 
@@ -97,19 +98,16 @@ def _alert_row(
 
 def _alert_timeline_row(
     incident_id: int, alert_id: int, fingerprint: str, name: str, at: datetime, fired: bool
-) -> dict:
-    """A timeline entry (row for ``sredesk.sql.insert``) for an alert that fired or resolved."""
-    return {
-        "incident_id": incident_id,
-        "kind": TimelineEvent.Kind.ALERT.value,
-        "at": at,
-        "actor_id": None,
-        "source": Source.ALERT.value,
-        "message": f"alert {'fired' if fired else 'resolved'}: {name}",
-        "data": {"alert_id": alert_id, "fingerprint": fingerprint},
-        "announcement": "",
-        "announced_at": None,
-    }
+) -> TimelineEvent:
+    """A timeline entry (for ``incidents.timeline.timeline_append``) for an alert that fired or resolved."""
+    return timeline_entry(
+        incident_id,
+        TimelineEvent.Kind.ALERT,
+        f"alert {'fired' if fired else 'resolved'}: {name}",
+        source=Source.ALERT,
+        at=at,
+        data={"alert_id": alert_id, "fingerprint": fingerprint},
+    )
 
 
 def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookDelivery) -> IngestResult:
@@ -210,7 +208,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
             result.repeated += len(raced)
             Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
-    sql.insert(TimelineEvent, timeline)
+    timeline_append(*timeline)
     # An incident with an alert of this batch still firing has not settled: no need to ask the database.
     settle -= plan.firing_incidents
     if settle and not batch.truncated:

@@ -6,6 +6,7 @@ import pytest
 
 from incidents.models import Incident, TimelineEvent
 from postmortems.models import PostMortem
+from tests.api.clients import client_for
 from tests.factories import IncidentFactory, UserFactory
 
 DETECTED = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -95,14 +96,15 @@ def test_patch_of_a_lifecycle_time_points_to_the_transitions(api, incident):
     assert "/resolve/" in response.json()["error"]["fields"]["resolved_at"][0]
 
 
-def test_the_lifecycle_through_the_api_with_times_across_dst(api, incident):
+def test_the_lifecycle_through_the_api_with_times_across_dst(api, incident, django_capture_on_commit_callbacks):
     url = f"/api/v1/incidents/INC-{incident.pk}"
     ack = api.post(f"{url}/acknowledge/", {"at": "2024-05-01T12:03:00+02:00"}, format="json").json()
     assert ack["acknowledged_at"] == "2024-05-01T10:03:00Z" and ack["mtta_seconds"] == 180
     assert api.post(f"{url}/acknowledge/", {}, format="json").status_code == 200  # a repeat is a no-op
-    resolved = api.post(f"{url}/resolve/", {"at": "2024-05-01T11:00:00Z"}, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):  # the draft is created by a worker after commit
+        resolved = api.post(f"{url}/resolve/", {"at": "2024-05-01T11:00:00Z"}, format="json").json()
     assert resolved["status"] == "resolved" and resolved["mttr_seconds"] == 3900
-    assert resolved["postmortem"] == PostMortem.objects.get(incident=incident).pk
+    assert api.get(url + "/").json()["postmortem"] == PostMortem.objects.get(incident=incident).pk
     conflict = api.post(f"{url}/mitigate/", {}, format="json")
     assert conflict.status_code == 409
     assert conflict.json()["error"] == {
@@ -230,3 +232,21 @@ def test_the_list_fast_path_gives_exactly_the_serializer_output(api, world):
     assert len(listed) == len(expected) >= 3
     for row in listed:
         assert row == expected[row["id"]]
+
+
+def test_a_persons_explicit_resolution_before_the_acknowledgement_is_a_400_naming_the_field(world):
+    """Issue 13 (kind of BR-22): a person's time is checked against what is recorded, not moved."""
+    incident = world["incident"]
+    api = client_for(world["member"])  # a member of the owning team
+    url = f"/api/v1/incidents/{incident.pk}"
+    assert api.post(f"{url}/acknowledge/", {}, format="json").status_code == 200
+    incident.refresh_from_db()
+    before_ack = incident.acknowledged_at - dt.timedelta(seconds=30)
+    assert before_ack > incident.detected_at
+
+    response = api.post(f"{url}/resolve/", {"at": before_ack.isoformat()}, format="json")
+
+    assert response.status_code == 400
+    assert "acknowledged_at" in response.json()["error"]["fields"]["resolved_at"][0]
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged" and incident.resolved_at is None

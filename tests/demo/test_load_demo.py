@@ -263,13 +263,13 @@ def test_the_demo_follows_the_products_post_mortem_rule(settings):
 
 def test_the_demos_history_is_not_announced_as_news(django_capture_on_commit_callbacks):
     """Incidents that happened days ago are not announced to their teams when the demo is loaded."""
-    from incidents.services import announcements_recover
+    from incidents.effects import side_effects_recover
     from notifications.models import Notification
 
     with django_capture_on_commit_callbacks(execute=True):
         load()
 
-    assert announcements_recover() == 0
+    assert side_effects_recover() == 0
     announced = Notification.objects.filter(subject__regex=r"\) (declared|resolved|escalated|re-opened)")
     assert not announced.exists()
 

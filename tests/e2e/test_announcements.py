@@ -1,10 +1,11 @@
 """Incident announcements cross the broker for real: alert webhook -> Redis -> a ``celery worker`` -> Slack.
 
-The webhook request only records the announcement and queues a task after
-commit; a real worker subprocess (``tests/e2e/conftest.py``) plans and posts it
-through slack_sdk to the local Slack stand-in. When the broker is unreachable at
-commit time the webhook still answers 200, and the recovery sweep sends the
-announcement later, once.
+The webhook request only records the announcement (and, for a resolution, the
+post-mortem draft it owes) and queues a task after commit; a real worker
+subprocess (``tests/e2e/workers.py``) plans and posts it through slack_sdk to
+the local Slack stand-in. When the broker is unreachable at commit time the
+webhook still answers 200, and the side-effect sweep later sends the
+announcement, once, and has the draft created.
 
 Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
 """
@@ -14,10 +15,12 @@ import logging
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from incidents import services
+from incidents import effects
 from incidents.models import Incident, Integration, TimelineEvent
 from ownership.models import Responsibility
+from postmortems.models import PostMortem
 from sredesk.celery import app as celery_app
 from tests.e2e.workers import WAIT
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
@@ -116,23 +119,27 @@ def test_a_real_worker_announces_what_the_webhook_recorded_and_recovers_what_the
 
     # 2. The broker is down when the alert resolves: the webhook still answers, the announcement waits.
     publish_to_broker(UNREACHABLE_BROKER)
-    with caplog.at_level(logging.WARNING, logger="incidents.services"):
+    with caplog.at_level(logging.WARNING, logger="incidents.effects"):
         answer = post(alert("resolved"))
     assert answer.status_code == 200 and answer.json()["alerts"]["resolved"] == 1
-    assert "Announcement not queued" in caplog.text
+    assert "Side effect not queued (broker down)" in caplog.text
     pending = TimelineEvent.objects.filter(incident=incident, announcement="resolved")
     assert pending.get().announced_at is None
+    assert not PostMortem.objects.exists()
 
-    # 3. The broker is back: beat's recovery sweep re-queues it, and it is sent once.
+    # 3. The broker is back: beat's sweep queues both again (the draft once its first wait is over); each is done once.
     publish_to_broker(celery_workers.broker_url)
-    assert services.announcements_recover() == 1
+    later = timezone.now() + effects.RETRY_BASE
+    assert effects.side_effects_recover(now=later) == 2
     wait_until(
         lambda: (
-            pending.get().announced_at is not None and {r.channel for r in slack_says("resolved")} == {CHANNEL, PAGED}
+            pending.get().announced_at is not None
+            and {r.channel for r in slack_says("resolved")} == {CHANNEL, PAGED}
+            and PostMortem.objects.filter(incident=incident).exists()
         ),
         timeout=WAIT,
-        what="the resolution on Slack after the recovery sweep",
+        what="the resolution on Slack and the post-mortem draft after the sweep",
         diagnostics=diagnostics,
     )
-    assert services.announcements_recover() == 0
+    assert effects.side_effects_recover(now=later) == 0
     assert len(slack_says("declared")) == 2 and len(slack_says("resolved")) == 2

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents import services
+from incidents import effects, services
 from incidents.models import Incident, Source, TimelineEvent
 from notifications.models import Notification
 from ownership.models import Responsibility
@@ -216,17 +216,16 @@ def test_escalation_is_announced_and_downgrade_is_not(django_capture_on_commit_c
     ]
 
 
-def test_resolving_a_sev2_creates_its_postmortem_once():
+def test_resolving_a_sev2_creates_its_postmortem_once(django_capture_on_commit_callbacks):
     lead = UserFactory(username="lead")
     team = TeamFactory()
     MembershipFactory(team=team, user=lead, role="lead")
     incident = IncidentFactory(severity=2, owning_team=team, started_at=T0, detected_at=T0)
     resolved_at = T0 + dt.timedelta(hours=2)
 
-    services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB, at=resolved_at)
-    services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
-    services.incident_reopen(incident_id=incident.pk, actor=None, source=Source.WEB)
-    services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
+    for move, at in [("resolve", resolved_at), ("resolve", None), ("reopen", None), ("resolve", None)]:
+        with django_capture_on_commit_callbacks(execute=True):  # each request commits, then the worker runs
+            services.TRANSITIONS[move](incident_id=incident.pk, actor=None, source=Source.WEB, at=at)
 
     postmortem = PostMortem.objects.get()
     assert postmortem.status == "draft"
@@ -235,12 +234,13 @@ def test_resolving_a_sev2_creates_its_postmortem_once():
     assert "Resolved" in postmortem.timeline and "2024-05-01 12:00:00 UTC" in postmortem.timeline
 
 
-def test_commander_owns_the_postmortem_and_sev3_needs_none():
+def test_commander_owns_the_postmortem_and_sev3_needs_none(django_capture_on_commit_callbacks):
     commander = UserFactory()
     sev1 = IncidentFactory(severity=1, commander=commander)
     sev3 = IncidentFactory(severity=3)
-    for incident in (sev1, sev3):
-        services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
+    with django_capture_on_commit_callbacks(execute=True):
+        for incident in (sev1, sev3):
+            services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
     assert PostMortem.objects.get().owner == commander
     assert not PostMortem.objects.filter(incident=sev3).exists()
 
@@ -303,14 +303,14 @@ def test_an_announcement_whose_task_never_ran_is_sent_once_by_the_recovery_sweep
     event = incident.timeline.get()
     assert (event.announcement, event.announced_at) == ("declared", None)
 
-    assert services.announcements_recover() == 1  # beat's sweep re-queues it (eager here: the worker runs it)
+    assert effects.side_effects_recover() == 1  # beat's sweep re-queues it (eager here: the worker runs it)
     assert list(Notification.objects.values_list("address", flat=True)) == [f"team:{team.slug}"]
     event.refresh_from_db()
     assert event.announced_at is not None
 
     # A redelivered task, a second sweep: nothing is sent twice.
-    assert services.announcements_recover() == 0
-    assert services.incident_announce(event.pk) is False
+    assert effects.side_effects_recover() == 0
+    assert effects.side_effect_run("announce", event.pk) is False
     assert Notification.objects.count() == 1
 
 

@@ -383,7 +383,7 @@ def test_publishing_a_postmortem_schedules_no_reminder_in_the_broker(broker, dja
         postmortem_transition(postmortem_id=postmortem.pk, verb="publish", actor=None, source="web")
 
     assert broker, "publishing announces the post-mortem"
-    assert {m.name for m in broker} == {"notify.notification_deliver"}
+    assert {m.name for m in broker} == {"incidents.side_effect"}  # the announcement, by the side-effect worker
     assert [(m.eta, m.expires) for m in broker] == [(None, None)] * len(broker)
 
 

@@ -127,13 +127,3 @@ def test_many_rows_go_in_at_once_with_their_json_and_times(integration):
     stored = {alert.fingerprint: alert for alert in Alert.objects.all()}
     assert len(stored) == sql.MANY_ROWS + 5
     assert (stored["fp0007"].labels, stored["fp0007"].starts_at) == ({"n": "7", "zone": "é"}, T0)
-
-
-def test_update_writes_the_named_fields_only_and_sends_no_signals():
-    incident = IncidentFactory(title="Before")
-    history = incident.history.count()
-    incident.title, incident.summary = "After", "not written"
-    sql.update(incident, ["title"])
-    stored = type(incident).objects.get(pk=incident.pk)
-    assert (stored.title, stored.summary) == ("After", "")
-    assert incident.history.count() == history  # no post_save: no history row
