@@ -158,7 +158,8 @@ class Incident(models.Model):
         """The id people say and type, e.g. ``INC-42``."""
         return f"INC-{self.pk}"
 
-    # --- Transitions (django-fsm-2). Pure state changes: services lock, save, log and notify.
+    # --- Transitions (django-fsm-2). Pure state changes: the services lock, place the time, save and append
+    # the timeline entry (incidents.services).
 
     @transition(field=status, source=Status.TRIGGERED, target=Status.ACKNOWLEDGED)
     def acknowledge(self, *, at: datetime, by) -> None:

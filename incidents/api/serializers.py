@@ -191,7 +191,8 @@ class TransitionInput(StrictInputSerializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="When it happened (ISO 8601 with offset; default now). Must not be before detected_at.",
+        help_text="When it happened (ISO 8601 with offset; default now). Must keep the incident's order: "
+        "detected <= acknowledged <= resolved, detected <= mitigated <= resolved (a 400 names the field).",
     )
 
 

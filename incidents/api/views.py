@@ -165,8 +165,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseView
     @extend_schema(**_transition_schema)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        """Resolve at ``at`` (default now; never before detected_at). Creates the post-mortem draft when the
-        severity needs one. A repeat is a no-op."""
+        """Resolve at ``at`` (default now; never before the detection, acknowledgement or mitigation recorded).
+        When the severity needs a post-mortem, its draft is created by a worker just after (``postmortem`` is
+        null until then). A repeat is a no-op."""
         return self._transition(request, "resolve")
 
     @extend_schema(**_transition_schema)
