@@ -18,7 +18,8 @@ streaming, one ``Case`` per ``<testcase>``), ``producers`` (which tool wrote it)
 Safety: the size limit is checked before any byte is parsed (and enforced again
 while reading, for streams that cannot tell their size); the XML goes through
 defusedxml with DTDs, entity declarations and external references forbidden, so
-"billion laughs" and XXE payloads are refused, never expanded; the document is
+"billion laughs" and XXE payloads are refused, never expanded; nesting deeper than
+``reader.MAX_DEPTH`` or more than ``reader.MAX_ELEMENTS`` elements stop the parse at once; the document is
 streamed with ``iterparse`` and every finished ``<testcase>`` (and suite-level
 ``<system-out>``/``<properties>``) is cleared and detached, so a large merged
 report never sits in memory as one tree.

@@ -30,6 +30,15 @@ _FLAKY = {"flakyFailure", "flakyError"}  # Surefire rerun: failed first, passed 
 _RERUN = {"rerunFailure", "rerunError"}  # Surefire rerun: still failing on every rerun
 _SUITE_TAGS = {"testsuite", "testsuites"}
 JEST_SUITE_FAILED = "Test suite failed to run"
+
+MAX_DEPTH = 32
+"""Deepest element nesting read. Real reports nest 2 to 7 deep (``nested-testsuites.xml`` the deepest
+of the real files); a 21 MB document nested far deeper held a gunicorn worker past its 30 s timeout."""
+
+MAX_ELEMENTS = 1_000_000
+"""Most elements read from one report. The 808-test merged Pulsar report has 1,000; a 20,000-case pytest
+report about 20,000. Python's iterparse spends about 6 µs per element, so this bounds any upload to
+seconds (a flat 2,000,000-element file took 25 s before this limit)."""
 _ANSI = re.compile(r"\x1b?\[[0-9;]*m")  # colour codes, with or without the ESC the reader drops
 
 
@@ -152,10 +161,15 @@ def _local(tag: object) -> str:
 
 
 def scan(stream: _Reader, signals: Signals) -> list[Case]:
-    """Stream the document: read each finished ``<testcase>``, collect detection signals, drop subtrees."""
+    """Stream the document: read each finished ``<testcase>``, collect detection signals, drop subtrees.
+
+    Raises ``JUnitError`` as soon as the document nests deeper than ``MAX_DEPTH``
+    or has more than ``MAX_ELEMENTS`` elements.
+    """
     cases: list[Case] = []
     stack: list[Element] = []
     suites: list[str] = []
+    elements = 0
     events = iterparse(stream, events=("start", "end", "comment"), forbid_dtd=True)
     for event, elem in events:
         if event == "comment":
@@ -163,6 +177,9 @@ def scan(stream: _Reader, signals: Signals) -> list[Case]:
             continue
         tag = _local(elem.tag)
         if event == "start":
+            elements += 1
+            if len(stack) >= MAX_DEPTH or elements > MAX_ELEMENTS:
+                raise _too_complex(len(stack) >= MAX_DEPTH)
             if not stack:
                 _check_root(tag)
                 signals.root_seen = True
@@ -189,6 +206,18 @@ def scan(stream: _Reader, signals: Signals) -> list[Case]:
             with contextlib.suppress(ValueError):
                 stack[-1].remove(elem)
     return cases
+
+
+def _too_complex(deep: bool) -> JUnitError:
+    if deep:
+        return JUnitError(
+            f"The XML nests elements more than {MAX_DEPTH} deep; JUnit reports nest a few levels "
+            "(suites, test cases, their results), so this is not a report sredesk can read."
+        )
+    return JUnitError(
+        f"The report has more than {MAX_ELEMENTS:,} XML elements; upload one file per test task or module "
+        "(e.g. each TEST-*.xml separately)."
+    )
 
 
 def _check_root(tag: str) -> None:

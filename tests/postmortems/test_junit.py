@@ -795,3 +795,54 @@ def test_django_upload_is_read_as_a_stream(junit_dir):
     assert (report.producer, report.totals.tests) == ("surefire", 9)
     with pytest.raises(JUnitError, match="over the limit of 1,000 bytes"):
         parse_junit(SimpleUploadedFile(name, (junit_dir / name).read_bytes()), max_bytes=1000)
+
+
+# --- Documents built to take the parser's time (issue 12 item 5) ----------------------------------
+
+
+class ReadCounter(io.BytesIO):
+    """A report stream that remembers how far the parser read before it gave up."""
+
+    read_bytes = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    def seekable(self):
+        return False  # as a network stream: the size is not known up front
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        # 21 MB of suites nested 400,000 deep, each test case then copying the whole suite path.
+        b"<testsuites>" + b'<testsuite name="s">' * 400_000 + b'<testcase classname="a" name="b"/>' * 2000
+        + b"</testsuite>" * 400_000 + b"</testsuites>",
+        # Elements nested 2,000,000 deep inside one test case.
+        b'<testsuites><testsuite name="pytest"><testcase classname="a" name="b">' + b"<x>" * 2_000_000
+        + b"</x>" * 2_000_000 + b"</testcase></testsuite></testsuites>",
+    ],
+    ids=["suites-400k-deep", "elements-2M-deep"],
+)  # fmt: skip
+def test_a_deeply_nested_document_is_refused_at_the_depth_limit_not_read_to_the_end(document):
+    stream = ReadCounter(document)
+    with pytest.raises(JUnitError, match=f"more than {junit.reader.MAX_DEPTH} deep"):
+        parse_junit(stream, max_bytes=len(document))
+    assert stream.read_bytes < 256 * 1024, "the parser read on past the point where the nesting was too deep"
+
+
+def test_a_document_of_too_many_elements_is_refused_once_it_has_that_many(monkeypatch):
+    monkeypatch.setattr(junit.reader, "MAX_ELEMENTS", 10_000)
+    document = b'<testsuites><testsuite name="pytest"><testcase classname="a" name="b">' + b"<x/>" * 1_000_000
+    document += b"</testcase></testsuite></testsuites>"
+    stream = ReadCounter(document)
+    with pytest.raises(JUnitError, match="more than 10,000 XML elements"):
+        parse_junit(stream, max_bytes=len(document))
+    assert stream.read_bytes < 200_000
+
+
+def test_every_real_report_is_within_the_depth_and_element_limits(junit_dir):
+    for path in sorted(junit_dir.glob("*.xml")):
+        parse_file(junit_dir, path.name)  # raises JUnitError if a limit refused a real report
