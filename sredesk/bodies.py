@@ -53,6 +53,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from sredesk.api.errors import error_body
+
 __all__ = [
     "DEFAULT_LIMIT_SETTING",
     "BodyError",
@@ -263,8 +265,8 @@ def error_response(request: HttpRequest, exc: BodyError) -> HttpResponse:
     doors (``/ci/``, ``/hooks/``), plain text for pages."""
     headers = {"Connection": "close"} if exc.status == 413 else {}  # the unread rest of the body is not wanted
     if request.path_info.startswith("/api/"):
-        body = {"error": {"code": "too_large" if exc.status == 413 else "bad_request", "message": exc.message}}
-        body["error"]["fields"] = {exc.field: [exc.message]}
+        code = "too_large" if exc.status == 413 else "bad_request"
+        body = error_body(code, exc.message, {exc.field: [exc.message]})
         return JsonResponse(body, status=exc.status, headers=headers)
     if request.path_info.startswith(("/ci/", "/hooks/")):
         return JsonResponse({"error": exc.message, "field": exc.field}, status=exc.status, headers=headers)
