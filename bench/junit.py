@@ -190,10 +190,11 @@ class Workload:
 
     def reset(self) -> None:
         from postmortems.models import RegressionTest
+        from postmortems.testids import test_key
 
         common.truncate(*RESET_TABLES)
         RegressionTest.objects.bulk_create(
-            RegressionTest(postmortem=pm, repository=self.repository, test_id=test_id)
+            RegressionTest(postmortem=pm, repository=self.repository, test_id=test_id, test_key=test_key(test_id))
             for pm, test_id in zip(self.postmortems, self.linked_ids, strict=False)
         )
         self.runs += 1
@@ -216,6 +217,8 @@ class Workload:
         from django.db import connection, transaction
         from django.utils import timezone
 
+        from postmortems.testids import test_key
+
         rows = []
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -234,10 +237,12 @@ class Workload:
                         message = (child.get("message") or "")[:2000]
                         break
                 time = elem.get("time")
+                test_id = f"{elem.get('classname', '')}::{elem.get('name', '')}"
                 rows.append(
                     (
                         run_id,
-                        f"{elem.get('classname', '')}::{elem.get('name', '')}",
+                        test_id,
+                        test_key(test_id),  # every stored result carries its key, ceiling included
                         outcome,
                         float(time) if time else None,
                         message,
@@ -245,8 +250,8 @@ class Workload:
                 )
                 elem.clear()
             cursor.executemany(
-                "INSERT INTO postmortems_testresult (test_run_id, test_id, outcome, flaky, attempts,"
-                " duration_seconds, message) VALUES (%s, %s, %s, false, 1, %s, %s) ON CONFLICT DO NOTHING",
+                "INSERT INTO postmortems_testresult (test_run_id, test_id, test_key, outcome, flaky, attempts,"
+                " duration_seconds, message) VALUES (%s, %s, %s, %s, false, 1, %s, %s) ON CONFLICT DO NOTHING",
                 rows,
             )
         return len(rows)

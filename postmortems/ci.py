@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents.models import Source
+from ownership import permissions
 from ownership.models import Repository
 from sredesk import inputs, sql
 
@@ -27,6 +28,7 @@ from . import junit
 from .ci_states import regression_test_refresh, regression_tests_refresh, repository_refresh
 from .models import PostMortem, TestResult, TestRun, TestRunFile
 from .services import regression_test_link
+from .testids import test_key
 
 __all__ = [
     "UploadResult",
@@ -55,7 +57,10 @@ class UploadResult:
 
 
 def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
-    """Link tests whose JUnit properties say ``incident=INC-42`` to that incident's post-mortem."""
+    """Link tests whose JUnit properties say ``incident=INC-42`` to that incident's post-mortem.
+
+    Only where the CI token's repository may link (``ownership.permissions.ci_may_link``).
+    """
     linked = 0
     for result in results:
         match = INCIDENT_PROPERTY.match((result.properties.get("incident") or "").strip())
@@ -64,6 +69,15 @@ def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
         postmortem = PostMortem.objects.filter(incident_id=int(match[1])).first()
         if postmortem is None:
             logger.info("test %s names %s, which has no post-mortem", result.test_id, match[0])
+            continue
+        if not permissions.ci_may_link(repository, postmortem):
+            logger.warning(
+                "test %s names %s, whose services do not use %s: not linked",
+                result.test_id,
+                match[0],
+                repository,
+                extra={"repository_id": repository.pk, "postmortem_id": postmortem.pk},
+            )
             continue
         try:
             _, created = regression_test_link(  # ci_run_upload refreshes every test of the file next
@@ -268,16 +282,21 @@ def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
     existing = (
         {}
         if first_file
-        else {r.test_id: r for r in TestResult.objects.filter(test_run=run, test_id__in=[x.test_id for x in results])}
+        else {
+            r.test_key: r
+            for r in TestResult.objects.filter(test_run=run, test_key__in=[test_key(x.test_id) for x in results])
+        }
     )
     new, changed = [], []
     for r in results:
-        row = existing.get(r.test_id)
+        key = test_key(r.test_id)
+        row = existing.get(key)
         if row is None:
             new.append(
                 {
                     "test_run_id": run.pk,
                     "test_id": r.test_id,
+                    "test_key": key,
                     "outcome": r.outcome,
                     "flaky": r.flaky,
                     "attempts": r.attempts,

@@ -3,9 +3,12 @@
 A regression test's state is a pure function of the repository's counting
 runs (``Repository.counts_branch``), recomputed by ``regression_test_refresh``:
 
-* the latest counting run that contains the test decides: a pass makes it
-  ``verified``, a failure or error ``failing``; skipped, xfail and flaky
-  results (attempts that disagree) are not passes and change nothing;
+* the latest counting run that ran the test decides: a clean pass makes it
+  ``verified``; a failure, an error or a flaky result (attempts that
+  disagree: one of them did not pass) makes it ``failing`` — flaky never
+  counts as passing; a run that only skipped it (skipped, xfail) says
+  nothing about it and changes nothing (``docs/regression-tests.md`` has the
+  table per producer);
 * a *complete* counting run newer than that one which lacks the test makes it
   ``missing`` (an incomplete run cannot, since more files may come);
 * with no counting run seen, it stays ``linked``.
@@ -46,7 +49,7 @@ def _decide(current: str, runs: list[TestRun], results: dict[int, tuple[str, boo
             run
             for run in present
             if results[run.pk][0] not in (TestResult.Outcome.SKIPPED, TestResult.Outcome.XFAIL)
-            and not results[run.pk][1]
+            or results[run.pk][1]  # flaky: an attempt failed, whatever the last one did
         ),
         None,
     )
@@ -57,8 +60,8 @@ def _decide(current: str, runs: list[TestRun], results: dict[int, tuple[str, boo
         return RegressionTest.State.MISSING, missing_run
     if decisive is None:
         return (current if current != RegressionTest.State.MISSING else RegressionTest.State.LINKED), None
-    outcome, _ = results[decisive.pk]
-    if outcome == TestResult.Outcome.PASSED:
+    outcome, flaky = results[decisive.pk]
+    if outcome == TestResult.Outcome.PASSED and not flaky:
         return RegressionTest.State.VERIFIED, decisive
     return RegressionTest.State.FAILING, decisive
 
@@ -73,12 +76,12 @@ def regression_tests_states(tests: list[RegressionTest]) -> dict[int, tuple[str,
         runs = list(counting_runs(group[0].repository))
         results: dict[str, dict[int, tuple[str, bool]]] = {}
         rows = TestResult.objects.filter(
-            test_run_id__in=[run.pk for run in runs], test_id__in={t.test_id for t in group}
-        ).values_list("test_id", "test_run_id", "outcome", "flaky")
-        for test_id, run_id, outcome, flaky in rows:
-            results.setdefault(test_id, {})[run_id] = (outcome, flaky)
+            test_run_id__in=[run.pk for run in runs], test_key__in={t.test_key for t in group}
+        ).values_list("test_key", "test_run_id", "outcome", "flaky")
+        for key, run_id, outcome, flaky in rows:
+            results.setdefault(key, {})[run_id] = (outcome, flaky)
         for test in group:
-            states[test.pk] = _decide(test.state, runs, results.get(test.test_id, {}))
+            states[test.pk] = _decide(test.state, runs, results.get(test.test_key, {}))
     return states
 
 

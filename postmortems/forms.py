@@ -4,6 +4,7 @@ from ownership.models import Repository, User
 
 from .export import SECTIONS
 from .models import ActionItem, PostMortem
+from .testids import MAX_TEST_ID_CHARS
 
 
 class LinkRegressionTestForm(forms.Form):
@@ -12,7 +13,7 @@ class LinkRegressionTestForm(forms.Form):
     repository = forms.ModelChoiceField(queryset=Repository.objects.all())
     test_id = forms.CharField(
         label="Test id",
-        max_length=1000,
+        max_length=MAX_TEST_ID_CHARS,
         help_text=(
             "e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu] or com.acme.CheckoutTest::retriesOnTimeout"
         ),

@@ -13,6 +13,8 @@ from incidents.models import Incident
 from notifications.models import DeliveryBase
 from ownership.models import Repository, Team
 
+from .testids import test_key
+
 
 class PostMortem(models.Model):
     """The blameless write-up of one incident.
@@ -191,7 +193,10 @@ class RegressionTest(models.Model):
         ActionItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="regression_tests"
     )
     repository = models.ForeignKey(Repository, on_delete=models.PROTECT, related_name="regression_tests")
-    test_id = models.CharField("canonical test id", max_length=1000)
+    test_id = models.TextField("canonical test id")
+    test_key = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of test_id (postmortems.testids.test_key), set on save."
+    )
     change_url = models.URLField(max_length=500, blank=True, help_text="The pull/merge request that added the test.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.LINKED)
     state_changed_at = models.DateTimeField(default=timezone.now)
@@ -211,12 +216,19 @@ class RegressionTest(models.Model):
         ordering = ["linked_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["postmortem", "repository", "test_id"], name="regressiontest_unique_per_postmortem"
+                fields=["postmortem", "repository", "test_key"], name="regressiontest_unique_key_per_postmortem"
             ),
         ]
+        indexes = [models.Index(fields=["repository", "test_key"], name="regressiontest_repo_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.repository}: {self.test_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.test_key = test_key(self.test_id)
+        if kwargs.get("update_fields") is not None and "test_id" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "test_key"}
+        super().save(*args, **kwargs)
 
 
 class TestRun(models.Model):
@@ -285,7 +297,8 @@ class TestResult(models.Model):
         XFAIL = "xfail", "Expected failure"
 
     test_run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
-    test_id = models.CharField(max_length=1000)
+    test_id = models.TextField()
+    test_key = models.CharField(max_length=64, help_text="SHA-256 of test_id (postmortems.testids.test_key).")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     flaky = models.BooleanField(default=False, help_text="Attempts disagreed: not a pass.")
     attempts = models.PositiveIntegerField(default=1)
@@ -293,11 +306,17 @@ class TestResult(models.Model):
     message = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["test_run", "test_id"], name="testresult_unique_per_run")]
-        indexes = [models.Index(fields=["test_id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["test_run", "test_key"], name="testresult_unique_key_per_run")
+        ]
+        indexes = [models.Index(fields=["test_key"], name="testresult_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.test_id}: {self.outcome}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.test_key = test_key(self.test_id)  # CI uploads write rows in bulk with their key (postmortems.ci)
+        super().save(*args, **kwargs)
 
     @property
     def passed(self) -> bool:

@@ -15,7 +15,7 @@ from sredesk.exceptions import StateConflict
 
 from .markdown import markdown_literal
 from .models import ActionItem, PostMortem, RegressionTest
-from .testids import canonical_test_id
+from .testids import canonical_test_id, test_key
 
 
 def _append_postmortem_entry(
@@ -67,13 +67,15 @@ def regression_test_link(
         raise ValidationError({"test_id": str(exc)}) from exc
     if action_item is not None and action_item.postmortem_id != postmortem.pk:
         raise ValidationError({"action_item": "This action item belongs to another post-mortem."})
-    key = {"postmortem": postmortem, "repository": repository, "test_id": canonical}
+    key = {"postmortem": postmortem, "repository": repository, "test_key": test_key(canonical)}
     existing = RegressionTest.objects.filter(**key).first()
     if existing:
         return existing, False
     try:
         with transaction.atomic():
-            test = RegressionTest.objects.create(**key, change_url=change_url, action_item=action_item, linked_by=actor)
+            test = RegressionTest.objects.create(
+                **key, test_id=canonical, change_url=change_url, action_item=action_item, linked_by=actor
+            )
     except IntegrityError:  # a concurrent request linked the same test first
         return RegressionTest.objects.get(**key), False
     _append_postmortem_entry(

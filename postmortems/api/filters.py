@@ -7,6 +7,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from ownership.models import Repository, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder, TestResult, TestRun
+from postmortems.testids import MAX_TEST_ID_CHARS, test_key
 from sredesk.api import filters as f
 
 from .serializers import OPEN_ITEM_STATUSES, UNPUBLISHED
@@ -77,7 +78,9 @@ class RegressionTestFilter(django_filters.FilterSet):
     postmortem = f.ref("postmortem", PostMortem, None, "Of this post-mortem (id).")
     incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
     repository = f.ref("repository", Repository, "name", "In this repository (id or name).")
-    test_id = django_filters.CharFilter(max_length=1000, help_text="This canonical test id, exactly.")
+    test_id = django_filters.CharFilter(
+        max_length=MAX_TEST_ID_CHARS, method="filter_test_id", help_text="This canonical test id, exactly."
+    )
     search = f.search("Part of the test id.")
 
     class Meta:
@@ -86,6 +89,9 @@ class RegressionTestFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(test_id__icontains=value)
+
+    def filter_test_id(self, queryset, name, value):
+        return queryset.filter(test_key=test_key(value))
 
 
 class TestRunFilter(django_filters.FilterSet):
@@ -108,9 +114,14 @@ class TestResultFilter(django_filters.FilterSet):
 
     test_run = f.ref("test_run", TestRun, None, "Of this run (id).")
     repository = f.ref("test_run__repository", Repository, "name", "Of runs of this repository (id or name).")
-    test_id = django_filters.CharFilter(max_length=1000, help_text="This canonical test id, exactly.")
+    test_id = django_filters.CharFilter(
+        max_length=MAX_TEST_ID_CHARS, method="filter_test_id", help_text="This canonical test id, exactly."
+    )
     outcome = f.multi_choice("outcome", TestResult.Outcome.choices, "Any of these outcomes.")
     flaky = f.boolean("Attempts disagreed (true) or not (false).", field_name="flaky")
+
+    def filter_test_id(self, queryset, name, value):
+        return queryset.filter(test_key=test_key(value))
 
     class Meta:
         model = TestResult

@@ -20,6 +20,7 @@ from postmortems.models import (
     TestRun,
 )
 from postmortems.services import POSTMORTEM_SECTIONS
+from postmortems.testids import MAX_TEST_ID_CHARS
 from sredesk.api.fields import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
 
 OPEN_ITEM_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
@@ -238,7 +239,7 @@ class RegressionTestLinkInput(StrictInputSerializer):
     postmortem = serializers.PrimaryKeyRelatedField(queryset=PostMortem.objects.select_related("incident"))
     repository = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all())
     test_id = serializers.CharField(
-        max_length=1000, help_text="e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu]"
+        max_length=MAX_TEST_ID_CHARS, help_text="e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu]"
     )
     change_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
     action_item = serializers.PrimaryKeyRelatedField(

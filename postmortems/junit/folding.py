@@ -17,7 +17,8 @@ from .report import JUnitTotals, Outcome, TestResult
 def _is_teardown_error(case: Case) -> bool:
     # pytest may report a teardown failure of an already-reported test as a further
     # <error message="failed on teardown with ..."> entry for the same test (FORMATS.md (e)).
-    return case.outcome == "error" and case.message.startswith("failed on teardown with")
+    # pytest >= 5 writes 'failed on teardown with "..."', older pytest 'test teardown failure'.
+    return case.outcome == "error" and case.message.startswith(("failed on teardown with", "test teardown failure"))
 
 
 def fold(cases: list[Case], producer: str, filename: str) -> list[TestResult]:

@@ -29,6 +29,7 @@ _PRIMARY = {"failure": "failed", "error": "error", "skipped": "skipped"}
 _FLAKY = {"flakyFailure", "flakyError"}  # Surefire rerun: failed first, passed on a rerun
 _RERUN = {"rerunFailure", "rerunError"}  # Surefire rerun: still failing on every rerun
 _SUITE_TAGS = {"testsuite", "testsuites"}
+_NOT_RUN = {"skipped", "xfail"}
 JEST_SUITE_FAILED = "Test suite failed to run"
 
 MAX_DEPTH = 32
@@ -259,7 +260,9 @@ def _read_case(elem: Element, suites: tuple[str, ...], signals: Signals) -> Case
     properties: dict[str, str] = {}
     for child in elem:
         tag = _local(child.tag)
-        if tag in _PRIMARY and not decided:
+        if tag in _PRIMARY and (not decided or (outcome in _NOT_RUN and tag != "skipped")):
+            # The first outcome decides, except that a failure or error after a skip wins: pytest writes a
+            # skipped test whose teardown then failed as <skipped/><error message="failed on teardown ..."/>.
             decided = True
             outcome = _PRIMARY[tag]
             if tag == "skipped" and child.get("type") == "pytest.xfail":

@@ -10,7 +10,7 @@ from postmortems.ci import ci_run_complete, ci_run_upload
 from postmortems.models import RegressionTest, TestResult, TestRun, TestRunFile
 from postmortems.services import regression_test_link
 from sredesk.tokens import new_token
-from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
+from tests.factories import PostMortemFactory, RepositoryFactory, ServiceFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 TEST_ID = "tests/payments/test_retry.py::test_timeout_is_retried[eu]"
@@ -121,14 +121,25 @@ def test_runs_uploaded_before_the_link_count():
     assert test.state == "verified"
 
 
-def test_a_property_naming_the_incident_links_the_test():
-    postmortem = PostMortemFactory(published=True)
-    repository = RepositoryFactory(default_branch="main")
-    xml = (
-        '<testsuites><testsuite name="pytest"><testcase classname="tests.test_pay" name="test_retry">'
-        f'<properties><property name="incident" value="{postmortem.incident.public_id}"/></properties>'
+def service_using(repository):
+    service = ServiceFactory()
+    service.repositories.add(repository)
+    return service
+
+
+def incident_property_xml(public_id: str, name: str = "test_retry") -> bytes:
+    return (
+        f'<testsuites><testsuite name="pytest"><testcase classname="tests.test_pay" name="{name}">'
+        f'<properties><property name="incident" value="{public_id}"/></properties>'
         "</testcase></testsuite></testsuites>"
     ).encode()
+
+
+def test_a_property_naming_the_incident_links_the_test():
+    repository = RepositoryFactory(default_branch="main")
+    postmortem = PostMortemFactory(published=True)
+    postmortem.incident.services.add(service_using(repository))
+    xml = incident_property_xml(postmortem.incident.public_id)
 
     first = ci_run_upload(repository=repository, branch="main", commit="c1", content=xml)
     again = ci_run_upload(repository=repository, branch="main", commit="c2", content=xml)
@@ -136,6 +147,32 @@ def test_a_property_naming_the_incident_links_the_test():
     assert (first.auto_linked, again.auto_linked) == (1, 0)
     test = RegressionTest.objects.get()
     assert (test.postmortem, test.test_id, test.state) == (postmortem, "tests/test_pay.py::test_retry", "verified")
+
+
+def test_a_ci_token_cannot_link_a_test_to_another_teams_postmortem():
+    """Issue 12 item 2: any repository's token linked its test into another team's post-mortem via incident=INC-n,
+    made it verified, and so silenced that team's reminders."""
+    theirs = RepositoryFactory(name="acme/payments", default_branch="main")
+    mine = RepositoryFactory(name="evil/scratch", default_branch="main")
+    postmortem = PostMortemFactory(published=True)
+    postmortem.incident.services.add(service_using(theirs))
+    stranger = PostMortemFactory(published=True)  # an incident with no service at all: no repository may claim it
+
+    for target in (postmortem, stranger):
+        result = ci_run_upload(
+            repository=mine,
+            branch="main",
+            commit=f"c-{target.pk}",
+            content=incident_property_xml(target.incident.public_id),
+        )
+        assert result.auto_linked == 0
+    assert not RegressionTest.objects.exists()
+
+    primary = PostMortemFactory(published=True, incident__primary_service=service_using(mine))
+    result = ci_run_upload(
+        repository=mine, branch="main", commit="c9", content=incident_property_xml(primary.incident.public_id)
+    )
+    assert result.auto_linked == 1  # its primary service uses this repository
 
 
 def test_unreadable_xml_is_refused_and_stores_nothing(linked):
@@ -330,3 +367,46 @@ def test_the_command_names_the_bad_parameter(linked, tmp_path):
     report.write_bytes(pytest_xml("test_timeout_is_retried[eu]"))
     with pytest.raises(CommandError, match=r"--url: Give an http:// or https:// URL"):
         call_command("upload_junit", str(report), repository="acme/payments", branch="main", url="javascript:x")
+
+
+# --- Test ids of any length (issue 12 item 4) ------------------------------------------------------------
+
+LONG_PARAM_MODULE = """
+import pytest
+
+CASES = ["{}-{}".format("payload" * 160, i) for i in range(2)]
+
+
+@pytest.mark.parametrize("body", CASES, ids=CASES)
+def test_retries_keep_the_payload(body):
+    assert body
+"""
+
+
+def test_a_real_pytest_id_of_over_a_thousand_characters_is_stored_matched_and_indexed(client, linked, token, tmp_path):
+    """A parametrized id pytest writes is as long as its parameters: 1,138 characters refused every report of a team."""
+    from tests.postmortems.producers import run_pytest
+
+    report = run_pytest(tmp_path, LONG_PARAM_MODULE)
+    long_id = f"test_regression.py::test_retries_keep_the_payload[{'payload' * 160}-1]"
+    assert len(long_id) > 1138
+    test, created = regression_test_link(
+        postmortem=linked.postmortem, repository=linked.repository, test_id=long_id, actor=None
+    )
+    assert created
+
+    response = client.post(
+        reverse("ci:junit_upload") + "?branch=main&commit=long1",
+        report,
+        content_type="application/xml",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["tests"] == 2
+    assert state(test) == "verified"
+    assert TestResult.objects.get(test_id=long_id).outcome == "passed"
+    again, created = regression_test_link(
+        postmortem=linked.postmortem, repository=linked.repository, test_id=long_id, actor=None
+    )
+    assert (again.pk, created) == (test.pk, False)  # the key keeps it unique
