@@ -1,4 +1,4 @@
-"""Incident writes shared by every front door: web, admin, API, Slack, alert webhooks.
+"""Incident writes shared by every front door: web, admin, API, alert webhooks (and Slack, once it has a door).
 
 Each verb locks the incident row, is a no-op when the incident is already in
 the target state (a double click, a retried request, a replayed webhook),

@@ -8,7 +8,7 @@ before anyone acknowledges.
 ``lifecycle_time`` places one time under the incident's row lock, against the
 times already recorded, so the order holds whichever writer commits first:
 
-- A time a person (web, API, admin, Slack) gives explicitly is checked, not
+- A time a person (web, API, admin; Slack later) gives explicitly is checked, not
   changed: out of order it is refused with a ValidationError naming the field
   (a 400 at the API), and so is a naive time or one more than
   ``CLOCK_TOLERANCE`` ahead of our clock (a little ahead is taken as now).
