@@ -45,7 +45,7 @@ class DeclareIncidentForm(forms.Form):
         widget=LOCAL_DATETIME,
         help_text="In your time zone. Leave empty when it began now.",
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=100_000)
 
 
 class NoteForm(forms.Form):

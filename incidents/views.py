@@ -206,7 +206,7 @@ def incident_role_view(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
         )
     else:
-        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+        messages.error(request, "; ".join(f"{field}: {' '.join(v)}" for field, v in form.errors.items()))
     return redirect("incidents:detail", pk=pk)
 
 
@@ -225,5 +225,5 @@ def incident_responder_view(request: HttpRequest, pk: int) -> HttpResponse:
             source=Source.WEB,
         )
     else:
-        messages.error(request, "Choose a person.")
+        messages.error(request, "user: Choose a person.")
     return redirect("incidents:detail", pk=pk)

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MaxLengthValidator
 
 from ownership.models import Repository, User
 
@@ -30,6 +31,9 @@ class LinkRegressionTestForm(forms.Form):
             self.fields["repository"].queryset = repos
 
 
+# Longest Markdown a section may hold, in characters (the API's PostMortemUpdateInput uses it too).
+SECTION_MAX_LENGTH = 200_000
+
 SECTION_HELP = {
     "summary": "Two or three sentences: what happened, to whom, for how long.",
     "impact": "Who was affected and how much (users, requests, revenue, data).",
@@ -56,6 +60,12 @@ class PostMortemSectionsForm(forms.ModelForm):
         widgets = {f: forms.Textarea(attrs={"rows": 6}) for f in fields}
         labels = dict(SECTIONS)
         help_texts = SECTION_HELP
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # the API's limit (PostMortemUpdateInput): a 400 on the field
+            field.max_length = SECTION_MAX_LENGTH
+            field.validators.append(MaxLengthValidator(SECTION_MAX_LENGTH))
 
 
 class ActionItemForm(forms.ModelForm):

@@ -40,7 +40,8 @@ PREVIEW_MAX_CHARS = 100_000
 
 def _errors(form) -> str:
     return "; ".join(
-        f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items()
+        f"{(form.fields[k].label if k in form.fields else None) or k.replace('_', ' ')}: {' '.join(v)}"
+        for k, v in form.errors.items()
     )
 
 

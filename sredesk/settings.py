@@ -402,7 +402,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "sredesk.api.pagination.KeysetPagination",
     "PAGE_SIZE": env.int("SREDESK_API_PAGE_SIZE", default=50),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sredesk.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "sredesk.api.schema.SredeskAutoSchema",
     "EXCEPTION_HANDLER": "sredesk.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

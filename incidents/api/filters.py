@@ -10,7 +10,7 @@ from ownership.models import Service, Team, User
 from sredesk.api import filters as f
 
 OPEN_STATUSES = [Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED, Incident.Status.MITIGATED]
-PUBLIC_ID = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE)
+PUBLIC_ID = re.compile(r"^INC-([0-9]{1,18})$", re.IGNORECASE)
 
 
 def _status_alias(value: str) -> list[str] | None:

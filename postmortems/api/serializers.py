@@ -10,6 +10,7 @@ from rest_framework import serializers
 from incidents.api.serializers import IncidentSummarySerializer
 from ownership.api.serializers import RepositorySummarySerializer, TeamSummarySerializer, UserSummarySerializer
 from ownership.models import Repository, User
+from postmortems.forms import SECTION_MAX_LENGTH
 from postmortems.models import (
     ActionItem,
     PostMortem,
@@ -207,7 +208,7 @@ class PostMortemUpdateInput(StrictInputSerializer):
     def get_fields(self):
         fields = super().get_fields()
         for section in POSTMORTEM_SECTIONS:
-            fields[section] = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+            fields[section] = serializers.CharField(required=False, allow_blank=True, max_length=SECTION_MAX_LENGTH)
         return fields
 
 

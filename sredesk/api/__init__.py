@@ -22,6 +22,7 @@
   which always ends in the unique ``id``. DRF's own CursorPagination keys on
   the first ordering field plus an offset, which skips or repeats rows when
   many share a timestamp and rows come and go between pages (BR-24).
+* ``parsers``: JSON bodies bounded in size and depth (``sredesk.inputs.load_json``).
 * ``schema`` (OpenAPI additions) and ``urls`` (the router at ``/api/v1/``).
 
 Import from the seam's module (``from sredesk.api.fields import ...``); this

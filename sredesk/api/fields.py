@@ -8,6 +8,8 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sredesk.inputs import is_ascii_int, text_problem
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 instant with its offset (``Z`` or ``+02:00``); naive times are refused (BR-22)."""
@@ -18,6 +20,8 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value):
         if isinstance(value, str):
+            if text_problem(value) is not None:
+                self.fail("invalid", format="ISO 8601 (e.g. 2024-05-01T10:05:00Z)")
             try:
                 parsed = parse_datetime(value.strip())
             except ValueError:
@@ -54,10 +58,10 @@ class LabelChoiceInputField(serializers.Field):
             return by_label[data.strip().upper()]
         if isinstance(data, bool):
             self.fail("invalid", labels=", ".join(self.choices_class.labels))
-        if isinstance(data, int) or (isinstance(data, str) and data.strip().isdigit() and len(data.strip()) < 3):
-            number = int(data)
-            if number in self.choices_class.values:
-                return number
+        text = data.strip() if isinstance(data, str) else None
+        number = data if isinstance(data, int) else int(text) if text and is_ascii_int(text) and len(text) < 3 else None
+        if number in self.choices_class.values:
+            return number
         self.fail("invalid", labels=", ".join(self.choices_class.labels))
 
     def to_representation(self, value):

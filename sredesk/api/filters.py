@@ -20,6 +20,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
+from sredesk.inputs import is_ascii_int
+
 MAX_ID_DIGITS = 18  # fits a bigint
 
 
@@ -86,7 +88,7 @@ class _RefField(forms.CharField):
         name = self.model._meta.verbose_name
         if self.prefix and value.upper().startswith(self.prefix):
             value = value[len(self.prefix) :]
-        if value.isdigit():
+        if is_ascii_int(value):
             if len(value) > MAX_ID_DIGITS:
                 raise forms.ValidationError("No %(name)s with so long an id.", params={"name": name})
             obj = self.model._default_manager.filter(pk=int(value)).first()

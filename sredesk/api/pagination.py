@@ -16,6 +16,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from sredesk.inputs import InputError, load_json, parse_int, text_problem
+
 from .ordering import OrderKey, StrictOrderingFilter
 
 
@@ -50,7 +52,7 @@ def _decode_value(model, key: OrderKey, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
             raise CursorError("bad integer")
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or text_problem(value) is not None:
         raise CursorError("bad string")
     return value
 
@@ -125,7 +127,7 @@ class KeysetPagination(BasePagination):
     def _decode(self, raw: str, keys: list[OrderKey], model) -> tuple[list[Any], bool]:
         try:
             padded = raw.strip() + "=" * (-len(raw.strip()) % 4)
-            payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            payload = load_json(base64.urlsafe_b64decode(padded.encode("ascii")), field=self.cursor_param, max_depth=2)
             if not isinstance(payload, dict) or payload.get("o") != self._signature(keys):
                 raise CursorError("made for another ordering")
             values = payload.get("v")
@@ -135,7 +137,7 @@ class KeysetPagination(BasePagination):
             if reverse not in (0, 1):
                 raise CursorError("bad direction")
             return [_decode_value(model, k, v) for k, v in zip(keys, values, strict=True)], bool(reverse)
-        except (CursorError, ValueError, TypeError, UnicodeError, binascii.Error, OverflowError) as exc:
+        except (CursorError, InputError, ValueError, TypeError, UnicodeError, binascii.Error, OverflowError) as exc:
             raise CursorError(str(exc)) from exc
 
     def _encode(self, keys: list[OrderKey], values: list[Any], reverse: bool) -> str:
@@ -143,20 +145,20 @@ class KeysetPagination(BasePagination):
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
     def _page_size(self, request) -> int:
+        """``page_size`` capped at ``max_page_size`` (the default when absent); raises InputError when not 1 or more."""
         raw = request.query_params.get(self.page_size_param)
         if raw is None or raw == "":
             return self.page_size
-        return min(int(raw), self.max_page_size)
+        return min(parse_int(raw, field=self.page_size_param, min_value=1, max_value=None), self.max_page_size)
 
     def check_params(self, request, view) -> dict[str, list[str]]:
         """Errors of the paging parameters (``page_size``, ``cursor``, and ``page``, which is not ours)."""
         errors: dict[str, list[str]] = {}
         if "page" in request.query_params:
             errors["page"] = ["This API pages with cursors: follow the `next` link instead of giving `page`."]
-        raw_size = request.query_params.get(self.page_size_param)
-        if raw_size not in (None, "") and (
-            not raw_size.strip().isdigit() or int(raw_size) < 1 or len(raw_size.strip()) > 9
-        ):
+        try:
+            self._page_size(request)
+        except InputError:
             errors[self.page_size_param] = [f"A whole number from 1 (at most {self.max_page_size} are served)."]
         raw_cursor = request.query_params.get(self.cursor_param)
         if raw_cursor is not None:

@@ -35,6 +35,27 @@ from tests.factories import (
 )
 
 FUZZ_EXAMPLES = int(os.environ.get("SREDESK_FUZZ_EXAMPLES", "15"))
+# "hostile" (default): a third of the generated cases get one value of issue 12's classes (Unicode digits, NUL,
+# a lone surrogate, an over-long or deeply nested value) in a body member or query parameter; "schema": as generated.
+FUZZ_PROFILE = os.environ.get("SREDESK_FUZZ_PROFILE", "hostile")
+NESTED = []
+for _ in range(99):
+    NESTED = [NESTED]  # 100 levels: deeper than the API's 64
+HOSTILE_VALUES = ("①", "²³", "bad\x00value", "bad\ud800value", "x" * 300_001, NESTED)
+
+
+def make_hostile(case) -> None:
+    """Swap one body member or query parameter of a third of the cases for a hostile value (chosen by a digest)."""
+    digest = zlib.crc32(repr((case.method, case.path, case.query, case.body)).encode())
+    if digest % 3:
+        return
+    value = HOSTILE_VALUES[digest // 3 % len(HOSTILE_VALUES)]
+    if isinstance(case.body, dict) and case.body:
+        key = sorted(case.body)[digest % len(case.body)]
+        case.body = {**case.body, key: value}
+    elif case.query:
+        key = sorted(case.query)[digest % len(case.query)]
+        case.query = {**case.query, key: value if isinstance(value, str) else "①"}
 
 
 @pytest.fixture
@@ -108,6 +129,8 @@ def test_no_server_errors(case, fuzz_world):
         digest = zlib.crc32(repr((case.path_parameters, case.query, case.body)).encode())
         if known and digest % 2 == 0:
             case.path_parameters["id"] = known[digest // 2 % len(known)]
+    if FUZZ_PROFILE == "hostile":
+        make_hostile(case)
     token = fuzz_world["repo_token"] if case.path.endswith("/upload/") else fuzz_world["token"]
     scheme = "Bearer" if case.path.endswith("/upload/") else "Token"
     response = case.call(headers={"Authorization": f"{scheme} {token}"})

@@ -1,0 +1,59 @@
+"""Fixtures for the hostile-input suite: one small world, and clients allowed to write to all of it."""
+
+import pytest
+from django.utils import timezone
+
+from incidents.models import Integration
+from tests.api.clients import client_for
+from tests.factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    MembershipFactory,
+    PostMortemFactory,
+    RegressionTestFactory,
+    RepositoryFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def hostile_world(db):
+    """A team with a member who may write everything below (commander of the incidents, owner of the post-mortem)."""
+    team = TeamFactory(slug="payments", name="Payments")
+    member = MembershipFactory(team=team, user=UserFactory(username="member")).user
+    service = ServiceFactory(team=team, slug="checkout", name="Checkout")
+    repository = RepositoryFactory(name="acme/payments")
+    service.repositories.add(repository)
+    incident = IncidentFactory(owning_team=team, commander=member, primary_service=service, severity=2)
+    postmortem = PostMortemFactory(
+        incident=IncidentFactory(owning_team=team, commander=member, primary_service=service, resolved=True),
+        owner=member,
+        due_at=timezone.now() + timezone.timedelta(days=5),
+    )
+    item = ActionItemFactory(postmortem=postmortem, owner=member)
+    test = RegressionTestFactory(postmortem=postmortem, repository=repository)
+    integration = Integration.objects.create(kind="generic", name="Hostile", default_service=service)
+    return {
+        "team": team,
+        "member": member,
+        "service": service,
+        "repository": repository,
+        "incident": incident,
+        "postmortem": postmortem,
+        "item": item,
+        "test": test,
+        "integration": integration,
+    }
+
+
+@pytest.fixture
+def api_client(hostile_world):
+    return client_for(hostile_world["member"])
+
+
+@pytest.fixture
+def web_client(client, hostile_world):
+    client.force_login(hostile_world["member"])
+    return client
