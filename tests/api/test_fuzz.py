@@ -36,12 +36,14 @@ from tests.factories import (
 
 FUZZ_EXAMPLES = int(os.environ.get("SREDESK_FUZZ_EXAMPLES", "15"))
 # "hostile" (default): a third of the generated cases get one value of issue 12's classes (Unicode digits, NUL,
-# a lone surrogate, an over-long or deeply nested value) in a body member or query parameter; "schema": as generated.
+# an over-long or deeply nested value) in a body member or query parameter; "schema": as generated.
 FUZZ_PROFILE = os.environ.get("SREDESK_FUZZ_PROFILE", "hostile")
 NESTED = []
 for _ in range(99):
     NESTED = [NESTED]  # 100 levels: deeper than the API's 64
-HOSTILE_VALUES = ("①", "²³", "bad\x00value", "bad\ud800value", "x" * 300_001, NESTED)
+HOSTILE_QUERY_VALUES = ("①", "²³", "bad\x00value", "x" * 10_000)
+# No lone surrogate: schemathesis encodes bodies as UTF-8, which cannot carry one (tests/hostile sends them escaped).
+HOSTILE_VALUES = ("①", "²³", "bad\x00value", "x" * 300_001, NESTED)
 
 
 def make_hostile(case) -> None:
@@ -55,7 +57,8 @@ def make_hostile(case) -> None:
         case.body = {**case.body, key: value}
     elif case.query:
         key = sorted(case.query)[digest % len(case.query)]
-        case.query = {**case.query, key: value if isinstance(value, str) else "①"}
+        # A query string carries no lone surrogate (it is UTF-8 bytes) and no nesting.
+        case.query = {**case.query, key: HOSTILE_QUERY_VALUES[digest // 3 % len(HOSTILE_QUERY_VALUES)]}
 
 
 @pytest.fixture
