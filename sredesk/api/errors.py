@@ -80,9 +80,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         code = getattr(exc, "code", None) or "invalid_transition"
         return Response(error_body(code, " ".join(exc.messages)), status=409)
-    if isinstance(exc, InputError):
+    if isinstance(exc, InputError):  # a body the parser could not read keeps DRF's code, parse_error
         set_rollback()
-        return _validation_response(exc.as_fields())
+        return _validation_response(exc.as_fields(), code="parse_error" if exc.code == "parse_error" else "invalid")
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return _validation_response(_django_fields(exc))
