@@ -17,7 +17,7 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo --banner
-	$(BIN)/honcho start
+	$(BIN)/python -m sredesk.procfile  # honcho, stopping each process cleanly on Ctrl-C
 
 ## test: lint, check migrations, run the test suite
 test: $(BIN)/.installed

@@ -169,7 +169,8 @@ LOGGING = {
 
 # --- Celery (read by sredesk/celery.py with the CELERY_ namespace) -----------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://"))
+# "filesystem://localhost//" rather than "filesystem://": kombu warns at every start about a URL without a host.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://localhost//"))
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: messages are files in one folder, so web,
