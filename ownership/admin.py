@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Q
 
-from notifications.base import email_enabled, slack_enabled
+from notifications.reach import person_reach, reached_beyond_outbox
 from sredesk.admin import HistoryAdmin
 
 from .models import ApiToken, Membership, Repository, Responsibility, Service, Team, User
@@ -18,11 +18,7 @@ class ReachableFilter(admin.SimpleListFilter):
         return [("no", "Unreachable (outbox only)"), ("yes", "Reachable")]
 
     def queryset(self, request, queryset):
-        reachable = Q(pk__in=[])
-        if slack_enabled():
-            reachable |= ~Q(slack_user_id="")
-        if email_enabled():
-            reachable |= ~Q(email="")
+        reachable = reached_beyond_outbox()
         if self.value() == "no":
             return queryset.exclude(reachable)
         if self.value() == "yes":
@@ -41,9 +37,8 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description="reminders reach them by")
     def reminder_channels(self, user: User) -> str:
-        """The configured channels that reach this person; 'outbox only' is a gap to fix."""
-        channels = [name for name, ok in (("Slack", slack_enabled() and user.slack_user_id),
-                                          ("email", email_enabled() and user.email)) if ok]  # fmt: skip
+        """The configured channels that reach this person (``notifications.reach``); 'outbox only' is a gap to fix."""
+        channels = [channel for channel, _ in person_reach(user).channels if channel != "outbox"]
         return ", ".join(channels) or "outbox only (unreachable)"
 
 

@@ -19,6 +19,13 @@ def validate_timezone(value: str) -> None:
 
 
 working_days_validator = RegexValidator(r"^[1-7]{0,7}$", "List ISO weekday digits, Monday=1 to Sunday=7, e.g. 12345.")
+# A Slack member id as Slack shows it ("Copy member ID"): U (or W, Enterprise Grid) then upper-case letters and digits.
+SLACK_MEMBER_ID = r"[UW][A-Z0-9]{2,31}"
+slack_member_id_validator = RegexValidator(
+    rf"^{SLACK_MEMBER_ID}\Z",
+    "A Slack member id starts with U or W, then upper-case letters and digits (e.g. U024BE7LH): "
+    "in Slack, your profile, then the ⋮ menu, then Copy member ID.",
+)
 
 
 class User(AbstractUser):
@@ -33,7 +40,10 @@ class User(AbstractUser):
     work_end = models.TimeField(default=dt.time(17, 0))
     working_days = models.CharField(max_length=7, default="12345", blank=True, validators=[working_days_validator])
     slack_user_id = models.CharField(
-        max_length=32, blank=True, help_text="Slack member id (U…/W…), used for direct messages."
+        max_length=32,
+        blank=True,
+        validators=[slack_member_id_validator],
+        help_text="Slack member id (U…/W…), used for direct messages.",
     )
 
     def __str__(self) -> str:

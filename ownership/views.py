@@ -1,14 +1,18 @@
-"""Web UI pages for who owns what: the service catalog, a dashboard per service, and "my work"."""
+"""Web UI pages for who owns what: the service catalog, a dashboard per service, "my work" and your profile."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from . import charts
+from .forms import ProfileForm, zone_names
 from .models import Service
+from .profile import person_profile_update, person_reachability
 from .selectors import my_work, service_catalog, service_dashboard
 
 CHART_WEEKS = 12
@@ -63,3 +67,31 @@ def my_work_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     work = my_work(request.user, now=now)
     return render(request, "ownership/my_work.html", {"work": work, "now": now, "today": timezone.localdate(now)})
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own settings (time zone, working hours, Slack id, email) and how reminders reach them.
+
+    Saving goes through ``ownership.profile.person_profile_update``, which checks every value;
+    its errors land on their fields and nothing is stored.
+    """
+    person = request.user
+    form = ProfileForm.for_person(person, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data, working_days="".join(form.cleaned_data["working_days"]))
+        try:
+            person_profile_update(user_id=person.pk, **values)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("ownership:profile")
+    context = {
+        "form": form,
+        "reach": person_reachability(person, now=timezone.now()),
+        "zone_names": zone_names(),
+    }
+    return render(request, "ownership/profile.html", context, status=400 if form.errors else 200)

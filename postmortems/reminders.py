@@ -44,8 +44,9 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.base import Message, email_enabled, slack_enabled
+from notifications.base import Message, slack_enabled
 from notifications.delivery import deliver, release_due, requeue_stuck
+from notifications.reach import person_reach
 from notifications.services import notify
 from ownership.hours import next_working_time
 from ownership.models import Membership, Team, User
@@ -287,14 +288,12 @@ def _deliveries(
     def add(channel: str, address: str, *, user: User | None = None, not_before: dt.datetime = now) -> None:
         rows.append((reminder_id, user.pk if user else None, None if user else team.pk, channel, address, not_before))
 
-    for person in people:
+    reaches = [person_reach(person) for person in people]  # the one rule of who is reached where
+    for person, reach in zip(people, reaches, strict=True):
         later = _opening(person, now)
-        add(Channel.OUTBOX, f"user:{person.username}", user=person, not_before=later)
-        if slack_enabled() and person.slack_user_id:
-            add(Channel.SLACK, person.slack_user_id, user=person, not_before=later)
-        if email_enabled() and person.email:
-            add(Channel.EMAIL, person.email, user=person, not_before=later)
-    unreachable_on_slack = slack_enabled() and any(not p.slack_user_id for p in people)
+        for channel, address in reach.channels:
+            add(channel, address, user=person, not_before=later)
+    unreachable_on_slack = any(reach.team_channel_instead for reach in reaches)
     to_team = due.step >= settings.REMINDER_TEAM_CHANNEL_FROM_STEP or not people or unreachable_on_slack
     if team is not None and to_team:
         if not people:

@@ -21,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from incidents.effects import side_effects_pending_counts
 from notifications.base import email_enabled, slack_enabled
+from notifications.reach import reached_beyond_outbox
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, due_reminders, planned_keys
@@ -86,12 +87,7 @@ def unreachable_recipients() -> tuple[int, int]:
         | Q(action_items__status__in=["open", "in_progress"])
         | Q(memberships__role="lead")
     ).distinct()
-    reachable = Q()
-    if slack_enabled():
-        reachable |= ~Q(slack_user_id="")
-    if email_enabled():
-        reachable |= ~Q(email="")
-    people = owing.exclude(reachable).count()
+    people = owing.exclude(reached_beyond_outbox()).count()
     teams = Team.objects.filter(slack_channel="").count() if slack_enabled() else 0
     return people, teams
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from incidents.api.views import AlertViewSet, IncidentViewSet, IntegrationViewSet
+from ownership.api.me import MeView
 from ownership.api.views import PersonViewSet, RepositoryViewSet, ServiceViewSet, TeamViewSet
 from postmortems.api.views import (
     ActionItemViewSet,
@@ -37,6 +38,7 @@ router.register("test-results", TestResultViewSet, basename="test-result")
 router.register("reminders", ReminderViewSet, basename="reminder")
 
 urlpatterns = [
+    path("v1/me/", MeView.as_view(), name="me"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -270,7 +270,9 @@ def test_the_demos_history_is_not_announced_as_news(django_capture_on_commit_cal
         load()
 
     assert side_effects_recover() == 0
-    announced = Notification.objects.filter(subject__regex=r"\) (declared|resolved|escalated|re-opened)")
+    announced = Notification.objects.filter(
+        subject__regex=r"(declared|resolved|escalated|re-opened|post-mortem published)"
+    )
     assert not announced.exists()
 
 
