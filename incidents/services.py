@@ -283,6 +283,10 @@ def incident_set_severity(*, incident_id: int, severity: int, actor: User | None
             announce=f"escalated to {incident.get_severity_display()}" if escalated else "",
         )
     )
+    if not escalated:
+        from postmortems.decline import postmortem_decline_if_not_needed  # postmortems builds on incidents
+
+        postmortem_decline_if_not_needed(incident=incident, actor=actor)  # an untouched draft nobody needs
     return incident
 
 

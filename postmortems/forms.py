@@ -85,6 +85,17 @@ class ActionItemStatusForm(forms.Form):
     wont_do_reason = forms.CharField(label="Reason (for won't do)", required=False, max_length=2000)
 
 
+class DeclineForm(forms.Form):
+    """Why nobody needs this post-mortem; the rule lives in ``postmortems.decline.postmortem_decline``."""
+
+    reason = forms.CharField(
+        label="Why is no post-mortem needed?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. a flapping alert that resolved itself; shown on the incident's timeline.",
+    )
+
+
 class SnoozeForm(forms.Form):
     until = forms.DateTimeField(
         label="Snooze until (your time zone)",

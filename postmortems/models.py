@@ -29,6 +29,7 @@ class PostMortem(models.Model):
         IN_REVIEW = "in_review", "In review"
         PUBLISHED = "published", "Published"
         COMPLETE = "complete", "Complete"
+        DECLINED = "declined", "Declined"
 
     incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="postmortem")
     owner = models.ForeignKey(
@@ -43,6 +44,10 @@ class PostMortem(models.Model):
     )
     reminder_cycle_started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the current reminder cycle began (cycle 1 and later)."
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why nobody needs this post-mortem (required to decline)."
     )
     snoozed_until = models.DateTimeField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=300, blank=True)
@@ -74,6 +79,10 @@ class PostMortem(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="complete") | Q(completed_at__isnull=False), name="postmortem_complete_has_time"
             ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | (Q(declined_at__isnull=False) & ~Q(decline_reason="")),
+                name="postmortem_declined_has_time_and_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "due_at"]),
@@ -101,6 +110,14 @@ class PostMortem(models.Model):
     def complete(self, *, at: datetime) -> None:
         self.completed_at = at
 
+    @transition(field=status, source=[Status.DRAFT, Status.IN_REVIEW], target=Status.DECLINED)
+    def decline(self, *, at: datetime) -> None:
+        self.declined_at = at
+
+    @transition(field=status, source=Status.DECLINED, target=Status.DRAFT)
+    def reopen(self, *, at: datetime) -> None:
+        self.declined_at, self.decline_reason = None, ""
+
     @property
     def regression_test_requirement(self) -> str:
         """The regression-test state that satisfies this post-mortem: ``verified``, or ``linked`` when the
@@ -113,10 +130,10 @@ class PostMortem(models.Model):
     def owes_regression_test_since(self, now: datetime) -> datetime | None:
         """When this post-mortem started owing a regression test, or None if it does not (yet).
 
-        A complete post-mortem owes nothing. Otherwise it owes one from its
+        A complete or declined post-mortem owes nothing. Otherwise it owes one from its
         publication, or from its due date once that has passed, whichever is first.
         """
-        if self.status == self.Status.COMPLETE:
+        if self.status in (self.Status.COMPLETE, self.Status.DECLINED):
             return None
         starts = [self.due_at] if self.due_at <= now else []
         if self.status == self.Status.PUBLISHED and self.published_at and self.published_at <= now:
@@ -306,9 +323,7 @@ class TestResult(models.Model):
     message = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["test_run", "test_key"], name="testresult_unique_key_per_run")
-        ]
+        constraints = [models.UniqueConstraint(fields=["test_run", "test_key"], name="testresult_unique_key_per_run")]
         indexes = [models.Index(fields=["test_key"], name="testresult_key_idx")]
 
     def __str__(self) -> str:

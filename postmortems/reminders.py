@@ -200,7 +200,7 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
         ActionItem.objects.filter(
             status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=now.date()
         )
-        .exclude(postmortem__status=S.COMPLETE)
+        .exclude(postmortem__status__in=[S.COMPLETE, S.DECLINED])
         .filter(Q(postmortem__snoozed_until__isnull=True) | Q(postmortem__snoozed_until__lte=now))
         .select_related("owner", "postmortem__incident")
         .only(

@@ -26,7 +26,7 @@ def has_accepted_regression_test() -> Q:
 def postmortems_owing_regression_test(*, now: datetime) -> QuerySet[PostMortem]:
     """Post-mortems that are published or past their due date, not complete, with no accepted regression test."""
     return (
-        PostMortem.objects.exclude(status=PostMortem.Status.COMPLETE)
+        PostMortem.objects.exclude(status__in=[PostMortem.Status.COMPLETE, PostMortem.Status.DECLINED])
         .filter(Q(status=PostMortem.Status.PUBLISHED) | Q(due_at__lte=now))
         .exclude(has_accepted_regression_test())
         .select_related("incident", "incident__owning_team", "owner")
@@ -34,9 +34,9 @@ def postmortems_owing_regression_test(*, now: datetime) -> QuerySet[PostMortem]:
 
 
 def postmortems_open() -> QuerySet[PostMortem]:
-    """Post-mortems not yet complete, with reminder counts and regression-test presence, by due date."""
+    """Post-mortems not yet complete (nor declined), with reminder counts and regression-test presence, by due date."""
     return (
-        PostMortem.objects.exclude(status=PostMortem.Status.COMPLETE)
+        PostMortem.objects.exclude(status__in=[PostMortem.Status.COMPLETE, PostMortem.Status.DECLINED])
         .select_related("incident", "incident__owning_team", "owner")
         .annotate(
             reminder_count=Count("reminders", distinct=True),
@@ -66,6 +66,7 @@ def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
         PostMortem.objects.filter(
             Q(status__in=[PostMortem.Status.PUBLISHED, PostMortem.Status.COMPLETE]) | Q(due_at__lte=now)
         )
+        .exclude(status=PostMortem.Status.DECLINED)
         .exclude(has_accepted_regression_test())
         .select_related("incident", "incident__owning_team", "incident__primary_service", "owner")
         .annotate(
@@ -107,3 +108,9 @@ def reminder_deliveries_to(user) -> QuerySet[ReminderDelivery]:
         .select_related("reminder__postmortem__incident")
         .order_by("-created_at", "-id")
     )
+
+
+def postmortems_by_status() -> dict[str, int]:
+    """How many post-mortems are in each workflow status, every status present (0 when none), ``declined`` included."""
+    counts = dict(PostMortem.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in PostMortem.Status.values}

@@ -117,9 +117,18 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     team's lead (None when neither exists). Due ``POSTMORTEM_DUE_DAYS[severity]``
     days after ``resolved_at``. The incident's timeline is copied in as
     literal Markdown (``timeline_markdown``). Returns (None, False) for a
-    severity that needs no post-mortem.
+    severity that needs no post-mortem, and for an alert-made incident its
+    integration finds too short or unacknowledged
+    (``postmortems.decline.draft_needed``, said once on the timeline).
     """
     if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
+        return None, False
+    from .decline import draft_needed  # builds on this module
+
+    needed, why = draft_needed(incident)
+    if not needed:
+        if not TimelineEvent.objects.filter(incident_id=incident.pk, message=why).exists():  # a retried step
+            _append_postmortem_entry(incident.pk, why, actor=None, source=Source.SYSTEM, data={"postmortem": "none"})
         return None, False
     existing = PostMortem.objects.filter(incident_id=incident.pk).first()
     if existing:

@@ -16,5 +16,7 @@ urlpatterns = [
     ),
     path("postmortems/<int:pk>/link-test/", views.link_test, name="link_test"),
     path("postmortems/<int:pk>/snooze/", views.postmortem_snooze_view, name="snooze"),
+    path("postmortems/<int:pk>/decline/", views.postmortem_decline_view, name="decline"),
+    path("postmortems/<int:pk>/reopen/", views.postmortem_reopen_view, name="reopen"),
     path("postmortems/<int:pk>/<str:verb>/", views.postmortem_transition_view, name="transition"),
 ]

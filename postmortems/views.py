@@ -12,8 +12,16 @@ from django_fsm import can_proceed
 
 from incidents.models import Source
 
+from .decline import postmortem_decline, postmortem_reopen
 from .export import SECTIONS, postmortem_markdown
-from .forms import ActionItemForm, ActionItemStatusForm, LinkRegressionTestForm, PostMortemSectionsForm, SnoozeForm
+from .forms import (
+    ActionItemForm,
+    ActionItemStatusForm,
+    DeclineForm,
+    LinkRegressionTestForm,
+    PostMortemSectionsForm,
+    SnoozeForm,
+)
 from .markdown import render_markdown
 from .models import ActionItem, PostMortem
 from .selectors import postmortems_open
@@ -111,6 +119,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "relaxed": postmortem.regression_test_requirement == "linked",
         "item_form": ActionItemForm(),
         "snooze_form": SnoozeForm(),
+        "decline_form": DeclineForm() if can_proceed(postmortem.decline) else None,
         "now": timezone.now(),
     }
     return render(request, "postmortems/detail.html", context)
@@ -255,4 +264,32 @@ def postmortem_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "Reminders snoozed." if until else "Reminders resumed.")
+    return redirect("postmortems:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def postmortem_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Decline the post-mortem with the form's reason (``postmortems.decline.postmortem_decline``)."""
+    form = DeclineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _errors(form))
+        return redirect("postmortems:detail", pk=pk)
+    try:
+        postmortem_decline(
+            postmortem_id=_postmortem(pk).pk, reason=form.cleaned_data["reason"], actor=request.user, source=Source.WEB
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Post-mortem declined: it owes nothing and gets no reminders.")
+    return redirect("postmortems:detail", pk=pk)
+
+
+@require_POST
+@login_required
+def postmortem_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-open a declined post-mortem as a draft."""
+    postmortem_reopen(postmortem_id=_postmortem(pk).pk, actor=request.user, source=Source.WEB)
+    messages.success(request, "Post-mortem re-opened as a draft.")
     return redirect("postmortems:detail", pk=pk)

@@ -25,7 +25,7 @@ from notifications.reach import reached_beyond_outbox
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, due_reminders, planned_keys
-from postmortems.selectors import postmortems_owing_regression_test
+from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
 
 
 @require_GET
@@ -143,6 +143,14 @@ class DatabaseCollector:
         for kind, count in side_effects_pending_counts().items():
             pending.add_metric([kind], count)
         yield pending
+        by_status = GaugeMetricFamily(
+            "sredesk_postmortems",
+            "Post-mortems by workflow status; declined ones (not needed, with a reason) count on their own.",
+            labels=["status"],
+        )
+        for status, n in postmortems_by_status().items():
+            by_status.add_metric([status], n)
+        yield by_status
         beat = Heartbeat.objects.filter(name=SWEEP_HEARTBEAT).first()
         yield GaugeMetricFamily(
             "sredesk_reminder_sweep_last_success_timestamp_seconds",

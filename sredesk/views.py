@@ -6,7 +6,12 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from incidents.selectors import incidents_needing_acknowledgement, incidents_open, incidents_open_by_severity
-from postmortems.selectors import action_items_overdue, postmortems_owed, postmortems_regression_debt
+from postmortems.selectors import (
+    action_items_overdue,
+    postmortems_by_status,
+    postmortems_owed,
+    postmortems_regression_debt,
+)
 
 
 @login_required
@@ -22,6 +27,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "owed": list(postmortems_owed()[:15]),
         "debt": list(postmortems_regression_debt(now=now)[:15]),
         "overdue_items": list(action_items_overdue(today=timezone.localdate(now))[:15]),
+        "postmortem_counts": postmortems_by_status(),
     }
     context["open_total"] = sum(n for _, n in context["by_severity"])
     return render(request, "overview.html", context)

@@ -61,6 +61,15 @@ class Integration(models.Model):
     service_label = models.CharField(
         max_length=100, default="service", help_text="Alert label whose value is a service slug."
     )
+    postmortem_min_duration_seconds = models.PositiveIntegerField(
+        default=300,
+        help_text="An incident this integration opened earns a post-mortem draft only if it lasted at least this "
+        "long (started to resolved, seconds): a flapping alert that resolves itself gets none. 0: always.",
+    )
+    postmortem_requires_ack = models.BooleanField(
+        default=False,
+        help_text="An incident this integration opened earns a post-mortem draft only if a person acknowledged it.",
+    )
     severity_label = models.CharField(max_length=100, default="severity")
     severity_map = models.JSONField(
         default=default_severity_map,

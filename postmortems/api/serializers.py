@@ -151,6 +151,8 @@ class PostMortemListSerializer(serializers.ModelSerializer):
             "overdue",
             "published_at",
             "completed_at",
+            "declined_at",
+            "decline_reason",
             "snoozed_until",
             "snooze_reason",
             "has_verified_test",
@@ -210,6 +212,10 @@ class PostMortemUpdateInput(StrictInputSerializer):
         for section in POSTMORTEM_SECTIONS:
             fields[section] = serializers.CharField(required=False, allow_blank=True, max_length=SECTION_MAX_LENGTH)
         return fields
+
+
+class DeclineInput(StrictInputSerializer):
+    reason = serializers.CharField(max_length=500, help_text="Why nobody needs this post-mortem (on the timeline).")
 
 
 class SnoozeInput(StrictInputSerializer):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from incidents.models import Source
 from ownership.models import Repository
-from postmortems import ci, services
+from postmortems import ci, decline, services
 from postmortems.models import (
     ActionItem,
     PostMortem,
@@ -125,6 +125,29 @@ class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         """Published -> complete, once every action item is done (or won't do) and a regression test is verified
         (or linked, when the service's CI does not report). 409 lists what still blocks it."""
         return self._transition(request, "complete")
+
+    @extend_schema(
+        request=serializers.DeclineInput, responses={200: serializers.PostMortemDetailSerializer, 409: CONFLICT}
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """Draft or in review -> declined, with a reason: nobody needs this post-mortem (a flapping alert, a
+        downgraded incident). It then owes nothing and gets no reminders; ``reopen/`` brings it back as a draft."""
+        postmortem = self.get_object()
+        data = serializers.DeclineInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decline.postmortem_decline(
+            postmortem_id=postmortem.pk, reason=data.validated_data["reason"], actor=request.user, source=Source.API
+        )
+        return self._detail(postmortem.pk)
+
+    @extend_schema(**_transition_schema)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Declined -> draft (sections kept); a no-op for a post-mortem that is not declined."""
+        postmortem = self.get_object()
+        decline.postmortem_reopen(postmortem_id=postmortem.pk, actor=request.user, source=Source.API)
+        return self._detail(postmortem.pk)
 
     @extend_schema(request=serializers.SnoozeInput, responses=serializers.PostMortemDetailSerializer)
     @action(detail=True, methods=["post"])

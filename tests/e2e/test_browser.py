@@ -296,3 +296,47 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
 
     assert errors == []
     assert time.monotonic() - started < 120
+
+
+def test_a_flapping_alerts_post_mortem_is_declined_with_a_reason(world, live_server, browser):
+    """Issue 15 item 2: a critical alert that flapped got a SEV1 draft nobody needed; the team declines it."""
+    from playwright.sync_api import expect
+
+    from incidents.models import Integration
+    from postmortems.services import postmortem_create_for_incident
+
+    base = live_server.url
+    integration = Integration.objects.create(kind="alertmanager", name="Prometheus (card payments)")
+    started = timezone.now() - dt.timedelta(hours=2)
+    incident = Incident.objects.create(
+        title="CardPaymentsLatencyHigh flapping", severity=1, status=Incident.Status.RESOLVED,
+        owning_team=world["service"].team, primary_service=world["service"], integration=integration,
+        started_at=started, detected_at=started, resolved_at=started + dt.timedelta(minutes=7),
+    )  # fmt: skip
+    postmortem, created = postmortem_create_for_incident(incident=incident)
+    assert created  # 7 minutes: over the integration's 5-minute minimum, so a draft was made
+
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        sign_in(page, base)
+        page.goto(f"{base}/postmortems/{postmortem.pk}/")
+        if name == "laptop":
+            expect(page.locator("#postmortem-status")).to_have_text("Draft")
+            page.click("#decline summary")
+            shoot(page, "postmortem-before-decline", str(viewport["width"]))
+            page.fill("#id_reason", "Flapping latency alert during a deploy; no customer impact.")
+            page.click("button:has-text('Decline post-mortem')")
+            expect(page.locator("#postmortem-status")).to_have_text("Declined")
+            expect(page.locator("#declined")).to_contain_text("Flapping latency alert during a deploy")
+        shoot(page, "postmortem-declined", str(viewport["width"]))
+        page.goto(f"{base}/incidents/{incident.pk}/")
+        expect(page.locator("body")).to_contain_text("Post-mortem declined: Flapping latency alert during a deploy")
+        shoot(page, "incident-postmortem-declined", str(viewport["width"]))
+        context.close()
+
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostMortem.Status.DECLINED
+    page_sizes = {path.name for path in SCREENSHOTS.glob("postmortem-declined-*.png")}
+    assert page_sizes == {"postmortem-declined-1280.png", "postmortem-declined-390.png"}
