@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
+from postmortems.testids import MAX_TEST_ID_CHARS
 from sredesk.api.urls import router
 
 from .table import DEEP, HOSTILE_TEXT, UNICODE_DIGITS, RowCounts, assert_refused, deep_json, json_body
@@ -167,7 +168,13 @@ def test_bodies_that_are_not_json(api_client, hostile_world, write, body):
 FREE_TEXT = {"search", "fingerprint", "test_id", "commit", "run_key", "branch"}
 # A lone surrogate can only arrive UTF-8-encoded (ED A0 80), which Django decodes to U+FFFD.
 SURROGATE_BYTES = "%ED%A0%80"
-QUERY_CLASSES = {"unicode_digits": "①", "nul": "x\x00", "overlong": "x" * 10_000, "surrogate_escape": SURROGATE_BYTES}
+# Over-long: past every filter's limit, test ids' included (MAX_TEST_ID_CHARS: ids of thousands of characters are real).
+QUERY_CLASSES = {
+    "unicode_digits": "①",
+    "nul": "x\x00",
+    "overlong": "x" * (MAX_TEST_ID_CHARS + 1),
+    "surrogate_escape": SURROGATE_BYTES,
+}
 
 
 def query(params: dict[str, str]) -> str:
