@@ -75,6 +75,9 @@ def alert_webhook(request: HttpRequest, integration_id) -> JsonResponse:
     integration = _enabled_integration(integration_id)
     if integration is None:
         return _error(404, "no enabled integration with this id", "integration_id")
+    if integration.kind not in PARSERS and integration.kind != Integration.Kind.PAGERDUTY:
+        # The slo kind is fed by sredesk's own SLO evaluator (slos.alerts), never over HTTP.
+        return _error(404, "this integration takes no webhook deliveries", "integration_id")
 
     limit = settings.SREDESK_WEBHOOK_MAX_BYTES
     too_big = f"request body is larger than SREDESK_WEBHOOK_MAX_BYTES ({limit} bytes)"

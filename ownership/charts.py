@@ -109,7 +109,7 @@ def _label(monday: dt.date) -> str:
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
 
-def _svg(chart, label: str) -> SafeString:
+def inline_svg(chart, label: str) -> SafeString:
     """The chart as inline SVG, without pygal's tooltip-config script (the UI draws charts with no JavaScript)."""
     svg = SCRIPT.sub("", chart.render(is_unicode=True))
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
@@ -136,7 +136,7 @@ def incidents_per_week(incidents: Iterable[Incident], *, now: dt.datetime, weeks
     rows = [(monday, *(counts[s][i] for s in Severity.values), totals[i]) for i, monday in enumerate(mondays)]
     return Chart(
         title="Incidents per week",
-        svg=_svg(chart, "Incidents per week, by severity"),
+        svg=inline_svg(chart, "Incidents per week, by severity"),
         header=("Week of", *Severity.labels, "Total"),
         rows=rows,
     )
@@ -187,7 +187,7 @@ def _trend(title: str, mondays: list[dt.date], seconds: list[float | None], *, u
     chart.add(title, values)
     return Chart(
         title=title,
-        svg=_svg(chart, f"{title} per week, median, in {unit}"),
+        svg=inline_svg(chart, f"{title} per week, median, in {unit}"),
         header=("Week of", f"{title} (median)"),
         rows=list(zip(mondays, seconds, strict=True)),
     )

@@ -48,3 +48,18 @@ def next_working_time(user: User, at: dt.datetime) -> dt.datetime:
             continue
         return max(opens, local).astimezone(dt.UTC)
     return at.astimezone(dt.UTC)  # unreachable with at least one working day; kept as a safe default
+
+
+def calendar_month(at: dt.datetime, zone: str | ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar month in ``zone`` containing the instant ``at``: (its first instant, the next month's), aware UTC.
+
+    Both bounds are local midnights expanded in the zone, so the month's length
+    follows its DST changes (March 2026 in Europe/Berlin lasts 743 hours,
+    October 745). A midnight that a DST change skips lands on the first instant
+    after the gap.
+    """
+    zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    local = at.astimezone(zone)
+    first = local.date().replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return _local(first, dt.time(0), zone).astimezone(dt.UTC), _local(following, dt.time(0), zone).astimezone(dt.UTC)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ownership",
     "incidents",
     "postmortems",
+    "slos",
     "notifications",
     "demo",
 ]
@@ -218,6 +219,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
+SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
@@ -244,6 +246,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.side_effects_recover",
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
+    },
+    # Recomputes every SLO's state and sends its burn alerts' changes (slos.evaluate).
+    "slos-evaluate": {
+        "task": "slos.evaluate",
+        "schedule": schedule(timedelta(seconds=SLO_EVALUATE_SECONDS)),
+        "options": {"expires": SLO_EVALUATE_SECONDS},
     },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {

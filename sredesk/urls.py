@@ -18,6 +18,7 @@ urlpatterns = [
     path("", overview, name="overview"),
     path("", include("postmortems.urls")),
     path("", include("ownership.urls")),
+    path("", include("slos.urls")),
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
     path("admin/", admin.site.urls),

@@ -117,3 +117,15 @@ class RegressionTestFactory(factory.django.DjangoModelFactory):
     postmortem = factory.SubFactory(PostMortemFactory)
     repository = factory.SubFactory(RepositoryFactory)
     test_id = factory.Sequence(lambda n: f"tests/payments/test_retry.py::test_timeout_is_retried[{n}]")
+
+
+class SLOFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "slos.SLO"
+
+    service = factory.SubFactory(ServiceFactory)
+    slug = factory.Sequence(lambda n: f"slo-{n}")
+    name = factory.Sequence(lambda n: f"Availability {n}")
+    target = "0.999"
+    sli_kind = "events_pushed"
+    bucket_seconds = 300

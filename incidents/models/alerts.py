@@ -39,6 +39,7 @@ class Integration(models.Model):
         GRAFANA = "grafana", "Grafana alerting"
         PAGERDUTY = "pagerduty", "PagerDuty (V3 webhooks)"
         GENERIC = "generic", "Generic JSON"
+        SLO = "slo", "SLO burn alerts (sredesk's own; no webhook)"
 
     class ResolveMode(models.TextChoices):
         RESOLVE = "resolve", "Resolve the incident"

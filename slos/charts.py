@@ -1,0 +1,104 @@
+"""An SLO's error budget burned down over its window, drawn on the server with pygal (as ``ownership.charts``).
+
+The line starts at 100 % at the window's start and falls by each step's bad
+events (or bad seconds) as a share of the window's budget as the last
+evaluation computed it, so it ends at the budget left the page shows. A
+dashed line burns evenly from 100 % to 0 % over the whole window: above it
+the SLO is on track. Steps are hours for windows up to 7 days, else days;
+missing data adds nothing (it is neither good nor bad: the coverage says how
+much there is).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pygal
+from django.db.models import Sum
+from django.db.models.functions import TruncHour
+from pygal.style import Style
+
+from ownership.charts import CONFIG, STYLE, Chart, inline_svg
+
+from .models import SLO, Sample, SLOState
+from .tallies import impact_windows, overlap_seconds
+from .windows import window_of
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    """Budget left (fraction of the window's budget) after each step: ``points`` of (step end, fraction)."""
+
+    points: list[tuple[dt.datetime, float]]
+    ideal: list[float]
+
+
+def _step(window_seconds: float) -> dt.timedelta:
+    return dt.timedelta(hours=1) if window_seconds <= 7 * 86400 else dt.timedelta(days=1)
+
+
+def _bad_by_hour(slo: SLO, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, float]:
+    """Bad events per UTC hour of ``[start, end)``: one grouped query."""
+    rows = (
+        Sample.objects.filter(slo=slo, bucket_start__gte=start, bucket_start__lt=end)
+        .annotate(hour=TruncHour("bucket_start", tzinfo=dt.UTC))
+        .values("hour")
+        .annotate(good=Sum("good"), total=Sum("total"))
+        .values_list("hour", "good", "total")
+    )
+    return {hour: total - good for hour, good, total in rows}
+
+
+def burn_down(slo: SLO, state: SLOState | None) -> BurnDown | None:
+    """The SLO's budget over its current window, step by step; None while its budget is unknown."""
+    if state is None or not state.budget_total:
+        return None
+    window = window_of(slo, state.computed_at)
+    step = _step(window.seconds)
+    ends, at = [], window.start
+    while at < window.elapsed_end:
+        at = min(at + step, window.elapsed_end)
+        ends.append(at)
+    if slo.is_events:
+        hours = _bad_by_hour(slo, window.start, window.elapsed_end)
+        bad = [0.0] * len(ends)
+        for hour, value in hours.items():
+            index = min(int((hour - window.start) / step), len(ends) - 1) if hour >= window.start else 0
+            bad[index] += value
+    else:
+        impact = impact_windows([slo], window.start, state.computed_at)[slo.pk]
+        starts = [window.start, *ends[:-1]]
+        measured = [(max(s, slo.measured_since), e) for s, e in zip(starts, ends, strict=True)]
+        bad = [overlap_seconds(impact, s, e) if e > s else 0.0 for s, e in measured]
+    points, spent = [], 0.0
+    for end, value in zip(ends, bad, strict=True):
+        spent += value
+        points.append((end, 1.0 - spent / state.budget_total))
+    ideal = [1.0 - (end - window.start).total_seconds() / window.seconds for end in ends]
+    return BurnDown(points, ideal)
+
+
+def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
+    """The burn-down as a line chart (percent of the window's budget left) with the even-burn line beside it."""
+    chart = pygal.Line(
+        **{**CONFIG, "style": Style(**{**STYLE.to_dict(), "colors": ("#1565c0", "#8a94a3")})},
+        title=None,
+        show_dots=False,
+        stroke_style={"width": 3},
+        y_title="budget left, %",
+        value_formatter=lambda v: f"{v:.1f} %",
+        include_x_axis=True,
+    )
+    chart.show_minor_x_labels = False
+    labels = [end.strftime("%d %b %H:%M") for end, _ in data.points]
+    chart.x_labels = labels
+    chart.x_labels_major = labels[:: max(len(labels) // 5, 1)]
+    chart.add("Budget left", [round(value * 100, 2) for _, value in data.points])
+    chart.add(
+        "Even burn", [round(value * 100, 2) for value in data.ideal], stroke_style={"width": 2, "dasharray": "6,4"}
+    )
+    return Chart(
+        title="Error budget burn-down",
+        svg=inline_svg(chart, f"Error budget of {slo.name} left over its window, in percent"),
+        header=("Until", "Budget left"),
+        rows=[(end, value) for end, value in data.points],
+    )

@@ -1,0 +1,89 @@
+"""The error-budget policy: the one rule for which services have spent their budget, and what that changes.
+
+A service is **under its team's error-budget policy** while one of its SLOs
+(not paused, with a budget the data can tell: status ok, at risk or
+exhausted) has ``budget_left_fraction`` at or below the threshold of its
+owning team's ``BudgetPolicy`` (0 — exhausted — for a team without one), and
+that policy is enabled. Then the post-mortems of incidents on that service
+(their primary service) are reminded ``reminder_steps_sooner`` cadence steps
+ahead (``postmortems.reminders``) and new ones are due after ``due_factor``
+of the usual days (``postmortems.services``). The reminder sweep, the
+post-mortem draft, the pages and the API all ask here.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
+
+from ownership.models import Service, Team
+
+from .models import SLO, BudgetPolicy, SLOState, Status
+
+# Statuses whose budget the data can tell: a policy never bites on no data, no traffic or too little data.
+TRUSTED = (Status.OK, Status.AT_RISK, Status.EXHAUSTED)
+DEFAULT = BudgetPolicy()  # the field defaults: on, at exhaustion, one step sooner, due in half the time
+
+
+def policy_for(team: Team | None) -> BudgetPolicy:
+    """The team's policy, or the default one (unsaved) when it has none or there is no team."""
+    if team is None:
+        return DEFAULT
+    try:
+        return team.budget_policy
+    except BudgetPolicy.DoesNotExist:
+        return DEFAULT
+
+
+def spent_slos(service_ref: OuterRef | Service):
+    """SLO states of the service that put it under its team's policy (see the module docstring)."""
+    threshold = Coalesce("slo__service__team__budget_policy__threshold", Value(DEFAULT.threshold))
+    enabled = Coalesce("slo__service__team__budget_policy__enabled", Value(DEFAULT.enabled))
+    return (
+        SLOState.objects.filter(slo__service=service_ref, slo__paused=False, status__in=TRUSTED)
+        .alias(threshold=threshold, policy_on=enabled)
+        .filter(policy_on=True, budget_left_fraction__lte=F("threshold"))
+    )
+
+
+def under_policy_q(service_path: str = "pk") -> Q:
+    """A condition on any model reaching a service by ``service_path`` (``"pk"`` on Service,
+    ``"incident__primary_service"`` on PostMortem): the service is under its team's policy."""
+    return Q(Exists(spent_slos(OuterRef(service_path))))
+
+
+def services_under_policy():
+    """Services under their team's error-budget policy."""
+    return Service.objects.filter(under_policy_q())
+
+
+@dataclass(frozen=True)
+class PolicyEffect:
+    """The policy in force for one service, for pages to show: why, and what it changes."""
+
+    policy: BudgetPolicy
+    slos: list[SLO]
+
+    @property
+    def sentence(self) -> str:
+        names = ", ".join(slo.name for slo in self.slos)
+        when = (
+            "is exhausted"
+            if self.policy.threshold == 0
+            else f"is at or below {self.policy.threshold * 100:.0f} % of its budget"
+        )
+        due = (self.policy.due_factor * 100).quantize(Decimal(1))
+        return (
+            f"Error-budget policy in force: {names} {when}. Post-mortems of this service's incidents are reminded "
+            f"{self.policy.reminder_steps_sooner} step(s) sooner, and new ones are due in {due} % of the usual time."
+        )
+
+
+def policy_effect(service: Service) -> PolicyEffect | None:
+    """The policy in force for ``service``, with the SLOs that put it there; None when it is not under it."""
+    states = spent_slos(service).select_related("slo")
+    slos = [state.slo for state in states]
+    if not slos:
+        return None
+    return PolicyEffect(policy_for(service.team), slos)

@@ -1,0 +1,43 @@
+"""The SLO pages people read: the list, and a page per SLO with its figures and budget burn-down."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from slos.evaluate import evaluate
+from slos.models import Sample
+from tests.factories import SLOFactory, UserFactory
+from tests.slos.helpers import created, fill
+
+
+@pytest.fixture
+def viewer(client, db):
+    client.force_login(UserFactory())
+    return client
+
+
+def test_an_slo_page_shows_its_budget_burned_down(viewer):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    slo = created(SLOFactory(name="Checkout availability", window_days=7), now - dt.timedelta(days=8))
+    # 7 days of 1,000 requests per 5 minutes; on the third day 1,008 bad in one hour: 50 % of the budget
+    # (0.1 % of 2,016,000 events = 2,016).
+    start = now.replace(minute=0, second=0) - dt.timedelta(days=7)
+    fill(slo, start, 2016, total=1000)
+    Sample.objects.filter(
+        slo=slo, bucket_start__gte=start + dt.timedelta(days=2), bucket_start__lt=start + dt.timedelta(days=2, hours=1)
+    ).update(good=916)
+    evaluate(now)
+    page = viewer.get(reverse("slos:slo", args=[slo.pk])).content.decode()
+    assert "Checkout availability" in page and "99.9 %" in page
+    assert "50.0 %" in page  # budget left
+    assert 'id="chart-burn-down"' in page and "<svg" in page
+    assert "page-fast" in page and "3.36×" in page  # the 7-day window's own threshold
+    listing = viewer.get(reverse("slos:list")).content.decode()
+    assert "Checkout availability" in listing and "OK" in listing
+
+
+def test_an_unevaluated_slo_says_so(viewer):
+    slo = SLOFactory(name="Fresh")
+    page = viewer.get(reverse("slos:slo", args=[slo.pk])).content.decode()
+    assert "Not evaluated yet" in page
