@@ -38,7 +38,13 @@ class DeclareIncidentForm(forms.Form):
     owning_team = forms.ModelChoiceField(
         queryset=Team.objects.all(), required=False, help_text="Leave empty to use the primary service's team."
     )
-    commander = forms.ModelChoiceField(queryset=people(), required=False, label="Incident commander")
+    commander = forms.ModelChoiceField(
+        queryset=people(),
+        required=False,
+        label="Incident commander",
+        empty_label="nobody yet",
+        help_text="You, unless you choose someone else: an incident needs someone in charge.",
+    )
     started_at = forms.DateTimeField(
         required=False,
         label="Impact began",

@@ -90,7 +90,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def incident_declare_view(request: HttpRequest) -> HttpResponse:
-    form = DeclareIncidentForm(request.POST or None)
+    form = DeclareIncidentForm(request.POST or None, initial={"commander": request.user})  # "I'll take it"
     if request.method == "POST" and form.is_valid():
         try:
             incident = services.incident_declare(actor=request.user, source=Source.WEB, **form.cleaned_data)

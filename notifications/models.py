@@ -57,13 +57,21 @@ class Notification(DeliveryBase):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "claimed_at"])]
+        # "Notifications" beside "Outbox messages" said nothing of how they differ: these are deliveries.
+        verbose_name = "announcement delivery"
+        verbose_name_plural = "announcement deliveries"
 
     def __str__(self) -> str:
         return f"{self.topic} via {self.channel} to {self.address}: {self.status}"
 
 
 class OutboxMessage(models.Model):
-    """One message as sredesk addressed it, written once per ``dedup_key``."""
+    """One message as sredesk addressed it, written once per ``dedup_key``: what the outbox channel received.
+
+    Every announcement and reminder gets its outbox copy, whatever other
+    channels (Slack, email) also carry it; their delivery state is in
+    ``Notification`` and ``ReminderDelivery`` rows.
+    """
 
     dedup_key = models.CharField(max_length=200, unique=True, help_text="e.g. reminder-delivery:17")
     recipient = models.CharField(max_length=200)

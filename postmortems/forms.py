@@ -2,6 +2,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from ownership.models import Repository, User
+from sredesk.forms import LinkField
 
 from .export import SECTIONS
 from .models import ActionItem, PostMortem
@@ -19,7 +20,7 @@ class LinkRegressionTestForm(forms.Form):
             "e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu] or com.acme.CheckoutTest::retriesOnTimeout"
         ),
     )
-    change_url = forms.URLField(label="Change URL", required=False, max_length=500, assume_scheme="https")
+    change_url = LinkField(label="Change URL", required=False, max_length=500)
     action_item = forms.ModelChoiceField(queryset=ActionItem.objects.none(), required=False)
 
     def __init__(self, *args, postmortem: PostMortem, **kwargs) -> None:
@@ -69,7 +70,7 @@ class PostMortemSectionsForm(forms.ModelForm):
 
 
 class ActionItemForm(forms.ModelForm):
-    tracker_url = forms.URLField(label="Tracker URL", required=False, max_length=500, assume_scheme="https")
+    tracker_url = LinkField(label="Tracker URL", required=False, max_length=500)
     owner = forms.ModelChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"), required=False
     )

@@ -174,12 +174,29 @@ def postmortem_completion_blockers(postmortem: PostMortem) -> list[str]:
         blockers.append(f"{open_items.count()} action item(s) still open: {titles}.")
     if postmortem.regression_test_requirement == RegressionTest.State.VERIFIED:
         if not postmortem.regression_tests.filter(state=RegressionTest.State.VERIFIED).exists():
-            blockers.append("No regression test has been seen passing in CI yet.")
+            blockers.append(_not_seen_passing(postmortem))
     elif not postmortem.regression_tests.filter(
         state__in=[RegressionTest.State.LINKED, RegressionTest.State.VERIFIED]
     ).exists():
         blockers.append("No regression test is linked.")
     return blockers
+
+
+def _not_seen_passing(postmortem: PostMortem) -> str:
+    """The blocker when no linked test is verified, naming each linked test and what CI last said of it."""
+    said = {
+        RegressionTest.State.FAILING: "failed in CI",
+        RegressionTest.State.MISSING: "is missing from CI: a complete run no longer contains it "
+        "(renamed, deleted or no longer collected?)",
+        RegressionTest.State.LINKED: "has not been in a CI run of its repository's counted branches yet",
+    }
+    lines = [
+        f"{test.repository} {test.test_id} {said.get(test.state, test.get_state_display())}"
+        + (f" ({test.state_run})" if test.state_run_id and test.state != RegressionTest.State.LINKED else "")
+        for test in postmortem.regression_tests.select_related("repository", "state_run__repository")
+    ]
+    text = "No regression test has been seen passing in CI yet."
+    return f"{text} {'; '.join(lines)}." if lines else f"{text} Link one."
 
 
 POSTMORTEM_VERBS = {

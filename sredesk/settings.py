@@ -142,6 +142,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["sredesk.formats"]  # the admin's times with their zone (sredesk/formats/en/formats.py)
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True

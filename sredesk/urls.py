@@ -3,7 +3,9 @@ operational endpoints at the root."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from ownership.views import SredeskLoginView
 
@@ -29,6 +31,8 @@ urlpatterns = [
     path("healthz", observability.healthz, name="healthz"),
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the API's JSON, error pages).
+    path("favicon.ico", RedirectView.as_view(url=static("sredesk/favicon.svg"), permanent=True)),
 ]
 
 # JSON errors under /api/ (the one error shape), Django's pages elsewhere.
