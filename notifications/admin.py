@@ -39,5 +39,8 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ("dedup_key", "created_at", "queued_at", "claimed_at", "sent_at", "external_ref")
 
+    def has_add_permission(self, request) -> bool:
+        return False  # rows are planned by notify(), once per key; one typed by hand would bypass that
+
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"changelist_help": ANNOUNCEMENT_HELP, **(extra_context or {})})

@@ -84,6 +84,7 @@ def test_admin_says_how_announcement_deliveries_and_outbox_messages_differ(opera
     assert "Announcement deliveries" in index  # was "Notifications", beside "Outbox messages"
     assert "a copy of every announcement and reminder" in outbox
     assert "One row per channel and address of each one-off announcement" in deliveries
+    assert "/admin/notifications/notification/add/" not in deliveries  # planned by notify(), never by hand
 
 
 def test_a_link_without_a_scheme_is_not_blocked_by_the_browser_and_is_stored_as_https(sre, sre_client):
