@@ -76,7 +76,8 @@ def test_every_producer_and_every_alert_sender_has_a_sample():
     assert set(JUNIT) == set(PRODUCERS) - {"unknown"}
     assert {path.stem for path in (SAMPLES / "junit").glob("*.xml")} == set(JUNIT)
     senders = {path.name for path in SAMPLES.iterdir() if path.is_dir()} - {"junit"}
-    assert senders == {kind for kind in Integration.Kind.values}
+    # SLO burn alerts are made by sredesk itself (tests/slos covers them); every webhook sender has a sample.
+    assert senders == set(Integration.Kind.values) - {Integration.Kind.SLO}
 
 
 @pytest.mark.parametrize("producer", sorted(JUNIT))
