@@ -92,17 +92,27 @@ def deliver(
     return "sent"
 
 
-def requeue_stuck(model: type[DeliveryBase], *, now: datetime, enqueue: Callable[[list[int]], None]) -> int:
+def requeue_stuck(
+    model: type[DeliveryBase],
+    *,
+    now: datetime,
+    enqueue: Callable[[list[int]], None],
+    after_seconds: float | None = None,
+) -> int:
     """Re-enqueue deliveries of ``model`` whose worker or message was lost. Returns how many.
 
-    ``sending`` rows claimed longer ago than ``NOTIFY_REDELIVER_AFTER_SECONDS``
-    go back to ``pending``; ``pending`` rows last enqueued longer ago than that
-    are enqueued again. Each row is taken with a compare-and-set on its
+    ``sending`` rows claimed longer ago than ``after_seconds`` (default
+    ``NOTIFY_REDELIVER_AFTER_SECONDS``, the reminders' claim timeout; pages
+    pass the shorter ``NOTIFY_PAGE_REDELIVER_AFTER_SECONDS``) go back to
+    ``pending``; ``pending`` rows last enqueued longer ago than that are
+    enqueued again. Each row is taken with a compare-and-set on its
     timestamp, so two sweeps re-queue it once; a duplicate task is harmless
     anyway, since delivery claims the row first. ``enqueue`` runs after commit.
     """
     Status = DeliveryBase.Status
-    cutoff = now - timedelta(seconds=settings.NOTIFY_REDELIVER_AFTER_SECONDS)
+    if after_seconds is None:
+        after_seconds = settings.NOTIFY_REDELIVER_AFTER_SECONDS
+    cutoff = now - timedelta(seconds=after_seconds)
     requeued = []
     stuck = model.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff)
     for pk, claimed_at in stuck.values_list("pk", "claimed_at"):

@@ -1,6 +1,7 @@
 """Celery tasks of the notification layer: thin wrappers over ``notifications.delivery``."""
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .base import Message, NotifyTransientError
@@ -26,9 +27,15 @@ def notification_deliver_task(self, notification_id: int) -> str:
 
 @shared_task(name="notifications.requeue_stuck")
 def notifications_requeue_stuck_task() -> int:
-    """Beat entry: enqueue notifications whose wait is over, and re-enqueue those whose worker or message was lost."""
+    """Beat entry: enqueue notifications whose wait is over, and re-enqueue those whose worker or message was lost.
+
+    Announcements page people about a live incident, so a claim older than
+    ``NOTIFY_PAGE_REDELIVER_AFTER_SECONDS`` (default 60 s, not the reminders' 600 s) counts as lost.
+    """
     now = timezone.now()
-    return release_due(Notification, now=now, enqueue=_enqueue) + requeue_stuck(Notification, now=now, enqueue=_enqueue)
+    released = release_due(Notification, now=now, enqueue=_enqueue)
+    after = settings.NOTIFY_PAGE_REDELIVER_AFTER_SECONDS
+    return released + requeue_stuck(Notification, now=now, enqueue=_enqueue, after_seconds=after)
 
 
 @shared_task(name="notifications.purge_old")

@@ -235,7 +235,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(hours=6)),
         "options": {"expires": 3600},
     },
-    # Re-queues one-off notifications whose worker died or whose message was lost.
+    # Re-queues one-off notifications whose worker died or whose message was lost (period: see
+    # NOTIFY_PAGE_REDELIVER_AFTER_SECONDS below).
     "notifications-requeue-stuck": {
         "task": "notifications.requeue_stuck",
         "schedule": schedule(timedelta(seconds=60)),
@@ -360,6 +361,22 @@ if _email_url:
 SREDESK_EMAIL_ENABLED = bool(_email_url)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sredesk <sredesk@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+# Announcements (pages: an incident declared, escalated, re-opened) claimed longer ago than this are taken to
+# have lost their worker and are sent again: far sooner than a reminder (NOTIFY_REDELIVER_AFTER_SECONDS), since
+# a page that waits 10 minutes is a page missed. It must outlast one channel call (Slack and SMTP timeouts),
+# else a slow send still in flight would be sent twice. The beat looks every quarter of it (at most every 60 s).
+NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS", default=60.0)
+_slowest_send = max(SLACK_TIMEOUT_SECONDS, EMAIL_TIMEOUT)
+if _slowest_send >= NOTIFY_PAGE_REDELIVER_AFTER_SECONDS:
+    raise _setting_problem(
+        "SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS",
+        str(NOTIFY_PAGE_REDELIVER_AFTER_SECONDS),
+        f"must exceed SLACK_TIMEOUT_SECONDS and EMAIL_TIMEOUT_SECONDS ({_slowest_send} s),"
+        " or a send still in flight would be sent twice",
+    )
+CELERY_BEAT_SCHEDULE["notifications-requeue-stuck"]["schedule"] = schedule(
+    timedelta(seconds=min(60.0, max(5.0, NOTIFY_PAGE_REDELIVER_AFTER_SECONDS / 4)))
+)
 
 # Alert webhooks (/hooks/<integration id>/). Bodies above this size are refused
 # with 413; raw receipts are kept this many days (for audit and re-parsing).
