@@ -13,6 +13,7 @@ from .common import (
     alert_list,
     alert_status,
     derive_group_key,
+    label_set,
     optional_str,
     parse_time,
     sender_fingerprint,
@@ -39,7 +40,7 @@ def _truncated(value: object) -> int:
 
 def _alertmanager_alert(raw: dict, prefix: str, group_status: str | None) -> AlertEvent:
     """One entry of ``alerts[]`` in the Alertmanager/Grafana shape."""
-    labels = string_map(raw.get("labels"), f"{prefix}.labels", required=True)
+    labels = label_set(raw.get("labels"), f"{prefix}.labels", required=True)
     status = alert_status(raw.get("status"), f"{prefix}.status") or group_status
     if status is None:
         raise PayloadError(f"{prefix}.status", "missing, and the payload has no group status to fall back on")
@@ -76,8 +77,8 @@ def alertmanager_shape(payload: object, sender: str, expected_version: str) -> A
     alerts_raw = alert_list(payload)
     group_status = alert_status(payload.get("status"), "status")
     alerts = [_alertmanager_alert(raw, f"alerts[{index}]", group_status) for index, raw in enumerate(alerts_raw)]
-    group_labels = string_map(payload.get("groupLabels"), "groupLabels")
-    common_labels = string_map(payload.get("commonLabels"), "commonLabels")
+    group_labels = label_set(payload.get("groupLabels"), "groupLabels")
+    common_labels = label_set(payload.get("commonLabels"), "commonLabels")
     group_key = optional_str(payload, "groupKey", "groupKey") or derive_group_key(group_labels, common_labels, alerts)
     return AlertBatch(
         group_key=group_key,

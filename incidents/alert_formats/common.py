@@ -178,6 +178,60 @@ def as_text(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_labels(labels: Mapping[str, object]) -> dict[str, str]:
+    """A sender's label set in the one form every hash, key and comparison of alert identity uses.
+
+    Shape: ``{name: value}`` of strings in, a new ``{str: str}`` out; idempotent.
+    Every identity derived from labels goes through here first: the computed
+    fingerprint (``fingerprint_for``), the derived group key (``derive_group_key``),
+    the shared/common labels, the service and severity label lookups
+    (``incidents.ingest.grouping.label_value``), and the comparison of an event's
+    labels with a stored alert's (``incidents.ingest.matching.Index``). The
+    parsers apply it to every label set they read (``label_set``), so the
+    labels stored on an alert are canonical too.
+
+    Applied, per the senders' own semantics:
+
+    * **An empty value is an absent label.** Prometheus: "A label with an empty
+      label value is considered equivalent to a label that does not exist"
+      (Prometheus docs, Data model), so an alert from Prometheus never carries
+      one and Alertmanager's fingerprint never covers one. Grafana alerting
+      keeps its alerts as Prometheus label sets (the same model), and
+      sredesk's generic format follows the same rule; a JSON ``null`` value
+      counts as empty. So
+      ``{"alertname": "X", "env": ""}`` and ``{"alertname": "X"}`` are one alert
+      (FIELD-CASES BR-05's kind: identity from a volatile detail).
+    * **Values are text**: JSON numbers and booleans as JSON writes them
+      (``as_text``), as Alertmanager's labels are strings.
+    * **Order never matters**: a mapping has none, and every hash and key sorts
+      by label name.
+
+    Deliberately not applied (each would merge alerts the sender keeps apart):
+
+    * **Case** of label names and values: Prometheus and Grafana label names
+      and values are case-sensitive (``Service`` is not ``service``).
+    * **Whitespace**: ``" a"`` and ``"a"`` are different Prometheus values;
+      nothing is trimmed (only a value of exactly ``""`` is absent).
+    * **Unicode normalisation**: Prometheus compares label values byte for byte.
+    * **Labels a receiver or the sender adds** (Grafana's ``__alert_rule_uid__``,
+      ``grafana_folder``, Alertmanager's external labels, OnCall's extras): they
+      are part of the label set the sender hashes too, so they stay part of ours.
+    * **Annotations**, status and times: never part of an identity (BR-05).
+    * **PagerDuty** has no label set: its identities are PagerDuty's incident id
+      and ``event.id``, kept opaque; the sender's own fingerprint, group key
+      and generic ``dedup_key`` are opaque too (the last only stripped of
+      surrounding spaces by the generic parser).
+    """
+    if all(type(value) is str and value for value in labels.values()):  # the usual case: nothing to drop
+        return {str(name): value for name, value in labels.items()}
+    return {str(name): text for name, value in labels.items() if (text := as_text(value)) != ""}
+
+
+def label_set(value: object, field: str, *, required: bool = False) -> dict[str, str]:
+    """A JSON object of labels, checked like ``string_map`` and made canonical (``canonical_labels``)."""
+    return canonical_labels(string_map(value, field, required=required))
+
+
 def string_map(value: object, field: str, *, required: bool = False) -> dict[str, str]:
     """A JSON object of labels or annotations as ``{str: str}``; missing/null is ``{}`` unless required."""
     if value is None and not required:
@@ -214,13 +268,14 @@ def fingerprint_for(labels: Mapping[str, object]) -> str:
     over the label names in sorted order, each name and value followed by the
     separator byte 0xFF. So an alert that arrives once with the sender's
     fingerprint and once without it (old or hand-written payloads) keeps one
-    identity. It depends on the label set only, never on dict order,
-    annotations, status or timestamps (FIELD-CASES BR-05).
+    identity. It depends on the canonical label set only (``canonical_labels``:
+    an empty value is an absent label), never on dict order, annotations,
+    status or timestamps (FIELD-CASES BR-05).
     """
     digest = _FNV64_OFFSET
-    for name in sorted(str(n) for n in labels):
-        value = as_text(labels[name]) if name in labels else ""
-        for part in (name, value):
+    canonical = canonical_labels(labels)
+    for name in sorted(canonical):
+        for part in (name, canonical[name]):
             for byte in part.encode("utf-8"):
                 digest = ((digest ^ byte) * _FNV64_PRIME) & 0xFFFFFFFFFFFFFFFF
             digest = ((digest ^ _SEPARATOR) * _FNV64_PRIME) & 0xFFFFFFFFFFFFFFFF
@@ -249,10 +304,14 @@ def derive_group_key(
     The label set is the first non-empty of: the group labels, the common labels, the labels
     every alert shares (what Alertmanager would have put in ``commonLabels``). With none of
     these it is ``derived:{}``: one group for the whole integration, which is what
-    Alertmanager does with an empty ``group_by``. The same labels give the same key whichever
-    of the three they came from.
+    Alertmanager does with an empty ``group_by``. The same canonical labels (``canonical_labels``)
+    give the same key whichever of the three they came from.
     """
-    labels = group_labels or common_labels or shared_labels([alert.labels for alert in alerts])
+    labels = (
+        canonical_labels(group_labels)
+        or canonical_labels(common_labels)
+        or shared_labels([canonical_labels(alert.labels) for alert in alerts])
+    )
     return DERIVED_GROUP_KEY_PREFIX + _label_string(labels)
 
 

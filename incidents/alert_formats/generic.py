@@ -41,6 +41,7 @@ from .common import (
     alert_status,
     derive_group_key,
     fingerprint_for,
+    label_set,
     optional_str,
     parse_time,
     shared_labels,
@@ -62,7 +63,7 @@ def _generic_alert(raw: dict, prefix: str, default_status: str | None) -> AlertE
         not isinstance(dedup_key, str) or not dedup_key.strip() or len(dedup_key) > MAX_FINGERPRINT_LENGTH
     ):
         raise PayloadError(path("dedup_key"), f"expected a non-empty string of at most {MAX_FINGERPRINT_LENGTH} chars")
-    labels = string_map(raw.get("labels"), path("labels"), required=dedup_key is None)
+    labels = label_set(raw.get("labels"), path("labels"), required=dedup_key is None)
     if not labels and dedup_key is None:
         raise PayloadError(path("labels"), "empty: give the alert labels or a dedup_key to identify it")
     annotations = string_map(raw.get("annotations"), path("annotations"))

@@ -14,9 +14,9 @@ from .common import (
     PayloadError,
     as_text,
     fingerprint_for,
+    label_set,
     optional_str,
     show,
-    string_map,
 )
 
 GRAFANA_VERSION = "1"
@@ -82,7 +82,7 @@ def _grafana_legacy(payload: dict) -> AlertBatch:
         raise PayloadError("ruleId", "missing, and so is ruleName: the alert cannot be identified")
     identity = {"grafana_rule_id": rule_id_text} if rule_id_text else {"grafana_rule_name": rule_name}
     labels = {
-        **string_map(payload.get("tags"), "tags"),
+        **label_set(payload.get("tags"), "tags"),
         "alertname": rule_name or f"Grafana rule {rule_id_text}",
         **identity,
     }

@@ -18,7 +18,7 @@ from django.db import connection
 
 from sredesk import sql
 
-from ..alert_formats.common import AlertEvent
+from ..alert_formats.common import AlertEvent, canonical_labels
 from ..models import Alert, Integration, WebhookDelivery
 from .receipts import RECEIPT_FIELDS, IngestResult, Outcome, public_ids
 
@@ -208,19 +208,23 @@ class Index:
             self.by_fingerprint.setdefault(row.fingerprint, []).append(row)
 
     def match(self, event: AlertEvent, own_fingerprint: str) -> Alert | None:
-        """The stored alert this event reports on, or None for an alert we have not seen."""
+        """The stored alert this event reports on, or None for an alert we have not seen.
+
+        Labels are compared in canonical form (``alert_formats.common.canonical_labels``): an event's are, and a
+        row stored before that rule may still carry an empty-valued label, which must not make it another alert.
+        """
         fingerprints = dict.fromkeys((event.fingerprint, own_fingerprint))
         start = event.starts_at
         if start is not None:
             for fingerprint in fingerprints:
                 row = self.by_slot.get((fingerprint, start))
-                if row is not None and row.labels == event.labels:
+                if row is not None and canonical_labels(row.labels) == event.labels:
                     return row
         same = [
             row
             for fingerprint in fingerprints
             for row in self.by_fingerprint.get(fingerprint, ())
-            if row.labels == event.labels
+            if canonical_labels(row.labels) == event.labels
         ]
         if not same:
             return None
