@@ -9,7 +9,7 @@ and ``adapted_values`` keep the ORM's meaning (field names, value
 adaptation, converters, model instances) and skip only the compilation.
 Other hand-written statements: the webhook's own in ``incidents/ingest.py``
 (the firing slots' UPDATE, attaching services, settling an incident) and the
-reminder ledger's inserts in ``postmortems/reminders.py``. Incident moves,
+reminder ledger's inserts in ``postmortems/reminders/planning.py``. Incident moves,
 timeline entries and post-mortem drafts use the ORM (``bench/ingest.py``
 showed no gain from writing them by hand).
 
