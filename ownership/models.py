@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from sredesk.versions import Versioned
+
 
 def validate_timezone(value: str) -> None:
     """Refuse a time zone name that the IANA database does not know."""
@@ -125,7 +127,7 @@ class Repository(models.Model):
         return branch == self.default_branch or branch in extra
 
 
-class Service(models.Model):
+class Service(Versioned):
     """Something that is run and can break, owned by one team.
 
     Tier 1 is the most critical. A service without an owning team, runbook,

@@ -2,7 +2,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from ownership.models import Repository, User
-from sredesk.forms import LinkField
+from sredesk.forms import LinkField, VersionedFormMixin
 
 from .export import SECTIONS
 from .models import ActionItem, PostMortem
@@ -49,8 +49,8 @@ SECTION_HELP = {
 }
 
 
-class PostMortemSectionsForm(forms.ModelForm):
-    """The blameless sections, in Markdown."""
+class PostMortemSectionsForm(VersionedFormMixin, forms.ModelForm):
+    """The blameless sections, in Markdown; saved over others' changes by a merge (``VersionedFormMixin``)."""
 
     class Meta:
         model = PostMortem
@@ -64,12 +64,15 @@ class PostMortemSectionsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():  # the API's limit (PostMortemUpdateInput): a 400 on the field
+        for name in self.document_fields:  # the API's limit (PostMortemUpdateInput): a 400 on the field
+            field = self.fields[name]
             field.max_length = SECTION_MAX_LENGTH
             field.validators.append(MaxLengthValidator(SECTION_MAX_LENGTH))
 
 
-class ActionItemForm(forms.ModelForm):
+class ActionItemForm(VersionedFormMixin, forms.ModelForm):
+    """An action item's fields (not its status); an edit merges with others' changes (``VersionedFormMixin``)."""
+
     tracker_url = LinkField(label="Tracker URL", required=False, max_length=500)
     owner = forms.ModelChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"), required=False

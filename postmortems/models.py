@@ -12,11 +12,12 @@ from simple_history.models import HistoricalRecords
 from incidents.models import Incident
 from notifications.models import DeliveryBase
 from ownership.models import Repository, Team
+from sredesk.versions import Versioned
 
 from .testids import test_key
 
 
-class PostMortem(models.Model):
+class PostMortem(Versioned):
     """The blameless write-up of one incident.
 
     It owes a regression test from the moment it is published, or from its due
@@ -141,7 +142,7 @@ class PostMortem(models.Model):
         return min(starts) if starts else None
 
 
-class ActionItem(models.Model):
+class ActionItem(Versioned):
     """Follow-up work from a post-mortem. ``wont_do`` needs a reason."""
 
     class Kind(models.TextChoices):

@@ -12,6 +12,7 @@ from incidents.models import Incident, Source, TimelineEvent
 from incidents.timeline import timeline_append, timeline_entry
 from ownership.models import Repository, User
 from sredesk.exceptions import StateConflict
+from sredesk.versions import BasedOn, merge_edit, value_key
 
 from .markdown import markdown_literal
 from .models import ActionItem, PostMortem, RegressionTest
@@ -320,11 +321,16 @@ def postmortem_update(
     sections: dict[str, str] | None = None,
     owner: object = _UNSET,
     due_at: datetime | None = None,
+    based_on: BasedOn | None = None,
 ) -> PostMortem:
     """Edit sections (Markdown), the owner (a User, or None: nobody) and/or the due date (aware); on the timeline.
 
-    Fields left out stay as they are; no-op when nothing changes. Raises
-    ValidationError naming the field for an unknown section or a naive due date.
+    Fields left out stay as they are; no-op when nothing changes. ``based_on``:
+    the version the editor read (``sredesk.versions.merge_edit``): an edit of an
+    older version is merged with what was saved meanwhile, or raises
+    ``EditConflict`` (a field both changed) or ``StaleVersion`` (API, version
+    only); nothing is written then. Raises ValidationError naming the field
+    for an unknown section or a naive due date.
     """
     sections = sections or {}
     unknown = set(sections) - set(POSTMORTEM_SECTIONS)
@@ -338,12 +344,14 @@ def postmortem_update(
         changes["owner"] = owner
     if due_at is not None:
         changes["due_at"] = due_at
-    changed = [field for field, value in changes.items() if getattr(postmortem, field) != value]
+    changes = merge_edit(postmortem, changes, based_on)
+    # A section counts as changed by its text, not its line ends (a browser posts \r\n) or outer blanks.
+    changed = [field for field, value in changes.items() if value_key(getattr(postmortem, field)) != value_key(value)]
     if not changed:
         return postmortem
     for field in changed:
         setattr(postmortem, field, changes[field])
-    postmortem.save(update_fields=[*changed, "updated_at"])
+    postmortem.save(update_fields=[*changed, "updated_at"], expect_version=postmortem.version)
     details = []
     if "owner" in changed:
         details.append(f"owner {postmortem.owner or 'nobody'}")
@@ -379,7 +387,7 @@ def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb
     if item.status == ActionItem.Status.WONT_DO and not item.wont_do_reason.strip():
         raise ValidationError({"wont_do_reason": "Say why this action item won't be done."})
     item.full_clean(exclude=["postmortem", "owner"])
-    item.save()
+    item.save(expect_version=item.version if item.pk else None)
     _append_postmortem_entry(
         item.postmortem.incident_id,
         f"Action item {verb}: {item.title} ({item.get_status_display().lower()})",
@@ -405,12 +413,19 @@ def action_item_create(*, postmortem: PostMortem, actor: User | None, source: st
 
 
 @transaction.atomic
-def action_item_update(*, action_item_id: int, actor: User | None, source: str, **changes) -> ActionItem:
-    """Change some fields of an action item; no-op when nothing changes. Raises ValidationError naming the field."""
+def action_item_update(
+    *, action_item_id: int, actor: User | None, source: str, based_on: BasedOn | None = None, **changes
+) -> ActionItem:
+    """Change some fields of an action item; no-op when nothing changes. Raises ValidationError naming the field.
+
+    ``based_on``: the version the editor read; an edit of an older version is merged or refused as
+    ``postmortem_update`` says (``sredesk.versions.merge_edit``).
+    """
     unknown = set(changes) - set(ACTION_ITEM_FIELDS)
     if unknown:
         raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    changes = merge_edit(item, changes, based_on)
     changed = [field for field, value in changes.items() if getattr(item, field) != value]
     if not changed:
         return item

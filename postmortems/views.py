@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from incidents.models import Source
+from sredesk.forms import edited_since
+from sredesk.versions import EditConflict
 
 from .decline import postmortem_decline, postmortem_reopen
 from .export import SECTIONS, postmortem_markdown
@@ -131,10 +133,19 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
     postmortem = _postmortem(pk)
     form = PostMortemSectionsForm(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
-        postmortem_update(
-            postmortem_id=postmortem.pk, actor=request.user, source=Source.WEB, sections=form.cleaned_data
-        )
-        messages.success(request, "Post-mortem saved.")
+        try:
+            saved = postmortem_update(
+                postmortem_id=postmortem.pk,
+                actor=request.user,
+                source=Source.WEB,
+                sections=form.document_data(),
+                based_on=form.based_on(),
+            )
+        except EditConflict as conflict:
+            return _edit_conflict(
+                request, "postmortems/edit.html", form, conflict, _postmortem(pk), postmortem=postmortem
+            )
+        messages.success(request, "Post-mortem saved." + _kept_theirs(request, form, saved))
         return redirect("postmortems:detail", pk=pk)
     return render(
         request,
@@ -142,6 +153,26 @@ def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
         {"postmortem": postmortem, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def _kept_theirs(request, form, saved) -> str:
+    """The sentence that says which changes of others' a merged save kept ("" when none)."""
+    kept = form.kept_theirs(saved)
+    based_on = form.based_on()
+    if not kept or based_on is None:
+        return ""
+    who = " and ".join(edited_since(saved, based_on.version, before=saved.version, viewer=request.user))
+    who = who or "someone else"
+    return f" Kept what {who} changed meanwhile: {', '.join(str(k) for k in kept)}."
+
+
+def _edit_conflict(request, template: str, form, conflict: EditConflict, stored, **context) -> HttpResponse:
+    """409: the form again, merged, with each field both changed shown side by side and a choice; nothing saved."""
+    based_on = form.based_on()
+    who = edited_since(stored, based_on.version if based_on else stored.version, viewer=request.user)
+    again = form.after_conflict(conflict, stored)
+    context.update({"form": again, "conflict_by": " and ".join(who) or "someone else"})
+    return render(request, template, context, status=409)
 
 
 @require_POST
@@ -198,8 +229,20 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
     form = ActionItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
-        item = action_item_update(action_item_id=item.pk, actor=request.user, source=Source.WEB, **form.cleaned_data)
-        messages.success(request, f"Action item saved: {item.title}")
+        try:
+            saved = action_item_update(
+                action_item_id=item.pk,
+                actor=request.user,
+                source=Source.WEB,
+                based_on=form.based_on(),
+                **form.document_data(),
+            )
+        except EditConflict as conflict:
+            stored = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
+            return _edit_conflict(
+                request, "postmortems/action_item_edit.html", form, conflict, stored, postmortem=postmortem, item=stored
+            )
+        messages.success(request, f"Action item saved: {saved.title}." + _kept_theirs(request, form, saved))
         return redirect("postmortems:detail", pk=pk)
     return render(
         request,

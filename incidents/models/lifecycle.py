@@ -10,6 +10,7 @@ from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from ownership.models import Service, Team
+from sredesk.versions import Versioned
 
 
 class Severity(models.IntegerChoices):
@@ -36,7 +37,7 @@ def _after_detection(field: str) -> Q:
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": F("detected_at")})
 
 
-class Incident(models.Model):
+class Incident(Versioned):
     """Something broke. Public id ``INC-<pk>``.
 
     Timestamps are aware UTC. The database enforces
