@@ -12,6 +12,10 @@ times already recorded, so the order holds whichever writer commits first:
   changed: out of order it is refused with a ValidationError naming the field
   (a 400 at the API), and so is a naive time or one more than
   ``CLOCK_TOLERANCE`` ahead of our clock (a little ahead is taken as now).
+- An alert-made incident starts at the alert's ``startsAt`` and is detected
+  when sredesk received the delivery (``ingest.grouping``): a late delivery
+  is not backdated, so MTTA (from ``detected_at``) is only the time people
+  could have known; its other times are then clamped to at or after it.
 - A time observed by a machine (an alert's ``startsAt``/``endsAt``, a
   PagerDuty event) or defaulted to now is clamped to the nearest instant the
   order allows: an alert's resolution that arrives after a person's

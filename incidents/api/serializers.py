@@ -51,6 +51,9 @@ class IncidentListSerializer(serializers.ModelSerializer):
 
     public_id = serializers.CharField(read_only=True, help_text="INC-<id>: the id people say and type.")
     severity = LabelChoiceField(Severity, read_only=True)
+    time_to_detect_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="detected_at - started_at (an alert delivered late: its delay)."
+    )
     mtta_seconds = serializers.FloatField(
         read_only=True, allow_null=True, help_text="acknowledged_at - detected_at (null until acknowledged)."
     )
@@ -76,6 +79,7 @@ class IncidentListSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "mitigated_at",
             "resolved_at",
+            "time_to_detect_seconds",
             "mtta_seconds",
             "time_to_mitigate_seconds",
             "mttr_seconds",
@@ -87,6 +91,13 @@ class IncidentListSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "started_at": {"help_text": "When impact began (an alert-made incident: the alert's startsAt)."},
+            "detected_at": {
+                "help_text": "When the incident became known (an alert-made incident: when sredesk received the "
+                "alert, never backdated to its startsAt). MTTA is measured from it."
+            },
+        }
 
 
 class IncidentDetailSerializer(IncidentListSerializer):
@@ -349,6 +360,7 @@ def incident_list_rows(rows: list[dict]) -> list[dict]:
                 "acknowledged_at": _iso(r["acknowledged_at"]),
                 "mitigated_at": _iso(r["mitigated_at"]),
                 "resolved_at": _iso(r["resolved_at"]),
+                "time_to_detect_seconds": _seconds(r["started_at"], r["detected_at"]),
                 "mtta_seconds": _seconds(r["detected_at"], r["acknowledged_at"]),
                 "time_to_mitigate_seconds": _seconds(r["started_at"], r["mitigated_at"]),
                 "mttr_seconds": _seconds(r["started_at"], r["resolved_at"]),

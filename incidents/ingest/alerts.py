@@ -19,6 +19,8 @@ Identity and grouping (FORMATS.md (a), FIELD-CASES BR-01/04/05/07):
   (a partial unique constraint on Incident): a new firing alert attaches to it,
   re-opens the group's last incident if it resolved less than the
   integration's re-open window before the alert started, else declares a new one.
+  A new incident starts at the alerts' earliest ``startsAt`` and is detected
+  at the delivery's ``received_at`` (issue 15 item 4: never backdated).
 - Each alert follows its own status, never the envelope's. A repeat bumps
   ``last_seen_at``/``times_seen`` only. When every alert of an incident has
   resolved (and the sender did not truncate the list) the incident resolves
@@ -137,7 +139,9 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
             for event in batch.alerts
             if event.fingerprint in incident_of
         }
-        incident = grouping.incident_for_new_alerts(integration, batch, group_key, plan.new_firing, attached)
+        incident = grouping.incident_for_new_alerts(
+            integration, batch, group_key, plan.new_firing, attached, received_at=delivery.received_at
+        )
     if plan.orphans and incident is None:
         # BR-04: a resolved alert we never saw firing joins its group's open incident; with none it stays an
         # orphan (BR-01): it never opens an incident, and nobody is paged for it.

@@ -72,10 +72,17 @@ def incident_for_new_alerts(
     group_key: str,
     firing: list[tuple[str, datetime, AlertEvent]],
     attached: set[tuple[int | None, str]],
+    received_at: datetime,
 ) -> Incident:
     """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one.
 
     ``attached``: (incident id, service label value) of the batch's alerts already in an incident.
+    A new incident's ``started_at`` is the earliest ``startsAt`` (when impact
+    began, by the sender's clock) and its ``detected_at`` is ``received_at``,
+    when sredesk received the delivery (aware UTC): an alert delivered late
+    (sredesk or the sender down, a backlog, a replay) is not backdated, so
+    time to acknowledge (MTTA, from ``detected_at``) counts only the time
+    people could have known. ``lifecycle_time`` keeps started ≤ detected.
     """
     events = [event for _, _, event in firing]
     first_start = min(start for _, start, _ in firing)
@@ -104,7 +111,7 @@ def incident_for_new_alerts(
         primary_service=routes[0],
         services=[s for s in routes if s is not None],
         started_at=first_start,
-        detected_at=first_start,
+        detected_at=received_at,
         # The partial unique constraint bites here when a concurrent delivery declared the group's incident first.
         integration=integration,
         alert_group_key=group_key,

@@ -191,8 +191,13 @@ class Incident(Versioned):
         return (end - start).total_seconds() if start and end else None
 
     @property
+    def time_to_detect_seconds(self) -> float | None:
+        """detected_at - started_at: for an alert-made incident, how long after its startsAt sredesk received it."""
+        return self._seconds(self.started_at, self.detected_at)
+
+    @property
     def mtta_seconds(self) -> float | None:
-        """Time to acknowledge: acknowledged_at - detected_at."""
+        """Time to acknowledge: acknowledged_at - detected_at (an alert's detection is its receipt, never backdated)."""
         return self._seconds(self.detected_at, self.acknowledged_at)
 
     @property

@@ -3,11 +3,13 @@
 Inputs follow FORMATS.md; real payloads are read from SREDESK_REALDATA_DIR, never copied here.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
 
+import time_machine
 from django.test import Client
 
 from incidents.models import Alert, Incident, Integration, TimelineEvent
@@ -68,10 +70,23 @@ class Hook:
     def url(self) -> str:
         return f"/hooks/{self.integration.public_id}/"
 
-    def post(self, payload, *, token: str | None = None, headers: dict | None = None, query: str = ""):
+    def post(
+        self,
+        payload,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
+        query: str = "",
+        received: dt.datetime | None = None,
+    ):
+        """POST ``payload``; ``received``: the clock's time while it is received (a live delivery of a past alert).
+
+        sredesk records an alert-made incident as detected when it receives the
+        alert, so a test about an alert's own times delivers it just after them.
+        """
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         auth = {} if token == "" else {"Authorization": f"Bearer {self.token if token is None else token}"}
-        with self.capture(execute=True):
+        with self.capture(execute=True), time_machine.travel(received) if received else contextlib.nullcontext():
             return self.client.post(
                 self.url + query, data=body, content_type="application/json", headers={**auth, **(headers or {})}
             )

@@ -68,10 +68,13 @@ def test_br01_orphan_resolved_is_kept_and_opens_nothing(hook, slack_on):
 
 def test_br02_zero_ends_at_is_unset_and_the_offset_is_converted(hook, client):
     alert = am_alert("aaaa000000000001", starts="2024-05-01T10:00:00+02:00", ends="0001-01-01T00:00:00Z")
+    before = timezone.now()
     assert hook.post(am_payload(alert)).status_code == 200
 
     incident = Incident.objects.get()
-    assert incident.detected_at == utc(2024, 5, 1, 8, 0) == incident.started_at
+    # Impact began at startsAt, its offset converted to UTC; detected when sredesk received it (issue 15 item 4).
+    assert incident.started_at == utc(2024, 5, 1, 8, 0)
+    assert before <= incident.detected_at <= timezone.now()
     assert (incident.status, incident.resolved_at, incident.mitigated_at) == ("triggered", None, None)
     assert incident.mttr_seconds is None and incident.mtta_seconds is None
     assert Alert.objects.get().ends_at is None
@@ -91,7 +94,7 @@ def test_br04_each_alert_follows_its_own_status(hook):
     labels = {"alertname": "DiskFull", "service": "svc-a"}
     a = am_alert("aaaa000000000001", labels={**labels, "instance": "a"})
     b = am_alert("aaaa000000000002", "resolved", ends="2024-05-01T10:05:00Z", labels={**labels, "instance": "b"})
-    first = hook.post(am_payload(a, b, status="firing")).json()
+    first = hook.post(am_payload(a, b, status="firing"), received=utc(2024, 5, 1, 10, 0, 30)).json()
 
     assert first["alerts"] == {"new": 1, "repeated": 0, "resolved": 1, "orphan": 0, "stale": 0}
     incident = Incident.objects.get()
@@ -105,7 +108,9 @@ def test_br04_each_alert_follows_its_own_status(hook):
 
     a_resolved = {**a, "status": "resolved", "endsAt": "2024-05-01T10:20:00Z"}
     b_resolved = {**b}
-    second = hook.post(am_payload(a_resolved, b_resolved, status="resolved")).json()
+    second = hook.post(
+        am_payload(a_resolved, b_resolved, status="resolved"), received=utc(2024, 5, 1, 10, 20, 30)
+    ).json()
     assert second["alerts"]["resolved"] == 1 and second["alerts"]["repeated"] == 1
     incident.refresh_from_db()
     assert (incident.status, incident.resolved_at) == ("resolved", utc(2024, 5, 1, 10, 20))  # A's endsAt
@@ -138,8 +143,11 @@ def test_br05_too_fine_resolution_with_rewritten_starts_at_still_resolves(make_h
         annotations={"value": "120ms"},
     )
     version = {"version": "1"} if kind == "grafana" else {}
-    hook.post(am_payload(firing, **version))
-    assert hook.post(am_payload(resolved, **version)).json()["alerts"]["resolved"] == 1
+    hook.post(am_payload(firing, **version), received=utc(2024, 5, 1, 10, 0, 30))
+    assert (
+        hook.post(am_payload(resolved, **version), received=utc(2024, 5, 1, 10, 30, 30)).json()["alerts"]["resolved"]
+        == 1
+    )
     assert hook.post(am_payload(resolved, **version)).json()["alerts"]["repeated"] == 1  # and its replay
 
     incident = Incident.objects.get()
@@ -213,7 +221,7 @@ def test_alerts_joining_an_open_incident_add_their_services_and_only_new_ones_ar
 def test_br07_three_firing_and_two_resolved_deliveries(hook, slack_on):
     firing = am_payload(am_alert("aaaa000000000001"))
     resolved = am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:05:00Z"))
-    outcomes = [hook.post(firing).json()["outcome"] for _ in range(3)]
+    outcomes = [hook.post(firing, received=utc(2024, 5, 1, 10, 0, 30)).json()["outcome"] for _ in range(3)]
     outcomes += [hook.post(resolved).json()["outcome"] for _ in range(2)]
     late_resolved = am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:09:00Z"))
     outcomes.append(hook.post(late_resolved).json()["outcome"])
@@ -249,7 +257,7 @@ def test_a_group_is_one_incident_and_another_group_another(hook):
 def test_firing_again_within_the_window_reopens(hook):
     hook.integration.reopen_window_seconds = 3600
     hook.integration.save()
-    hook.post(am_payload(am_alert("aaaa000000000001")))
+    hook.post(am_payload(am_alert("aaaa000000000001")), received=utc(2024, 5, 1, 10, 0, 30))
     hook.post(am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:05:00Z")))
     again = hook.post(am_payload(am_alert("aaaa000000000001", starts="2024-05-01T10:30:00Z"))).json()
 
@@ -267,18 +275,18 @@ def test_firing_again_within_the_window_reopens(hook):
 
 
 def test_firing_again_after_the_window_opens_a_new_incident(hook):
-    hook.post(am_payload(am_alert("aaaa000000000001")))
+    hook.post(am_payload(am_alert("aaaa000000000001")), received=utc(2024, 5, 1, 10, 0, 30))
     hook.post(am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:05:00Z")))
-    hook.post(am_payload(am_alert("aaaa000000000001", starts="2024-05-01T12:00:00Z")))
+    hook.post(am_payload(am_alert("aaaa000000000001", starts="2024-05-01T12:00:00Z")), received=utc(2024, 5, 1, 12, 1))
     first, second = Incident.objects.order_by("id")
     assert (first.status, second.status) == ("resolved", "triggered")
-    assert second.detected_at == utc(2024, 5, 1, 12)
+    assert (second.started_at, second.detected_at) == (utc(2024, 5, 1, 12), utc(2024, 5, 1, 12, 1))
 
 
 def test_mitigate_mode_leaves_resolution_to_a_person(hook):
     hook.integration.resolve_mode = Integration.ResolveMode.MITIGATE
     hook.integration.save()
-    hook.post(am_payload(am_alert("aaaa000000000001")))
+    hook.post(am_payload(am_alert("aaaa000000000001")), received=utc(2024, 5, 1, 10, 0, 30))
     hook.post(am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:05:00Z")))
     incident = Incident.objects.get()
     assert (incident.status, incident.mitigated_at, incident.resolved_at) == ("mitigated", utc(2024, 5, 1, 10, 5), None)
@@ -588,11 +596,10 @@ def test_pagerduty_naive_occurred_at_is_refused(pd, realdata_dir):
     assert not Incident.objects.exists()
 
 
-
-
-
 def test_timestamps_are_aware_utc(hook):
-    hook.post(am_payload(am_alert("aaaa000000000001", starts="2024-10-27T00:30:00+02:00")))
+    hook.post(
+        am_payload(am_alert("aaaa000000000001", starts="2024-10-27T00:30:00+02:00")), received=utc(2024, 10, 26, 22, 31)
+    )
     hook.post(
         am_payload(
             am_alert(

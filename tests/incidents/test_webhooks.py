@@ -12,6 +12,7 @@ import time
 
 import psycopg
 import pytest
+import time_machine
 from django.db import OperationalError, close_old_connections, connection, connections
 from django.test import Client
 from django.urls import reverse
@@ -227,13 +228,13 @@ def test_alertmanager_firing_then_resolved_from_real_payload(hook, realdata_dir)
     """The OnCall example: two firing alerts; then the same group resolves one by one."""
     path = realdata_dir / "alertmanager" / "oncall-example-two-firing-numFiring.json"
     payload = json.loads(path.read_bytes())
-    first = hook.post(payload).json()
+    first = hook.post(payload, received=utc(2023, 6, 12, 8, 25)).json()  # delivered live
     assert first["alerts"]["new"] == 2 and len(first["incidents"]) == 1
     incident = Incident.objects.get()
     assert (incident.title, incident.started_at, incident.detected_at) == (
         "InstanceDown",
-        utc(2023, 6, 12, 8, 24, 38, 326000),
-        utc(2023, 6, 12, 8, 24, 38, 326000),
+        utc(2023, 6, 12, 8, 24, 38, 326000),  # startsAt
+        utc(2023, 6, 12, 8, 25),  # received
     )
     assert (incident.severity, incident.primary_service.slug) == (1, "svc-a")  # severity=critical
 
@@ -265,7 +266,7 @@ def test_old_alertmanager_payload_offset_is_converted(hook, realdata_dir):
     hook.post((realdata_dir / "alertmanager" / "firing-old-style-no-alert-status-tz-offset.json").read_bytes())
     alert = Alert.objects.get()
     assert (alert.status, alert.starts_at) == ("firing", utc(2018, 3, 7, 11, 33, 21, 873077))
-    assert Incident.objects.get().detected_at == utc(2018, 3, 7, 11, 33, 21, 873077)
+    assert Incident.objects.get().started_at == utc(2018, 3, 7, 11, 33, 21, 873077)
 
 
 def test_reused_fingerprint_with_other_labels_is_another_alert(hook, realdata_dir):
@@ -345,12 +346,13 @@ def test_concurrent_different_alerts_of_one_group_share_one_incident(requires_po
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_resolutions_resolve_once(requires_postgres, make_hook, svc_a):
     hook = make_hook(default_service=svc_a)
-    Client().post(
-        hook.url,
-        data=json.dumps(am_payload(am_alert("aaaa000000000001"))),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {hook.token}"},
-    )
+    with time_machine.travel(utc(2024, 5, 1, 10, 0, 30)):  # delivered live: detected before the alert's end
+        Client().post(
+            hook.url,
+            data=json.dumps(am_payload(am_alert("aaaa000000000001"))),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {hook.token}"},
+        )
     resolved = json.dumps(am_payload(am_alert("aaaa000000000001", "resolved", ends="2024-05-01T10:05:00Z"))).encode()
     assert _race(hook.url, hook.token, [resolved] * 4) == [200] * 4
     incident = Incident.objects.get()
@@ -487,11 +489,11 @@ def test_grafana_mixed_firing_and_resolved_from_real_payload(make_hook, svc_a, r
     """Two alerts arrive already resolved beside a firing one (BR-04): they join its incident, which stays open."""
     grafana = make_hook(Integration.Kind.GRAFANA, default_service=svc_a)
     payload = json.loads((realdata_dir / "grafana" / "v9-mixed-firing-and-resolved.json").read_bytes())
-    answer = grafana.post(payload).json()
+    answer = grafana.post(payload, received=utc(2022, 6, 17, 1, 4)).json()  # delivered live
     assert answer["alerts"] == {"new": 1, "repeated": 0, "resolved": 2, "orphan": 0, "stale": 0}
     incident = Incident.objects.get()
     assert (incident.title, incident.status) == ("Testing **another** failing alert", "triggered")
-    assert incident.detected_at == utc(2022, 6, 17, 1, 3, 0, 782137)
+    assert (incident.started_at, incident.detected_at) == (utc(2022, 6, 17, 1, 3, 0, 782137), utc(2022, 6, 17, 1, 4))
     assert incident.alerts.count() == 3
 
     payload["status"] = "resolved"
