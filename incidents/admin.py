@@ -46,6 +46,9 @@ class TimelineEventInline(admin.TabularInline):
     can_delete = False
     ordering = ("at", "id")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # written by the services (and the "add note" page), never typed in here
 
@@ -57,6 +60,9 @@ class AlertInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("integration")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

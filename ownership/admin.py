@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from notifications.reach import person_reach, reached_beyond_outbox
-from sredesk.admin import HistoryAdmin
+from sredesk.admin import HistoryAdmin, SharedChoicesInline
 
 from .models import ApiToken, Membership, Repository, Responsibility, Service, Team, User
 
@@ -42,10 +42,13 @@ class UserAdmin(BaseUserAdmin):
         return ", ".join(channels) or "outbox only (unreachable)"
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SharedChoicesInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "team")
 
 
 @admin.register(Team)
@@ -60,6 +63,7 @@ class TeamAdmin(HistoryAdmin):
             super()
             .get_queryset(request)
             .annotate(n_members=Count("memberships", distinct=True), n_services=Count("services", distinct=True))
+            .prefetch_related(Prefetch("memberships", Membership.objects.select_related("user")))  # for the lead
         )
 
     @admin.display(description="lead")
@@ -83,10 +87,13 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "team")
 
 
-class ResponsibilityInline(admin.TabularInline):
+class ResponsibilityInline(SharedChoicesInline):
     model = Responsibility
     extra = 0
     autocomplete_fields = ["user", "team"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("service", "user", "team")
 
 
 class CatalogGapFilter(admin.SimpleListFilter):

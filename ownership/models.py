@@ -71,7 +71,14 @@ class Team(models.Model):
 
     @property
     def lead(self) -> User | None:
-        """The team's lead, or None when the team has none."""
+        """The team's lead, or None when the team has none.
+
+        Read from the team's prefetched ``memberships`` when a list prefetched
+        them (``prefetch_related(Prefetch("memberships", ....select_related("user")))``),
+        so a list of teams shows its leads without a query per team; one query otherwise.
+        """
+        if "memberships" in getattr(self, "_prefetched_objects_cache", {}):
+            return next((m.user for m in self.memberships.all() if m.role == Membership.Role.LEAD), None)
         membership = self.memberships.filter(role=Membership.Role.LEAD).select_related("user").first()
         return membership.user if membership else None
 

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from incidents.models import Source
-from sredesk.admin import HistoryAdmin
+from sredesk.admin import HistoryAdmin, SharedChoicesInline
 
 from .models import (
     ActionItem,
@@ -27,18 +27,21 @@ from .selectors import has_accepted_regression_test
 from .services import action_item_set_status, postmortem_transition, regression_test_verify_by_hand
 
 
-class ActionItemInline(admin.TabularInline):
+class ActionItemInline(SharedChoicesInline):
     model = ActionItem
     extra = 0
     fields = ("title", "kind", "priority", "owner", "due_date", "status", "wont_do_reason", "tracker_url")
     autocomplete_fields = ("owner",)
 
 
-class RegressionTestInline(admin.TabularInline):
+class RegressionTestInline(SharedChoicesInline):
     model = RegressionTest
     extra = 0
     fields = ("repository", "test_id", "change_url", "state", "state_changed_at")
     readonly_fields = ("state", "state_changed_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("repository")
 
 
 class ReminderInline(admin.TabularInline):
@@ -48,6 +51,9 @@ class ReminderInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("postmortem__incident")  # its name
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

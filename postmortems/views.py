@@ -112,7 +112,9 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "postmortem": postmortem,
         "sections": [(title, getattr(postmortem, field)) for field, title in SECTIONS],
         "items": items,
-        "tests": postmortem.regression_tests.select_related("repository", "state_run", "linked_by", "action_item"),
+        "tests": postmortem.regression_tests.select_related(
+            "repository", "state_run__repository", "linked_by", "action_item"
+        ),
         "reminders": postmortem.reminders.prefetch_related("deliveries")[:30],
         "verbs": verbs,
         "blockers": postmortem_completion_blockers(postmortem)

@@ -1,7 +1,10 @@
 """Admin pieces shared by the apps' admin modules."""
 
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.forms import ModelChoiceField, ModelMultipleChoiceField, Select
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import LinkField, LinkInput
@@ -26,3 +29,71 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method == "POST":
             raise PermissionDenied("The change history is read-only: edit the object itself.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class KnownChoiceAutocomplete(AutocompleteSelect):
+    """Django's autocomplete select, taking its selected option's label from ``known`` when it is there.
+
+    Django's widget looks its selected object up with one query per widget,
+    so an inline of n rows ran n queries; ``SharedChoicesInline`` fills
+    ``known`` for every row from one query.
+    """
+
+    known: dict[str, str] | None = None
+
+    def optgroups(self, name, value, attr=None):
+        selected = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        if self.known is None or not all(v in self.known for v in selected):
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for v in selected[:1]:
+            options.append(self.create_option(name, v, self.known[v], True, len(options)))
+        return [(None, options, 0)]
+
+
+class SharedChoicesInline(admin.TabularInline):
+    """An editable inline whose rows' foreign-key widgets cost one query per field, not one per row.
+
+    A select box's choices are read once and given to every row; an
+    autocomplete's selected labels are read at once for all rows
+    (``KnownChoiceAutocomplete``). Validation on save still checks each value
+    against the field's queryset, as Django does.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = KnownChoiceAutocomplete(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class SharedChoicesFormSet(formset):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                share_choices(self.forms)
+
+        return SharedChoicesFormSet
+
+
+def share_choices(forms: list) -> None:
+    """Give every form's foreign-key fields the choices (or autocomplete labels) read once for all of them."""
+    if not forms:
+        return
+    for name, field in forms[0].fields.items():
+        if not isinstance(field, ModelChoiceField) or isinstance(field, ModelMultipleChoiceField):
+            continue
+        widget = getattr(field.widget, "widget", field.widget)
+        if isinstance(widget, KnownChoiceAutocomplete):
+            values = {str(v) for form in forms if (v := form[name].value()) not in field.empty_values}
+            try:
+                known = {str(obj.pk): field.label_from_instance(obj) for obj in field.queryset.filter(pk__in=values)}
+            except (ValueError, TypeError):  # a re-shown form with a value that is no id: Django's own lookup
+                continue
+            for form in forms:
+                getattr(form.fields[name].widget, "widget", form.fields[name].widget).known = known
+        elif isinstance(widget, Select):
+            choices = list(field.choices)
+            for form in forms:
+                form.fields[name].choices = choices
+                getattr(form.fields[name].widget, "widget", form.fields[name].widget).choices = choices

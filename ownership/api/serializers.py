@@ -12,11 +12,8 @@ from sredesk.api.fields import StrictInputSerializer
 
 
 def team_lead(team: Team) -> User | None:
-    """The lead from the team's prefetched memberships (``Team.lead`` would query)."""
-    for membership in team.memberships.all():
-        if membership.role == Membership.Role.LEAD:
-            return membership.user
-    return None
+    """The lead, from the team's prefetched memberships (``Team.lead`` reads them when the viewset prefetched them)."""
+    return team.lead
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
