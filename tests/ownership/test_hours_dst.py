@@ -208,3 +208,26 @@ def test_a_month_whose_first_midnight_is_skipped_begins_at_the_change():
     start, end = calendar_month(dt.datetime(2017, 10, 10, tzinfo=UTC), "America/Asuncion")
     assert start == dt.datetime(2017, 10, 1, 4, tzinfo=UTC)
     assert end == dt.datetime(2017, 11, 1, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("asked", "held_until"),
+    [
+        # 01:10 CET on the spring-forward day: hours from 02:30, which is skipped, open at the jump (01:00 UTC).
+        ("2026-03-29T00:10:00+00:00", "2026-03-29T01:00:00+00:00"),
+        # 02:10 CET in the repeated hour, after 02:30 CEST had passed: held until 02:30 CET, never before asked.
+        ("2026-10-25T01:10:00+00:00", "2026-10-25T01:30:00+00:00"),
+    ],
+)
+def test_a_reminder_planned_at_a_change_is_held_until_the_same_opening(db, asked, held_until):
+    """The reminder door: a delivery's hold is the working-hours rule's answer, at a gap and in a fold."""
+    from postmortems.models import ReminderDelivery
+    from postmortems.reminders import reminders_plan_due
+    from tests.factories import PostMortemFactory, UserFactory
+
+    owner = UserFactory(timezone="Europe/Berlin", work_start=clock("02:30"), work_end=clock("09:00"))
+    now = dt.datetime.fromisoformat(asked)
+    PostMortemFactory(published=True, published_at=now - dt.timedelta(minutes=1), owner=owner)
+    assert reminders_plan_due(now=now) == 1
+    holds = set(ReminderDelivery.objects.filter(recipient_user=owner).values_list("not_before", flat=True))
+    assert holds == {dt.datetime.fromisoformat(held_until)}
