@@ -56,13 +56,14 @@ def arguments() -> argparse.Namespace:
         action="store_true",
         help="leave the rows in the database at the end, and reuse those of an earlier --keep-data run",
     )
+    common.add_scale(parser)
     return parser.parse_args()
 
 
 # --- data --------------------------------------------------------------------------------------
 
 
-def load_data() -> None:
+def load_data(incidents: int) -> None:
     """Teams, people, services and 100,000 incidents with their affected services, by set-based SQL."""
     from django.db import connection
 
@@ -105,7 +106,7 @@ def load_data() -> None:
             FROM (SELECT n, timestamptz '2025-01-01 00:00:00+00' + n * interval '5 minutes' AS t
                   FROM generate_series(1, %(incidents)s) n) s
             """,
-            {"teams": TEAMS, "people": PEOPLE, "services": SERVICES, "incidents": INCIDENTS},
+            {"teams": TEAMS, "people": PEOPLE, "services": SERVICES, "incidents": incidents},
         )
         cursor.execute(
             """
@@ -310,11 +311,12 @@ def main() -> None:
     dbname = common.bootstrap("api")
     from incidents.models import Incident
 
-    if args.keep_data and Incident.objects.count() == INCIDENTS:
-        print(f"reusing {INCIDENTS:,} incidents in {dbname}", flush=True)
+    incidents = common.scaled(INCIDENTS, args.scale)
+    if args.keep_data and Incident.objects.count() == incidents:
+        print(f"reusing {incidents:,} incidents in {dbname}", flush=True)
     else:
-        seconds, _ = common.timed(load_data)
-        print(f"loaded {INCIDENTS:,} incidents into {dbname} in {seconds:.1f} s", flush=True)
+        seconds, _ = common.timed(lambda: load_data(incidents))
+        print(f"loaded {incidents:,} incidents (--scale {args.scale:g}) into {dbname} in {seconds:.1f} s", flush=True)
     token = api_token()
     from django.db import connection
 

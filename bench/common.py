@@ -29,13 +29,30 @@ SERVER_SETTINGS = ["server_version", "jit", "shared_buffers"]
 
 
 def arguments(description: str, *, repeat: int) -> argparse.Namespace:
-    """The options every benchmark takes: ``--repeat`` and ``--keep-data``."""
+    """The options every benchmark takes: ``--repeat``, ``--keep-data`` and ``--scale``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--repeat", type=int, default=repeat, help=f"runs of each side; the median counts ({repeat})")
     parser.add_argument(
         "--keep-data", action="store_true", help="leave the generated rows in the database for inspection"
     )
+    add_scale(parser)
     return parser.parse_args()
+
+
+def add_scale(parser: argparse.ArgumentParser) -> None:
+    """``--scale``: the data's size as a multiple of the benchmark's own (1, the size its docstring gives).
+
+    A benchmark's ratio at 1 and at 10 is its cost curve: per-item cost should
+    stay flat, so the ratio should not move (README "Benchmarks" says what grows).
+    """
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="data size as a multiple of the documented one (1; 10 = ten times)"
+    )
+
+
+def scaled(count: int, scale: float) -> int:
+    """``count`` times ``scale``, at least 1."""
+    return max(1, round(count * scale))
 
 
 def bootstrap(name: str) -> str:

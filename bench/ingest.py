@@ -100,6 +100,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (2)")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class, as the Procfile (sync)")
     parser.add_argument("--seed", type=int, default=1)
+    common.add_scale(parser)
     parser.add_argument(
         "--keep-data", action="store_true", help="leave the generated rows in the database for inspection"
     )
@@ -539,7 +540,7 @@ def main() -> None:
     args = arguments()
     dbname = common.bootstrap(NAME)
     print(f"bench/ingest.py: database {dbname}; {common.server_settings()}; {common.load_average()}", flush=True)
-    path, token, groups = set_up(args.groups, args.seed)
+    path, token, groups = set_up(common.scaled(args.groups, args.scale), args.seed)
     clients = max(1, min(args.clients, len(groups)))
     streams = [Stream(groups[n::clients], args.seed + n) for n in range(clients)]
     sizes = Counter(len(g.alerts) for g in groups)

@@ -309,7 +309,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sredesk-bench-") as tmp:
             path = Path(tmp) / "report-pytest-20000.xml"
             incident_ids = [pm.incident_id for pm in postmortems[-AUTO_LINKED:]]
-            generate_pytest_report(path, GENERATED_CASES, incident_ids)
+            generate_pytest_report(path, common.scaled(GENERATED_CASES, args.scale), incident_ids)
             ids = pick_linked(path.read_bytes(), path.name, 50, absent=5)
             workload = Workload(f"generated {path.name}", path, repository, postmortems, ids)
             full, ceil, tests, cases = measure(workload, args.repeat)

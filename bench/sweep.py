@@ -1,9 +1,10 @@
 """Benchmark: planning one reminder sweep over 100,000 post-mortems, 10% of them due, on PostgreSQL.
 
-Run: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/sredesk_bench .venv/bin/python bench/sweep.py``
+Run: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/sredesk_bench .venv/bin/python bench/sweep.py [--scale N]``
 (works in the database ``sredesk_bench_sweep``; see ``bench/common.py``).
 
-Data (INSERT ... SELECT generate_series, a few seconds): 200 teams, each with a lead
+Data at ``--scale 1`` (every count below times N otherwise; INSERT ... SELECT generate_series, a few
+seconds a 100,000): 200 teams, each with a lead
 and a primary service, 2,000 owners, all with round-the-clock working hours;
 100,000 resolved incidents with one post-mortem each (Markdown sections filled):
 
@@ -28,6 +29,10 @@ computed in SQL. Both sides must produce identical rows (checked on every run).
 Reset before every run (untimed): TRUNCATE of the reminder tables. Each side runs
 ``--repeat`` times, interleaved; medians are compared. Goal: ratio (sweep / ceiling)
 at most 2.
+
+Printed besides (not compared): one whole ``reminders_sweep`` (the beat's tick: planning,
+release of the deliveries due, digests, the figures for /metrics) with its
+peak Python memory under tracemalloc, and the time ``/metrics`` takes to answer over the data.
 """
 
 import datetime as dt
@@ -93,7 +98,8 @@ LOAD_SQL = [
     INSERT INTO postmortems_postmortem (id, incident_id, owner_id, status, due_at, published_at, completed_at,
                                         reminder_cycle, reminder_cycle_started_at, snoozed_until, snooze_reason,
                                         summary, impact, trigger, root_cause, detection, resolution, went_well,
-                                        went_wrong, got_lucky, timeline, source_url, created_at, updated_at)
+                                        went_wrong, got_lucky, timeline, source_url, created_at, updated_at,
+                                        decline_reason)
     SELECT g, g, %(teams)s + 1 + (g %% %(owners)s),
            CASE WHEN r IN (1, 2, 3) THEN 'complete' WHEN r = 8 THEN 'draft' ELSE 'published' END,
            CASE WHEN r = 8 THEN %(now)s + interval '5 days' ELSE %(now)s - interval '80 days' END,
@@ -106,7 +112,7 @@ LOAD_SQL = [
            CASE WHEN r = 9 THEN %(now)s + interval '3 days' END,
            CASE WHEN r = 9 THEN 'waiting for the vendor' ELSE '' END,
            %(section)s, %(section)s, %(section)s, repeat(%(section)s, 3), %(section)s, %(section)s,
-           %(section)s, %(section)s, '', repeat(%(timeline)s, 8), '', %(now)s - interval '85 days', %(now)s
+           %(section)s, %(section)s, '', repeat(%(timeline)s, 8), '', %(now)s - interval '85 days', %(now)s, ''
     FROM (
         SELECT g, g %% 10 AS r, (g / 60) %% 4 AS v,
                %(now)s - make_interval(days => (%(step_days)s::int[])[(g / 10) %% 6 + 1]) - interval '1 hour' AS since
@@ -116,9 +122,10 @@ LOAD_SQL = [
     # Regression tests: r=0 v=1 linked (CI has not verified it: still due), r=0 v=2 failing,
     # r in 1,2,4,5,6 verified, r=7 linked on a service whose CI does not report (accepted).
     """
-    INSERT INTO postmortems_regressiontest (postmortem_id, repository_id, test_id, change_url, state,
+    INSERT INTO postmortems_regressiontest (postmortem_id, repository_id, test_id, test_key, change_url, state,
                                             state_changed_at, linked_at)
-    SELECT g, 1, 'tests/test_pm_' || g || '.py::test_regression', '',
+    SELECT g, 1, 'tests/test_pm_' || g || '.py::test_regression',
+           encode(sha256(convert_to('tests/test_pm_' || g || '.py::test_regression', 'UTF8')), 'hex'), '',
            CASE WHEN r = 0 AND v = 1 THEN 'linked' WHEN r = 0 THEN 'failing' WHEN r = 7 THEN 'linked'
                 ELSE 'verified' END,
            %(now)s - interval '30 days', %(now)s - interval '30 days'
@@ -201,14 +208,14 @@ ORDER BY 1, 2, 3, 4, 5, 8, 9, 10, 11
 """
 
 
-def load(now: dt.datetime) -> None:
+def load(now: dt.datetime, scale: float) -> None:
     from django.db import connection, transaction
 
     params = {
         "now": now,
-        "n": N_POSTMORTEMS,
-        "teams": N_TEAMS,
-        "owners": N_OWNERS,
+        "n": common.scaled(N_POSTMORTEMS, scale),
+        "teams": common.scaled(N_TEAMS, scale),
+        "owners": common.scaled(N_OWNERS, scale),
         "step_days": STEP_DAYS,
         "section": SECTION,
         "timeline": TIMELINE,
@@ -259,8 +266,39 @@ def snapshot() -> list[tuple]:
         return cursor.fetchall()
 
 
+def whole_sweep(now: dt.datetime, expected: int) -> None:
+    """One whole beat tick (``reminders_sweep``: plan, release, re-queue, digest, figures) from an empty ledger,
+    with its peak Python memory (tracemalloc), then ``/metrics`` answered over the same data; printed, not
+    compared (the ratio above is the sweep's)."""
+    import tracemalloc
+
+    from django.test import Client
+
+    from postmortems.reminders import reminders_sweep
+
+    common.truncate("postmortems_reminder", "postmortems_reminderdelivery")
+    tracemalloc.start()
+    seconds, result = common.timed(lambda: reminders_sweep(now=now))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if result.planned != expected or result.failed:
+        sys.exit(f"sweep: the whole sweep planned {result.planned} (failed {result.failed}), expected {expected}")
+    print(
+        f"sweep: whole reminders_sweep (plan {result.planned:,}, release {result.released:,}): {seconds:.1f} s "
+        f"under tracemalloc, Python peak {peak / 2**20:.0f} MiB",
+        flush=True,
+    )
+    client = Client()
+    client.get("/metrics")  # warm-up: imports, URL resolver
+    seconds, response = common.timed(lambda: client.get("/metrics"))
+    if response.status_code != 200:
+        sys.exit(f"sweep: /metrics answered {response.status_code}")
+    print(f"sweep: /metrics answered in {seconds:.2f} s over this data", flush=True)
+
+
 def main() -> None:
     args = common.arguments("Time reminders_plan_due over 100,000 post-mortems against raw SQL.", repeat=3)
+    n_postmortems = common.scaled(N_POSTMORTEMS, args.scale)
     dbname = common.bootstrap("sweep")
 
     from django.utils import timezone
@@ -270,10 +308,10 @@ def main() -> None:
     now = timezone.now().replace(microsecond=0)
     print(f"sweep: database {dbname}, {common.server_settings()}, {common.load_average()}", flush=True)
     common.reset_database()
-    seconds, _ = common.timed(lambda: load(now))
-    print(f"sweep: loaded {N_POSTMORTEMS:,} post-mortems ({N_POSTMORTEMS // 10:,} due) in {seconds:.1f} s", flush=True)
+    seconds, _ = common.timed(lambda: load(now, args.scale))
+    print(f"sweep: loaded {n_postmortems:,} post-mortems ({n_postmortems // 10:,} due) in {seconds:.1f} s", flush=True)
 
-    expected = N_POSTMORTEMS // 10
+    expected = n_postmortems // 10
     reference: dict[str, list[tuple]] = {}
 
     def check(side: str, created: int) -> None:
@@ -293,6 +331,8 @@ def main() -> None:
             check=check,
         )
         deliveries = len(reference["sweep"])
+        reference.clear()
+        whole_sweep(now, expected)
     finally:
         if not args.keep_data:
             common.reset_database()
