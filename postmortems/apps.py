@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PostmortemsConfig(AppConfig):
     name = "postmortems"
     verbose_name = "Post-mortems"
+
+    def ready(self) -> None:
+        from sredesk import lookups  # noqa: F401 - registers ``field__any`` (one array parameter) for every app

@@ -421,6 +421,9 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=64, primary_key=True)
     last_success_at = models.DateTimeField()
+    figures = models.JSONField(
+        default=dict, blank=True, help_text="What the job measured on its last run, for /metrics (see its docstring)."
+    )
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_success_at:%Y-%m-%d %H:%M:%S}"

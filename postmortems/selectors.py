@@ -8,13 +8,15 @@ from django.db.models.functions import Coalesce, Least
 from .models import ActionItem, PostMortem, RegressionTest, ReminderDelivery
 
 
-def has_accepted_regression_test() -> Q:
+def has_accepted_regression_test(tests: QuerySet[RegressionTest] | None = None) -> Q:
     """True for a post-mortem whose regression test stops its reminders and lets it complete.
 
     That is a ``verified`` test (CI has seen it pass), or, for an incident whose
     primary service's CI does not report to sredesk, a ``linked`` one.
+    ``tests`` narrows the tests looked at (the sweep passes those of the
+    post-mortems it reads, so PostgreSQL's hashed subplans do not scan them all).
     """
-    tests = RegressionTest.objects.filter(postmortem=OuterRef("pk"))
+    tests = (RegressionTest.objects.all() if tests is None else tests).filter(postmortem=OuterRef("pk"))
     verified = Exists(tests.filter(state=RegressionTest.State.VERIFIED))
     linked = Exists(tests.filter(state=RegressionTest.State.LINKED))
     # The isnull guard keeps SQL three-valued logic out: with no primary service the join is NULL,

@@ -24,7 +24,7 @@ from notifications.base import email_enabled, slack_enabled
 from notifications.reach import reached_beyond_outbox
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
-from postmortems.reminders import SWEEP_HEARTBEAT, due_reminders, planned_keys
+from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
 from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
 
 
@@ -59,15 +59,21 @@ def oldest_due_unsent_seconds(now: datetime) -> float:
     """Age in seconds of the oldest reminder that is due but not sent (0 when none).
 
     Counts deliveries still pending or sending whose working-hours hold has
-    passed, and due steps the sweep has not planned yet (what a dead beat
-    leaves behind).
+    passed (read now), and due steps left unplanned, from what the last sweep
+    stored (``reminders.sweep_figures``) rather than by walking every due step
+    at each scrape, which at a million post-mortems would take longer than
+    Prometheus waits: steps the sweep failed to plan, and the earliest step
+    that was not due yet when it ran, once that time has passed with no sweep
+    since (what a dead beat leaves behind). A debt that began after the last
+    sweep counts from the next one; before any sweep ran only deliveries count
+    (``sredesk_reminder_sweep_last_success_timestamp_seconds`` is 0 then).
     """
     waiting = ReminderDelivery.objects.filter(
         status__in=[ReminderDelivery.Status.PENDING, ReminderDelivery.Status.SENDING], not_before__lte=now
     ).aggregate(oldest=Min(Greatest("reminder__due_at", "not_before")))["oldest"]
-    dues = [d for d in due_reminders(now=now) if d.step < settings.REMINDER_MAX_PER_PERSON]
-    planned = planned_keys(dues)
-    unplanned = [d.due_at for d in dues if d.key not in planned]
+    figures = sweep_figures()
+    upcoming = figures.get("next_due_at")
+    unplanned = [figures.get("oldest_failed_due_at"), upcoming if upcoming and upcoming <= now else None]
     oldest = min(filter(None, [waiting, *unplanned]), default=None)
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 

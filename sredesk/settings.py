@@ -323,6 +323,9 @@ REMINDER_CADENCE_SECONDS = [
     for s in env.list("SREDESK_REMINDER_CADENCE_SECONDS", default=["0", "86400", "259200", "604800", "1209600"])
 ]
 REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7 * 86400.0)
+# The sweep reads and plans due reminders by windows of this many post-mortem (then action item) ids,
+# each in its own transaction: memory, statement size and per-item time stay bounded whatever the backlog.
+REMINDER_PLAN_CHUNK = max(1, env.int("SREDESK_REMINDER_PLAN_CHUNK", default=5000))
 # A delivery claimed (status "sending") longer ago than this is taken to have
 # lost its worker and is put back in the queue; a "pending" one older than
 # this is re-enqueued (its message may have been lost with the broker).

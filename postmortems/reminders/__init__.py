@@ -39,15 +39,18 @@ from the package: the names below are its interface.
 """
 
 from .delivery import reminder_deliver, reminder_message, reminder_obsolete_reason
-from .due import Due, cadence_step, due_reminders
-from .planning import SendNowResult, planned_keys, reminders_plan_due, reminders_send_now
+from .due import Due, cadence_step, due_reminder_chunks, due_reminders
+from .planning import SendNowResult, planned_keys, reminders_send_now
 from .sweep import (
     SWEEP_HEARTBEAT,
     SweepResult,
+    plan_due,
     reminders_digest,
+    reminders_plan_due,
     reminders_release,
     reminders_requeue_stuck,
     reminders_sweep,
+    sweep_figures,
 )
 
 __all__ = [
@@ -56,7 +59,9 @@ __all__ = [
     "SendNowResult",
     "SweepResult",
     "cadence_step",
+    "due_reminder_chunks",
     "due_reminders",
+    "plan_due",
     "planned_keys",
     "reminder_deliver",
     "reminder_message",
@@ -67,4 +72,5 @@ __all__ = [
     "reminders_requeue_stuck",
     "reminders_send_now",
     "reminders_sweep",
+    "sweep_figures",
 ]

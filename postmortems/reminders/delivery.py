@@ -88,13 +88,18 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
             )
         else:
             text = f"{incident.public_id} post-mortem has no regression test: link one at {link}"
-    sent_before = Reminder.objects.filter(
-        postmortem_id=reminder.postmortem_id,
-        kind=reminder.kind,
-        subject_key=reminder.subject_key,
-        cycle=reminder.cycle,
-        step__lt=reminder.step,
-    ).count()
+    sent_before = (
+        Reminder.objects.filter(  # earlier steps that reached someone (not those superseded)
+            postmortem_id=reminder.postmortem_id,
+            kind=reminder.kind,
+            subject_key=reminder.subject_key,
+            cycle=reminder.cycle,
+            step__lt=reminder.step,
+            deliveries__status=ReminderDelivery.Status.SENT,
+        )
+        .distinct()
+        .count()
+    )
     if sent_before:
         text += f" (reminder {sent_before + 1})"
     if delivery.recipient_team_id or (pm.owner_id and delivery.recipient_user_id != pm.owner_id):

@@ -5,10 +5,11 @@ See the package docstring for the kinds; planning (``planning``) turns them into
 
 import datetime as dt
 from bisect import bisect_right
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, Min, Model, OuterRef, Q, QuerySet
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
 from ..selectors import has_accepted_regression_test
@@ -31,6 +32,7 @@ class Due:
     step: int
     due_at: dt.datetime
     action_item: ActionItem | None = None
+    snoozed_until: dt.datetime | None = None  # the post-mortem's snooze, over or not (None: never snoozed)
 
     @property
     def public_id(self) -> str:
@@ -44,6 +46,20 @@ class Due:
     def key(self) -> tuple:
         return (self.postmortem_id, self.kind, self.subject_key, self.cycle, self.step)
 
+    @property
+    def since(self) -> dt.datetime:
+        """When the debt began (its step 0's due time)."""
+        return self.due_at - dt.timedelta(seconds=cadence_offset(self.step))
+
+
+def cadence_offset(step: int) -> float:
+    """Seconds from a debt's start to its ``step`` (0-based): ``REMINDER_CADENCE_SECONDS``, then every
+    ``REMINDER_REPEAT_SECONDS``."""
+    offsets = settings.REMINDER_CADENCE_SECONDS
+    if step < len(offsets):
+        return offsets[step]
+    return offsets[-1] + (step - len(offsets) + 1) * settings.REMINDER_REPEAT_SECONDS
+
 
 def cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime] | None:
     """The latest cadence step due at ``now`` for a debt that began at ``since``.
@@ -51,7 +67,8 @@ def cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime
     Steps fall at ``REMINDER_CADENCE_SECONDS`` after ``since``, then every
     ``REMINDER_REPEAT_SECONDS`` after the last of them. Returns (step, the
     step's due time), or None before the first step. Steps missed while
-    nothing ran are not sent late one by one: only the latest counts.
+    nothing ran are not sent late one by one: only the latest counts (planning
+    records the missed ones as superseded, with the reason).
     """
     offsets = settings.REMINDER_CADENCE_SECONDS
     repeat = settings.REMINDER_REPEAT_SECONDS
@@ -76,19 +93,18 @@ PERSON_FIELDS = [
 ]  # fmt: skip
 
 
-def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list[Due]:
-    """Every reminder step due at ``now``, planned or not (two queries), optionally for one post-mortem.
+def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> QuerySet:
+    """Post-mortems owing a reminder of their own at ``now`` (not snoozed), as tuples of what planning reads.
 
-    See the module docstring for the kinds and their start times.
+    ``tests``: the regression tests of the post-mortems to be read (PostgreSQL
+    evaluates the EXISTS under OR as hashed subplans, each a scan of ``tests``).
     """
     S = PostMortem.Status
     regressed = Exists(
-        RegressionTest.objects.filter(
-            postmortem=OuterRef("pk"), state__in=[RegressionTest.State.FAILING, RegressionTest.State.MISSING]
-        )
+        tests.filter(postmortem=OuterRef("pk"), state__in=[RegressionTest.State.FAILING, RegressionTest.State.MISSING])
     )
-    accepted = ExpressionWrapper(has_accepted_regression_test(), output_field=BooleanField())
-    postmortems = (
+    accepted = ExpressionWrapper(has_accepted_regression_test(tests), output_field=BooleanField())
+    return (
         PostMortem.objects.filter(_awake(now))
         .alias(accepted=accepted, is_regressed=regressed)
         # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
@@ -112,10 +128,13 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
             "incident__owning_team_id",
             "owner_id",
             "regressed",
+            "snoozed_until",
         )
     )
-    if postmortem_id is not None:
-        postmortems = postmortems.filter(pk=postmortem_id)
+
+
+def _postmortem_dues(rows: list[tuple], now: dt.datetime) -> list[Due]:
+    S = PostMortem.Status
     dues = []
     for (
         pk,
@@ -129,7 +148,8 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
         team_id,
         owner_id,
         is_regressed,
-    ) in postmortems:
+        snoozed_until,
+    ) in rows:
         if status in (S.DRAFT, S.IN_REVIEW):
             kind, since, cycle = Kind.OVERDUE_DRAFT, due_at, 0
         elif is_regressed:
@@ -140,8 +160,17 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
             continue
         step = cadence_step(since, now) if since else None
         if step is not None:
-            dues.append(Due(pk, incident_id, title, team_id, owner_id, due_at, kind, cycle, *step))
-    items = (
+            dues.append(
+                Due(pk, incident_id, title, team_id, owner_id, due_at, kind, cycle, *step, snoozed_until=snoozed_until)
+            )
+    return dues
+
+
+def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
+    """Open action items past their due date whose post-mortem is neither closed nor snoozed, with what planning
+    reads (their owner, post-mortem and incident)."""
+    S = PostMortem.Status
+    return (
         ActionItem.objects.filter(
             status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=now.date()
         )
@@ -157,14 +186,17 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
             "postmortem__id",
             "postmortem__due_at",
             "postmortem__owner_id",
+            "postmortem__snoozed_until",
             "postmortem__incident__id",
             "postmortem__incident__title",
             "postmortem__incident__owning_team_id",
             *(f"owner__{f}" for f in PERSON_FIELDS),
         )
     )
-    if postmortem_id is not None:
-        items = items.filter(postmortem_id=postmortem_id)
+
+
+def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
+    dues = []
     for item in items:
         since = dt.datetime.combine(item.due_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         step = cadence_step(since, now)
@@ -182,6 +214,48 @@ def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list
                     0,
                     *step,
                     action_item=item,
+                    snoozed_until=pm.snoozed_until,
                 )
             )
     return dues
+
+
+def due_reminder_chunks(*, now: dt.datetime, postmortem_ids: Collection[int] | None = None) -> Iterator[list[Due]]:
+    """Every reminder step due at ``now``, planned or not, a chunk at a time; optionally for some post-mortems only.
+
+    Each chunk holds the dues of the post-mortems (then of the action items)
+    in one window of ``REMINDER_PLAN_CHUNK`` consecutive ids, read by one
+    query that also looks only at those post-mortems' regression tests: its
+    memory, statement size and cost stay the same whatever the number of
+    post-mortems, and the walk reads each row once. ``postmortem_ids`` (at
+    most a chunk's worth on SQLite) travels as one array parameter. See the
+    package docstring for the kinds and their start times.
+    """
+    items = _overdue_items(now)
+    if postmortem_ids is not None:
+        tests = RegressionTest.objects.filter(postmortem_id__any=postmortem_ids)
+        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__any=postmortem_ids)), now)
+        yield _item_dues(list(items.filter(postmortem_id__any=postmortem_ids)), now)
+        return
+    for low, high in _windows(PostMortem):
+        tests = RegressionTest.objects.filter(postmortem_id__gt=low, postmortem_id__lte=high)
+        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__gt=low, pk__lte=high)), now)
+    for low, high in _windows(ActionItem):
+        yield _item_dues(list(items.filter(pk__gt=low, pk__lte=high)), now)
+
+
+def _windows(model: type[Model]) -> Iterator[tuple[int, int]]:
+    """Consecutive id ranges (low, high] of ``REMINDER_PLAN_CHUNK`` ids covering ``model``'s rows as they are now."""
+    size = settings.REMINDER_PLAN_CHUNK
+    bounds = model.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["first"] is None:
+        return
+    for low in range(bounds["first"] - 1, bounds["last"], size):
+        yield low, low + size
+
+
+def due_reminders(*, now: dt.datetime, postmortem_id: int | None = None) -> list[Due]:
+    """Every reminder step due at ``now``, planned or not, for one post-mortem (or all: small data sets only;
+    the sweep walks ``due_reminder_chunks``)."""
+    ids = None if postmortem_id is None else [postmortem_id]
+    return [due for chunk in due_reminder_chunks(now=now, postmortem_ids=ids) for due in chunk]

@@ -5,7 +5,7 @@ Used by the sweep (``reminders_plan_due``) and the operator's "send reminder now
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,10 +15,11 @@ from notifications.base import slack_enabled
 from notifications.reach import person_reach
 from ownership.hours import next_working_time
 from ownership.models import Membership, Team, User
+from sredesk.lookups import chunks
 
 from ..models import Reminder, ReminderDelivery
 from .delivery import _enqueue
-from .due import PERSON_FIELDS, Due, due_reminders
+from .due import PERSON_FIELDS, Due, cadence_offset, due_reminder_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +27,48 @@ Channel = ReminderDelivery.Channel
 
 
 def planned_keys(dues: list[Due]) -> set[tuple]:
-    """The (post-mortem, kind, subject, cycle, step) keys of ``dues`` that already have a ledger row."""
+    """The (post-mortem, kind, subject, cycle, step) ledger keys of the post-mortems of ``dues``, every step below
+    the personal maximum: those of ``dues`` that are planned, and the earlier steps of their debts.
+
+    One statement with one array parameter; pass one chunk's dues (``due_reminder_chunks``), whose ledger rows
+    (a few per post-mortem) fit in memory.
+    """
     if not dues:
         return set()
     rows = Reminder.objects.filter(
-        postmortem_id__in={d.postmortem_id for d in dues}, step__in={d.step for d in dues}
+        postmortem_id__any={d.postmortem_id for d in dues}, step__lt=settings.REMINDER_MAX_PER_PERSON
     ).values_list("postmortem_id", "kind", "subject_key", "cycle", "step")
     return set(rows)
 
 
+def missed_steps(due: Due, planned: set[tuple], *, last_sweep: dt.datetime | None, now: dt.datetime) -> list:
+    """The earlier steps of ``due``'s debt that fell due while no sweep ran and were never planned, each as
+    (its ``Due``, why it is superseded): planning records them so that no step, the first one above all,
+    is skipped silently.
+
+    ``last_sweep`` is the instant the previous sweep planned at (None before the first sweep: no history to
+    have missed). A step that fell due before it was left unplanned on purpose (a snooze covered it, or it
+    was not owed yet) and is not recorded.
+    """
+    if last_sweep is None:
+        return []
+    missed = []
+    for step in range(due.step):
+        due_at = due.since + dt.timedelta(seconds=cadence_offset(step))
+        if due_at <= last_sweep or (due.snoozed_until and due_at < due.snoozed_until):
+            continue
+        if (due.postmortem_id, due.kind, due.subject_key, due.cycle, step) in planned:
+            continue
+        reason = (
+            f"superseded by reminder step {due.step + 1}: step {step + 1} fell due at {due_at:%Y-%m-%d %H:%M} UTC "
+            f"while no reminder sweep ran (none between {last_sweep:%Y-%m-%d %H:%M} and {now:%Y-%m-%d %H:%M} UTC)"
+        )
+        missed.append((replace(due, step=step, due_at=due_at), reason))
+    return missed
+
+
 def _team_leads(teams: set[int]) -> dict[int, User]:
-    memberships = Membership.objects.filter(team_id__in=teams, role=Membership.Role.LEAD).select_related("user")
+    memberships = Membership.objects.filter(team_id__any=teams, role=Membership.Role.LEAD).select_related("user")
     return {m.team_id: m.user for m in memberships}
 
 
@@ -88,22 +120,6 @@ def _deliveries(
     return rows
 
 
-@transaction.atomic
-def reminders_plan_due(*, now: dt.datetime) -> int:
-    """Create the ledger rows and deliveries for every due, unplanned step below the personal maximum.
-
-    A fixed number of queries whatever the number of post-mortems. Returns
-    how many reminders this call created (a concurrent sweep may create the
-    rest; ON CONFLICT DO NOTHING makes both harmless).
-    """
-    dues = [d for d in due_reminders(now=now) if d.step < settings.REMINDER_MAX_PER_PERSON]
-    planned = planned_keys(dues)
-    new = [d for d in dues if d.key not in planned]
-    if not new:
-        return 0
-    return len(_plan(new, now=now))
-
-
 def _insert(table: str, columns: dict[str, str], rows: list[tuple], *, returning: str = "") -> list[tuple]:
     """``INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]`` of ``rows`` (tuples in ``columns`` order) into ``table``.
 
@@ -138,13 +154,15 @@ def _insert(table: str, columns: dict[str, str], rows: list[tuple], *, returning
     return out
 
 
-def _plan(new: list[Due], *, now: dt.datetime) -> list[int]:
+def _plan(new: list[Due], *, now: dt.datetime, superseded: dict[tuple, str] | None = None) -> list[int]:
     """Insert the ledger rows of ``new`` and their deliveries (ON CONFLICT DO NOTHING); returns the ids of the
-    reminders this call created.
+    reminders this call created to be sent (not those in ``superseded``).
 
-    A step another sweep planned meanwhile is left to it: RETURNING gives only
+    ``superseded`` maps the keys of steps that are recorded but not sent to the reason: their deliveries are
+    written ``skipped`` with it. A step another sweep planned meanwhile is left to it: RETURNING gives only
     the rows this statement inserted, and only those get deliveries here.
     """
+    superseded = superseded or {}
     created = _insert(
         "postmortems_reminder",
         {
@@ -162,12 +180,12 @@ def _plan(new: list[Due], *, now: dt.datetime) -> list[int]:
     wanted = {d.key: d for d in new}
     team_ids = {d.team_id for d in new if d.team_id}
     leads = _team_leads(team_ids)
-    teams = Team.objects.in_bulk(team_ids)
-    owners = User.objects.only(*PERSON_FIELDS).in_bulk({d.owner_id for d in new if d.owner_id})
-    deliveries = []
+    teams = Team.objects.filter(pk__any=team_ids).in_bulk()
+    owners = User.objects.only(*PERSON_FIELDS).filter(pk__any={d.owner_id for d in new if d.owner_id}).in_bulk()
+    deliveries, sent = [], []
     for reminder_id, *key in created:
         due = wanted[tuple(key)]
-        deliveries += _deliveries(
+        rows = _deliveries(
             reminder_id,
             due,
             owner=owners.get(due.owner_id),
@@ -175,6 +193,12 @@ def _plan(new: list[Due], *, now: dt.datetime) -> list[int]:
             team=teams.get(due.team_id),
             now=now,
         )
+        reason = superseded.get(due.key)
+        if reason is None:
+            sent.append(reminder_id)
+            deliveries += [(*row, ReminderDelivery.Status.PENDING, "") for row in rows]
+        else:
+            deliveries += [(*row, ReminderDelivery.Status.SKIPPED, reason) for row in rows]
     _insert(
         "postmortems_reminderdelivery",
         {
@@ -185,16 +209,21 @@ def _plan(new: list[Due], *, now: dt.datetime) -> list[int]:
             "address": "text",
             "not_before": "timestamptz",
             "status": "text",
+            "last_error": "text",
             "attempts": "integer",
             "created_at": "timestamptz",
-            "last_error": "text",
             "external_ref": "text",
         },
-        [(*row, ReminderDelivery.Status.PENDING, 0, now, "", "") for row in deliveries],
+        [(*row, 0, now, "") for row in deliveries],
     )
     if created:
-        logger.info("planned %d reminders with %d deliveries", len(created), len(deliveries))
-    return [row[0] for row in created]
+        logger.info(
+            "planned %d reminders (%d recorded as superseded) with %d deliveries",
+            len(created),
+            len(created) - len(sent),
+            len(deliveries),
+        )
+    return sent
 
 
 @dataclass(frozen=True)
@@ -223,22 +252,26 @@ def reminders_send_now(*, postmortem_ids: list[int], now: dt.datetime | None = N
     left to the weekly digest.
     """
     now = now or timezone.now()
+    wanted = list(dict.fromkeys(postmortem_ids))
     dues: list[Due] = []
-    nothing_due = 0
-    for postmortem_id in dict.fromkeys(postmortem_ids):
-        found = due_reminders(now=now, postmortem_id=postmortem_id)
-        nothing_due += not found
-        dues += found
+    for ids in chunks(wanted, settings.REMINDER_PLAN_CHUNK):
+        dues += [due for chunk in due_reminder_chunks(now=now, postmortem_ids=ids) for due in chunk]
+    nothing_due = len(set(wanted) - {d.postmortem_id for d in dues})
     personal = [d for d in dues if d.step < settings.REMINDER_MAX_PER_PERSON]
     in_digest = len({d.postmortem_id for d in dues} - {d.postmortem_id for d in personal})
-    planned = planned_keys(personal)
-    new = [d for d in personal if d.key not in planned]
-    already = len({d.postmortem_id for d in personal if d.key in planned} - {d.postmortem_id for d in new})
-    mine = _plan(new, now=now) if new else []
-    deliveries = ReminderDelivery.objects.filter(reminder_id__in=mine)
+    mine: list[int] = []
+    fresh, planned_before = set(), set()
+    for part in chunks(personal, settings.REMINDER_PLAN_CHUNK):
+        planned = planned_keys(part)
+        new = [d for d in part if d.key not in planned]
+        fresh |= {d.postmortem_id for d in new}
+        planned_before |= {d.postmortem_id for d in part if d.key in planned}
+        mine += _plan(new, now=now) if new else []
+    already = len(planned_before - fresh)
+    deliveries = ReminderDelivery.objects.filter(reminder_id__any=mine)
     ready = list(deliveries.filter(not_before__lte=now, queued_at__isnull=True).values_list("pk", flat=True))
     if ready:
-        ReminderDelivery.objects.filter(pk__in=ready, queued_at__isnull=True).update(queued_at=now)
+        ReminderDelivery.objects.filter(pk__any=ready, queued_at__isnull=True).update(queued_at=now)
         transaction.on_commit(lambda: _enqueue(ready))
     return SendNowResult(
         planned=len(mine),

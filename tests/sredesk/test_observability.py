@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
@@ -64,20 +65,25 @@ def test_readyz_names_an_unreachable_database(client):
 
 
 def test_metrics_follow_the_reminder_loop(client, django_capture_on_commit_callbacks):
-    owed = PostMortemFactory(published=True, published_at=timezone.now() - dt.timedelta(minutes=10))
+    now = timezone.now()
+    owed = PostMortemFactory(published=True, published_at=now - dt.timedelta(days=1, minutes=10))
     PostMortemFactory(published=True)
     RegressionTestFactory(postmortem=PostMortemFactory(published=True), state="verified")
 
     assert metric(client, "sredesk_postmortems_awaiting_regression_test") == {"": 2}
     assert metric(client, "sredesk_reminder_sweep_last_success_timestamp_seconds") == {"": 0}
-    # Nothing planned yet: the oldest due step is owed's, ten minutes old (what a dead beat looks like).
+    assert metric(client, "sredesk_reminders_oldest_due_unsent_seconds") == {"": 0}  # no sweep yet: nothing known
+
+    with time_machine.travel(owed.published_at, tick=False), django_capture_on_commit_callbacks(execute=True):
+        reminders_sweep()  # the last sweep the beat ran: owed's first reminder
+    # owed's second step fell due ten minutes ago and no sweep has run since (what a dead beat looks like).
     assert 590 <= metric(client, "sredesk_reminders_oldest_due_unsent_seconds")[""] <= 700
 
     with django_capture_on_commit_callbacks(execute=True):
         reminders_sweep()
 
     assert metric(client, "sredesk_reminders_sent_total") == {
-        '{channel="outbox"}': 2,
+        '{channel="outbox"}': 3,
         '{channel="slack"}': 0,
         '{channel="email"}': 0,
     }
@@ -85,7 +91,29 @@ def test_metrics_follow_the_reminder_loop(client, django_capture_on_commit_callb
     assert metric(client, "sredesk_reminder_sweep_last_success_timestamp_seconds")[""] == pytest.approx(
         timezone.now().timestamp(), abs=60
     )
-    assert owed.reminders.count() == 1
+    assert owed.reminders.count() == 2
+
+
+def test_a_scrape_does_not_walk_the_due_reminders(client):
+    """/metrics reads what the last sweep stored: its statements do not grow with the due post-mortems (at a
+    million post-mortems, walking them at each scrape took longer than Prometheus waits)."""
+
+    def scrape() -> list[int]:
+        sizes: list[int] = []
+
+        def record(execute, sql, params, many, context):
+            sizes.append(len(params or ()))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            assert client.get("/metrics").status_code == 200
+        return sizes
+
+    PostMortemFactory.create_batch(3, published=True)
+    few = scrape()
+    PostMortemFactory.create_batch(40, published=True)
+    more = scrape()
+    assert (len(more), max(more)) == (len(few), max(few))
 
 
 def test_oldest_due_unsent_counts_deliveries_a_dead_worker_left(client):
