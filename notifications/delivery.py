@@ -142,6 +142,6 @@ def release_due(
     ready = model.objects.filter(status=Status.PENDING, queued_at__isnull=True, not_before__lte=now)
     ids = list(ready.order_by("not_before").values_list("pk", flat=True)[:limit])
     if ids:
-        model.objects.filter(pk__in=ids, queued_at__isnull=True).update(queued_at=now)
+        model.objects.filter(pk__any=ids, queued_at__isnull=True).update(queued_at=now)
         transaction.on_commit(lambda: enqueue(ids))
     return len(ids)

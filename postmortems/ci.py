@@ -23,6 +23,7 @@ from incidents.models import Source
 from ownership import permissions
 from ownership.models import Repository
 from sredesk import inputs, sql
+from sredesk.lookups import chunks
 
 from . import junit
 from .ci_states import regression_test_refresh, regression_tests_refresh, repository_refresh
@@ -279,14 +280,12 @@ RESULT_BATCH = 5000
 def _store_results(run: TestRun, results: list[junit.TestResult]) -> None:
     """Insert this file's results; fold them into results the run already has for the same ids."""
     first_file = not TestResult.objects.filter(test_run=run).exists()
-    existing = (
-        {}
-        if first_file
-        else {
-            r.test_key: r
-            for r in TestResult.objects.filter(test_run=run, test_key__in=[test_key(x.test_id) for x in results])
-        }
-    )
+    keys = [] if first_file else [test_key(x.test_id) for x in results]
+    existing = {  # a report holds up to a million cases: looked up a batch at a time
+        r.test_key: r
+        for batch in chunks(keys, RESULT_BATCH)
+        for r in TestResult.objects.filter(test_run=run, test_key__any=batch)
+    }
     new, changed = [], []
     for r in results:
         key = test_key(r.test_id)

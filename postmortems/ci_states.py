@@ -27,8 +27,10 @@ from simple_history.utils import bulk_update_with_history
 from incidents.models import Source, TimelineEvent
 from incidents.timeline import timeline_append, timeline_entry
 from ownership.models import Repository
+from sredesk.lookups import chunks
 
 from .models import PostMortem, RegressionTest, TestResult, TestRun
+from .testids import test_key
 
 
 def counting_runs(repository: Repository):
@@ -75,8 +77,8 @@ def regression_tests_states(tests: list[RegressionTest]) -> dict[int, tuple[str,
     for group in by_repository.values():
         runs = list(counting_runs(group[0].repository))
         results: dict[str, dict[int, tuple[str, bool]]] = {}
-        rows = TestResult.objects.filter(
-            test_run_id__in=[run.pk for run in runs], test_key__in={t.test_key for t in group}
+        rows = TestResult.objects.filter(  # the runs as a subquery: a repository's runs grow with every CI build
+            test_run_id__in=counting_runs(group[0].repository).values("pk"), test_key__any={t.test_key for t in group}
         ).values_list("test_key", "test_run_id", "outcome", "flaky")
         for key, run_id, outcome, flaky in rows:
             results.setdefault(key, {})[run_id] = (outcome, flaky)
@@ -95,23 +97,33 @@ def regression_test_refresh(test: RegressionTest) -> bool:
     return regression_tests_refresh([test.pk]) == 1
 
 
+# Tests locked, recomputed and written per transaction: statements and lock time stay bounded however many of a
+# repository's tests one upload changes.
+REFRESH_CHUNK = 1000
+
+
 def regression_tests_refresh(test_ids: list[int]) -> int:
     """Bring these regression tests to the states their counting runs give; returns how many changed.
 
     The tests are locked, their states recomputed under the lock and the
-    changed ones written together (history kept), in a few queries whatever
-    their number. Each change is logged on its incident's timeline; a change
-    to ``failing`` or ``missing`` starts a new reminder cycle and is announced
-    after commit to the post-mortem's owner and the owning team (once: the
-    side-effect worker, ``incidents.effects``).
+    changed ones written together (history kept), in a few queries per
+    ``REFRESH_CHUNK`` tests, each chunk in its own transaction. Each change
+    is logged on its incident's timeline; a change to ``failing`` or
+    ``missing`` starts a new reminder cycle and is announced after commit to
+    the post-mortem's owner and the owning team (once: the side-effect
+    worker, ``incidents.effects``).
     """
+    return sum(_refresh(ids) for ids in chunks(sorted(set(test_ids)), REFRESH_CHUNK))
+
+
+def _refresh(test_ids: list[int]) -> int:
     if not test_ids:
         return 0
     with transaction.atomic():
         tests = list(
             RegressionTest.objects.select_for_update(of=("self",))
             .select_related("repository", "postmortem__incident")
-            .filter(pk__in=test_ids)
+            .filter(pk__any=test_ids)
             .order_by("pk")
         )
         states = regression_tests_states(tests)
@@ -142,11 +154,13 @@ def regression_tests_refresh(test_ids: list[int]) -> int:
             )
         if not changed:
             return 0
-        bulk_update_with_history(changed, RegressionTest, ["state", "state_run", "state_changed_at"])
+        bulk_update_with_history(
+            changed, RegressionTest, ["state", "state_run", "state_changed_at"], batch_size=REFRESH_CHUNK
+        )
         timeline_append(*events)
         if owing_again:
             # The post-mortem owes a working test again: a new reminder cycle starts now.
-            PostMortem.objects.filter(pk__in=owing_again).update(
+            PostMortem.objects.filter(pk__any=owing_again).update(
                 reminder_cycle=F("reminder_cycle") + 1, reminder_cycle_started_at=now
             )
     return len(changed)
@@ -155,13 +169,23 @@ def regression_tests_refresh(test_ids: list[int]) -> int:
 def repository_refresh(repository: Repository, test_ids: set[str] | None = None) -> int:
     """Refresh the repository's regression tests (those named in ``test_ids``, or all); returns how many changed.
 
-    States are computed for all of them in a few queries; only a test whose
-    state changes is then locked, recomputed and saved.
+    States are computed ``REFRESH_CHUNK`` tests at a time (looked up by key,
+    or walked by id); only a test whose state changes is then locked,
+    recomputed and saved.
     """
-    tests = [
-        t
-        for t in RegressionTest.objects.filter(repository=repository).select_related("repository")
-        if test_ids is None or t.test_id in test_ids
-    ]
+    tests = RegressionTest.objects.filter(repository=repository).select_related("repository").order_by("pk")
+    changed = 0
+    if test_ids is not None:
+        for keys in chunks(sorted({test_key(t) for t in test_ids}), REFRESH_CHUNK):
+            changed += _refresh_changed(list(tests.filter(test_key__any=keys)))
+        return changed
+    after = 0
+    while batch := list(tests.filter(pk__gt=after)[:REFRESH_CHUNK]):
+        after = batch[-1].pk
+        changed += _refresh_changed(batch)
+    return changed
+
+
+def _refresh_changed(tests: list[RegressionTest]) -> int:
     states = regression_tests_states(tests)
     return regression_tests_refresh([t.pk for t in tests if states[t.pk][0] != t.state])
