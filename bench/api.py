@@ -216,7 +216,7 @@ def api_run(port: int, token: str, seconds: float, clients: int, pages: int) -> 
 PAGE_SQL = """
 SELECT i.id, i.title, i.severity, i.status, i.started_at, i.detected_at, i.acknowledged_at, i.mitigated_at,
        i.resolved_at, i.created_at, i.updated_at,
-       t.id, t.slug, t.name, u.id, u.username, u.first_name, u.last_name, s.id, s.slug, s.name
+       t.id, t.slug, t.name, u.id, u.username, u.first_name, u.last_name, s.id, s.slug, s.name, i.version
 FROM incidents_incident i
 LEFT JOIN ownership_team t ON t.id = i.owning_team_id
 LEFT JOIN ownership_user u ON u.id = i.commander_id
@@ -278,6 +278,7 @@ def ceiling_page(cursor, after: tuple | None) -> tuple[bytes, tuple | None]:
                 "services": services.get(r[0], []),
                 "created_at": _iso(r[9]),
                 "updated_at": _iso(r[10]),
+                "version": r[21],
             }
         )
     position = (rows[-1][5], rows[-1][0]) if rows and more else None

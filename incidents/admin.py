@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.db.models.functions import Length
 
 from sredesk.admin import HistoryAdmin
@@ -214,7 +215,9 @@ class IncidentAdmin(HistoryAdmin):
             started_at=form.cleaned_data.get("started_at"),
             detected_at=form.cleaned_data.get("detected_at"),
         )
-        Incident.objects.filter(pk=incident.pk).update(communications_lead=obj.communications_lead)
+        Incident.objects.filter(pk=incident.pk).update(
+            communications_lead=obj.communications_lead, version=F("version") + 1
+        )
         obj.pk = obj.id = incident.pk
         obj._state.adding = False
         obj.refresh_from_db()

@@ -328,6 +328,7 @@ def incident_set_responder(
     if present == responding:
         return incident
     (incident.responders.add if responding else incident.responders.remove)(user)
+    incident.save(update_fields=["updated_at"])  # a new version: the responders are part of the incident
     timeline_append(
         timeline_entry(
             incident.pk,

@@ -75,7 +75,7 @@ class VersionedFormMixin:
         if not version:
             return None
         digests = {n: self.cleaned_data.get(f"base_{n}") or "" for n in self.document_fields}
-        return BasedOn(version=version, digests={n: d for n, d in digests.items() if d})
+        return BasedOn(version=version, digests={n: d for n, d in digests.items() if d})  # none: merge nothing blind
 
     def kept_theirs(self, saved) -> list[str]:
         """After a save, the fields whose stored value is not this form's: another writer's change, kept."""

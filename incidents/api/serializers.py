@@ -89,6 +89,7 @@ class IncidentListSerializer(serializers.ModelSerializer):
             "services",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -305,6 +306,7 @@ INCIDENT_LIST_VALUES = (
     "resolved_at",
     "created_at",
     "updated_at",
+    "version",
     "owning_team_id",
     "owning_team__slug",
     "owning_team__name",
@@ -376,6 +378,7 @@ def incident_list_rows(rows: list[dict]) -> list[dict]:
                 "services": services.get(r["id"], []),
                 "created_at": _iso(r["created_at"]),
                 "updated_at": _iso(r["updated_at"]),
+                "version": r["version"],
             }
         )
     return out

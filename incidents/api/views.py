@@ -13,6 +13,7 @@ from incidents import services
 from incidents.models import Alert, Incident, Integration, Source, TimelineEvent
 from ownership.models import Service
 from sredesk.api.errors import ErrorSerializer
+from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.ordering import OrderKey
 from sredesk.api.pagination import KeysetPagination
 from sredesk.api.permissions import WriteScope
@@ -40,7 +41,7 @@ class TimelinePagination(KeysetPagination):
     retrieve=extend_schema(parameters=[INCIDENT_ID]),
     partial_update=extend_schema(parameters=[INCIDENT_ID]),
 )
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Incidents, newest detected first.
 
     Anyone signed in may declare an incident; changing one is for its owning
@@ -119,6 +120,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseView
         changes = data.validated_data
         common = {"incident_id": incident.pk, "actor": request.user, "source": Source.API}
         with transaction.atomic():
+            check_if_match(request, Incident, incident.pk)
             if "title" in changes or "summary" in changes:
                 services.incident_update_details(**common, title=changes.get("title"), summary=changes.get("summary"))
             if "severity" in changes:
@@ -139,9 +141,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseView
         incident = self.get_object()
         data = serializers.TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.TRANSITIONS[verb](
-            incident_id=incident.pk, actor=request.user, source=Source.API, at=data.validated_data["at"]
-        )
+        with transaction.atomic():
+            check_if_match(request, Incident, incident.pk)
+            services.TRANSITIONS[verb](
+                incident_id=incident.pk, actor=request.user, source=Source.API, at=data.validated_data["at"]
+            )
         return self._detail(incident.pk)
 
     _transition_schema = {

@@ -161,6 +161,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "repositories",
             "responsibilities",
             "catalog_gaps",
+            "version",
         ]
         read_only_fields = fields
 

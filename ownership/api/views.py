@@ -1,11 +1,13 @@
 """People, teams, services and repositories. Read-only except a service's catalog fields."""
 
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from ownership.services import service_update
+from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.permissions import WriteScope
 from sredesk.api.viewsets import ReadOnlyViewSet
 
@@ -38,7 +40,7 @@ class TeamViewSet(ReadOnlyViewSet):
         return Team.objects.prefetch_related(Prefetch("memberships", Membership.objects.select_related("user")))
 
 
-class ServiceViewSet(ReadOnlyViewSet):
+class ServiceViewSet(ETagMixin, ReadOnlyViewSet):
     """The service catalog: owner, tier, links, repositories, and who is paged / triages / fixes / escalates."""
 
     serializer_class = serializers.ServiceSerializer
@@ -67,7 +69,9 @@ class ServiceViewSet(ReadOnlyViewSet):
         service = self.get_object()
         data = serializers.ServiceUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        service_update(service_id=service.pk, **data.validated_data)
+        with transaction.atomic():
+            check_if_match(request, Service, service.pk)
+            service_update(service_id=service.pk, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=service.pk)).data)
 
 

@@ -63,6 +63,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "overdue",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -158,6 +159,7 @@ class PostMortemListSerializer(serializers.ModelSerializer):
             "has_verified_test",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 

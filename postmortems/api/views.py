@@ -1,5 +1,6 @@
 """Post-mortems and everything hanging off them. Every write calls postmortems.services (or .ci)."""
 
+from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -24,6 +25,7 @@ from postmortems.models import (
     TestRun,
 )
 from sredesk.api.errors import ErrorSerializer
+from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.permissions import WriteScope, check_write
 from sredesk.api.viewsets import BaseViewSet, ReadOnlyViewSet
 from sredesk.bodies import body_limit
@@ -40,7 +42,7 @@ def postmortem_scope(postmortem: PostMortem) -> WriteScope:
     return WriteScope(team_id=incident.owning_team_id, user_ids=(incident.commander_id, postmortem.owner_id))
 
 
-class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+class PostMortemViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Blameless post-mortems, soonest due first."""
 
     filterset_class = filters.PostMortemFilter
@@ -89,14 +91,24 @@ class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         kwargs = {"sections": {k: changes.pop(k) for k in list(changes) if k in services.POSTMORTEM_SECTIONS}}
         if "owner" in changes:
             kwargs["owner"] = changes["owner"]
-        services.postmortem_update(
-            postmortem_id=postmortem.pk, actor=request.user, source=Source.API, due_at=changes.get("due_at"), **kwargs
-        )
+        with transaction.atomic():
+            check_if_match(request, PostMortem, postmortem.pk)
+            services.postmortem_update(
+                postmortem_id=postmortem.pk,
+                actor=request.user,
+                source=Source.API,
+                due_at=changes.get("due_at"),
+                **kwargs,
+            )
         return self._detail(postmortem.pk)
 
     def _transition(self, request, verb: str) -> Response:
         postmortem = self.get_object()
-        services.postmortem_transition(postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.API)
+        with transaction.atomic():
+            check_if_match(request, PostMortem, postmortem.pk)
+            services.postmortem_transition(
+                postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.API
+            )
         return self._detail(postmortem.pk)
 
     _transition_schema = {"request": None, "responses": {200: serializers.PostMortemDetailSerializer, 409: CONFLICT}}
@@ -136,9 +148,11 @@ class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         postmortem = self.get_object()
         data = serializers.DeclineInput(data=request.data)
         data.is_valid(raise_exception=True)
-        decline.postmortem_decline(
-            postmortem_id=postmortem.pk, reason=data.validated_data["reason"], actor=request.user, source=Source.API
-        )
+        with transaction.atomic():
+            check_if_match(request, PostMortem, postmortem.pk)
+            decline.postmortem_decline(
+                postmortem_id=postmortem.pk, reason=data.validated_data["reason"], actor=request.user, source=Source.API
+            )
         return self._detail(postmortem.pk)
 
     @extend_schema(**_transition_schema)
@@ -146,7 +160,9 @@ class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
     def reopen(self, request, pk=None):
         """Declined -> draft (sections kept); a no-op for a post-mortem that is not declined."""
         postmortem = self.get_object()
-        decline.postmortem_reopen(postmortem_id=postmortem.pk, actor=request.user, source=Source.API)
+        with transaction.atomic():
+            check_if_match(request, PostMortem, postmortem.pk)
+            decline.postmortem_reopen(postmortem_id=postmortem.pk, actor=request.user, source=Source.API)
         return self._detail(postmortem.pk)
 
     @extend_schema(request=serializers.SnoozeInput, responses=serializers.PostMortemDetailSerializer)
@@ -156,13 +172,17 @@ class PostMortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         postmortem = self.get_object()
         data = serializers.SnoozeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.postmortem_snooze(
-            postmortem_id=postmortem.pk, actor=request.user, source=Source.API, **data.validated_data
-        )
+        with transaction.atomic():
+            check_if_match(request, PostMortem, postmortem.pk)
+            services.postmortem_snooze(
+                postmortem_id=postmortem.pk, actor=request.user, source=Source.API, **data.validated_data
+            )
         return self._detail(postmortem.pk)
 
 
-class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, BaseViewSet):
+class ActionItemViewSet(
+    ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, BaseViewSet
+):
     """Action items of post-mortems, by priority then due date."""
 
     serializer_class = serializers.ActionItemSerializer
@@ -197,13 +217,17 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         item = self.get_object()
         data = serializers.ActionItemUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.action_item_update(
-            action_item_id=item.pk, actor=request.user, source=Source.API, **data.validated_data
-        )
+        with transaction.atomic():
+            check_if_match(request, ActionItem, item.pk)
+            services.action_item_update(
+                action_item_id=item.pk, actor=request.user, source=Source.API, **data.validated_data
+            )
         return self._detail(item.pk)
 
     def perform_destroy(self, instance: ActionItem) -> None:
-        services.action_item_delete(action_item_id=instance.pk, actor=self.request.user, source=Source.API)
+        with transaction.atomic():
+            check_if_match(self.request, ActionItem, instance.pk)
+            services.action_item_delete(action_item_id=instance.pk, actor=self.request.user, source=Source.API)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
