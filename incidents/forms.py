@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ownership.models import Service, Team, User
+from sredesk.versions import BasedOn, value_digest
 
 from .models import Severity
 
@@ -62,11 +63,24 @@ class NoteForm(forms.Form):
     )
 
 
-class SeverityForm(forms.Form):
+class SeenForm(forms.Form):
+    """A one-field change that says what the page showed: the incident's ``version`` and the value it ``was``
+    (hidden inputs), so a change someone else made meanwhile is not overwritten unseen (``sredesk.versions``)."""
+
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    was = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+    def based_on(self, field: str) -> BasedOn | None:
+        if not self.cleaned_data.get("version"):
+            return None
+        return BasedOn(self.cleaned_data["version"], {field: value_digest(self.cleaned_data["was"])})
+
+
+class SeverityForm(SeenForm):
     severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int)
 
 
-class RoleForm(forms.Form):
+class RoleForm(SeenForm):
     role = forms.ChoiceField(
         choices=[("commander", "Incident commander"), ("communications_lead", "Communications lead")]
     )

@@ -20,6 +20,7 @@ from django_fsm import can_proceed
 
 from ownership.models import Service, Team, User
 from sredesk.exceptions import StateConflict
+from sredesk.versions import BasedOn, merge_edit
 
 from . import effects
 from .models import Incident, Severity, Source, TimelineEvent
@@ -260,12 +261,18 @@ TRANSITIONS = {
 
 
 @transaction.atomic
-def incident_set_severity(*, incident_id: int, severity: int, actor: User | None, source: str) -> Incident:
-    """Change severity. Raising it (a lower SEV number) is an escalation: logged and announced."""
+def incident_set_severity(
+    *, incident_id: int, severity: int, actor: User | None, source: str, based_on: BasedOn | None = None
+) -> Incident:
+    """Change severity. Raising it (a lower SEV number) is an escalation: logged and announced.
+
+    ``based_on``: what the person saw (``sredesk.versions.merge_edit``): EditConflict when someone else
+    changed the severity meanwhile, to another value than this one.
+    """
     if severity not in Severity.values:
         raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
     incident = Incident.objects.select_for_update().get(pk=incident_id)
-    if incident.severity == severity:
+    if incident.severity == severity or not merge_edit(incident, {"severity": severity}, based_on):
         return incident
     old = incident.get_severity_display()
     escalated = severity < incident.severity
@@ -295,13 +302,18 @@ ROLES = {"commander": "incident commander", "communications_lead": "communicatio
 
 @transaction.atomic
 def incident_assign_role(
-    *, incident_id: int, role: str, user: User | None, actor: User | None, source: str
+    *, incident_id: int, role: str, user: User | None, actor: User | None, source: str, based_on: BasedOn | None = None
 ) -> Incident:
-    """Set the incident commander or communications lead (None clears it). Logged on the timeline."""
+    """Set the incident commander or communications lead (None clears it). Logged on the timeline.
+
+    ``based_on`` as for ``incident_set_severity``: EditConflict when someone else set the role meanwhile.
+    """
     if role not in ROLES:
         raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
     incident = Incident.objects.select_for_update().get(pk=incident_id)
-    if getattr(incident, f"{role}_id") == (user.pk if user else None):
+    if getattr(incident, f"{role}_id") == (user.pk if user else None) or not merge_edit(
+        incident, {role: user}, based_on
+    ):
         return incident
     setattr(incident, role, user)
     incident.save(update_fields=[role, "updated_at"])

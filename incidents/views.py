@@ -4,18 +4,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from sredesk.templatetags.sredesk_ui import when_text
+from sredesk.forms import edited_since
+from sredesk.versions import EditConflict
 
 from . import services
 from .filters import IncidentListFilter
 from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, SeverityForm, add_service_errors, people
-from .models import Incident, Source, TimelineEvent
+from .models import Incident, Source
+from .moves import incident_move, who_and_when
 from .selectors import incident_list_open_first
 
 PAGE_SIZE = 50
@@ -102,23 +103,6 @@ def incident_declare_view(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/declare.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def _who_and_when(incident: Incident, verb: str) -> str:
-    """ "by Alice at 2024-05-01 12:05 CEST" for the move that put the incident where it is."""
-    if verb == "acknowledge" and incident.acknowledged_at:
-        who, at = incident.acknowledged_by, incident.acknowledged_at
-    else:
-        event = (
-            incident.timeline.filter(kind=TimelineEvent.Kind.STATUS_CHANGE, data__to=VERBS[verb][1])
-            .select_related("actor")
-            .order_by("-at", "-id")
-            .first()
-        )
-        if event is None:
-            return ""
-        who, at = event.actor, event.at
-    return (f"by {who} " if who else "") + f"at {when_text(at)}"
-
-
 @require_POST
 @login_required
 def incident_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
@@ -129,27 +113,22 @@ def incident_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpRe
     row lock the service takes, so of two concurrent clicks exactly one is
     told it made the change.
     """
-    transition = services.TRANSITIONS.get(verb)
-    if transition is None:
+    if verb not in services.TRANSITIONS:
         raise Http404("No such transition.")
     get_object_or_404(Incident, pk=pk)
-    _, target, past = VERBS[verb]
     try:
-        with transaction.atomic():
-            before = Incident.objects.select_for_update().only("status").get(pk=pk).status
-            incident = transition(incident_id=pk, actor=request.user, source=Source.WEB)
+        outcome = incident_move(verb=verb, incident_id=pk, actor=request.user, source=Source.WEB)
     except ValidationError as exc:
         text = " ".join(exc.messages)
         incident = _incident(pk)
         if verb == "acknowledge" and incident.acknowledged_at:
-            text += f" It was acknowledged {_who_and_when(incident, verb)}."
+            text += f" It was acknowledged {who_and_when(incident, verb)}."
         messages.error(request, text)
     else:
-        if before == target:
-            incident = _incident(pk)
-            messages.info(request, f"{incident.public_id} was already {past} {_who_and_when(incident, verb)}.".strip())
+        if outcome.changed:
+            messages.success(request, f"{outcome.incident.public_id} {VERBS[verb][2]}.")
         else:
-            messages.success(request, f"{incident.public_id} {past}.")
+            messages.info(request, outcome.hint)
     return redirect("incidents:detail", pk=pk)
 
 
@@ -181,14 +160,33 @@ def incident_severity_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = SeverityForm(request.POST)
     if form.is_valid():
         before = incident.severity
-        incident = services.incident_set_severity(
-            incident_id=pk, severity=form.cleaned_data["severity"], actor=request.user, source=Source.WEB
-        )
-        if incident.severity != before:
-            messages.success(request, f"{incident.public_id} is now {incident.get_severity_display()}.")
+        try:
+            incident = services.incident_set_severity(
+                incident_id=pk,
+                severity=form.cleaned_data["severity"],
+                actor=request.user,
+                source=Source.WEB,
+                based_on=form.based_on("severity"),
+            )
+        except EditConflict:
+            _changed_meanwhile(request, form, "severity", _incident(pk).get_severity_display())
+        else:
+            if incident.severity != before:
+                messages.success(request, f"{incident.public_id} is now {incident.get_severity_display()}.")
     else:
         messages.error(request, "Choose a severity from SEV1 to SEV4.")
     return redirect("incidents:detail", pk=pk)
+
+
+def _changed_meanwhile(request: HttpRequest, form, what: str, now: object) -> None:
+    """Say that someone else changed ``what`` while the page was open, to ``now``, and that nothing was saved."""
+    incident = _incident(request.resolver_match.kwargs["pk"])
+    who = " and ".join(edited_since(incident, form.cleaned_data["version"], viewer=request.user)) or "someone else"
+    messages.warning(
+        request,
+        f"Not changed: {who} set the {what} to {now or 'nobody'} while you had this page open. "
+        "Choose again if you still want to change it.",
+    )
 
 
 @require_POST
@@ -198,13 +196,18 @@ def incident_role_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Incident, pk=pk)
     form = RoleForm(request.POST)
     if form.is_valid():
-        services.incident_assign_role(
-            incident_id=pk,
-            role=form.cleaned_data["role"],
-            user=form.cleaned_data["user"],
-            actor=request.user,
-            source=Source.WEB,
-        )
+        role = form.cleaned_data["role"]
+        try:
+            services.incident_assign_role(
+                incident_id=pk,
+                role=role,
+                user=form.cleaned_data["user"],
+                actor=request.user,
+                source=Source.WEB,
+                based_on=form.based_on(role),
+            )
+        except EditConflict:
+            _changed_meanwhile(request, form, services.ROLES[role], getattr(_incident(pk), role))
     else:
         messages.error(request, "; ".join(f"{field}: {' '.join(v)}" for field, v in form.errors.items()))
     return redirect("incidents:detail", pk=pk)

@@ -12,7 +12,18 @@ from rest_framework import serializers
 from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import Service, Team, User
-from sredesk.api.fields import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
+from sredesk.api.fields import (
+    AwareDateTimeField,
+    LabelChoiceField,
+    RefField,
+    StrictInputSerializer,
+    label_choice_input,
+)
+
+# Writes take an object as reads and filters name it: by id, or by slug (services, teams) or username (people).
+SERVICE_REF = "The service's id or slug."
+TEAM_REF = "The team's id or slug."
+PERSON_REF = "The person's id or username."
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -145,23 +156,57 @@ class IncidentDetailSerializer(IncidentListSerializer):
         return [verb for verb in TRANSITIONS if can_proceed(getattr(incident, verb))]
 
 
+class IncidentMoveSerializer(IncidentDetailSerializer):
+    """The incident after a transition, and whether this request moved it (``incidents.moves``)."""
+
+    changed = serializers.SerializerMethodField()
+    hint = serializers.SerializerMethodField()
+
+    class Meta(IncidentDetailSerializer.Meta):
+        fields = [*IncidentDetailSerializer.Meta.fields, "changed", "hint"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
+    def get_changed(self, incident: Incident) -> bool:
+        return self.context["outcome"].changed
+
+    @extend_schema_field(
+        serializers.CharField(
+            help_text='When nothing changed, who got there first and when ("INC-42 was already acknowledged by '
+            'Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+        )
+    )
+    def get_hint(self, incident: Incident) -> str:
+        return self.context["outcome"].hint
+
+
 class IncidentCreateInput(StrictInputSerializer):
     """Declare an incident. The owning team defaults to the primary service's; times default to now."""
 
     title = serializers.CharField(max_length=300)
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
     severity = label_choice_input(Severity, required=False, default=Severity.SEV3)
-    primary_service = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.all(), required=False, allow_null=True, default=None
+    primary_service = RefField(
+        "slug", queryset=Service.objects.all(), required=False, allow_null=True, default=None, help_text=SERVICE_REF
     )
-    services = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.all(), many=True, required=False, default=list, help_text="Other affected services."
+    services = RefField(
+        "slug",
+        queryset=Service.objects.all(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="Other affected services, each by id or slug.",
     )
-    owning_team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True, default=None
+    owning_team = RefField(
+        "slug", queryset=Team.objects.all(), required=False, allow_null=True, default=None, help_text=TEAM_REF
     )
-    commander = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True, default=None
+    commander = RefField(
+        "username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=PERSON_REF,
     )
     started_at = AwareDateTimeField(required=False, allow_null=True, default=None, help_text="When impact began.")
     detected_at = AwareDateTimeField(required=False, allow_null=True, default=None)
@@ -184,17 +229,18 @@ class IncidentUpdateInput(StrictInputSerializer):
     title = serializers.CharField(required=False, max_length=300)
     summary = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     severity = label_choice_input(Severity, required=False)
-    commander = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    commander = RefField(
+        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
     )
-    communications_lead = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    communications_lead = RefField(
+        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
     )
-    responders = serializers.PrimaryKeyRelatedField(
+    responders = RefField(
+        "username",
         queryset=User.objects.filter(is_active=True),
         many=True,
         required=False,
-        help_text="The full list of responders (people not in it stop responding).",
+        help_text="The full list of responders, each by id or username (people not in it stop responding).",
     )
 
 
@@ -209,7 +255,21 @@ class TransitionInput(StrictInputSerializer):
 
 
 class NoteInput(StrictInputSerializer):
-    text = serializers.CharField(max_length=10_000)
+    """A note, written as it is read: ``message`` (``text``, its old name, is still taken until the next release)."""
+
+    message = serializers.CharField(max_length=10_000, required=False, help_text="The note (what the timeline shows).")
+    text = serializers.CharField(
+        max_length=10_000,
+        required=False,
+        help_text="Deprecated: the old name of `message`, accepted until the next release. Send `message`.",
+    )
+
+    def validate(self, attrs):
+        if "message" in attrs and "text" in attrs:
+            raise serializers.ValidationError({"text": ["Send the note once, as message (text is its old name)."]})
+        if "message" not in attrs and "text" not in attrs:
+            raise serializers.ValidationError({"message": ["This field is required."]})
+        return {"message": attrs.get("message", attrs.get("text"))}
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):

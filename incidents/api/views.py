@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from incidents import services
 from incidents.models import Alert, Incident, Integration, Source, TimelineEvent
+from incidents.moves import incident_move
 from ownership.models import Service
 from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
@@ -143,27 +144,29 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             check_if_match(request, Incident, incident.pk)
-            services.TRANSITIONS[verb](
-                incident_id=incident.pk, actor=request.user, source=Source.API, at=data.validated_data["at"]
+            outcome = incident_move(
+                verb=verb, incident_id=incident.pk, actor=request.user, source=Source.API, at=data.validated_data["at"]
             )
-        return self._detail(incident.pk)
+        moved = self.get_queryset().get(pk=incident.pk)
+        return Response(serializers.IncidentMoveSerializer(moved, context={"outcome": outcome}).data)
 
     _transition_schema = {
         "request": serializers.TransitionInput,
-        "responses": {200: serializers.IncidentDetailSerializer, 409: CONFLICT},
+        "responses": {200: serializers.IncidentMoveSerializer, 409: CONFLICT},
         "parameters": [INCIDENT_ID],
     }
 
     @extend_schema(**_transition_schema)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        """Acknowledge (from triggered). A repeat is a no-op; the first acknowledgement's time is kept."""
+        """Acknowledge (from triggered). A repeat changes nothing (``changed: false``, and ``hint`` says who
+        acknowledged it first, and when); the first acknowledgement's time is kept."""
         return self._transition(request, "acknowledge")
 
     @extend_schema(**_transition_schema)
     @action(detail=True, methods=["post"])
     def mitigate(self, request, pk=None):
-        """Impact stopped (from triggered or acknowledged). A repeat is a no-op."""
+        """Impact stopped (from triggered or acknowledged). A repeat changes nothing (`changed: false`, `hint`)."""
         return self._transition(request, "mitigate")
 
     @extend_schema(**_transition_schema)
@@ -171,7 +174,7 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def resolve(self, request, pk=None):
         """Resolve at ``at`` (default now; never before the detection, acknowledgement or mitigation recorded).
         When the severity needs a post-mortem, its draft is created by a worker just after (``postmortem`` is
-        null until then). A repeat is a no-op."""
+        null until then). A repeat changes nothing (`changed: false`, and `hint` says who resolved it, and when)."""
         return self._transition(request, "resolve")
 
     @extend_schema(**_transition_schema)
@@ -201,7 +204,7 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
             data = serializers.NoteInput(data=request.data)
             data.is_valid(raise_exception=True)
             event = services.incident_add_note(
-                incident_id=incident.pk, text=data.validated_data["text"], actor=request.user, source=Source.API
+                incident_id=incident.pk, text=data.validated_data["message"], actor=request.user, source=Source.API
             )
             return Response(serializers.TimelineEventSerializer(event).data, status=status.HTTP_201_CREATED)
         paginator = TimelinePagination()

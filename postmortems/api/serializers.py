@@ -22,7 +22,13 @@ from postmortems.models import (
 )
 from postmortems.services import POSTMORTEM_SECTIONS
 from postmortems.testids import MAX_TEST_ID_CHARS
-from sredesk.api.fields import AwareDateTimeField, LabelChoiceField, StrictInputSerializer, label_choice_input
+from sredesk.api.fields import (
+    AwareDateTimeField,
+    LabelChoiceField,
+    RefField,
+    StrictInputSerializer,
+    label_choice_input,
+)
 
 OPEN_ITEM_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 UNPUBLISHED = (PostMortem.Status.DRAFT, PostMortem.Status.IN_REVIEW)
@@ -204,8 +210,12 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
 class PostMortemUpdateInput(StrictInputSerializer):
     """Sections (Markdown), owner and due date; give only what changes."""
 
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), allow_null=True, required=False
+    owner = RefField(
+        "username",
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        required=False,
+        help_text="The person's id or username.",
     )
     due_at = AwareDateTimeField(required=False)
 
@@ -230,8 +240,12 @@ class ActionItemUpdateInput(StrictInputSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices, required=False)
     priority = label_choice_input(ActionItem.Priority, required=False)
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), allow_null=True, required=False
+    owner = RefField(
+        "username",
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        required=False,
+        help_text="The person's id or username.",
     )
     due_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
@@ -246,7 +260,7 @@ class ActionItemCreateInput(ActionItemUpdateInput):
 
 class RegressionTestLinkInput(StrictInputSerializer):
     postmortem = serializers.PrimaryKeyRelatedField(queryset=PostMortem.objects.select_related("incident"))
-    repository = serializers.PrimaryKeyRelatedField(queryset=Repository.objects.all())
+    repository = RefField("name", queryset=Repository.objects.all(), help_text="The repository's id or name.")
     test_id = serializers.CharField(
         max_length=MAX_TEST_ID_CHARS, help_text="e.g. tests/payments/test_retry.py::test_timeout_is_retried[eu]"
     )

@@ -3,12 +3,15 @@
 import functools
 from datetime import datetime
 
+from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sredesk.inputs import is_ascii_int, text_problem
+
+from .filters import ref_lookup
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -106,3 +109,28 @@ class StrictInputSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "The id, or the slug / username / name."}
+)
+class RefField(serializers.RelatedField):
+    """An object given as the API names it: its id or its ``slug_field`` (a service's or team's slug, a person's
+    username, a repository's name), by the same rule as the filters (``sredesk.api.filters.ref_lookup``)."""
+
+    default_error_messages = {"incorrect_type": "Give an id (a number) or a {slug_field} (text)."}
+
+    def __init__(self, slug_field: str, **kwargs):
+        self.slug_field = slug_field
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", slug_field=self.slug_field)
+        try:
+            return ref_lookup(self.get_queryset(), self.slug_field, str(data))
+        except forms.ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def to_representation(self, value):
+        return value.pk

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time
 
 import django_filters
 from django import forms
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
@@ -75,6 +75,33 @@ def multi_choice(
     )
 
 
+def ref_lookup(queryset: QuerySet, slug_field: str | None, value: str, prefix: str = "") -> Model:
+    """The object of ``queryset`` that ``value`` names: its id (digits, optionally after ``prefix``, e.g. INC-42) or
+    its ``slug_field`` (slug, username, name). The one rule for filters and writes (``sredesk.api.fields.RefField``).
+
+    Raises ``forms.ValidationError`` (message with params) when it names none.
+    """
+    value = value.strip()
+    name = queryset.model._meta.verbose_name
+    if prefix and value.upper().startswith(prefix):
+        value = value[len(prefix) :]
+    if is_ascii_int(value):
+        if len(value) > MAX_ID_DIGITS:
+            raise forms.ValidationError("No %(name)s with so long an id.", params={"name": name})
+        obj = queryset.filter(pk=int(value)).first()
+    elif slug_field is None:
+        raise forms.ValidationError("Give the %(name)s's id.", params={"name": name})
+    else:
+        obj = queryset.filter(**{slug_field: value}).first()
+    if obj is None:
+        # Input goes in params, never into the format string (django-filter %-formats messages).
+        raise forms.ValidationError(
+            "No %(name)s with id or %(field)s %(value)r.",
+            params={"name": name, "field": slug_field or "number", "value": value[:80]},
+        )
+    return obj
+
+
 class _RefField(forms.CharField):
     def __init__(self, *args, model: type[Model], slug_field: str | None, prefix: str = "", **kwargs):
         self.model, self.slug_field, self.prefix = model, slug_field, prefix
@@ -84,25 +111,7 @@ class _RefField(forms.CharField):
         value = super().clean(value)
         if value in (None, ""):
             return None
-        value = value.strip()
-        name = self.model._meta.verbose_name
-        if self.prefix and value.upper().startswith(self.prefix):
-            value = value[len(self.prefix) :]
-        if is_ascii_int(value):
-            if len(value) > MAX_ID_DIGITS:
-                raise forms.ValidationError("No %(name)s with so long an id.", params={"name": name})
-            obj = self.model._default_manager.filter(pk=int(value)).first()
-        elif self.slug_field is None:
-            raise forms.ValidationError("Give the %(name)s's id.", params={"name": name})
-        else:
-            obj = self.model._default_manager.filter(**{self.slug_field: value}).first()
-        if obj is None:
-            # Input goes in params, never into the format string (django-filter %-formats messages).
-            raise forms.ValidationError(
-                "No %(name)s with id or %(field)s %(value)r.",
-                params={"name": name, "field": self.slug_field or "number", "value": value[:80]},
-            )
-        return obj
+        return ref_lookup(self.model._default_manager.all(), self.slug_field, value, self.prefix)
 
 
 class RefFilter(django_filters.Filter):
