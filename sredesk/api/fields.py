@@ -111,6 +111,9 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+REF_MAX_CHARS = 300  # longer than any slug, username or repository name sredesk stores
+
+
 @extend_schema_field(
     {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "The id, or the slug / username / name."}
 )
@@ -127,6 +130,9 @@ class RefField(serializers.RelatedField):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", slug_field=self.slug_field)
+        problem = text_problem(data, max_length=REF_MAX_CHARS) if isinstance(data, str) else None
+        if problem is not None:
+            raise serializers.ValidationError(problem)
         try:
             return ref_lookup(self.get_queryset(), self.slug_field, str(data))
         except forms.ValidationError as exc:

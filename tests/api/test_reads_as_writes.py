@@ -93,3 +93,10 @@ def test_a_repeated_transition_says_nothing_changed_and_who_was_first(api, world
     resolved = api.post(f"/api/v1/incidents/{world['incident'].pk}/resolve/", {}, format="json").json()
     assert resolved["changed"] is True
     assert api.post(f"/api/v1/incidents/{world['incident'].pk}/resolve/", {}, format="json").json()["hint"]
+
+
+@pytest.mark.parametrize("value", ["bad\x00value", "x" * 301])
+def test_a_name_that_cannot_be_text_is_a_400_on_its_field(api, value):
+    response = api.post("/api/v1/incidents/", {"title": "x", "commander": value}, format="json")
+
+    assert response.status_code == 400 and "commander" in response.json()["error"]["fields"]
