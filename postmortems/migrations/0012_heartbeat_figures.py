@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('postmortems', '0009_postmortem_declined'),
+        ('postmortems', '0011_version_db_default'),
     ]
 
     operations = [
