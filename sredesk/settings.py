@@ -112,6 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's own, with bulk statements kept under PostgreSQL's 65,535 parameters (see its docstring).
+        DATABASES["default"]["ENGINE"] = "sredesk.postgresql"
     # Keep connections open across requests and tasks (measured: about 4x less
     # per-task overhead than reconnecting on PostgreSQL).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
