@@ -1,5 +1,7 @@
 """Celery tasks: thin wrappers over ``postmortems.reminders``."""
 
+import dataclasses
+
 from celery import shared_task
 
 from notifications.base import NotifyTransientError
@@ -9,9 +11,8 @@ from . import reminders
 
 @shared_task(name="postmortems.reminders_sweep")
 def reminders_sweep_task() -> dict:
-    """Beat entry: plan due reminders and re-queue stuck deliveries. Returns the counts."""
-    result = reminders.reminders_sweep()
-    return {"planned": result.planned, "requeued": result.requeued}
+    """Beat entry: plan due reminders and re-queue stuck deliveries. Returns the counts (``SweepResult``)."""
+    return dataclasses.asdict(reminders.reminders_sweep())
 
 
 @shared_task(name="notify.reminder_deliver", bind=True, acks_late=True, max_retries=None)
