@@ -83,8 +83,8 @@ def load_data(incidents: int) -> None:
         )
         cursor.execute(
             "INSERT INTO ownership_service (name, slug, description, team_id, tier, runbook_url, dashboard_url, "
-            "alerts_url, ci_reports_tests) SELECT 'Service ' || n, 'service-' || n, '', "
-            "(SELECT min(id) FROM ownership_team) + n %% %s, 1 + n %% 4, '', '', '', true "
+            "alerts_url, ci_reports_tests, version) SELECT 'Service ' || n, 'service-' || n, '', "
+            "(SELECT min(id) FROM ownership_team) + n %% %s, 1 + n %% 4, '', '', '', true, 1 "
             "FROM generate_series(1, %s) n",
             [TEAMS, SERVICES],
         )
@@ -92,7 +92,7 @@ def load_data(incidents: int) -> None:
             """
             INSERT INTO incidents_incident (title, summary, severity, status, started_at, detected_at,
                 acknowledged_at, mitigated_at, resolved_at, created_at, updated_at, alert_group_key,
-                owning_team_id, commander_id, primary_service_id)
+                owning_team_id, commander_id, primary_service_id, version)
             SELECT 'Checkout errors ' || n, 'Payments timed out for a while.', 1 + n %% 4,
                 CASE WHEN n %% 10 = 0 THEN 'triggered' ELSE 'resolved' END,
                 t, t + interval '3 minutes',
@@ -102,7 +102,7 @@ def load_data(incidents: int) -> None:
                 t, t, '',
                 (SELECT min(id) FROM ownership_team) + n %% %(teams)s,
                 (SELECT min(id) FROM ownership_user) + n %% %(people)s,
-                (SELECT min(id) FROM ownership_service) + n %% %(services)s
+                (SELECT min(id) FROM ownership_service) + n %% %(services)s, 1
             FROM (SELECT n, timestamptz '2025-01-01 00:00:00+00' + n * interval '5 minutes' AS t
                   FROM generate_series(1, %(incidents)s) n) s
             """,

@@ -74,8 +74,8 @@ LOAD_SQL = [
     # Services 1..teams: CI reports tests; teams+1..2*teams: it does not (a linked test is enough).
     """
     INSERT INTO ownership_service (id, name, slug, description, team_id, tier, runbook_url, dashboard_url,
-                                   alerts_url, ci_reports_tests)
-    SELECT g, 'Service ' || g, 'service-' || g, '', ((g - 1) %% %(teams)s) + 1, 2, '', '', '', g <= %(teams)s
+                                   alerts_url, ci_reports_tests, version)
+    SELECT g, 'Service ' || g, 'service-' || g, '', ((g - 1) %% %(teams)s) + 1, 2, '', '', '', g <= %(teams)s, 1
     FROM generate_series(1, 2 * %(teams)s) g
     """,
     """
@@ -85,12 +85,12 @@ LOAD_SQL = [
     """
     INSERT INTO incidents_incident (id, title, summary, severity, status, started_at, detected_at, mitigated_at,
                                     resolved_at, primary_service_id, owning_team_id, created_at, updated_at,
-                                    alert_group_key)
+                                    alert_group_key, version)
     SELECT g, 'Checkout errors ' || g, 'Customers saw 502s.', 2, 'resolved',
            %(now)s - interval '90 days', %(now)s - interval '90 days' + interval '5 minutes',
            %(now)s - interval '90 days' + interval '30 minutes', %(now)s - interval '90 days' + interval '1 hour',
            (g %% %(teams)s) + 1 + CASE WHEN g %% 10 = 7 THEN %(teams)s ELSE 0 END, (g %% %(teams)s) + 1,
-           %(now)s, %(now)s, ''
+           %(now)s, %(now)s, '', 1
     FROM generate_series(1, %(n)s) g
     """,
     # r = g % 10 decides the group (see the module docstring); for the due tenth (r = 0),
@@ -100,7 +100,7 @@ LOAD_SQL = [
                                         reminder_cycle, reminder_cycle_started_at, snoozed_until, snooze_reason,
                                         summary, impact, trigger, root_cause, detection, resolution, went_well,
                                         went_wrong, got_lucky, timeline, source_url, created_at, updated_at,
-                                        decline_reason)
+                                        decline_reason, version)
     SELECT g, g, %(teams)s + 1 + (g %% %(owners)s),
            CASE WHEN r IN (1, 2, 3) THEN 'complete' WHEN r = 8 THEN 'draft' ELSE 'published' END,
            CASE WHEN r = 8 THEN %(now)s + interval '5 days' ELSE %(now)s - interval '80 days' END,
@@ -113,7 +113,7 @@ LOAD_SQL = [
            CASE WHEN r = 9 THEN %(now)s + interval '3 days' END,
            CASE WHEN r = 9 THEN 'waiting for the vendor' ELSE '' END,
            %(section)s, %(section)s, %(section)s, repeat(%(section)s, 3), %(section)s, %(section)s,
-           %(section)s, %(section)s, '', repeat(%(timeline)s, 8), '', %(now)s - interval '85 days', %(now)s, ''
+           %(section)s, %(section)s, '', repeat(%(timeline)s, 8), '', %(now)s - interval '85 days', %(now)s, '', 1
     FROM (
         SELECT g, g %% 10 AS r, (g / 60) %% 4 AS v,
                %(now)s - make_interval(days => (%(step_days)s::int[])[(g / 10) %% 6 + 1]) - interval '1 hour' AS since
