@@ -1,5 +1,6 @@
 """Admin pieces shared by the apps' admin modules."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
@@ -7,7 +8,48 @@ from django.db import models
 from django.forms import ModelChoiceField, ModelMultipleChoiceField, Select
 from simple_history.admin import SimpleHistoryAdmin
 
-from .forms import LinkField, LinkInput
+from .forms import LinkField, LinkInput, edited_since
+from .versions import Versioned, value_key
+
+
+class SeenVersionMixin:
+    """An admin change form over a ``Versioned`` object that carries the version it was opened at (``seen_version``).
+
+    Saved over someone else's change, it merges as the web forms do, with the change history's row of that
+    version as the base: a field only they changed keeps their value, a field only this form changed is saved,
+    a field both changed is an error on the field naming their value (save again to keep yours). Without a
+    history row for that version: one error asking to look first (save again to overwrite).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen_version"] = forms.IntegerField(
+            required=False, widget=forms.HiddenInput, initial=self.instance.version
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        seen, instance = cleaned.get("seen_version"), self.instance
+        if not seen or seen == instance.version:
+            return cleaned
+        self.data = self.data.copy()
+        self.data["seen_version"] = str(instance.version)  # saving again decides
+        who = " and ".join(edited_since(instance, seen)) or "someone else"
+        base = instance.history.filter(version=seen).order_by("-history_date").first()
+        if base is None:
+            raise forms.ValidationError(
+                f"Changed by {who} while you were editing. Look at it again, or save again to overwrite it."
+            )
+        plain = {f.name for f in instance._meta.concrete_fields}
+        for name in [n for n in self.changed_data if n in plain and n in cleaned]:
+            mine, theirs, was = cleaned[name], getattr(instance, name), getattr(base, name)
+            if value_key(mine) == value_key(theirs) or value_key(theirs) == value_key(was):
+                continue  # the same, or only this form changed it
+            if value_key(mine) == value_key(was):
+                cleaned[name] = theirs  # only they changed it: keep theirs
+            else:
+                self.add_error(name, f"{who} changed this meanwhile to “{theirs}”. Save again to keep yours.")
+        return cleaned
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -19,11 +61,23 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     Its links (runbook, dashboard, tracker, change URLs) are ``LinkField``s, so the
     browser does not refuse ``wiki.example.com/x``, which the server takes as https.
+
+    The change form of a ``Versioned`` object (incident, post-mortem, action item,
+    service) carries the version it was opened at (``SeenVersionMixin``), so two
+    people editing it at once merge instead of overwriting each other.
     """
 
     formfield_overrides = {
         models.URLField: {"form_class": LinkField, "widget": LinkInput(attrs={"class": "vURLField"})},
     }
+
+    change_form_template = "admin/versioned_change_form.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None or not isinstance(obj, Versioned):
+            return form
+        return type(form.__name__, (SeenVersionMixin, form), {})
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
