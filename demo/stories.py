@@ -88,8 +88,11 @@ def incident_story_play(
             announce=False,
         )
     with at(started + (spec.acknowledged if spec.acknowledged is not None else spec.detected)):
+        # Appointed by the owning team's lead (naming oneself would not do: ownership.permissions).
+        team = incident.owning_team
+        appointer = commander if team is None else (team.lead or None)
         incidents.incident_assign_role(
-            incident_id=incident.pk, role="commander", user=commander, actor=commander, source=Source.WEB
+            incident_id=incident.pk, role="commander", user=commander, actor=appointer, source=Source.WEB
         )
         owner = people[spec.postmortem.owner] if spec.postmortem else None
         if owner is not None and owner != commander:

@@ -8,6 +8,10 @@ appends one timeline entry (``incidents.timeline``). What a move owes beyond
 that — an announcement, a post-mortem draft — is recorded in the same
 transaction and done after commit by a worker (``incidents.effects``), so the
 request never waits for it, never fails because of it, and nothing is lost.
+
+Every verb takes the acting person (``actor``; None for sredesk itself) and
+refuses, with ``sredesk.exceptions.PermissionDenied`` and nothing written, one
+who may not write to the incident (``ownership.permissions``).
 """
 
 from collections.abc import Iterable
@@ -19,6 +23,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from ownership.models import Service, Team, User
+from ownership.permissions import require_declare, require_write
 from sredesk.exceptions import StateConflict
 from sredesk.versions import BasedOn, merge_edit
 
@@ -63,6 +68,8 @@ def incident_declare(
     """
     if severity not in Severity.values:
         raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
+    owning_team = owning_team or (primary_service.team if primary_service else None)
+    require_declare(actor, owning_team=owning_team, commander=commander)
     incident = Incident(
         title=title,
         summary=summary,
@@ -70,7 +77,7 @@ def incident_declare(
         started_at=None,
         detected_at=None,
         primary_service=primary_service,
-        owning_team=owning_team or (primary_service.team if primary_service else None),
+        owning_team=owning_team,
         commander=commander,
         integration=integration,
         alert_group_key=alert_group_key,
@@ -145,6 +152,7 @@ def _transition(
     change history (``skip_history_when_saving``); the timeline keeps them all.
     """
     incident = Incident.objects.select_for_update().get(pk=incident_id)
+    require_write(actor, incident)
     if incident.status == target:
         return incident, None
     method = getattr(incident, verb)
@@ -272,6 +280,7 @@ def incident_set_severity(
     if severity not in Severity.values:
         raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
     incident = Incident.objects.select_for_update().get(pk=incident_id)
+    require_write(actor, incident)
     if incident.severity == severity or not merge_edit(incident, {"severity": severity}, based_on):
         return incident
     old = incident.get_severity_display()
@@ -311,6 +320,7 @@ def incident_assign_role(
     if role not in ROLES:
         raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
     incident = Incident.objects.select_for_update().get(pk=incident_id)
+    require_write(actor, incident)  # appointing is a write: who may appoint is who may write (ownership.permissions)
     if getattr(incident, f"{role}_id") == (user.pk if user else None) or not merge_edit(
         incident, {role: user}, based_on
     ):
@@ -336,6 +346,7 @@ def incident_set_responder(
 ) -> Incident:
     """Add (``responding=True``) or remove a responder. Idempotent; logged on the timeline."""
     incident = Incident.objects.select_for_update().get(pk=incident_id)
+    require_write(actor, incident)
     present = incident.responders.filter(pk=user.pk).exists()
     if present == responding:
         return incident
@@ -360,6 +371,7 @@ def incident_add_note(*, incident_id: int, text: str, actor: User | None, source
     if not text.strip():
         raise ValidationError({"text": "A note needs some text."})
     incident = Incident.objects.get(pk=incident_id)
+    require_write(actor, incident)
     [entry] = timeline_append(
         timeline_entry(incident.pk, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source)
     )
@@ -384,6 +396,7 @@ def incident_update_details(
         if len(changes["title"]) > limit:
             raise ValidationError({"title": f"At most {limit} characters."})
     incident = Incident.objects.select_for_update().get(pk=incident_id)
+    require_write(actor, incident)
     changed = [field for field, value in changes.items() if getattr(incident, field) != value]
     if not changed:
         return incident

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from sredesk.exceptions import PermissionDenied
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
@@ -97,6 +98,9 @@ def incident_declare_view(request: HttpRequest) -> HttpResponse:
             incident = services.incident_declare(actor=request.user, source=Source.WEB, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
+        except PermissionDenied as exc:  # a commander named for a team the declarer may not write for
+            form.add_error(exc.field, exc.message)
+            return render(request, "incidents/declare.html", {"form": form}, status=403)
         else:
             messages.success(request, f"{incident.public_id} declared.")
             return redirect("incidents:detail", pk=incident.pk)

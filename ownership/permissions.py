@@ -1,5 +1,44 @@
 """Who may change what: the write-permission rules, applied by every door.
 
+The services enforce these rules (they take the acting person, ``actor``, and
+raise ``sredesk.exceptions.PermissionDenied`` before anything is written), so
+the web pages, the REST API, the admin and the commands that act for a person
+all answer alike: there is one home for the rule, and it is here. Reading is
+for everyone signed in.
+
+**People.** ``actor`` is the signed-in person a door acts for. ``None`` is
+sredesk itself (alert ingestion, workers, the CI path below), which acts under
+its own rules; an anonymous user may write nothing.
+
+- **Staff** (``is_staff`` or superuser) may write everywhere.
+- **Incidents** belong to their owning team: its members may change them
+  (notes, severity, title and summary, roles, responders, every lifecycle
+  move). So may the incident's **commander**, appointed by someone who may
+  write: appointing a commander (or a communications lead, or a responder) is
+  itself a write to the incident, and at declaration only a person who may
+  write for the owning team may name one (``require_declare``). Naming
+  yourself commander is therefore never what gives you write access: only a
+  team member, staff, or a commander they appointed (handing over command, as
+  incident commanders do) can make you one. SRE teams often take an
+  incident commander from outside the owning team (a central IC rotation);
+  such a commander must be able to run the incident, hence the grant.
+  An incident no team owns yet (an alert for an unknown service, or one
+  declared without a service) is everyone's to triage: any signed-in person
+  may write to it until it has a team.
+- **Declaring** is open to every signed-in person, for any team: raising the
+  alarm on another team's service must never wait for permission (the owning
+  team is announced and paged). Only naming the commander needs write access
+  to the owning team; a declarer from elsewhere leaves it empty.
+- **Post-mortems, their action items and regression-test links** follow the
+  incident's rule, and the post-mortem's **owner** may write to them too (the
+  owner is the commander or the team's lead when the draft is made, or whoever
+  a writer names since). An **action item**'s owner may change that action
+  item (its status above all): follow-ups are often handed to another team,
+  which must be able to say when its part is done. Owners too are named only
+  by writers.
+- **Services** (catalog fields) belong to their team: its members and staff.
+  A service no team owns is staff's (it is configuration, not triage).
+
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
 so let that repository's runs verify it, only when the incident's services
@@ -11,14 +50,128 @@ Tests a person links are that person's call, under the person's rule.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from .models import Repository, Service
+from sredesk.exceptions import PermissionDenied
 
-if TYPE_CHECKING:  # the post-mortem app builds on ownership, not the other way round
+from .models import Membership, Repository, Service, Team, User
+
+if TYPE_CHECKING:  # the incident and post-mortem apps build on ownership, not the other way round
+    from incidents.models import Incident
     from postmortems.models import PostMortem
+
+
+def is_staff(user: Any) -> bool:
+    """Staff or superuser: may write everywhere."""
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def is_member(user: Any, team_id: int | None) -> bool:
+    """Whether ``user`` belongs to the team (one query; False for no team)."""
+    return team_id is not None and Membership.objects.filter(team_id=team_id, user_id=user.pk).exists()
+
+
+def may_write_incident(actor: User | None, incident: Incident) -> bool:
+    """Staff, the owning team's members, the appointed commander; anyone signed in while no team owns it."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    if is_staff(actor) or incident.owning_team_id is None:
+        return True
+    return actor.pk == incident.commander_id or is_member(actor, incident.owning_team_id)
+
+
+def may_write_postmortem(actor: User | None, postmortem: PostMortem) -> bool:
+    """The incident's writers (``may_write_incident``) and the post-mortem's owner."""
+    if actor is not None and _signed_in(actor) and actor.pk == postmortem.owner_id:
+        return True
+    return may_write_incident(actor, postmortem.incident)
+
+
+def may_write_action_item(actor: User | None, item: Any) -> bool:
+    """The post-mortem's writers (``may_write_postmortem``) and the action item's own owner."""
+    if actor is not None and _signed_in(actor) and item.owner_id is not None and actor.pk == item.owner_id:
+        return True
+    return may_write_postmortem(actor, item.postmortem)
+
+
+def may_write_service(actor: User | None, service: Service) -> bool:
+    """Staff and the members of the service's team (a service no team owns: staff only)."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    return is_staff(actor) or is_member(actor, service.team_id)
+
+
+def may_write(actor: User | None, obj: Any) -> bool:
+    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test or service.
+
+    Regression tests follow their post-mortem; action items too, and their owner. Raises
+    TypeError for any other object (a door asking about something this
+    module has no rule for is a bug, not a refusal).
+    """
+    label = obj._meta.label_lower
+    if label == "incidents.incident":
+        return may_write_incident(actor, obj)
+    if label == "postmortems.postmortem":
+        return may_write_postmortem(actor, obj)
+    if label == "postmortems.actionitem":
+        return may_write_action_item(actor, obj)
+    if label == "postmortems.regressiontest":
+        return may_write_postmortem(actor, obj.postmortem)
+    if label == "ownership.service":
+        return may_write_service(actor, obj)
+    raise TypeError(f"No write rule for {label}.")
+
+
+def denied_message(obj: Any) -> str:
+    """Who may change ``obj``, as a sentence for the refusal."""
+    label = obj._meta.label_lower
+    if label == "ownership.service":
+        return "Only members of the service's team and staff may change this service."
+    if label == "incidents.incident":
+        return "Only members of the owning team, the incident commander and staff may change this incident."
+    return (
+        "Only members of the owning team, the incident commander, the post-mortem's owner and staff "
+        "may change this post-mortem."
+    )
+
+
+def require_write(actor: User | None, obj: Any) -> None:
+    """Raise ``PermissionDenied`` (403 at every door) unless ``may_write(actor, obj)``."""
+    if not may_write(actor, obj):
+        if actor is not None and not _signed_in(actor):
+            raise PermissionDenied("Sign in to change anything.")
+        raise PermissionDenied(denied_message(obj))
+
+
+def require_declare(actor: User | None, *, owning_team: Team | None, commander: User | None) -> None:
+    """Refuse a declaration that names a commander for a team the declarer may not write for.
+
+    Anyone signed in may declare, for any team; appointing the commander is a
+    write to the owning team's incident (see the module docstring). Raises
+    ``PermissionDenied`` with ``field="commander"``, or a plain one for an
+    anonymous declarer.
+    """
+    if actor is None:
+        return
+    if not _signed_in(actor):
+        raise PermissionDenied("Sign in to declare an incident.")
+    if commander is None or owning_team is None or is_staff(actor) or is_member(actor, owning_team.pk):
+        return
+    raise PermissionDenied(
+        f"Only members of {owning_team.name} and staff may appoint the commander of its incident: "
+        "leave it empty and the team will appoint one.",
+        field="commander",
+    )
 
 
 def ci_may_link(repository: Repository, postmortem: PostMortem) -> bool:

@@ -6,22 +6,25 @@ from django.db import transaction
 from sredesk.tokens import new_token
 
 from .models import ApiToken, Service, User
+from .permissions import require_write
 
 SERVICE_CATALOG_FIELDS = ("description", "tier", "runbook_url", "dashboard_url", "alerts_url", "ci_reports_tests")
 
 
 @transaction.atomic
-def service_update(*, service_id: int, **changes) -> Service:
+def service_update(*, service_id: int, actor: User | None, **changes) -> Service:
     """Change catalog fields of a service (those in SERVICE_CATALOG_FIELDS); no-op when nothing changes.
 
     Validates with the model's own rules (``full_clean``), so a bad URL or tier
     raises ValidationError naming the field. The owning team and the name are
-    left to the admin: changing them moves write permissions.
+    left to the admin: changing them moves write permissions. Raises
+    PermissionDenied for an ``actor`` outside the service's team who is not staff.
     """
     unknown = set(changes) - set(SERVICE_CATALOG_FIELDS)
     if unknown:
         raise ValidationError({field: "Not an editable catalog field." for field in sorted(unknown)})
     service = Service.objects.select_for_update().get(pk=service_id)
+    require_write(actor, service)
     changed = [field for field, value in changes.items() if getattr(service, field) != value]
     if not changed:
         return service

@@ -23,6 +23,7 @@ from django_fsm import can_proceed
 
 from incidents.models import Incident, Source
 from ownership.models import User
+from ownership.permissions import require_write
 
 from .models import PostMortem
 from .services import POSTMORTEM_SECTIONS, InvalidPostMortemTransition, _append_postmortem_entry
@@ -45,6 +46,7 @@ def postmortem_decline(*, postmortem_id: int, reason: str, actor: User | None, s
     if len(reason) > DECLINE_REASON_MAX_CHARS:
         raise ValidationError({"reason": f"At most {DECLINE_REASON_MAX_CHARS} characters."})
     postmortem = PostMortem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=postmortem_id)
+    require_write(actor, postmortem)
     if postmortem.status == PostMortem.Status.DECLINED:
         return postmortem
     if not can_proceed(postmortem.decline):
@@ -71,6 +73,7 @@ def postmortem_decline(*, postmortem_id: int, reason: str, actor: User | None, s
 def postmortem_reopen(*, postmortem_id: int, actor: User | None, source: str) -> PostMortem:
     """Re-open a declined post-mortem as a draft (its sections kept); logged. No-op unless declined."""
     postmortem = PostMortem.objects.select_for_update(of=("self",)).get(pk=postmortem_id)
+    require_write(actor, postmortem)
     if postmortem.status != PostMortem.Status.DECLINED:
         return postmortem
     postmortem.reopen(at=timezone.now())

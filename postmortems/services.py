@@ -1,4 +1,10 @@
-"""Writes to post-mortems that every front door (web, admin, API, CI) shares."""
+"""Writes to post-mortems that every front door (web, admin, API, CI) shares.
+
+Every write takes the acting person (``actor``; None for sredesk itself, e.g.
+a CI upload, which ``ownership.permissions.ci_may_link`` governs) and refuses
+one who may not write to the post-mortem with ``sredesk.exceptions.PermissionDenied``,
+before anything is written (``ownership.permissions.require_write``).
+"""
 
 from datetime import datetime, timedelta
 
@@ -11,6 +17,7 @@ from django_fsm import can_proceed
 from incidents.models import Incident, Source, TimelineEvent
 from incidents.timeline import timeline_append, timeline_entry
 from ownership.models import Repository, User
+from ownership.permissions import require_write
 from sredesk.exceptions import StateConflict
 from sredesk.versions import BasedOn, merge_edit, value_key
 
@@ -36,6 +43,12 @@ def _append_postmortem_entry(
         )
     )
     return entry
+
+
+def _require_postmortem_write(actor: User | None, postmortem: PostMortem) -> None:
+    """``require_write`` on the post-mortem as stored now (a caller's instance may predate a new owner)."""
+    if actor is not None:
+        require_write(actor, PostMortem.objects.select_related("incident").get(pk=postmortem.pk))
 
 
 @transaction.atomic
@@ -66,6 +79,7 @@ def regression_test_link(
         canonical = canonical_test_id(test_id)
     except ValueError as exc:
         raise ValidationError({"test_id": str(exc)}) from exc
+    _require_postmortem_write(actor, postmortem)
     if action_item is not None and action_item.postmortem_id != postmortem.pk:
         raise ValidationError({"action_item": "This action item belongs to another post-mortem."})
     key = {"postmortem": postmortem, "repository": repository, "test_key": test_key(canonical)}
@@ -226,6 +240,7 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
         .select_related("incident__primary_service")
         .get(pk=postmortem_id)
     )
+    require_write(actor, postmortem)
     if postmortem.status == target:
         return postmortem
     method = getattr(postmortem, verb)
@@ -264,6 +279,7 @@ def postmortem_snooze(
     logged on the incident's timeline. Raises ValidationError naming the field.
     """
     postmortem = PostMortem.objects.select_for_update().get(pk=postmortem_id)
+    require_write(actor, postmortem)
     if until is None:
         if postmortem.snoozed_until is None:
             return postmortem
@@ -339,6 +355,7 @@ def postmortem_update(
     if due_at is not None and timezone.is_naive(due_at):
         raise ValidationError({"due_at": "Give a time zone (e.g. 2024-05-01T09:00:00Z); naive times are refused."})
     postmortem = PostMortem.objects.select_for_update().get(pk=postmortem_id)
+    require_write(actor, postmortem)
     changes: dict[str, object] = dict(sections)
     if owner is not _UNSET:
         changes["owner"] = owner
@@ -407,6 +424,7 @@ def action_item_create(*, postmortem: PostMortem, actor: User | None, source: st
     unknown = set(fields) - set(ACTION_ITEM_FIELDS)
     if unknown:
         raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
+    _require_postmortem_write(actor, postmortem)
     item = ActionItem(postmortem=postmortem, **fields)
     _action_item_save(item, actor=actor, source=source, verb="added", fields=sorted(fields))
     return item
@@ -425,6 +443,7 @@ def action_item_update(
     if unknown:
         raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    require_write(actor, item)
     changes = merge_edit(item, changes, based_on)
     changed = [field for field, value in changes.items() if getattr(item, field) != value]
     if not changed:
@@ -439,6 +458,7 @@ def action_item_update(
 def action_item_delete(*, action_item_id: int, actor: User | None, source: str) -> None:
     """Delete an action item (its regression tests stay, unattached); logged on the incident's timeline."""
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    require_write(actor, item)
     _append_postmortem_entry(
         item.postmortem.incident_id,
         f"Action item deleted: {item.title}",
@@ -459,6 +479,7 @@ def regression_test_unlink(*, regression_test_id: int, actor: User | None, sourc
     test = (
         RegressionTest.objects.select_for_update().select_related("postmortem", "repository").get(pk=regression_test_id)
     )
+    require_write(actor, test)
     _append_postmortem_entry(
         test.postmortem.incident_id,
         f"Regression test unlinked: {test.repository.name} {test.test_id}",
@@ -490,6 +511,7 @@ def regression_test_verify_by_hand(
         .select_related("repository", "postmortem__incident")
         .get(pk=regression_test_id)
     )
+    require_write(actor, test)
     if test.state == RegressionTest.State.VERIFIED:
         return test, False
     before = test.get_state_display().lower()
@@ -521,6 +543,7 @@ def action_item_set_status(
     if status == ActionItem.Status.WONT_DO and not reason:
         raise ValidationError({"wont_do_reason": "Say why this action item will not be done."})
     item = ActionItem.objects.select_for_update().select_related("postmortem").get(pk=action_item_id)
+    require_write(actor, item)
     new_reason = reason if status == ActionItem.Status.WONT_DO else ""
     if item.status == status and item.wont_do_reason == new_reason:
         return item

@@ -129,3 +129,8 @@ class SLOFactory(factory.django.DjangoModelFactory):
     target = "0.999"
     sli_kind = "events_pushed"
     bucket_seconds = 300
+
+
+def member_of(team: Team, **user_fields) -> User:
+    """A new person in ``team`` (so one who may write to its incidents and post-mortems)."""
+    return MembershipFactory(team=team, user=UserFactory(**user_fields)).user

@@ -17,7 +17,6 @@ from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.ordering import OrderKey
 from sredesk.api.pagination import KeysetPagination
-from sredesk.api.permissions import WriteScope
 from sredesk.api.viewsets import ID_PATTERN, BaseViewSet, ReadOnlyViewSet
 
 from . import filters, serializers
@@ -93,9 +92,6 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def get_object(self):
         self.kwargs["pk"] = str(self.kwargs["pk"]).upper().removeprefix("INC-")
         return super().get_object()
-
-    def write_scope(self, incident: Incident) -> WriteScope:
-        return WriteScope(team_id=incident.owning_team_id, user_ids=(incident.commander_id,))
 
     def _detail(self, pk: int, status_code: int = 200) -> Response:
         incident = self.get_queryset().get(pk=pk)

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from ownership.services import service_update
 from sredesk.api.etags import ETagMixin, check_if_match
-from sredesk.api.permissions import WriteScope
 from sredesk.api.viewsets import ReadOnlyViewSet
 
 from . import filters, serializers
@@ -60,9 +59,6 @@ class ServiceViewSet(ETagMixin, ReadOnlyViewSet):
             ),
         )
 
-    def write_scope(self, service: Service) -> WriteScope:
-        return WriteScope(team_id=service.team_id)
-
     @extend_schema(request=serializers.ServiceUpdateInput, responses=serializers.ServiceSerializer)
     def partial_update(self, request, pk=None):
         """Edit catalog fields (description, tier, links, whether CI reports tests). Owning team and staff only."""
@@ -71,7 +67,7 @@ class ServiceViewSet(ETagMixin, ReadOnlyViewSet):
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             check_if_match(request, Service, service.pk)
-            service_update(service_id=service.pk, **data.validated_data)
+            service_update(service_id=service.pk, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=service.pk)).data)
 
 

@@ -26,7 +26,7 @@ from postmortems.models import (
 )
 from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
-from sredesk.api.permissions import WriteScope, check_write
+from sredesk.api.permissions import check_write
 from sredesk.api.viewsets import BaseViewSet, ReadOnlyViewSet
 from sredesk.bodies import body_limit
 from sredesk.tokens import bearer_token, token_hash
@@ -34,12 +34,6 @@ from sredesk.tokens import bearer_token, token_hash
 from . import filters, serializers
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="The post-mortem's status or completion rules forbid this.")
-
-
-def postmortem_scope(postmortem: PostMortem) -> WriteScope:
-    """The incident's owning team and commander, and the post-mortem's owner."""
-    incident = postmortem.incident
-    return WriteScope(team_id=incident.owning_team_id, user_ids=(incident.commander_id, postmortem.owner_id))
 
 
 class PostMortemViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -74,9 +68,6 @@ class PostMortemViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     def get_serializer_class(self):
         return serializers.PostMortemListSerializer if self.action == "list" else serializers.PostMortemDetailSerializer
-
-    def write_scope(self, postmortem: PostMortem) -> WriteScope:
-        return postmortem_scope(postmortem)
 
     def _detail(self, pk: int) -> Response:
         return Response(serializers.PostMortemDetailSerializer(self.get_queryset().get(pk=pk)).data)
@@ -194,9 +185,6 @@ class ActionItemViewSet(
     def get_queryset(self):
         return ActionItem.objects.select_related("postmortem__incident", "owner")
 
-    def write_scope(self, item: ActionItem) -> WriteScope:
-        return postmortem_scope(item.postmortem)
-
     def _detail(self, pk: int, status_code: int = 200) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data, status=status_code)
 
@@ -207,7 +195,7 @@ class ActionItemViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         postmortem = fields.pop("postmortem")
-        check_write(request, postmortem_scope(postmortem))
+        check_write(request, postmortem)
         item = services.action_item_create(postmortem=postmortem, actor=request.user, source=Source.API, **fields)
         return self._detail(item.pk, status.HTTP_201_CREATED)
 
@@ -247,9 +235,6 @@ class RegressionTestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
     def get_queryset(self):
         return RegressionTest.objects.select_related("postmortem__incident", "repository", "state_run", "linked_by")
 
-    def write_scope(self, test: RegressionTest) -> WriteScope:
-        return postmortem_scope(test.postmortem)
-
     @extend_schema(
         request=serializers.RegressionTestLinkInput,
         responses={
@@ -266,7 +251,7 @@ class RegressionTestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         """
         data = serializers.RegressionTestLinkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        check_write(request, postmortem_scope(data.validated_data["postmortem"]))
+        check_write(request, data.validated_data["postmortem"])
         test, created = services.regression_test_link(actor=request.user, source=Source.API, **data.validated_data)
         body = self.get_serializer(self.get_queryset().get(pk=test.pk)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -9,10 +9,10 @@
   first, then the browser session. A request carrying a token is judged by
   the token alone, so a stale session cookie never makes it need a CSRF token
   (BR-26); a session-only write still needs one.
-* ``permissions``: every signed-in user reads; a write to an incident, a
-  post-mortem (with its action items and regression tests) or a service is for
-  the owning team's members, the incident commander (and a post-mortem's
-  owner), and staff. Each viewset says who that is with ``write_scope(obj)``.
+* ``permissions``: every signed-in user reads; a write needs the domain's one
+  write rule, ``ownership.permissions.may_write(user, obj)`` (which the
+  services enforce too): checked here first so a non-writer gets 403 before
+  the body is read.
 * ``fields``: aware datetimes, choices by label or number, input serializers
   that refuse unknown fields.
 * ``filters`` (django-filter building blocks), ``ordering`` (a whitelist) and

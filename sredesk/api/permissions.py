@@ -1,42 +1,20 @@
-"""Who may write through the API: the owning team's members, the users a viewset names, and staff."""
+"""The API's door to the one write rule (``ownership.permissions``): signed-in users read, writers write.
 
-from dataclasses import dataclass
+The rule itself lives in the domain and the services enforce it; checking it
+here too only makes the API refuse a non-writer with 403 before it reads the
+body (so an outsider learns nothing from validation errors).
+"""
 
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from ownership.models import Membership, User
-
-
-@dataclass(frozen=True)
-class WriteScope:
-    """Who may change an object besides staff: the members of ``team_id`` and the users in ``user_ids``."""
-
-    team_id: int | None
-    user_ids: tuple[int | None, ...] = ()
-
-
-def is_staff(user: User) -> bool:
-    return bool(user.is_staff or user.is_superuser)
-
-
-def may_write(user: User, scope: WriteScope) -> bool:
-    if not user.is_authenticated:
-        return False
-    if is_staff(user) or user.pk in scope.user_ids:
-        return True
-    return scope.team_id is not None and Membership.objects.filter(team_id=scope.team_id, user_id=user.pk).exists()
-
-
-WRITE_DENIED = (
-    "Only members of the owning team, the incident commander (or the post-mortem's owner) and staff may change this."
-)
+from ownership import permissions
 
 
 class ReadAllWriteOwners(BasePermission):
-    """Signed-in users read; writes need ``may_write`` on the object's ``view.write_scope(obj)``."""
+    """Signed-in users read; writes need ``ownership.permissions.may_write`` on the object."""
 
-    message = WRITE_DENIED
+    message = "Only members of the owning team, its appointed incident commander (or owner) and staff may change this."
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated)
@@ -44,10 +22,13 @@ class ReadAllWriteOwners(BasePermission):
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in SAFE_METHODS:
             return True
-        return may_write(request.user, view.write_scope(obj))
+        if permissions.may_write(request.user, obj):
+            return True
+        self.message = permissions.denied_message(obj)
+        return False
 
 
-def check_write(request, scope: WriteScope) -> None:
-    """Raise 403 unless the user may write within ``scope`` (for creates, where there is no object yet)."""
-    if not may_write(request.user, scope):
-        raise exceptions.PermissionDenied(WRITE_DENIED)
+def check_write(request, obj) -> None:
+    """Raise 403 unless the user may write to ``obj`` (creates: the post-mortem named in the body)."""
+    if not permissions.may_write(request.user, obj):
+        raise exceptions.PermissionDenied(permissions.denied_message(obj))

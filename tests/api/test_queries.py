@@ -80,6 +80,8 @@ def populated(db):
         incidents.append(incident)
     from incidents.services import incident_add_note
 
+    for user in users[1:]:  # every note's writer may write to incidents[0] (ownership.permissions)
+        MembershipFactory(team=teams[0], user=user)
     for i in range(N):
         incident_add_note(incident_id=incidents[0].pk, text=f"note {i}", actor=users[i], source="api")
     run = TestRun.objects.create(repository=repository, run_key="r0", branch="main")

@@ -20,7 +20,7 @@ from notifications.models import Notification
 from postmortems.markdown import markdown_literal
 from postmortems.models import PostMortem
 from tests.api.clients import client_for
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,9 @@ def br42(db, django_capture_on_commit_callbacks):
     """BR-42's input: a SEV1 incident on svc-a, whose team team-x has no lead, with hostile notes (its
     declaration announced)."""
     team = TeamFactory(slug="team-x", slack_channel="C0TEAMX")
-    commander = UserFactory(username="commander", first_name="Casey", last_name="Commander")
+    commander = MembershipFactory(
+        team=team, user=UserFactory(username="commander", first_name="Casey", last_name="Commander")
+    ).user
     started = timezone.now() - dt.timedelta(hours=3)
     with django_capture_on_commit_callbacks(execute=True):
         incident = services.incident_declare(

@@ -11,7 +11,7 @@ from incidents.models import Incident, Source, TimelineEvent
 from notifications.models import Notification
 from ownership.models import Responsibility
 from postmortems.models import PostMortem
-from tests.factories import IncidentFactory, MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+from tests.factories import IncidentFactory, MembershipFactory, ServiceFactory, TeamFactory, UserFactory, member_of
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -59,7 +59,8 @@ def test_transition_table(start, verb):
 def test_double_acknowledge_keeps_the_first_click(django_capture_on_commit_callbacks):
     """BR-15: the second click is a no-op; acknowledged_at and acknowledged_by stay the first's."""
     incident = incident_in(S.TRIGGERED)
-    first, second = UserFactory(username="u1"), UserFactory(username="u2")
+    first = member_of(incident.owning_team, username="u1")
+    second = member_of(incident.owning_team, username="u2")
     at = timezone.now()
 
     services.incident_acknowledge(incident_id=incident.pk, actor=first, source=Source.SLACK, at=at)
@@ -72,12 +73,12 @@ def test_double_acknowledge_keeps_the_first_click(django_capture_on_commit_callb
 
 def test_reacknowledging_after_a_reopen_keeps_the_first_acknowledgement():
     incident = incident_in(S.TRIGGERED)
-    first = UserFactory()
+    first = member_of(incident.owning_team)
     services.incident_acknowledge(incident_id=incident.pk, actor=first, source=Source.WEB)
     acknowledged_at = Incident.objects.get(pk=incident.pk).acknowledged_at
     services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.WEB)
     services.incident_reopen(incident_id=incident.pk, actor=None, source=Source.WEB)
-    services.incident_acknowledge(incident_id=incident.pk, actor=UserFactory(), source=Source.WEB)
+    services.incident_acknowledge(incident_id=incident.pk, actor=member_of(incident.owning_team), source=Source.WEB)
 
     incident.refresh_from_db()
     assert (incident.status, incident.acknowledged_at, incident.acknowledged_by) == (
@@ -325,8 +326,8 @@ def test_only_announced_moves_wait_for_a_worker(django_capture_on_commit_callbac
 
 
 def test_the_change_history_keeps_moves_people_make_and_the_timeline_keeps_every_move():
-    person = UserFactory()
     incident = incident_in(S.TRIGGERED)
+    person = member_of(incident.owning_team)
     before = incident.history.count()
     services.incident_acknowledge(incident_id=incident.pk, actor=person, source=Source.WEB)
     services.incident_resolve(incident_id=incident.pk, actor=None, source=Source.ALERT)  # an alert's resolution

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident, Source
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, member_of
 from tests.incidents.payloads import am_alert, am_payload
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_an_alert_resolution_ending_before_a_persons_move_is_recorded_after_it(h
     arrived: the resolution is recorded at the person's time, never before it, and the alert's own time is kept
     on the timeline."""
     incident = fire(hook)
-    person = UserFactory()
+    person = member_of(incident.owning_team)
     services.TRANSITIONS[move](incident_id=incident.pk, actor=person, source=Source.WEB)
 
     assert hook.post(resolve_body(incident, minutes_ago=5)).status_code == 200
@@ -100,7 +100,7 @@ def test_a_defaulted_time_never_precedes_what_is_recorded():
     ahead = timezone.now() + dt.timedelta(seconds=30)  # what a web node with a fast clock recorded
     Incident.objects.filter(pk=incident.pk).update(status=S.ACKNOWLEDGED, acknowledged_at=ahead)
 
-    services.incident_resolve(incident_id=incident.pk, actor=UserFactory(), source=Source.SLACK)
+    services.incident_resolve(incident_id=incident.pk, actor=member_of(incident.owning_team), source=Source.SLACK)
 
     incident.refresh_from_db()
     assert incident.resolved_at == ahead
@@ -214,7 +214,7 @@ def test_a_persons_move_committing_just_before_an_alerts_resolution_keeps_the_or
     """The person's transaction holds the incident's row while the webhook's resolution (its alert ended 5
     minutes ago, read before the person's move was visible) waits for it; the person commits first."""
     incident = fire(hook)
-    person = UserFactory()
+    person = member_of(incident.owning_team)
     moved, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
     statuses: list[int] = []

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_service_update_changes_catalog_fields_and_keeps_history():
     service = ServiceFactory(runbook_url="")
-    service_update(service_id=service.pk, runbook_url="https://runbooks.example/checkout", tier=1)
+    service_update(service_id=service.pk, actor=None, runbook_url="https://runbooks.example/checkout", tier=1)
     service.refresh_from_db()
     assert (service.runbook_url, service.tier) == ("https://runbooks.example/checkout", 1)
     assert service.history.count() == 2
@@ -21,7 +21,7 @@ def test_service_update_changes_catalog_fields_and_keeps_history():
 
 def test_service_update_without_a_change_writes_nothing():
     service = ServiceFactory(tier=2)
-    service_update(service_id=service.pk, tier=2)
+    service_update(service_id=service.pk, actor=None, tier=2)
     assert service.history.count() == 1
 
 
@@ -39,7 +39,7 @@ def test_service_update_refuses_a_bad_value_or_a_field_outside_the_catalog_namin
     team = TeamFactory()
     service = ServiceFactory(team=team, name="Checkout", tier=2, runbook_url="https://r")
     with pytest.raises(ValidationError) as refused:
-        service_update(service_id=service.pk, **changes)
+        service_update(service_id=service.pk, actor=None, **changes)
     assert field in refused.value.message_dict
     stored = Service.objects.get(pk=service.pk)
     assert (stored.name, stored.team, stored.tier, stored.runbook_url) == ("Checkout", team, 2, "https://r")

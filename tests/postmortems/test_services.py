@@ -69,7 +69,7 @@ def test_send_now_keeps_working_hours_and_snoozes():
 
 
 def test_verify_by_hand_needs_a_reason_and_logs_it():
-    actor = UserFactory(first_name="Olu", last_name="Ops")
+    actor = UserFactory(first_name="Olu", last_name="Ops", is_staff=True)  # the admin's operator
     test = RegressionTestFactory(postmortem=PostMortemFactory(published=True))
     with pytest.raises(ValidationError) as refused:
         regression_test_verify_by_hand(regression_test_id=test.pk, reason="  ", actor=actor)

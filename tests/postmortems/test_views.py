@@ -5,14 +5,20 @@ from django.urls import reverse
 
 from postmortems.models import RegressionTest
 from postmortems.reminders import reminders_sweep
-from tests.factories import PostMortemFactory, RepositoryFactory, ServiceFactory, UserFactory
+from tests.factories import PostMortemFactory, RepositoryFactory, ServiceFactory, TeamFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def user_client(client):
-    client.force_login(UserFactory(username="sre"))
+def team(db):
+    return TeamFactory(slug="sre-platform")
+
+
+@pytest.fixture
+def user_client(client, team):
+    """Signed in as a member of ``team`` (not staff)."""
+    client.force_login(member_of(team, username="sre"))
     return client
 
 
@@ -41,8 +47,14 @@ def test_open_list_shows_reminder_count_and_missing_test(user_client, django_cap
     assert "none" in row and reverse("postmortems:link_test", args=[owed.pk]) in row
 
 
-def test_linking_a_test_stops_reminders_where_ci_does_not_report(user_client, django_capture_on_commit_callbacks):
-    postmortem = PostMortemFactory(published=True, incident__primary_service=ServiceFactory(ci_reports_tests=False))
+def test_linking_a_test_stops_reminders_where_ci_does_not_report(
+    user_client, team, django_capture_on_commit_callbacks
+):
+    postmortem = PostMortemFactory(
+        published=True,
+        incident__primary_service=ServiceFactory(ci_reports_tests=False),
+        incident__owning_team=team,
+    )
     repository = RepositoryFactory()
     url = reverse("postmortems:link_test", args=[postmortem.pk])
 
@@ -82,8 +94,8 @@ def test_login_page_names_the_demo_login_only_in_demo_mode(client, settings, dem
     assert ("Demo login" in page) is demo
 
 
-def test_a_linked_test_is_shown_as_not_yet_seen_passing(user_client):
-    postmortem = PostMortemFactory(published=True)
+def test_a_linked_test_is_shown_as_not_yet_seen_passing(user_client, team):
+    postmortem = PostMortemFactory(published=True, incident__owning_team=team)
     user_client.post(
         reverse("postmortems:link_test", args=[postmortem.pk]),
         {"repository": RepositoryFactory().pk, "test_id": "tests/test_pay.py::test_retry"},

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from incidents.models import Incident, TimelineEvent
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,9 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def test_two_posts_acknowledge_once_and_the_second_says_by_whom_and_when(sre_client, sre):
+def test_two_posts_acknowledge_once_and_the_second_says_by_whom_and_when(sre_client, sre, sre_team):
     incident = IncidentFactory(
+        owning_team=sre_team,
         started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
     )
     url = reverse("incidents:transition", args=[incident.pk, "acknowledge"])
@@ -46,15 +47,16 @@ def test_two_posts_acknowledge_once_and_the_second_says_by_whom_and_when(sre_cli
     ]
 
 
-def test_a_later_click_by_someone_else_changes_nothing(client, sre):
+def test_a_later_click_by_someone_else_changes_nothing(client, sre, sre_team):
     incident = IncidentFactory(
+        owning_team=sre_team,
         started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
     )
     url = reverse("incidents:transition", args=[incident.pk, "acknowledge"])
     client.force_login(sre)
     with time_machine.travel(FIRST_CLICK, tick=False):
         client.post(url, follow=True)
-    other = UserFactory(username="other", timezone="UTC")
+    other = member_of(sre_team, username="other", timezone="UTC")
     client.force_login(other)
 
     with time_machine.travel(FIRST_CLICK + dt.timedelta(seconds=10), tick=False):
@@ -67,8 +69,9 @@ def test_a_later_click_by_someone_else_changes_nothing(client, sre):
     ]
 
 
-def test_acknowledging_an_incident_that_moved_on_names_the_first_acknowledgement(sre_client, sre):
+def test_acknowledging_an_incident_that_moved_on_names_the_first_acknowledgement(sre_client, sre, sre_team):
     incident = IncidentFactory(
+        owning_team=sre_team,
         started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
     )
     with time_machine.travel(FIRST_CLICK, tick=False):
@@ -84,8 +87,8 @@ def test_acknowledging_an_incident_that_moved_on_names_the_first_acknowledgement
     assert acks(incident) == 1
 
 
-def test_a_repeated_resolve_says_it_was_already_resolved(sre_client):
-    incident = IncidentFactory(severity=3)
+def test_a_repeated_resolve_says_it_was_already_resolved(sre_client, sre_team):
+    incident = IncidentFactory(severity=3, owning_team=sre_team)
     url = reverse("incidents:transition", args=[incident.pk, "resolve"])
     sre_client.post(url, follow=True)
     response = sre_client.post(url, follow=True)

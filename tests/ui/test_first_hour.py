@@ -41,8 +41,8 @@ def test_the_declare_form_names_the_declarer_commander(sre, sre_client):
     assert ">nobody yet</option>" in page
 
 
-def test_an_incident_nobody_commands_offers_i_will_take_it(sre, sre_client):
-    incident = IncidentFactory(commander=None)
+def test_an_incident_nobody_commands_offers_i_will_take_it(sre, sre_client, sre_team):
+    incident = IncidentFactory(commander=None, owning_team=sre_team)
 
     page = sre_client.get(f"/incidents/{incident.pk}/").content.decode()
     sre_client.post(f"/incidents/{incident.pk}/roles/", {"role": "commander", "user": sre.pk})

@@ -176,8 +176,8 @@ def test_htmx_filtering_returns_only_the_results(sre_client):
     assert "Card payments failing" in page and "<html" not in page
 
 
-def test_declare_with_a_start_time_in_the_viewers_zone(sre_client, sre):
-    service = ServiceFactory()
+def test_declare_with_a_start_time_in_the_viewers_zone(sre_client, sre, sre_team):
+    service = ServiceFactory(team=sre_team)
     other = ServiceFactory()
     started = (timezone.now() - dt.timedelta(hours=1)).astimezone(dt.timezone(dt.timedelta(hours=0)))
     local = timezone.localtime(started, timezone=__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
@@ -206,8 +206,8 @@ def test_declare_refuses_a_start_in_the_future(sre_client):
     assert "must not be in the future" in response.context["form"].errors["started_at"][0]
 
 
-def test_notes_via_htmx_answer_with_the_timeline(sre_client):
-    incident = IncidentFactory()
+def test_notes_via_htmx_answer_with_the_timeline(sre_client, sre_team):
+    incident = IncidentFactory(owning_team=sre_team)
     response = sre_client.post(
         reverse("incidents:note", args=[incident.pk]), {"text": "Rolled back 4.2"}, HTTP_HX_REQUEST="true"
     )
@@ -217,8 +217,8 @@ def test_notes_via_htmx_answer_with_the_timeline(sre_client):
     assert incident.timeline.get().source == "web"
 
 
-def test_roles_responders_and_severity(sre_client, sre):
-    incident = IncidentFactory(severity=3)
+def test_roles_responders_and_severity(sre_client, sre, sre_team):
+    incident = IncidentFactory(severity=3, owning_team=sre_team)
     lead = UserFactory(first_name="Cora", last_name="Comms")
     helper = UserFactory(first_name="Hal", last_name="Helper")
     role_url = reverse("incidents:role", args=[incident.pk])
@@ -258,8 +258,8 @@ def test_markdown_preview_is_sanitised(sre_client):
     assert "Nothing to preview" in sre_client.post(url, {"summary": "  "}).content.decode()
 
 
-def test_editor_has_a_live_preview_per_section_and_saves(sre_client):
-    postmortem = PostMortemFactory(summary="Old")
+def test_editor_has_a_live_preview_per_section_and_saves(sre_client, sre_team):
+    postmortem = PostMortemFactory(summary="Old", incident__owning_team=sre_team)
     url = reverse("postmortems:edit", args=[postmortem.pk])
     page = sre_client.get(url).content.decode()
     for field in ("summary", "impact", "root_cause", "got_lucky", "timeline"):
@@ -273,8 +273,8 @@ def test_editor_has_a_live_preview_per_section_and_saves(sre_client):
     assert postmortem.summary == "Payments timed out."
 
 
-def test_action_items_add_edit_status_and_wont_do_needs_a_reason(sre_client, sre):
-    postmortem = PostMortemFactory()
+def test_action_items_add_edit_status_and_wont_do_needs_a_reason(sre_client, sre, sre_team):
+    postmortem = PostMortemFactory(incident__owning_team=sre_team)
     sre_client.post(
         reverse("postmortems:add_action_item", args=[postmortem.pk]),
         {"title": "Add a retry budget", "kind": "prevent", "priority": 1, "owner": sre.pk, "due_date": "2030-01-31"},
@@ -329,15 +329,17 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     assert re.findall(r'data-verb="(\w+)"', page) == ["complete"]
 
 
-def test_workflow_buttons_publish_and_say_when_nothing_changed(sre_client):
-    postmortem = PostMortemFactory()
+def test_workflow_buttons_publish_and_say_when_nothing_changed(sre_client, sre_team):
+    postmortem = PostMortemFactory(incident__owning_team=sre_team)
     url = reverse("postmortems:transition", args=[postmortem.pk, "publish"])
     assert "Post-mortem published." in text_of(sre_client.post(url, follow=True))
     assert "already published" in text_of(sre_client.post(url, follow=True))
 
 
-def test_snooze_reads_the_time_in_the_viewers_zone(sre_client):
-    postmortem = PostMortemFactory(published=True, due_at=timezone.now() + dt.timedelta(days=3))
+def test_snooze_reads_the_time_in_the_viewers_zone(sre_client, sre_team):
+    postmortem = PostMortemFactory(
+        published=True, due_at=timezone.now() + dt.timedelta(days=3), incident__owning_team=sre_team
+    )
     local = timezone.localtime(timezone.now() + dt.timedelta(days=1), __import__("zoneinfo").ZoneInfo("Europe/Berlin"))
     sre_client.post(
         reverse("postmortems:snooze", args=[postmortem.pk]),
