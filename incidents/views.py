@@ -1,4 +1,4 @@
-"""Web UI pages for incidents. Thin: every write goes through ``incidents.services``."""
+"""Web UI pages for incidents. Thin: every write goes through ``incidents.services`` (edits: ``incidents.update``)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +19,7 @@ from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, Sever
 from .models import Incident, Source
 from .moves import incident_move, who_and_when
 from .selectors import incident_list_open_first
+from .update import incident_update
 
 PAGE_SIZE = 50
 VERBS = {
@@ -165,7 +166,7 @@ def incident_severity_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         before = incident.severity
         try:
-            incident = services.incident_set_severity(
+            incident = incident_update(
                 incident_id=pk,
                 severity=form.cleaned_data["severity"],
                 actor=request.user,
@@ -200,15 +201,14 @@ def incident_role_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Incident, pk=pk)
     form = RoleForm(request.POST)
     if form.is_valid():
-        role = form.cleaned_data["role"]
+        role = form.cleaned_data["role"]  # commander or communications_lead
         try:
-            services.incident_assign_role(
+            incident_update(
                 incident_id=pk,
-                role=role,
-                user=form.cleaned_data["user"],
                 actor=request.user,
                 source=Source.WEB,
                 based_on=form.based_on(role),
+                **{role: form.cleaned_data["user"]},
             )
         except EditConflict:
             _changed_meanwhile(request, form, services.ROLES[role], getattr(_incident(pk), role))

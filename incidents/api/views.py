@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from incidents import services
 from incidents.models import Alert, Incident, Integration, Source, TimelineEvent
 from incidents.moves import incident_move
+from incidents.update import incident_update
 from ownership.models import Service
 from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
@@ -114,24 +115,9 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         incident = self.get_object()
         data = serializers.IncidentUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        changes = data.validated_data
-        common = {"incident_id": incident.pk, "actor": request.user, "source": Source.API}
         with transaction.atomic():
             check_if_match(request, Incident, incident.pk)
-            if "title" in changes or "summary" in changes:
-                services.incident_update_details(**common, title=changes.get("title"), summary=changes.get("summary"))
-            if "severity" in changes:
-                services.incident_set_severity(**common, severity=changes["severity"])
-            for role in ("commander", "communications_lead"):
-                if role in changes:
-                    services.incident_assign_role(**common, role=role, user=changes[role])
-            if "responders" in changes:
-                wanted = {user.pk: user for user in changes["responders"]}
-                current = {user.pk: user for user in incident.responders.all()}
-                for user in [current[pk] for pk in current.keys() - wanted.keys()]:
-                    services.incident_set_responder(**common, user=user, responding=False)
-                for user in [wanted[pk] for pk in wanted.keys() - current.keys()]:
-                    services.incident_set_responder(**common, user=user, responding=True)
+            incident_update(incident_id=incident.pk, actor=request.user, source=Source.API, **data.validated_data)
         return self._detail(incident.pk)
 
     def _transition(self, request, verb: str) -> Response:
