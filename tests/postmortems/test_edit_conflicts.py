@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from postmortems.forms import ActionItemForm, PostMortemSectionsForm
 from postmortems.models import ActionItem, PostMortem
-from tests.factories import ActionItemFactory, PostMortemFactory, UserFactory
+from tests.factories import ActionItemFactory, PostMortemFactory, TeamFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +22,23 @@ def opened(form_class, instance) -> dict[str, str]:
 
 
 @pytest.fixture
-def alice(client):
-    client.force_login(UserFactory(username="alice", first_name="Alice", last_name="Doe"))
+def team(db):
+    """The team that owns every post-mortem here; alice and bob are in it, so both may write."""
+    return TeamFactory(slug="payments")
+
+
+@pytest.fixture
+def alice(client, team):
+    client.force_login(member_of(team, username="alice", first_name="Alice", last_name="Doe"))
     return client
 
 
 @pytest.fixture
-def bob(db):
+def bob(team):
     from django.test import Client
 
     other = Client()
-    other.force_login(UserFactory(username="bob"))
+    other.force_login(member_of(team, username="bob"))
     return other
 
 
@@ -40,8 +46,8 @@ def edit_url(postmortem) -> str:
     return reverse("postmortems:edit", args=[postmortem.pk])
 
 
-def test_the_editor_carries_the_version_it_was_opened_at(alice):
-    postmortem = PostMortemFactory()
+def test_the_editor_carries_the_version_it_was_opened_at(alice, team):
+    postmortem = PostMortemFactory(incident__owning_team=team)
 
     page = alice.get(edit_url(postmortem)).content.decode()
 
@@ -49,8 +55,8 @@ def test_the_editor_carries_the_version_it_was_opened_at(alice):
     assert 'name="base_went_well"' in page
 
 
-def test_two_tabs_saving_different_sections_keep_both(alice, bob):
-    postmortem = PostMortemFactory(went_well="", root_cause="")
+def test_two_tabs_saving_different_sections_keep_both(alice, bob, team):
+    postmortem = PostMortemFactory(incident__owning_team=team, went_well="", root_cause="")
     tab_a, tab_b = opened(PostMortemSectionsForm, postmortem), opened(PostMortemSectionsForm, postmortem)
 
     first = alice.post(edit_url(postmortem), {**tab_a, "went_well": "Paging worked within a minute."})
@@ -65,8 +71,8 @@ def test_two_tabs_saving_different_sections_keep_both(alice, bob):
     assert any("Kept what Alice Doe at " in m and "What went well" in m for m in said), said
 
 
-def test_both_changing_one_section_shows_theirs_beside_mine_and_saves_nothing(alice, bob):
-    postmortem = PostMortemFactory(went_well="Old text.")
+def test_both_changing_one_section_shows_theirs_beside_mine_and_saves_nothing(alice, bob, team):
+    postmortem = PostMortemFactory(incident__owning_team=team, went_well="Old text.")
     tab_a, tab_b = opened(PostMortemSectionsForm, postmortem), opened(PostMortemSectionsForm, postmortem)
     alice.post(edit_url(postmortem), {**tab_a, "went_well": "Alice's text."})
 
@@ -90,8 +96,8 @@ def test_both_changing_one_section_shows_theirs_beside_mine_and_saves_nothing(al
     assert (postmortem.went_well, postmortem.impact) == ("Bob's text.", "Bob's impact.")
 
 
-def test_taking_theirs_keeps_their_text_and_my_other_changes(alice, bob):
-    postmortem = PostMortemFactory(went_well="Old text.")
+def test_taking_theirs_keeps_their_text_and_my_other_changes(alice, bob, team):
+    postmortem = PostMortemFactory(incident__owning_team=team, went_well="Old text.")
     tab_a, tab_b = opened(PostMortemSectionsForm, postmortem), opened(PostMortemSectionsForm, postmortem)
     alice.post(edit_url(postmortem), {**tab_a, "went_well": "Alice's text."})
     answer = bob.post(edit_url(postmortem), {**tab_b, "went_well": "Bob's text.", "impact": "Bob's impact."})
@@ -105,8 +111,8 @@ def test_taking_theirs_keeps_their_text_and_my_other_changes(alice, bob):
     assert (postmortem.went_well, postmortem.impact) == ("Alice's text.", "Bob's impact.")
 
 
-def test_an_untouched_section_is_not_reported_edited_for_its_line_ends(alice):
-    postmortem = PostMortemFactory(timeline="- 10:00 paged\n- 10:05 acknowledged")
+def test_an_untouched_section_is_not_reported_edited_for_its_line_ends(alice, team):
+    postmortem = PostMortemFactory(incident__owning_team=team, timeline="- 10:00 paged\n- 10:05 acknowledged")
     data = opened(PostMortemSectionsForm, postmortem)
     data["timeline"] = data["timeline"].replace("\n", "\r\n")  # as a browser posts a textarea
 
@@ -116,8 +122,8 @@ def test_an_untouched_section_is_not_reported_edited_for_its_line_ends(alice):
     assert entry.message == "Post-mortem: edited summary"
 
 
-def test_two_people_editing_one_action_item(alice, bob):
-    item = ActionItemFactory(title="Add a retry budget", tracker_url="")
+def test_two_people_editing_one_action_item(alice, bob, team):
+    item = ActionItemFactory(title="Add a retry budget", tracker_url="", postmortem__incident__owning_team=team)
     url = reverse("postmortems:edit_action_item", args=[item.postmortem_id, item.pk])
     tab_a, tab_b = opened(ActionItemForm, item), opened(ActionItemForm, item)
 
@@ -135,8 +141,8 @@ def test_two_people_editing_one_action_item(alice, bob):
     assert "Budget retries" in clash.content.decode()
 
 
-def test_a_form_without_a_version_saves_as_before(alice):
-    postmortem = PostMortemFactory()
+def test_a_form_without_a_version_saves_as_before(alice, team):
+    postmortem = PostMortemFactory(incident__owning_team=team)
 
     alice.post(edit_url(postmortem), {"summary": "Written by a script."})
 
