@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from incidents.models import Incident
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,15 @@ def as_opened(incident: Incident, field: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def alex(db):
+def alex(sre_team):
+    """Another member of the incidents' team, in a browser of their own."""
     other = Client()
-    other.force_login(UserFactory(username="alex", first_name="Alex", last_name="Kim"))
+    other.force_login(member_of(sre_team, username="alex", first_name="Alex", last_name="Kim"))
     return other
 
 
-def test_the_page_carries_what_it_showed(sre_client):
-    incident = IncidentFactory(severity=3)
+def test_the_page_carries_what_it_showed(sre_client, sre_team):
+    incident = IncidentFactory(owning_team=sre_team, severity=3)
 
     page = sre_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
 
@@ -37,8 +38,8 @@ def test_the_page_carries_what_it_showed(sre_client):
     assert 'name="was" value="3"' in page
 
 
-def test_a_severity_changed_meanwhile_is_not_overwritten(sre_client, alex):
-    incident = IncidentFactory(severity=3)
+def test_a_severity_changed_meanwhile_is_not_overwritten(sre_client, alex, sre_team):
+    incident = IncidentFactory(owning_team=sre_team, severity=3)
     url = reverse("incidents:severity", args=[incident.pk])
     seen = as_opened(incident, "severity")
     alex.post(url, {"severity": "2", **seen})
@@ -52,8 +53,8 @@ def test_a_severity_changed_meanwhile_is_not_overwritten(sre_client, alex):
     assert again.status_code == 302 and Incident.objects.get(pk=incident.pk).severity == 1
 
 
-def test_a_change_to_something_else_meanwhile_does_not_block_mine(sre_client, alex):
-    incident = IncidentFactory(severity=3, commander=None)
+def test_a_change_to_something_else_meanwhile_does_not_block_mine(sre_client, alex, sre_team):
+    incident = IncidentFactory(owning_team=sre_team, severity=3, commander=None)
     seen_severity = as_opened(incident, "severity")
     alex.post(
         reverse("incidents:role", args=[incident.pk]),
@@ -66,8 +67,8 @@ def test_a_change_to_something_else_meanwhile_does_not_block_mine(sre_client, al
     assert Incident.objects.get(pk=incident.pk).severity == 2
 
 
-def test_a_commander_set_meanwhile_is_kept_and_named(sre_client, sre, alex):
-    incident = IncidentFactory(commander=None)
+def test_a_commander_set_meanwhile_is_kept_and_named(sre_client, sre, alex, sre_team):
+    incident = IncidentFactory(owning_team=sre_team, commander=None)
     url = reverse("incidents:role", args=[incident.pk])
     seen = as_opened(incident, "commander")
     alex_user = UserFactory(username="alex2", first_name="Alex", last_name="Second")
