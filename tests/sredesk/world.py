@@ -68,7 +68,7 @@ class World:
             lead = UserFactory()
             MembershipFactory(team=team, user=lead, role=Membership.Role.LEAD)
             MembershipFactory(team=team, user=UserFactory(slack_user_id=f"U{i:08d}"))
-            MembershipFactory(team=self.team, user=UserFactory())
+            MembershipFactory(team=self.team, user=lead)  # a member of the anchor team too: it writes notes there
             ApiToken.objects.create(user=lead, key_hash=hashlib.sha256(f"token {i}".encode()).hexdigest())
             BudgetPolicy.objects.create(team=team)
             service = ServiceFactory(team=team)
