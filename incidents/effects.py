@@ -33,6 +33,7 @@ from django.utils import timezone
 from notifications.services import notify
 from ownership.models import Responsibility, User
 
+from . import alert_labels
 from .models import Incident, SideEffect, TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ def _announce(event: TimelineEvent) -> None:
     else:
         person = paged_person(incident)
         text = f"{incident.public_id} ({incident.get_severity_display()}) {event.announcement}: {incident.title}"
+        alerts = alert_labels.firing_alerts_line(incident.pk) if incident.integration_id else ""
+        if alerts:  # which instances: the labels that tell the incident's alerts apart
+            text = f"{text} ({alerts})"
         url = incident_url(incident)
         channels.append(person.slack_user_id if person else "")
         names += [f"user:{person.username}"] if person else []

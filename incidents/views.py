@@ -14,6 +14,7 @@ from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
 from . import services
+from .alert_panel import incident_alert_groups
 from .filters import IncidentListFilter
 from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, SeverityForm, add_service_errors, people
 from .models import Incident, Source
@@ -68,7 +69,7 @@ def _timeline(incident: Incident):
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One incident: status, roles, durations, timeline, the allowed transitions, severity and a note form."""
+    """One incident: status, roles, durations, its alerts, timeline, the allowed transitions, severity, a note form."""
     incident = _incident(pk)
     allowed = [(verb, VERBS[verb][0]) for verb in services.TRANSITIONS if can_proceed(getattr(incident, verb))]
     try:
@@ -87,6 +88,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "postmortem": postmortem,
         # What the last moves still owe (a post-mortem draft a worker has not created yet, and why).
         "pending_effects": incident.side_effects.filter(done_at__isnull=True),
+        # An alert-made incident's alerts, firing first (one query, whatever their number).
+        "alert_panel": incident_alert_groups(incident) if incident.integration_id else None,
     }
     return render(request, "incidents/detail.html", context)
 

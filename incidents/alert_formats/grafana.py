@@ -22,6 +22,9 @@ from .common import (
 GRAFANA_VERSION = "1"
 GRAFANA_LEGACY_GROUP_KEY_PREFIX = "grafana-legacy-rule:"
 GRAFANA_TEST_LABELS = {"alertname": "TestAlert", "instance": "Grafana"}
+# Per-alert links Grafana adds beside the Alertmanager fields, kept among the alert's annotations (the incident
+# page links the http(s) ones: incidents.alert_panel).
+GRAFANA_ALERT_LINKS = ("dashboardURL", "panelURL", "silenceURL")
 # Legacy (pre-v8) "Test" button body: ruleId 0 and this message (pkg/services/alerting/test_notification.go).
 GRAFANA_LEGACY_TEST_MESSAGE = "someone is testing the alert notification within grafana"
 
@@ -117,9 +120,11 @@ def parse_grafana(payload: object) -> AlertBatch:
     Unified alerting (Grafana >= 8; source grafana/alerting ``receivers/webhook/v1/webhook.go``):
     the Alertmanager body with ``version`` "1" plus ``orgId``, ``title``, ``state``, ``message``
     and per-alert ``silenceURL``, ``dashboardURL``, ``panelURL``, ``values``, ``valueString``,
-    ``imageURL``; parsed exactly like ``parse_alertmanager`` (the extras are ignored). The test
-    notification (every alert labelled alertname=TestAlert, instance=Grafana; its ``groupKey``
-    embeds a Go time string and it says ``truncatedAlerts: 1``) comes back with ``is_test=True``.
+    ``imageURL``; parsed exactly like ``parse_alertmanager``; the non-empty ``dashboardURL``,
+    ``panelURL`` and ``silenceURL`` are kept as annotations of those names, the other extras
+    are ignored. The test notification (every alert labelled alertname=TestAlert,
+    instance=Grafana; its ``groupKey`` embeds a Go time string and it says
+    ``truncatedAlerts: 1``) comes back with ``is_test=True``.
 
     Legacy dashboard alerts (Grafana < 8, no ``alerts`` key; ``ruleId``, ``ruleName``, ``state``,
     ``evalMatches``, ...) come back as one alert, see ``_grafana_legacy``; a ``state`` of
@@ -130,6 +135,10 @@ def parse_grafana(payload: object) -> AlertBatch:
     if "alerts" not in payload and any(key in payload for key in ("ruleId", "ruleName", "evalMatches")):
         return _grafana_legacy(payload)
     batch = alertmanager_shape(payload, "grafana", GRAFANA_VERSION)
+    for raw, alert in zip(payload["alerts"], batch.alerts, strict=True):
+        for name in GRAFANA_ALERT_LINKS:
+            if isinstance(raw.get(name), str) and raw[name].strip():
+                alert.annotations.setdefault(name, raw[name].strip())
     if _is_grafana_test(batch.alerts):
         return AlertBatch(
             group_key=batch.group_key,

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from sredesk import sql
 
+from .. import alert_labels
 from ..alert_formats.common import AlertBatch, AlertEvent, fingerprint_for
 from ..models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery
 from ..timeline import timeline_append, timeline_entry
@@ -98,18 +99,25 @@ def _alert_row(
     }
 
 
-def _alert_timeline_row(
-    incident_id: int, alert_id: int, fingerprint: str, name: str, at: datetime, fired: bool
-) -> TimelineEvent:
-    """A timeline entry (for ``incidents.timeline.timeline_append``) for an alert that fired or resolved."""
-    return timeline_entry(
-        incident_id,
-        TimelineEvent.Kind.ALERT,
-        f"alert {'fired' if fired else 'resolved'}: {name}",
-        source=Source.ALERT,
-        at=at,
-        data={"alert_id": alert_id, "fingerprint": fingerprint},
-    )
+def _alert_timeline_rows(changes: list[tuple[int, int, str, str, dict, datetime, bool]]) -> list[TimelineEvent]:
+    """Timeline entries (for ``incidents.timeline.timeline_append``) for alerts that fired or resolved.
+
+    ``changes``: (incident id, alert id, fingerprint, name, labels, at, fired). Each alert is named with the
+    labels that set it apart from its incident's other alerts (``incidents.alert_labels``): one query per incident.
+    """
+    distinguishing = alert_labels.incident_distinguishing_labels(change[0] for change in changes)
+    return [
+        timeline_entry(
+            incident_id,
+            TimelineEvent.Kind.ALERT,
+            f"alert {'fired' if fired else 'resolved'}: "
+            + alert_labels.alert_title(name, labels, distinguishing[incident_id]),
+            source=Source.ALERT,
+            at=at,
+            data={"alert_id": alert_id, "fingerprint": fingerprint},
+        )
+        for incident_id, alert_id, fingerprint, name, labels, at, fired in changes
+    ]
 
 
 def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookDelivery) -> IngestResult:
@@ -129,7 +137,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
     if plan.bump:
         Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
-    timeline: list[dict] = []
+    changes: list[tuple[int, int, str, str, dict, datetime, bool]] = []  # for _alert_timeline_rows
     incident: Incident | None = None
     if plan.new_firing:
         # The services of alerts already in an incident are among its affected services: no need to add them.
@@ -169,7 +177,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
         else:
             result.resolved += 1
         at = row["starts_at"] if fired else row["ends_at"]
-        timeline.append(_alert_timeline_row(row["incident_id"], pk, row["fingerprint"], row["name"], at, fired))
+        changes.append((row["incident_id"], pk, row["fingerprint"], row["name"], row["labels"], at, fired))
     if result.orphan:
         logger.info(
             "Resolved alert never seen firing kept as an orphan",
@@ -178,10 +186,11 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
 
     settle: set[int] = set()
     result.resolved += len(slots.resolved)
+    labels_of = {event.fingerprint: event.labels for event in batch.alerts}  # the slot path matched them on labels
     for pk, incident_id, fingerprint, name, ends_at in slots.resolved:
         if incident_id:
             settle.add(incident_id)
-            timeline.append(_alert_timeline_row(incident_id, pk, fingerprint, name, ends_at, fired=False))
+            changes.append((incident_id, pk, fingerprint, name, labels_of.get(fingerprint, {}), ends_at, False))
     if plan.resolve:
         # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
         still_firing = set(
@@ -202,9 +211,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
             changed.append(row)
             if row.incident_id:
                 settle.add(row.incident_id)
-                timeline.append(
-                    _alert_timeline_row(row.incident_id, row.pk, row.fingerprint, row.name, row.ends_at, fired=False)
-                )
+                changes.append((row.incident_id, row.pk, row.fingerprint, row.name, row.labels, row.ends_at, False))
         if changed:
             Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
         result.resolved += len(changed)
@@ -212,7 +219,8 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
             result.repeated += len(raced)
             Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
-    timeline_append(*timeline)
+    if changes:
+        timeline_append(*_alert_timeline_rows(changes))
     # An incident with an alert of this batch still firing has not settled: no need to ask the database.
     settle -= plan.firing_incidents
     if settle and not batch.truncated:

@@ -103,7 +103,7 @@ def test_br04_each_alert_follows_its_own_status(hook):
     assert (by_instance["a"].status, by_instance["b"].status) == ("firing", "resolved")
     assert by_instance["b"].incident == incident
     assert list(incident.timeline.filter(message__startswith="alert resolved").values_list("message", flat=True)) == [
-        "alert resolved: DiskFull"
+        "alert resolved: DiskFull (instance=b)"
     ]
 
     a_resolved = {**a, "status": "resolved", "endsAt": "2024-05-01T10:20:00Z"}

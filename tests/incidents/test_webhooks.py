@@ -249,8 +249,10 @@ def test_alertmanager_firing_then_resolved_from_real_payload(hook, realdata_dir)
     incident.refresh_from_db()
     assert (incident.status, incident.resolved_at) == ("resolved", utc(2023, 6, 12, 8, 45, 0, 500000))
     messages = list(incident.timeline.values_list("message", flat=True))
-    assert messages.count("alert fired: InstanceDown") == 2
-    assert messages.count("alert resolved: InstanceDown") == 2
+    # The two alerts are told apart by the labels that differ between them (issue 15 item 3).
+    for instance in ("group=production, instance=localhost:8081", "group=canary, instance=localhost:8082"):
+        assert messages.count(f"alert fired: InstanceDown ({instance})") == 1
+        assert messages.count(f"alert resolved: InstanceDown ({instance})") == 1
 
 
 def test_grafana_test_notification_opens_nothing(make_hook, realdata_dir):
