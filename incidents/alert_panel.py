@@ -49,7 +49,7 @@ class AlertView:
     alert: Alert
     labels: list[tuple[str, str, bool]]  # (name, value, distinguishing), distinguishing ones first
     texts: list[tuple[str, str]]  # summary, description, message
-    links: list[Link]  # runbook, dashboards, other annotations that are http(s) URLs, the generator
+    links: list[Link]  # runbook, dashboards, other annotations that are http(s) URLs, the generatorURL ("Source")
     other: list[tuple[str, str]]  # every other annotation, as text
     generator_text: str  # a generatorURL that is not an http(s) URL, shown unlinked
 
@@ -89,7 +89,7 @@ def _view(alert: Alert, distinguishing: list[str]) -> AlertView:
     links += [Link(name, annotations.pop(name)) for name in sorted(annotations) if http_url(annotations[name])]
     generator = alert.generator_url or ""
     if http_url(generator):
-        links.append(Link("Source (generatorURL)", generator))
+        links.append(Link("Source", generator))
     other = sorted(annotations.items())
     return AlertView(alert, labels, texts, links, other, "" if http_url(generator) else generator)
 

@@ -99,7 +99,8 @@ def _announce(event: TimelineEvent) -> None:
     Who hears it depends on what it is about: a regression test's state goes
     to the post-mortem's owner and the owning team; a post-mortem's
     publication to the owning team; an incident's move to the owning team
-    and the paged person.
+    and the paged person, naming an alert-made incident's firing alerts by the
+    labels that tell them apart (``alert_labels.firing_alerts_line``).
     """
     from postmortems.models import RegressionTest, TestRun  # post-mortems build on incidents
 
