@@ -73,7 +73,9 @@ ANNOUNCED_ALERTS = 3
 
 
 def firing_alerts_line(incident_id: int) -> str:
-    """``firing: Down (instance=a), Down (instance=b) and 3 more`` for an incident's firing alerts ("" for none).
+    """``firing: Down (instance=a), Down (instance=b) and 3 more`` for an incident's firing alerts.
+
+    "" when none fires, or when one fires with nothing to tell it apart (its name alone says nothing new).
 
     For announcements of an alert-made incident's moves (declared, escalated,
     re-opened), so the people paged know which instances are down. Two queries.
@@ -84,5 +86,7 @@ def firing_alerts_line(incident_id: int) -> str:
     if not shown:
         return ""
     titles = [alert_title(name, labels, distinguishing) for name, labels in shown[:ANNOUNCED_ALERTS]]
+    if len(shown) == 1 and titles[0] == shown[0][0]:
+        return ""
     more = firing.count() - ANNOUNCED_ALERTS if len(shown) > ANNOUNCED_ALERTS else 0
     return "firing: " + ", ".join(titles) + (f" and {more} more" if more else "")

@@ -59,6 +59,11 @@ def test_the_timeline_and_the_announcement_name_the_instance(hook, slack_on):
         "PaymentsGatewayDown (instance=10.0.0.1:9090), PaymentsGatewayDown (instance=10.0.0.2:9090))"
     }
 
+    # A lone alert adds nothing to the headline.
+    hook.post(am_payload(am_alert("bbbb000000000001", labels={**DOWN, "instance": "x"}), group_key="alone"))
+    alone = Incident.objects.get(alert_group_key="alone")
+    assert Notification.objects.filter(subject=f"{alone.public_id} (SEV3) declared: PaymentsGatewayDown").exists()
+
     # The first instance recovers: its resolution is named too.
     hook.post(am_payload({**one, "status": "resolved", "endsAt": "2024-05-01T10:05:00Z"}, two, group_key="payments"))
     assert incident.timeline.filter(message="alert resolved: PaymentsGatewayDown (instance=10.0.0.1:9090)").exists()
