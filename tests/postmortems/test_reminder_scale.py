@@ -32,7 +32,13 @@ def due_postmortems(count: int, *, now: dt.datetime, first: int = 0) -> list[Pos
     team = TeamFactory()
     MembershipFactory(team=team, role=Membership.Role.LEAD)
     owners = User.objects.bulk_create(
-        User(username=f"owner{i}", email=f"owner{i}@example.test", work_start=dt.time(0), work_end=dt.time(0))
+        User(
+            username=f"owner{i}",
+            email=f"owner{i}@example.test",
+            work_start=dt.time(0),
+            work_end=dt.time(0),
+            working_days="1234567",
+        )
         for i in range(first, first + count)
     )
     began = now - 3 * DAY
