@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: /api/docs/ works offline
+    "axes",  # login throttling: see "Login throttling" below
     "ownership",
     "incidents",
     "postmortems",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "sredesk.middleware.UserTimezoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Turns a login refused by the throttle into the "too many attempts" page (429); last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sredesk.urls"
@@ -157,6 +160,28 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
 )
+
+# --- Login throttling (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html) -------
+# Every password login (the web's /accounts/login/ and the admin's) passes the throttle first: after
+# SREDESK_LOGIN_FAILURE_LIMIT failures from one client address, logins from it are refused with 429 *before* the
+# password is hashed (about 1 s of CPU each), until SREDESK_LOGIN_COOLOFF_SECONDS pass without a new failure or an
+# operator deletes the row in the admin (Axes → Access attempts). API tokens, webhook tokens and signatures and CI
+# tokens never go through it. The address is REMOTE_ADDR, or behind the TLS proxy the address the proxy appended
+# to X-Forwarded-For (the right-most: a client can forge every other entry), so one attacker cannot lock out
+# everyone behind the same proxy.
+AUTHENTICATION_BACKENDS = ["sredesk.auth.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("SREDESK_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("SREDESK_LOGIN_COOLOFF_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # random user names from one address must be stopped too
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the address's earlier typos
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: the table would grow without bound
+AXES_VERBOSE = False
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"  # django-ipware: the last entry, the one our proxy wrote
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 # --- Logging -----------------------------------------------------------------------
 
