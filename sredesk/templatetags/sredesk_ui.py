@@ -12,6 +12,7 @@ import datetime as dt
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from sredesk import inputs
 
@@ -104,3 +105,17 @@ def http_url(value: str | None) -> str:
     runs script in the viewer's page).
     """
     return value if value and inputs.http_url(value) else ""
+
+
+@register.filter
+def nonced(svg: SafeString, request) -> SafeString:
+    """A server-drawn SVG chart (``ownership.charts.inline_svg``) whose ``<style>`` carries the response's CSP nonce.
+
+    The Content-Security-Policy (``CONTENT_SECURITY_POLICY`` in settings) refuses inline styles except those with
+    the nonce django-csp puts in this response's header; only sredesk's own chart markup goes through here, never
+    text a person wrote. Without a nonce (no CSP middleware) the SVG is returned as it is.
+    """
+    nonce = getattr(request, "csp_nonce", None)
+    if nonce is None:
+        return svg
+    return mark_safe(str(svg).replace("<style", f'<style nonce="{nonce!s}"'))  # noqa: S308 - our own chart markup
