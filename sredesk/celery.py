@@ -3,9 +3,18 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sredesk.settings")
 
 app = Celery("sredesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _worker_database_timeouts(**kwargs) -> None:
+    """A worker's PostgreSQL connections wait on locks and statements at most SREDESK_WORKER_DB_* seconds."""
+    from sredesk import dbtrouble
+
+    dbtrouble.use_timeouts("worker")

@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import get_resolver
 from django.utils import timezone
 
+from sredesk import dbtrouble
+
 WEBHOOK_PREFIX = "/hooks/"
 WEBHOOK_URLCONF = "incidents.webhooks"
 
@@ -31,7 +33,12 @@ class WebhookShortPathMiddleware:
             return self.get_response(request)
         request.get_host()  # raises DisallowedHost, answered 400 by Django's exception handling
         match = self.hooks.resolve(request.path_info[len(WEBHOOK_PREFIX) - 1 :])  # Resolver404 is answered 404
-        return match.func(request, *match.args, **match.kwargs)
+        try:
+            return match.func(request, *match.args, **match.kwargs)
+        except Exception as exc:
+            if dbtrouble.is_database_trouble(exc):  # 503 + Retry-After: Alertmanager and PagerDuty retry it
+                return dbtrouble.unavailable_response(request, exc)
+            raise
 
 
 class UserTimezoneMiddleware:

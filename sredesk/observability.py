@@ -26,17 +26,28 @@ from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
 from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
+from sredesk.tokens import bearer_token, token_hash, token_matches
 
 
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 while the process can answer at all."""
+    """200 while the process can answer at all (``sredesk.dbtrouble.HealthzMiddleware`` answers it first)."""
     return JsonResponse({"status": "ok"})
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    """Whether ``request`` carries ``Authorization: Bearer <SREDESK_READYZ_TOKEN>`` (never, when it is unset)."""
+    expected = settings.SREDESK_READYZ_TOKEN
+    return bool(expected) and token_matches(bearer_token(request.headers.get("Authorization")), token_hash(expected))
 
 
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
-    """200 when the database and the Celery broker answer; 503 naming what failed."""
+    """200 when the database and the Celery broker answer; 503 naming what failed.
+
+    ``{"status": "unavailable", "problems": {"database": "unavailable"}}`` for anyone; the error itself (driver or
+    broker message: host names, ports, user names) only with ``Authorization: Bearer <SREDESK_READYZ_TOKEN>``.
+    """
     problems = {}
     try:
         with connection.cursor() as cursor:
@@ -51,6 +62,8 @@ def readyz(request: HttpRequest) -> HttpResponse:
     except Exception as exc:  # kombu raises many types, all meaning "not ready"
         problems["broker"] = f"{type(exc).__name__}: {exc}"
     if problems:
+        if not _may_see_details(request):
+            problems = dict.fromkeys(problems, "unavailable")
         return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
     return JsonResponse({"status": "ok"})
 

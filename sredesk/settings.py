@@ -58,12 +58,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz answers before anything else, the database included (sredesk/dbtrouble.py).
+    "sredesk.dbtrouble.HealthzMiddleware",
     # Alert webhooks skip everything below (machine clients: no sessions, CSRF, UI).
     "sredesk.middleware.WebhookShortPathMiddleware",
     # Every other view's request body within its limit, chunked ones included; before CSRF reads a form.
     "sredesk.bodies.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy: see "Security headers" below
+    # A view the database failed (lock or statement timeout, connection lost) answers 503 with Retry-After.
+    "sredesk.dbtrouble.DatabaseTroubleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,7 +138,28 @@ else:
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
+    # A database host that does not answer fails the connection after this many seconds instead of hanging.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("SREDESK_DB_CONNECT_TIMEOUT_SECONDS", default=5)
 IS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# PostgreSQL lock_timeout and statement_timeout, in seconds (0: none), per kind of process (sredesk/dbtrouble.py):
+# a web request gives up on a lock after 2 s and on a statement after 10 s and answers 503 with Retry-After, well
+# before gunicorn's or a sender's timeout (the API and webhook senders retry a 503); a Celery task may wait longer,
+# and a statement ends before CELERY_TASK_TIME_LIMIT (300 s). Management commands (migrate) get none.
+DB_TIMEOUTS = {
+    "web": (
+        env.float("SREDESK_DB_LOCK_TIMEOUT_SECONDS", default=2.0),
+        env.float("SREDESK_DB_STATEMENT_TIMEOUT_SECONDS", default=10.0),
+    ),
+    "worker": (
+        env.float("SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS", default=30.0),
+        env.float("SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS", default=240.0),
+    ),
+}
+# The Retry-After (seconds) of the 503 a request gets when the database failed it.
+SREDESK_DB_RETRY_AFTER_SECONDS = env.int("SREDESK_DB_RETRY_AFTER_SECONDS", default=5)
+# /readyz shows what failed (database, broker) to anyone, the error itself only to a request with
+# "Authorization: Bearer <this>": the driver's message names hosts, ports and users. Unset: to nobody.
+SREDESK_READYZ_TOKEN = env.str("SREDESK_READYZ_TOKEN", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Static files, i18n, time ----------------------------------------------------

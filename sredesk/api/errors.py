@@ -7,6 +7,7 @@ including Django ``ValidationError`` from the services (400, ``message_dict`` ->
 ``Http404``/``DoesNotExist`` (404) and ``PermissionDenied`` (403).
 """
 
+import sys
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
@@ -135,7 +136,16 @@ def handler400(request, exception=None):
 
 
 def handler500(request):
-    """JSON for a server fault under /api/ (logged by Django), Django's page elsewhere."""
+    """JSON for a server fault under /api/ (logged by Django), Django's page elsewhere.
+
+    A fault that is the database's (a lock or statement timeout, a lost connection) raised outside a view is a 503
+    with Retry-After instead (``sredesk.dbtrouble``; inside views its middleware answers first).
+    """
+    from sredesk import dbtrouble
+
+    exc = sys.exc_info()[1]
+    if dbtrouble.is_database_trouble(exc):
+        return dbtrouble.unavailable_response(request, exc)
     if _is_api(request.path):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     from django.views.defaults import server_error
