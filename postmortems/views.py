@@ -26,6 +26,7 @@ from .forms import (
 )
 from .markdown import render_markdown
 from .models import ActionItem, PostMortem
+from .moves import postmortem_move
 from .selectors import postmortems_open
 from .services import (
     POSTMORTEM_VERBS,
@@ -34,7 +35,6 @@ from .services import (
     action_item_update,
     postmortem_completion_blockers,
     postmortem_snooze,
-    postmortem_transition,
     postmortem_update,
     regression_test_link,
 )
@@ -192,18 +192,15 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
 @login_required
 def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     postmortem = _postmortem(pk)
-    before = postmortem.status
     try:
-        postmortem = postmortem_transition(
-            postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.WEB
-        )
+        outcome = postmortem_move(verb=verb, postmortem_id=postmortem.pk, actor=request.user, source=Source.WEB)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        if postmortem.status == before:
-            messages.info(request, f"The post-mortem was already {postmortem.get_status_display().lower()}.")
+        if outcome.changed:
+            messages.success(request, f"Post-mortem {outcome.postmortem.get_status_display().lower()}.")
         else:
-            messages.success(request, f"Post-mortem {postmortem.get_status_display().lower()}.")
+            messages.info(request, outcome.hint)
     return redirect("postmortems:detail", pk=pk)
 
 

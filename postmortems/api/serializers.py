@@ -207,6 +207,30 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
         return postmortem_completion_blockers(postmortem)
 
 
+class PostMortemMoveSerializer(PostMortemDetailSerializer):
+    """The post-mortem after a workflow move, and whether this request moved it (``postmortems.moves``)."""
+
+    changed = serializers.SerializerMethodField()
+    hint = serializers.SerializerMethodField()
+
+    class Meta(PostMortemDetailSerializer.Meta):
+        fields = [*PostMortemDetailSerializer.Meta.fields, "changed", "hint"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
+    def get_changed(self, postmortem: PostMortem) -> bool:
+        return self.context["outcome"].changed
+
+    @extend_schema_field(
+        serializers.CharField(
+            help_text='When nothing changed, since when and by whom ("The post-mortem was already '
+            'published by Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+        )
+    )
+    def get_hint(self, postmortem: PostMortem) -> str:
+        return self.context["outcome"].hint
+
+
 class PostMortemUpdateInput(StrictInputSerializer):
     """Sections (Markdown), owner and due date; give only what changes."""
 

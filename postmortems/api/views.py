@@ -24,6 +24,7 @@ from postmortems.models import (
     TestResult,
     TestRun,
 )
+from postmortems.moves import postmortem_move
 from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.permissions import check_write
@@ -97,12 +98,11 @@ class PostMortemViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         postmortem = self.get_object()
         with transaction.atomic():
             check_if_match(request, PostMortem, postmortem.pk)
-            services.postmortem_transition(
-                postmortem_id=postmortem.pk, verb=verb, actor=request.user, source=Source.API
-            )
-        return self._detail(postmortem.pk)
+            outcome = postmortem_move(verb=verb, postmortem_id=postmortem.pk, actor=request.user, source=Source.API)
+        moved = self.get_queryset().get(pk=postmortem.pk)
+        return Response(serializers.PostMortemMoveSerializer(moved, context={"outcome": outcome}).data)
 
-    _transition_schema = {"request": None, "responses": {200: serializers.PostMortemDetailSerializer, 409: CONFLICT}}
+    _transition_schema = {"request": None, "responses": {200: serializers.PostMortemMoveSerializer, 409: CONFLICT}}
 
     @extend_schema(**_transition_schema)
     @action(detail=True, methods=["post"])

@@ -100,3 +100,17 @@ def test_a_name_that_cannot_be_text_is_a_400_on_its_field(api, value):
     response = api.post("/api/v1/incidents/", {"title": "x", "commander": value}, format="json")
 
     assert response.status_code == 400 and "commander" in response.json()["error"]["fields"]
+
+
+def test_a_repeated_post_mortem_move_says_nothing_changed_and_who_was_first(world):
+    from tests.api.clients import client_for
+
+    lead = client_for(world["lead"])
+    url = f"/api/v1/postmortems/{world['postmortem'].pk}/publish/"
+    first = lead.post(url, {}, format="json").json()
+
+    again = lead.post(url, {}, format="json")
+
+    assert first["changed"] is True and first["hint"] == "" and first["status"] == "published"
+    assert again.status_code == 200 and again.json()["changed"] is False
+    assert again.json()["hint"].startswith(f"The post-mortem was already published by {world['lead']} at ")
