@@ -112,7 +112,7 @@ class ServiceDashboard:
     postmortems: list[PostMortem]
 
 
-def service_dashboard(service: Service, *, since: dt.datetime) -> ServiceDashboard:
+def service_dashboard(service: Service, *, since: dt.datetime, now: dt.datetime) -> ServiceDashboard:
     """What a service's page shows: who answers for it, its incidents since ``since``, follow-ups and tests."""
     assigned = {r.role: r for r in service.responsibilities.select_related("user", "team")}
     responsibilities = [(label, assigned.get(role)) for role, label in Responsibility.Role.choices]
@@ -129,7 +129,7 @@ def service_dashboard(service: Service, *, since: dt.datetime) -> ServiceDashboa
         responsibilities=responsibilities,
         recent_incidents=list(incidents[:10]),
         window_incidents=window,
-        action_items=list(action_items_open().filter(pk__in=item_ids)),
+        action_items=list(action_items_open(now=now).filter(pk__in=item_ids)),
         regression_tests=list(
             RegressionTest.objects.filter(pk__in=test_ids)
             .select_related("repository", "postmortem__incident", "state_run")
@@ -137,7 +137,8 @@ def service_dashboard(service: Service, *, since: dt.datetime) -> ServiceDashboa
         ),
         postmortems=list(
             PostMortem.objects.filter(pk__in=postmortem_ids)
-            .exclude(status=PostMortem.Status.COMPLETE)
+            .exclude(status__in=[PostMortem.Status.COMPLETE, PostMortem.Status.DECLINED])
+            .annotate_rules(now=now)
             .select_related("incident", "owner")
             .order_by("due_at", "id")
         ),
@@ -163,9 +164,9 @@ def my_work(user: User, *, now: dt.datetime, reminders: int = 30) -> MyWork:
     mine = Q(commander=user) | Q(communications_lead=user) | Q(responders=user)
     incident_ids = Incident.objects.filter(mine).values("pk")
     return MyWork(
-        postmortems=list(postmortems_owed(owner=user)),
+        postmortems=list(postmortems_owed(now=now, owner=user)),
         postmortems_owing_test=list(postmortems_regression_debt(now=now).filter(owner=user).order_by("due_at", "id")),
-        action_items=list(action_items_open(owner=user)),
+        action_items=list(action_items_open(now=now, owner=user)),
         incidents=list(open_incidents.filter(pk__in=incident_ids).order_by("severity", "detected_at", "id")),
         reminders=list(reminder_deliveries_to(user)[:reminders]),
     )

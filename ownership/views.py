@@ -45,7 +45,7 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     open action items and regression tests."""
     service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
     now = timezone.now()
-    dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS))
+    dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS), now=now)
     context = {
         "service": service,
         "dashboard": dashboard,
@@ -55,7 +55,6 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "trends": charts.response_trends(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
         "weeks": CHART_WEEKS,
         "now": now,
-        "today": timezone.localdate(now),
     }
     return render(request, "ownership/service.html", context)
 
@@ -66,7 +65,7 @@ def my_work_view(request: HttpRequest) -> HttpResponse:
     their open incidents; the reminders sent to them."""
     now = timezone.now()
     work = my_work(request.user, now=now)
-    return render(request, "ownership/my_work.html", {"work": work, "now": now, "today": timezone.localdate(now)})
+    return render(request, "ownership/my_work.html", {"work": work, "now": now})
 
 
 @login_required

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -23,7 +23,6 @@ from .models import (
     TestRunFile,
 )
 from .reminders import reminders_send_now
-from .selectors import has_accepted_regression_test
 from .services import action_item_set_status, postmortem_transition, regression_test_verify_by_hand
 
 
@@ -68,9 +67,9 @@ class RegressionTestFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "accepted":
-            return queryset.filter(has_accepted_regression_test())
+            return queryset.with_accepted_test()
         if self.value() == "owed":
-            return queryset.exclude(has_accepted_regression_test())
+            return queryset.without_accepted_test()
         return queryset
 
 
@@ -120,10 +119,8 @@ class PostMortemAdmin(HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                reminder_count=Count("reminders", distinct=True),
-                accepted=Count("regression_tests", filter=Q(regression_tests__state=RegressionTest.State.VERIFIED)),
-            )
+            .annotate_rules(now=timezone.now())
+            .annotate(reminder_count=Count("reminders", distinct=True))
         )
 
     @admin.display(description="severity", ordering="incident__severity")
@@ -134,9 +131,10 @@ class PostMortemAdmin(HistoryAdmin):
     def reminders_planned(self, obj: PostMortem) -> int:
         return obj.reminder_count
 
-    @admin.display(description="verified test", boolean=True, ordering="accepted")
+    @admin.display(description="accepted test", boolean=True, ordering="has_accepted_test")
     def test_accepted(self, obj: PostMortem) -> bool:
-        return bool(obj.accepted)
+        """Verified, or linked where the service's CI does not report (``postmortems.querysets``)."""
+        return bool(obj.has_accepted_test)
 
     @admin.action(description="Send reminder now (the step due, if not sent yet)")
     def send_reminder_now(self, request, queryset) -> None:
@@ -162,15 +160,13 @@ class ActionItemOverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(
-                status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=timezone.localdate()
-            )
+            return queryset.overdue(now=timezone.now())
         return queryset
 
 
 @admin.register(ActionItem)
 class ActionItemAdmin(HistoryAdmin):
-    list_display = ("title", "postmortem", "kind", "priority", "owner", "due_date", "status")
+    list_display = ("title", "postmortem", "kind", "priority", "owner", "due_date", "overdue", "status")
     list_filter = ("status", ActionItemOverdueFilter, "kind", "priority", "postmortem__incident__owning_team")
     search_fields = ("title", "description", "owner__username", "postmortem__incident__title")
     date_hierarchy = "due_date"
@@ -179,6 +175,14 @@ class ActionItemAdmin(HistoryAdmin):
     raw_id_fields = ("postmortem",)
     readonly_fields = ("created_at", "updated_at")
     actions = ["mark_done", "mark_in_progress"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate_rules(now=timezone.now())
+
+    @admin.display(description="overdue", boolean=True, ordering="is_overdue")
+    def overdue(self, obj: ActionItem) -> bool:
+        """Open or in progress past its due date, a UTC date (``postmortems.querysets``)."""
+        return bool(obj.is_overdue)
 
     def _set_status(self, request, queryset, status: str) -> None:
         for item in queryset:

@@ -14,6 +14,7 @@ from notifications.models import DeliveryBase
 from ownership.models import Repository, Team
 from sredesk.versions import Versioned
 
+from .querysets import ActionItemQuerySet, PostMortemQuerySet
 from .testids import test_key
 
 
@@ -68,6 +69,7 @@ class PostMortem(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
+    objects = PostMortemQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -128,19 +130,6 @@ class PostMortem(Versioned):
             return RegressionTest.State.LINKED
         return RegressionTest.State.VERIFIED
 
-    def owes_regression_test_since(self, now: datetime) -> datetime | None:
-        """When this post-mortem started owing a regression test, or None if it does not (yet).
-
-        A complete or declined post-mortem owes nothing. Otherwise it owes one from its
-        publication, or from its due date once that has passed, whichever is first.
-        """
-        if self.status in (self.Status.COMPLETE, self.Status.DECLINED):
-            return None
-        starts = [self.due_at] if self.due_at <= now else []
-        if self.status == self.Status.PUBLISHED and self.published_at and self.published_at <= now:
-            starts.append(self.published_at)
-        return min(starts) if starts else None
-
 
 class ActionItem(Versioned):
     """Follow-up work from a post-mortem. ``wont_do`` needs a reason."""
@@ -178,6 +167,7 @@ class ActionItem(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
+    objects = ActionItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["priority", "due_date", "id"]

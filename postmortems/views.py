@@ -58,7 +58,7 @@ def _errors(form) -> str:
 @login_required
 def open_postmortems(request: HttpRequest) -> HttpResponse:
     """Every post-mortem not yet complete: owner, due date, reminders sent, regression test or not."""
-    return render(request, "postmortems/open.html", {"postmortems": postmortems_open(), "now": timezone.now()})
+    return render(request, "postmortems/open.html", {"postmortems": postmortems_open(now=timezone.now())})
 
 
 @login_required
@@ -100,10 +100,8 @@ def _postmortem(pk: int) -> PostMortem:
 def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A post-mortem: rendered sections, workflow buttons, action items, regression tests, reminders."""
     postmortem = _postmortem(pk)
-    today = timezone.localdate()
-    items = list(postmortem.action_items.select_related("owner"))
+    items = list(postmortem.action_items.annotate_rules(now=timezone.now()).select_related("owner"))
     for item in items:
-        item.overdue = bool(item.due_date and item.due_date < today and item.status in ("open", "in_progress"))
         item.status_form = ActionItemStatusForm(
             initial={"status": item.status, "wont_do_reason": item.wont_do_reason}, prefix=f"item{item.pk}"
         )

@@ -150,7 +150,8 @@ class DatabaseCollector:
         yield unreachable
         yield GaugeMetricFamily(
             "sredesk_postmortems_awaiting_regression_test",
-            "Post-mortems published or past due, not complete, with no regression test.",
+            "Post-mortems that owe a regression test: published, complete whose test regressed or was unlinked, "
+            "or a draft past due; none accepted (postmortems.querysets).",
             value=postmortems_owing_regression_test(now=now).count(),
         )
         pending = GaugeMetricFamily(

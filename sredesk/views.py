@@ -24,9 +24,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         "by_severity": incidents_open_by_severity(),
         "open_incidents": list(incidents_open()[:15]),
         "unacknowledged": list(incidents_needing_acknowledgement()[:15]),
-        "owed": list(postmortems_owed()[:15]),
+        "owed": list(postmortems_owed(now=now)[:15]),
         "debt": list(postmortems_regression_debt(now=now)[:15]),
-        "overdue_items": list(action_items_overdue(today=timezone.localdate(now))[:15]),
+        "overdue_items": list(action_items_overdue(now=now)[:15]),
         "postmortem_counts": postmortems_by_status(),
     }
     context["open_total"] = sum(n for _, n in context["by_severity"])

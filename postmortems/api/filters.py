@@ -10,8 +10,6 @@ from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder,
 from postmortems.testids import MAX_TEST_ID_CHARS, test_key
 from sredesk.api import filters as f
 
-from .serializers import OPEN_ITEM_STATUSES, UNPUBLISHED
-
 
 def _priority_alias(value: str) -> list[str] | None:
     by_label = {label.upper(): str(number) for number, label in ActionItem.Priority.choices}
@@ -35,8 +33,8 @@ class PostMortemFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Q(status__in=UNPUBLISHED, due_at__lt=timezone.now())
-        return queryset.filter(overdue if value else ~overdue)
+        now = timezone.now()
+        return queryset.overdue_draft(now=now) if value else queryset.not_overdue_draft(now=now)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(Q(incident__title__icontains=value) | Q(summary__icontains=value))
@@ -56,7 +54,10 @@ class ActionItemFilter(django_filters.FilterSet):
     postmortem = f.ref("postmortem", PostMortem, None, "Of this post-mortem (id).")
     incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
     team = f.ref("postmortem__incident__owning_team", Team, "slug", "The incident's owning team (id or slug).")
-    overdue = f.boolean("Open or in progress past the due date (true), or not (false).", method="filter_overdue")
+    overdue = f.boolean(
+        "Open or in progress, and the due date (a UTC date) has passed (true), or not (false).",
+        method="filter_overdue",
+    )
     due_after = django_filters.DateFilter("due_date", lookup_expr="gte", help_text="Due on or after (YYYY-MM-DD).")
     due_before = django_filters.DateFilter("due_date", lookup_expr="lt", help_text="Due before (YYYY-MM-DD).")
     search = f.search("Part of the title or description.")
@@ -66,8 +67,8 @@ class ActionItemFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Q(status__in=OPEN_ITEM_STATUSES, due_date__lt=timezone.now().date())
-        return queryset.filter(overdue if value else ~overdue)
+        now = timezone.now()
+        return queryset.overdue(now=now) if value else queryset.not_overdue(now=now)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(f.any_icontains(["title", "description"], value))

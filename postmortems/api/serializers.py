@@ -20,6 +20,7 @@ from postmortems.models import (
     TestResult,
     TestRun,
 )
+from postmortems.querysets import action_item_is_overdue, postmortem_is_overdue_draft
 from postmortems.services import POSTMORTEM_SECTIONS
 from postmortems.testids import MAX_TEST_ID_CHARS
 from sredesk.api.fields import (
@@ -29,9 +30,6 @@ from sredesk.api.fields import (
     StrictInputSerializer,
     label_choice_input,
 )
-
-OPEN_ITEM_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
-UNPUBLISHED = (PostMortem.Status.DRAFT, PostMortem.Status.IN_REVIEW)
 
 
 class TestRunSummarySerializer(serializers.ModelSerializer):
@@ -73,9 +71,11 @@ class ActionItemSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.BooleanField(help_text="Open or in progress past its due date."))
+    @extend_schema_field(
+        serializers.BooleanField(help_text="Open or in progress, and its due date (a UTC date) has passed.")
+    )
     def get_overdue(self, item: ActionItem) -> bool:
-        return bool(item.due_date and item.due_date < timezone.now().date() and item.status in OPEN_ITEM_STATUSES)
+        return action_item_is_overdue(item, now=timezone.now())
 
 
 class RegressionTestSerializer(serializers.ModelSerializer):
@@ -171,7 +171,7 @@ class PostMortemListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(help_text="Still a draft or in review past its due date."))
     def get_overdue(self, postmortem: PostMortem) -> bool:
-        return postmortem.status in UNPUBLISHED and postmortem.due_at < timezone.now()
+        return postmortem_is_overdue_draft(postmortem, now=timezone.now())
 
 
 class PostMortemDetailSerializer(PostMortemListSerializer):

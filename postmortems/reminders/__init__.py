@@ -11,7 +11,10 @@ What is reminded (``Reminder.Kind``):
   turned ``failing`` or ``missing`` (each regression starts a new cycle);
 * ``overdue_draft``: a draft or in-review post-mortem past its due date;
 * ``overdue_action_item``: an open action item past its due date (one ledger
-  per item, ``subject_key="action-item:<id>"``).
+  per item, ``subject_key="action-item:<id>"``), counted from 00:00 UTC after it.
+
+Which post-mortems and items owe what is decided by ``postmortems.querysets``
+(the one home of those rules and of "today" for a due date).
 
 Each debt has a start (``since``) and a cadence of steps after it
 (``REMINDER_CADENCE_SECONDS``, then every ``REMINDER_REPEAT_SECONDS``). The

@@ -9,10 +9,10 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, Exists, ExpressionWrapper, Max, Min, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, Min, Model, OuterRef, Q, QuerySet
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
-from ..selectors import has_accepted_regression_test
+from ..querysets import action_item_overdue_since, overdue_draft_q, owing_regression_test_q
 
 Kind = Reminder.Kind
 
@@ -99,20 +99,13 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
     ``tests``: the regression tests of the post-mortems to be read (PostgreSQL
     evaluates the EXISTS under OR as hashed subplans, each a scan of ``tests``).
     """
-    S = PostMortem.Status
     regressed = Exists(
         tests.filter(postmortem=OuterRef("pk"), state__in=[RegressionTest.State.FAILING, RegressionTest.State.MISSING])
     )
-    accepted = ExpressionWrapper(has_accepted_regression_test(tests), output_field=BooleanField())
     return (
         PostMortem.objects.filter(_awake(now))
-        .alias(accepted=accepted, is_regressed=regressed)
         # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
-        .filter(
-            Q(status__in=[S.DRAFT, S.IN_REVIEW], due_at__lte=now)
-            | Q(accepted=False, status=S.PUBLISHED)
-            | Q(accepted=False, status=S.COMPLETE, is_regressed=True)
-        )
+        .filter(overdue_draft_q(now) | owing_regression_test_q(now, tests=tests))
         .annotate(regressed=regressed)
         .order_by()
         # Tuples, not model instances: planning reads a handful of columns of thousands of rows.
@@ -171,9 +164,7 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
     reads (their owner, post-mortem and incident)."""
     S = PostMortem.Status
     return (
-        ActionItem.objects.filter(
-            status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS], due_date__lt=now.date()
-        )
+        ActionItem.objects.overdue(now=now)
         .exclude(postmortem__status__in=[S.COMPLETE, S.DECLINED])
         .filter(Q(postmortem__snoozed_until__isnull=True) | Q(postmortem__snoozed_until__lte=now))
         .select_related("owner", "postmortem__incident")
@@ -198,7 +189,7 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
 def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
     dues = []
     for item in items:
-        since = dt.datetime.combine(item.due_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        since = action_item_overdue_since(item.due_date)
         step = cadence_step(since, now)
         if step is not None:
             pm, incident = item.postmortem, item.postmortem.incident

@@ -52,7 +52,7 @@ def test_a_declined_post_mortem_owes_nothing_and_is_counted_on_its_own():
 
     now = timezone.now()
     assert due_reminders(now=now, postmortem_id=postmortem.pk) == []
-    for selector in (postmortems_owed(), postmortems_open(), postmortems_owing_regression_test(now=now)):
+    for selector in (postmortems_owed(now=now), postmortems_open(now=now), postmortems_owing_regression_test(now=now)):
         assert postmortem not in selector
     assert postmortem not in postmortems_regression_debt(now=now)
     assert postmortems_by_status()["declined"] == 1
