@@ -150,11 +150,15 @@ class _Writer:
 
 
 @cache
-def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: str) -> _Writer:
+def _writer(
+    model: type[Model], names: tuple[str, ...], returning: tuple[str, ...], vendor: str, ignore_conflicts: bool = False
+) -> _Writer:
     fields = [_field(model, name) for name in names]
     columns = ", ".join(_quote(f.column) for f in fields)
     head = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) "
-    tail = f" RETURNING {_quote(_field(model, returning).column)}" if returning else ""
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        tail += " RETURNING " + ", ".join(_quote(_field(model, name).column) for name in returning)
     json_keys, json_sql = None, ""
     if vendor == "postgresql" and all(isinstance(field, _JSON_SAFE) for field in fields):
         spec = ", ".join(f"{_quote(f.column)} {f.db_type(connection)}" for f in fields)
@@ -175,41 +179,63 @@ def _writer(model: type[Model], names: tuple[str, ...], returning: str, vendor: 
 
 # From this many rows without RETURNING, PostgreSQL gets them through COPY.
 MANY_ROWS = 200
+# At most this many parameters in one VALUES statement (SQLite allows 32,766, PostgreSQL 65,535).
+MAX_PARAMS = 30_000
 
 
-def insert(model: type[Model], rows: Sequence[Mapping[str, object]], *, returning: str = "") -> list:
-    """INSERT ``rows`` (field name -> Python value, the same keys in every row); one round trip.
+def insert(
+    model: type[Model],
+    rows: Sequence[Mapping[str, object]],
+    *,
+    returning: str | tuple[str, ...] = "",
+    ignore_conflicts: bool = False,
+) -> list:
+    """INSERT ``rows`` (field name -> Python value, the same keys in every row); one round trip on PostgreSQL.
 
     Values are stored as the ORM stores them (``get_db_prep_save``, or the
     same value as JSON); give every NOT NULL column, since model defaults
-    are not applied. Returns the ``returning`` column of each row in
-    insertion order (as Django's own bulk_create relies on), or [] without
-    ``returning``. No signals are sent.
+    are not applied. ``returning`` is a field name (returns that column of
+    each row, in insertion order, as Django's own bulk_create relies on) or
+    a tuple of names (returns a tuple per row); without it, returns [].
+    ``ignore_conflicts`` adds ``ON CONFLICT DO NOTHING``: a row that would
+    break a unique constraint is skipped, and RETURNING gives only the rows
+    this statement inserted (match them by their returned columns, not by
+    position). No signals are sent.
 
-    The statement's form: on PostgreSQL, a few rows whose columns can travel
-    as JSON are ONE parameter read by ``jsonb_to_recordset`` (the same text
-    for any number of rows: prepared once, and parsed once by psycopg, which
+    The statement's form: on PostgreSQL, rows whose columns can travel as
+    JSON are ONE parameter read by ``jsonb_to_recordset`` (the same text for
+    any number of rows: prepared once, and parsed once by psycopg, which
     re-parses any statement with more than 50 parameters); many rows without
-    RETURNING go through ``COPY ... FROM STDIN``. Otherwise, and on SQLite, a
-    VALUES list.
+    RETURNING or conflicts to ignore go through ``COPY ... FROM STDIN``.
+    Otherwise, and on SQLite, VALUES lists of at most ``MAX_PARAMS``
+    parameters each (one round trip per list).
     """
     if not rows:
         return []
     db = connections[DEFAULT_DB_ALIAS]
-    writer = _writer(model, tuple(rows[0]), returning, db.vendor)
-    many = db.vendor == "postgresql" and not returning and len(rows) >= MANY_ROWS
+    names = (returning,) if isinstance(returning, str) and returning else tuple(returning or ())
+    writer = _writer(model, tuple(rows[0]), names, db.vendor, ignore_conflicts)
+    many = db.vendor == "postgresql" and not names and not ignore_conflicts and len(rows) >= MANY_ROWS
+    found: list[tuple] = []
     with db.cursor() as cursor:
         if writer.json_keys is not None and not many:
             document = rows_json([{column: row[name] for name, column in writer.json_keys} for row in rows])
             cursor.execute(writer.json_sql, [document])
+            found = cursor.fetchall() if names else []
         elif many:
             with cursor.copy(writer.copy_sql) as copy:  # psycopg's COPY: the fastest way in for many rows
                 for row in rows:
                     copy.write_row(_adapted(writer, row, db))
         else:
-            params = [value for row in rows for value in _adapted(writer, row, db)]
-            cursor.execute(writer.values_head + ", ".join([writer.one_row] * len(rows)) + writer.tail, params)
-        return [value for (value,) in cursor.fetchall()] if returning else []
+            size = max(1, MAX_PARAMS // len(writer.adapters))
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                params = [value for row in chunk for value in _adapted(writer, row, db)]
+                cursor.execute(writer.values_head + ", ".join([writer.one_row] * len(chunk)) + writer.tail, params)
+                found += cursor.fetchall() if names else []
+    if isinstance(returning, str):
+        return [value for (value,) in found]
+    return [tuple(row) for row in found]
 
 
 def adapted_values(model: type[Model], row: Mapping[str, object]) -> list:
@@ -219,7 +245,7 @@ def adapted_values(model: type[Model], row: Mapping[str, object]) -> list:
     one-statement path); ``insert`` covers the plain INSERT.
     """
     db = connections[DEFAULT_DB_ALIAS]
-    return _adapted(_writer(model, tuple(row), "", db.vendor), row, db)
+    return _adapted(_writer(model, tuple(row), (), db.vendor), row, db)
 
 
 def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:

@@ -8,15 +8,15 @@ import logging
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from notifications.base import slack_enabled
 from notifications.reach import person_reach
 from ownership.hours import next_working_time
 from ownership.models import Membership, Team, User
+from sredesk import sql
 from sredesk.lookups import chunks
-from sredesk.sql import rows_json
 
 from ..models import Reminder, ReminderDelivery
 from .delivery import _enqueue
@@ -121,40 +121,12 @@ def _deliveries(
     return rows
 
 
-def _insert(table: str, columns: dict[str, str], rows: list[tuple], *, returning: str = "") -> list[tuple]:
-    """``INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]`` of ``rows`` (tuples in ``columns`` order) into ``table``.
-
-    ``columns`` maps each column to its PostgreSQL type. On PostgreSQL one
-    statement takes every row as ONE JSON parameter (an array of arrays, read
-    by ``jsonb_array_elements``): the same text for any number of rows, and
-    ``json.dumps`` in C where psycopg dumped arrays element by element in
-    Python (a third of planning's time in bench/sweep). On SQLite multi-row
-    VALUES in batches of 500. The ORM's bulk_create would build a model
-    instance per row, which dominated planning too.
-    """
-    if not rows:
-        return []
-    names = ", ".join(columns)
-    tail = " ON CONFLICT DO NOTHING" + (f" RETURNING {returning}" if returning else "")
-    out: list[tuple] = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            values = ", ".join(f"(r->>{i})::{kind}" for i, kind in enumerate(columns.values()))
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS r{tail}",  # noqa: S608 - names are ours
-                [rows_json(rows)],
-            )
-            return cursor.fetchall() if returning else out
-        adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores them (naive UTC text)
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            params = [adapt(v) if isinstance(v, dt.datetime) else v for row in chunk for v in row]
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}{tail}"  # noqa: S608
-            cursor.execute(sql, params)
-            if returning:
-                out += cursor.fetchall()
-    return out
+# The columns of a planned delivery: those of ``_deliveries``' rows, then status, last_error, attempts,
+# created_at and external_ref.
+DELIVERY_COLUMNS = (
+    "reminder_id", "recipient_user_id", "recipient_team_id", "channel", "address", "not_before",
+    "status", "last_error", "attempts", "created_at", "external_ref",
+)  # fmt: skip
 
 
 def _plan(new: list[Due], *, now: dt.datetime, superseded: dict[tuple, str] | None = None) -> list[int]:
@@ -166,19 +138,23 @@ def _plan(new: list[Due], *, now: dt.datetime, superseded: dict[tuple, str] | No
     the rows this statement inserted, and only those get deliveries here.
     """
     superseded = superseded or {}
-    created = _insert(
-        "postmortems_reminder",
-        {
-            "postmortem_id": "bigint",
-            "kind": "text",
-            "subject_key": "text",
-            "cycle": "integer",
-            "step": "integer",
-            "due_at": "timestamptz",
-            "created_at": "timestamptz",
-        },
-        [(d.postmortem_id, d.kind, d.subject_key, d.cycle, d.step, d.due_at, now) for d in new],
-        returning="id, postmortem_id, kind, subject_key, cycle, step",
+    # sql.insert, not bulk_create: a model instance per row dominated planning (bench/sweep).
+    created = sql.insert(
+        Reminder,
+        [
+            {
+                "postmortem_id": d.postmortem_id,
+                "kind": d.kind,
+                "subject_key": d.subject_key,
+                "cycle": d.cycle,
+                "step": d.step,
+                "due_at": d.due_at,
+                "created_at": now,
+            }
+            for d in new
+        ],
+        returning=("id", "postmortem_id", "kind", "subject_key", "cycle", "step"),
+        ignore_conflicts=True,
     )
     wanted = {d.key: d for d in new}
     team_ids = {d.team_id for d in new if d.team_id}
@@ -202,22 +178,10 @@ def _plan(new: list[Due], *, now: dt.datetime, superseded: dict[tuple, str] | No
             deliveries += [(*row, ReminderDelivery.Status.PENDING, "") for row in rows]
         else:
             deliveries += [(*row, ReminderDelivery.Status.SKIPPED, reason) for row in rows]
-    _insert(
-        "postmortems_reminderdelivery",
-        {
-            "reminder_id": "bigint",
-            "recipient_user_id": "bigint",
-            "recipient_team_id": "bigint",
-            "channel": "text",
-            "address": "text",
-            "not_before": "timestamptz",
-            "status": "text",
-            "last_error": "text",
-            "attempts": "integer",
-            "created_at": "timestamptz",
-            "external_ref": "text",
-        },
-        [(*row, 0, now, "") for row in deliveries],
+    sql.insert(
+        ReminderDelivery,
+        [dict(zip(DELIVERY_COLUMNS, (*row, 0, now, ""), strict=True)) for row in deliveries],
+        ignore_conflicts=True,
     )
     if created:
         logger.info(

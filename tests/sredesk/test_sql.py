@@ -95,6 +95,39 @@ def test_binary_and_json_columns_round_trip(integration):
     assert (bytes(stored.body), stored.headers, stored.result) == (body, row["headers"], row["result"])
 
 
+def test_conflicting_rows_are_skipped_and_returning_names_those_inserted(integration, monkeypatch):
+    """``ignore_conflicts`` (ON CONFLICT DO NOTHING) on each form of the statement: the JSON document (alerts)
+    and VALUES lists cut to ``MAX_PARAMS`` (a binary column; lowered here so five rows take three statements)."""
+    sql.insert(Alert, [alert_row(integration, "fp1")])
+    rows = [alert_row(integration, fp) for fp in ("fp1", "fp2", "fp1", "fp3")]
+    got = sql.insert(Alert, rows, returning=("id", "fingerprint"), ignore_conflicts=True)
+    assert sorted(fp for _, fp in got) == ["fp2", "fp3"] and Alert.objects.count() == 3
+    assert {pk for pk, _ in got} == set(Alert.objects.exclude(fingerprint="fp1").values_list("pk", flat=True))
+
+    def delivery(event_id: str) -> dict:
+        return {
+            "integration_id": integration.pk,
+            "received_at": T0,
+            "body": b"{}",
+            "headers": {},
+            "outcome": "accepted",
+            "error": "",
+            "result": {},
+            "event_id": event_id,
+        }
+
+    sql.insert(WebhookDelivery, [delivery("e1")])
+    monkeypatch.setattr(sql, "MAX_PARAMS", 2 * len(delivery("")))
+    got = sql.insert(
+        WebhookDelivery,
+        [delivery(e) for e in ("e1", "e2", "e3", "e4", "e5")],
+        returning=("event_id",),
+        ignore_conflicts=True,
+    )
+    assert got == [("e2",), ("e3",), ("e4",), ("e5",)]
+    assert WebhookDelivery.objects.count() == 5
+
+
 def test_an_unknown_field_is_refused_before_any_sql():
     with pytest.raises(LookupError, match="TimelineEvent has no concrete field 'nope'"):
         sql.insert(TimelineEvent, [{"nope": 1}])
