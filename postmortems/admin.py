@@ -23,13 +23,51 @@ from .models import (
     TestRunFile,
 )
 from .reminders import reminders_send_now
-from .services import action_item_set_status, postmortem_transition, regression_test_verify_by_hand
+from .services import (
+    action_item_due_date_check,
+    action_item_set_status,
+    postmortem_transition,
+    regression_test_verify_by_hand,
+)
+
+
+class ActionItemAdminForm(forms.ModelForm):
+    """The admin's door keeps the services' rules: an empty owner is the post-mortem's owner, and a due date moved
+    into the past needs confirming (``postmortems.services.action_item_due_date_check``)."""
+
+    confirm_past_due = forms.BooleanField(label="The due date is in the past: it is already overdue", required=False)
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "postmortem", "title", "description", "kind", "priority", "owner", "due_date", "confirm_past_due",
+            "status", "wont_do_reason", "tracker_url",
+        ]  # fmt: skip
+        help_texts = {"owner": "Empty: the post-mortem's owner.", "due_date": "A UTC date."}
+
+    def clean(self):
+        data = super().clean()
+        if "due_date" in self.changed_data:
+            try:
+                action_item_due_date_check(
+                    data.get("due_date"), confirm_past_due=data.get("confirm_past_due", False), now=timezone.now()
+                )
+            except ValidationError as exc:
+                self.add_error("due_date", exc.message_dict["due_date"])
+        postmortem = self.instance.postmortem if self.instance.postmortem_id else data.get("postmortem")
+        if not data.get("owner") and postmortem is not None:
+            data["owner"] = postmortem.owner
+        return data
 
 
 class ActionItemInline(SharedChoicesInline):
     model = ActionItem
     extra = 0
-    fields = ("title", "kind", "priority", "owner", "due_date", "status", "wont_do_reason", "tracker_url")
+    form = ActionItemAdminForm
+    fields = (
+        "title", "kind", "priority", "owner", "due_date", "confirm_past_due", "status", "wont_do_reason",
+        "tracker_url",
+    )  # fmt: skip
     autocomplete_fields = ("owner",)
 
 
@@ -166,6 +204,7 @@ class ActionItemOverdueFilter(admin.SimpleListFilter):
 
 @admin.register(ActionItem)
 class ActionItemAdmin(HistoryAdmin):
+    form = ActionItemAdminForm
     list_display = ("title", "postmortem", "kind", "priority", "owner", "due_date", "overdue", "status")
     list_filter = ("status", ActionItemOverdueFilter, "kind", "priority", "postmortem__incident__owning_team")
     search_fields = ("title", "description", "owner__username", "postmortem__incident__title")

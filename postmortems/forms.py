@@ -71,7 +71,8 @@ class PostMortemSectionsForm(VersionedFormMixin, forms.ModelForm):
 
 
 class ActionItemForm(VersionedFormMixin, forms.ModelForm):
-    """An action item's fields (not its status); an edit merges with others' changes (``VersionedFormMixin``)."""
+    """An action item's fields (not its status); an edit merges with others' changes (``VersionedFormMixin``).
+    The rules (owner by default, a past due date) are in ``postmortems.services``."""
 
     tracker_url = LinkField(label="Tracker URL", required=False, max_length=500)
     owner = forms.ModelChoiceField(
@@ -82,6 +83,16 @@ class ActionItemForm(VersionedFormMixin, forms.ModelForm):
         model = ActionItem
         fields = ["title", "kind", "priority", "owner", "due_date", "tracker_url"]
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {"due_date": "Due date (UTC)"}
+
+    def __init__(self, *args, postmortem=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Added after the mixin has listed the document's fields: a confirmation, not a field of the item.
+        self.fields["confirm_past_due"] = forms.BooleanField(
+            label="The due date is in the past: it is already overdue", required=False
+        )
+        if postmortem is not None:  # an empty owner is the post-mortem's owner: say who that is
+            self.fields["owner"].empty_label = f"The post-mortem's owner ({postmortem.owner or 'nobody yet'})"
 
 
 class ActionItemStatusForm(forms.Form):

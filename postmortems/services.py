@@ -6,7 +6,7 @@ one who may not write to the post-mortem with ``sredesk.exceptions.PermissionDen
 before anything is written (``ownership.permissions.require_write``).
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from sredesk.versions import BasedOn, merge_edit, value_key
 
 from .markdown import markdown_literal
 from .models import ActionItem, PostMortem, RegressionTest
+from .querysets import due_date_today
 from .testids import canonical_test_id, test_key
 
 
@@ -400,6 +401,24 @@ ACTION_ITEM_FIELDS = (
 )
 
 
+def action_item_due_date_check(due_date: date | None, *, confirm_past_due: bool, now: datetime) -> None:
+    """Refuse a due date before today (a UTC date, ``postmortems.querysets``) unless the caller confirms it.
+
+    An item due in the past is overdue the moment it is saved, so its
+    reminders and the team's digest start at once: a typo (2020 for 2026)
+    must not do that silently. ``confirm_past_due`` is the person saying it
+    really is already late. Raises ValidationError naming ``due_date``.
+    """
+    today = due_date_today(now)
+    if due_date is not None and due_date < today and not confirm_past_due:
+        raise ValidationError(
+            {
+                "due_date": f"{due_date:%Y-%m-%d} is in the past (today is {today:%Y-%m-%d} UTC), so the item would "
+                "be overdue at once. Choose a later date, or confirm that it is already overdue."
+            }
+        )
+
+
 def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb: str, fields: list[str]) -> None:
     if item.status == ActionItem.Status.WONT_DO and not item.wont_do_reason.strip():
         raise ValidationError({"wont_do_reason": "Say why this action item won't be done."})
@@ -415,29 +434,44 @@ def _action_item_save(item: ActionItem, *, actor: User | None, source: str, verb
 
 
 @transaction.atomic
-def action_item_create(*, postmortem: PostMortem, actor: User | None, source: str, **fields) -> ActionItem:
+def action_item_create(
+    *, postmortem: PostMortem, actor: User | None, source: str, confirm_past_due: bool = False, **fields
+) -> ActionItem:
     """Add an action item to ``postmortem``; logged on the incident's timeline.
 
-    ``fields`` are among ACTION_ITEM_FIELDS. Raises ValidationError naming the
-    field (a ``wont_do`` item needs a reason).
+    ``fields`` are among ACTION_ITEM_FIELDS. Without an ``owner`` the item is
+    owned by the post-mortem's owner. Raises ValidationError naming the field
+    (a ``wont_do`` item needs a reason; a due date in the past needs
+    ``confirm_past_due``: ``action_item_due_date_check``).
     """
     unknown = set(fields) - set(ACTION_ITEM_FIELDS)
     if unknown:
         raise ValidationError({field: "Not an action item field." for field in sorted(unknown)})
     _require_postmortem_write(actor, postmortem)
     item = ActionItem(postmortem=postmortem, **fields)
+    action_item_due_date_check(item.due_date, confirm_past_due=confirm_past_due, now=timezone.now())
+    item.owner = item.owner or postmortem.owner
     _action_item_save(item, actor=actor, source=source, verb="added", fields=sorted(fields))
     return item
 
 
 @transaction.atomic
 def action_item_update(
-    *, action_item_id: int, actor: User | None, source: str, based_on: BasedOn | None = None, **changes
+    *,
+    action_item_id: int,
+    actor: User | None,
+    source: str,
+    based_on: BasedOn | None = None,
+    confirm_past_due: bool = False,
+    **changes,
 ) -> ActionItem:
     """Change some fields of an action item; no-op when nothing changes. Raises ValidationError naming the field.
 
     ``based_on``: the version the editor read; an edit of an older version is merged or refused as
     ``postmortem_update`` says (``sredesk.versions.merge_edit``).
+    Clearing the owner gives the item back to the post-mortem's owner; a due
+    date moved into the past needs ``confirm_past_due`` (an unchanged past
+    due date does not: editing a late item's title is fine).
     """
     unknown = set(changes) - set(ACTION_ITEM_FIELDS)
     if unknown:
@@ -448,6 +482,13 @@ def action_item_update(
     changed = [field for field, value in changes.items() if getattr(item, field) != value]
     if not changed:
         return item
+    if "owner" in changed and changes["owner"] is None:  # no owner: the post-mortem's
+        changes["owner"] = item.postmortem.owner
+        changed = [field for field in changed if getattr(item, field) != changes[field]]
+        if not changed:
+            return item
+    if "due_date" in changed:
+        action_item_due_date_check(changes["due_date"], confirm_past_due=confirm_past_due, now=timezone.now())
     for field in changed:
         setattr(item, field, changes[field])
     _action_item_save(item, actor=actor, source=source, verb="updated", fields=changed)

@@ -119,7 +119,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if postmortem.status == PostMortem.Status.PUBLISHED
         else [],
         "relaxed": postmortem.regression_test_requirement == "linked",
-        "item_form": ActionItemForm(),
+        "item_form": ActionItemForm(postmortem=postmortem),
         "snooze_form": SnoozeForm(),
         "decline_form": DeclineForm() if can_proceed(postmortem.decline) else None,
         "now": timezone.now(),
@@ -206,7 +206,7 @@ def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> Http
 @login_required
 def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     postmortem = _postmortem(pk)
-    form = ActionItemForm(request.POST)
+    form = ActionItemForm(request.POST, postmortem=postmortem)
     if form.is_valid():
         try:
             item = action_item_create(postmortem=postmortem, actor=request.user, source=Source.WEB, **form.cleaned_data)
@@ -224,7 +224,7 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     """Edit an action item's title, kind, priority, owner, due date and tracker link (status has its own form)."""
     postmortem = _postmortem(pk)
     item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
-    form = ActionItemForm(request.POST or None, instance=item)
+    form = ActionItemForm(request.POST or None, instance=item, postmortem=postmortem)
     if request.method == "POST" and form.is_valid():
         try:
             saved = action_item_update(
@@ -232,6 +232,7 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
                 actor=request.user,
                 source=Source.WEB,
                 based_on=form.based_on(),
+                confirm_past_due=form.cleaned_data.get("confirm_past_due", False),
                 **form.document_data(),
             )
         except EditConflict as conflict:
@@ -239,8 +240,13 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
             return _edit_conflict(
                 request, "postmortems/action_item_edit.html", form, conflict, stored, postmortem=postmortem, item=stored
             )
-        messages.success(request, f"Action item saved: {saved.title}." + _kept_theirs(request, form, saved))
-        return redirect("postmortems:detail", pk=pk)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Action item saved: {saved.title}." + _kept_theirs(request, form, saved))
+            return redirect("postmortems:detail", pk=pk)
     return render(
         request,
         "postmortems/action_item_edit.html",

@@ -260,6 +260,9 @@ class SnoozeInput(StrictInputSerializer):
 
 
 class ActionItemUpdateInput(StrictInputSerializer):
+    """An action item's fields (a change gives only what changes). ``owner`` null or left out: the post-mortem's owner.
+    ``due_date`` is a UTC date; one in the past is refused unless ``confirm_past_due`` is true."""
+
     title = serializers.CharField(max_length=300, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices, required=False)
@@ -275,6 +278,11 @@ class ActionItemUpdateInput(StrictInputSerializer):
     status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
     wont_do_reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     tracker_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    confirm_past_due = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="True to keep a due date in the past (the item is overdue at once); otherwise it is refused.",
+    )
 
 
 class ActionItemCreateInput(ActionItemUpdateInput):

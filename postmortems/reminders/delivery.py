@@ -66,10 +66,11 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
     pm = reminder.postmortem
     incident = pm.incident
     detail = settings.SREDESK_BASE_URL + reverse("postmortems:detail", args=[pm.pk])
+    item = None
     if reminder.kind == Kind.OVERDUE_DRAFT:
         text = f"{incident.public_id} post-mortem draft is overdue (due {pm.due_at:%Y-%m-%d}): publish it at {detail}"
     elif reminder.kind == Kind.OVERDUE_ACTION_ITEM:
-        item = ActionItem.objects.get(pk=int(reminder.subject_key.split(":")[1]))
+        item = ActionItem.objects.select_related("owner").get(pk=int(reminder.subject_key.split(":")[1]))
         where = item.tracker_url or detail
         text = f"{incident.public_id} action item “{item.title}” is overdue (due {item.due_date:%Y-%m-%d}): {where}"
     elif reminder.kind == Kind.TEST_REGRESSED:
@@ -102,8 +103,9 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
     )
     if sent_before:
         text += f" (reminder {sent_before + 1})"
-    if delivery.recipient_team_id or (pm.owner_id and delivery.recipient_user_id != pm.owner_id):
-        text = f"Escalation, owner {pm.owner or 'unassigned'}: {text}"
+    owner = (item.owner if item is not None else None) or pm.owner  # who owes this: the item's owner, else the pm's
+    if delivery.recipient_team_id or (owner is not None and delivery.recipient_user_id != owner.pk):
+        text = f"Escalation, owner {owner or 'unassigned'}: {text}"
     return Message(
         address=delivery.address,
         subject=f"{incident.public_id} ({incident.get_severity_display()}) {incident.title}",

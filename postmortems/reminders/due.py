@@ -172,6 +172,7 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
             "id",
             "title",
             "due_date",
+            "created_at",
             "owner",
             "postmortem_id",
             "postmortem__id",
@@ -189,7 +190,9 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
 def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
     dues = []
     for item in items:
-        since = action_item_overdue_since(item.due_date)
+        # Not before the item existed: one created already late (a confirmed past due date) gets its
+        # personal reminders from the start, rather than going straight to the digest.
+        since = max(action_item_overdue_since(item.due_date), item.created_at)
         step = cadence_step(since, now)
         if step is not None:
             pm, incident = item.postmortem, item.postmortem.incident

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from notifications.delivery import release_due, requeue_stuck
 from notifications.services import notify
 from ownership.models import Team
 
-from ..models import Heartbeat, ReminderDelivery
+from ..models import Heartbeat, Reminder, ReminderDelivery
 from .delivery import _enqueue, _what
 from .due import Due, cadence_offset, due_reminder_chunks
 from .planning import _plan, _team_leads, missed_steps, planned_keys
@@ -53,9 +54,11 @@ class _Digest:
     count: int = 0
     lines: list[str] = field(default_factory=list)
 
-    def add(self, dues: list[Due]) -> None:
+    def add(self, dues: list[Due], sent: dict[tuple, int]) -> None:
+        """Count ``dues``; ``sent``: personal reminders sent per debt (``_personal_reminders_sent``)."""
         self.count += len(dues)
-        self.lines = sorted({*self.lines, *(f"- {d.public_id} {d.title}: {_what(d)}" for d in dues)})[:DIGEST_LINES]
+        lines = (f"- {d.public_id} {d.title}: {_what(d)} ({_times(sent.get(d.key[:4], 0))})" for d in dues)
+        self.lines = sorted({*self.lines, *lines})[:DIGEST_LINES]
 
 
 @dataclass
@@ -90,12 +93,7 @@ def plan_due(*, now: dt.datetime, last_sweep: dt.datetime | None = None) -> Plan
             if due.step + 1 < most:
                 upcoming = due.since + dt.timedelta(seconds=cadence_offset(due.step + 1))
                 result.next_due_at = min(filter(None, [result.next_due_at, upcoming]))
-        by_team: dict[int, list[Due]] = {}
-        for due in chunk:
-            if due.step >= most and due.team_id:
-                by_team.setdefault(due.team_id, []).append(due)
-        for team_id, dues in by_team.items():
-            result.digests.setdefault(team_id, _Digest()).add(dues)
+        _add_to_digests(result.digests, chunk)
     return result
 
 
@@ -150,8 +148,10 @@ def reminders_digest(*, now: dt.datetime, digests: dict[int, _Digest] | None = N
 
     One digest per team per week (the notification key holds the week), to
     the team's channel and its lead, counting every such item and listing the
-    first ``DIGEST_LINES`` by incident. ``digests`` is what ``plan_due``
-    collected on its walk; without it the due steps are walked here.
+    first ``DIGEST_LINES`` by incident, each with how many personal reminders
+    were actually sent about it (none, when it fell due longer ago than the
+    cadence reaches). ``digests`` is what ``plan_due`` collected on its walk;
+    without it the due steps are walked here.
     """
     if digests is None:
         digests = _collect_digests(now)
@@ -163,7 +163,7 @@ def reminders_digest(*, now: dt.datetime, digests: dict[int, _Digest] | None = N
     planned = 0
     for team_id, digest in digests.items():
         team, lead = teams[team_id], leads.get(team_id)
-        header = f"Weekly digest for {team}: {digest.count} item(s) still owed after every personal reminder."
+        header = f"Weekly digest for {team}: {digest.count} item(s) still owed that personal reminders no longer cover."
         more = digest.count - len(digest.lines)
         text = "\n".join([header, *digest.lines, *([f"… and {more} more: see the list"] if more > 0 else [])])
         planned += bool(
@@ -184,10 +184,41 @@ def reminders_digest(*, now: dt.datetime, digests: dict[int, _Digest] | None = N
 def _collect_digests(now: dt.datetime) -> dict[int, _Digest]:
     digests: dict[int, _Digest] = {}
     for chunk in due_reminder_chunks(now=now):
-        for due in chunk:
-            if due.step >= settings.REMINDER_MAX_PER_PERSON and due.team_id:
-                digests.setdefault(due.team_id, _Digest()).add([due])
+        _add_to_digests(digests, chunk)
     return digests
+
+
+def _add_to_digests(digests: dict[int, _Digest], dues: list[Due]) -> None:
+    """Add the steps of ``dues`` past the personal maximum to their team's digest (one query for the chunk)."""
+    past = [d for d in dues if d.step >= settings.REMINDER_MAX_PER_PERSON and d.team_id]
+    sent = _personal_reminders_sent(past)
+    by_team: dict[int, list[Due]] = {}
+    for due in past:
+        by_team.setdefault(due.team_id, []).append(due)
+    for team_id, team_dues in by_team.items():
+        digests.setdefault(team_id, _Digest()).add(team_dues, sent)
+
+
+def _personal_reminders_sent(dues: list[Due]) -> dict[tuple, int]:
+    """How many steps of each debt (post-mortem, kind, subject, cycle) reached a person (a delivery sent)."""
+    if not dues:
+        return {}
+    rows = (
+        Reminder.objects.filter(
+            postmortem_id__in={d.postmortem_id for d in dues},
+            deliveries__recipient_user__isnull=False,
+            deliveries__status=ReminderDelivery.Status.SENT,
+        )
+        .values_list("postmortem_id", "kind", "subject_key", "cycle")
+        .annotate(steps=Count("id", distinct=True))
+    )
+    return {tuple(row[:4]): row[4] for row in rows}
+
+
+def _times(sent: int) -> str:
+    if not sent:
+        return "no personal reminder was sent"
+    return f"{sent} personal reminder{'s' if sent != 1 else ''} sent"
 
 
 def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:

@@ -139,7 +139,7 @@ def test_each_kind_says_what_is_missing(django_capture_on_commit_callbacks):
     regressed = PostMortemFactory(complete=True)
     RegressionTestFactory(postmortem=regressed, state="failing", test_id="tests/t.py::test_x")
 
-    sweep(django_capture_on_commit_callbacks, now)
+    sweep(django_capture_on_commit_callbacks, timezone.now())  # after the item exists: its reminders start then
 
     texts = {m.text.split(" ", 1)[0]: m.text for m in OutboxMessage.objects.all()}
     assert "post-mortem draft is overdue" in texts[draft.incident.public_id]
@@ -150,7 +150,7 @@ def test_each_kind_says_what_is_missing(django_capture_on_commit_callbacks):
 def test_done_action_item_stops_its_reminders(django_capture_on_commit_callbacks):
     now = timezone.now()
     item = ActionItemFactory(postmortem=PostMortemFactory(), due_date=(now - 2 * DAY).date())
-    reminders.reminders_plan_due(now=now)
+    reminders.reminders_plan_due(now=timezone.now())
     item.status = "done"
     item.save()
 
