@@ -5,8 +5,10 @@ SLO's bounds travel as rows of one JSON parameter, joined to the samples by
 the (slo, bucket_start) index, summed per window with conditional sums. The
 burn windows count complete buckets only: they end at the start of the bucket
 in progress and reach back max(window, bucket) seconds, so a short window
-always holds whole buckets. ``bench/slo.py`` measures it against one plain
-aggregate per SLO and window.
+always holds whole buckets. Why by hand: the ORM cannot join rows of
+per-SLO bounds, so it would take one aggregate per SLO and window (five
+windows per SLO, every beat tick). No benchmark measures it yet (there is
+no ``bench/slo.py``, which this docstring used to name).
 
 Time SLI: the impact windows of the services' incidents (two statements for
 any number of SLOs), merged so overlapping incidents count once.

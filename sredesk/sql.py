@@ -1,17 +1,26 @@
-"""Hand-written SQL for the hot paths where compiling an ORM query costs more than running it.
+"""Hand-written SQL, only where a benchmark shows it pays; every helper names the benchmark that justifies it.
 
-The alert webhook runs a handful of statements per delivery, thousands of
-times a second (``bench/ingest.py``); there, building the SQL through the ORM
-took longer than PostgreSQL took to run it. CI uploads write tens of thousands
-of results at once (``bench/junit.py``). ``select`` (and ``select_first``, the
-webhook's lookup that doubles as the connection health check), ``insert``
-and ``adapted_values`` keep the ORM's meaning (field names, value
-adaptation, converters, model instances) and skip only the compilation.
-Other hand-written statements: the webhook's own in ``incidents/ingest.py``
-(the firing slots' UPDATE, attaching services, settling an incident) and the
-reminder ledger's inserts in ``postmortems/reminders/planning.py``. Incident moves,
-timeline entries and post-mortem drafts use the ORM (``bench/ingest.py``
-showed no gain from writing them by hand).
+* ``select`` and ``select_first``: the alert webhook's integration lookup and
+  its candidate alerts. ``bench/ingest.py``: the webhook runs a handful of
+  statements per delivery, thousands of times a second, and compiling them
+  through the ORM took longer than PostgreSQL took to run them;
+  ``select_first`` also stands in for the connection health check (one round
+  trip fewer per request).
+* ``insert``, the one bulk-insert helper: the webhook's alerts and receipts
+  (``bench/ingest.py``), a CI upload's results, tens of thousands at once
+  (``bench/junit.py``, through COPY), and the reminder ledger's reminders and
+  deliveries (``bench/sweep.py``: a model instance per row dominated
+  planning; ON CONFLICT DO NOTHING RETURNING keeps two sweeps from planning
+  one step twice).
+* ``adapted_values``, ``rows_json`` and ``to_python``: values for and from the
+  webhook's own statements in ``incidents/ingest/`` (``bench/ingest.py``).
+
+They keep the ORM's meaning (field names, value adaptation, converters,
+model instances) and skip only the compilation. Elsewhere the only
+hand-written statements are ``slos.tallies``' one statement for many SLOs
+(its docstring says why) and ``/readyz``'s ``SELECT 1``. Person-made incident
+moves, timeline entries and post-mortem drafts use the ORM
+(``bench/ingest.py`` showed no gain from writing them by hand).
 
 They work on PostgreSQL and SQLite (3.35+, for ``RETURNING``). Values always
 travel as parameters; only our own table and column names are formatted in.
@@ -59,6 +68,7 @@ def select(model: type[Model], where: str, params: Sequence, *, fields: Sequence
 
     ``where``/``tail`` are SQL with ``%s`` placeholders for ``params``. Values
     are converted as the ORM converts them (JSON decoded, SQLite times parsed).
+    Benchmark: ``bench/ingest.py`` (the webhook's candidate alerts).
     """
     db = connections[DEFAULT_DB_ALIAS]  # once: every attribute of the ``connection`` proxy is a lookup
     attnames, columns, converters = _reader(model, tuple(fields), db.vendor)
@@ -87,7 +97,7 @@ def select_first(model: type[Model], where: str, params: Sequence, **options) ->
     closed and the read runs once more on a new one; any other error is
     raised. One round trip fewer per request; meant for an endpoint that
     machines call thousands of times a second (the alert webhook). Outside a
-    request's first query it is ``select``.
+    request's first query it is ``select``. Benchmark: ``bench/ingest.py``.
     """
     db = connections[DEFAULT_DB_ALIAS]
     if db.connection is None or db.in_atomic_block or not db.health_check_enabled or db.health_check_done:
@@ -126,7 +136,8 @@ _JSON_SAFE = (
 
 def rows_json(rows: Sequence[Mapping[str, object]]) -> str:
     """Rows as one JSON array for ``jsonb_to_recordset``: times in full ISO 8601 (microseconds kept, unlike
-    DjangoJSONEncoder), JSON values nested as they are."""
+    DjangoJSONEncoder), JSON values nested as they are. For ``insert`` and the webhook's slot statement
+    (``incidents.ingest.matching``; benchmark: ``bench/ingest.py``)."""
     return json.dumps(rows, default=_iso_time, separators=(",", ":"))
 
 
@@ -209,6 +220,9 @@ def insert(
     RETURNING or conflicts to ignore go through ``COPY ... FROM STDIN``.
     Otherwise, and on SQLite, VALUES lists of at most ``MAX_PARAMS``
     parameters each (one round trip per list).
+
+    Benchmarks: ``bench/ingest.py`` (alerts, receipts), ``bench/junit.py``
+    (test results), ``bench/sweep.py`` (reminders and their deliveries).
     """
     if not rows:
         return []
@@ -242,7 +256,7 @@ def adapted_values(model: type[Model], row: Mapping[str, object]) -> list:
     """``row``'s values (field name -> Python value) in its key order, as the ORM hands them to the driver.
 
     For a statement written by hand that writes a row among other things (``incidents.ingest.matching``'s
-    one-statement path); ``insert`` covers the plain INSERT.
+    one-statement path); ``insert`` covers the plain INSERT. Benchmark: ``bench/ingest.py``.
     """
     db = connections[DEFAULT_DB_ALIAS]
     return _adapted(_writer(model, tuple(row), (), db.vendor), row, db)
@@ -258,7 +272,10 @@ def _adapted(writer: _Writer, row: Mapping[str, object], db) -> list:
 
 
 def to_python(model: type[Model], field: str, value):
-    """A value of ``model.field`` read by hand-written SQL (an aggregate, say), converted as the ORM converts it."""
+    """A value of ``model.field`` read by hand-written SQL (an aggregate, say), converted as the ORM converts it.
+
+    For the webhook's settle statement (``incidents.ingest.grouping``); benchmark: ``bench/ingest.py``.
+    """
     _, _, [(column, functions)] = _reader(model, (field,), connection.vendor)
     for function in functions:
         value = function(value, column, connection)
