@@ -43,7 +43,8 @@ def _reminders_sent() -> Count:
 
 
 def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
-    """Post-mortems that owe a regression test at ``now``, the longest-owing first, with ``reminders_sent``.
+    """Post-mortems that owe a regression test at ``now``, the longest-owing first, with ``reminders_sent``,
+    ``tests_linked`` and ``tests_regressed`` (failing or missing in CI).
 
     Owing is ``PostMortemQuerySet.owing_regression_test``. ``owes_since`` is
     when the debt began (publication or the due date, whichever came first).
@@ -55,6 +56,9 @@ def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
             owes_since=Least(Coalesce("published_at", "due_at"), "due_at"),
             reminders_sent=_reminders_sent(),
             tests_linked=Count("regression_tests", distinct=True),
+            tests_regressed=Count(
+                "regression_tests", filter=Q(regression_tests__state__in=["failing", "missing"]), distinct=True
+            ),
         )
         .order_by("owes_since", "id")
     )

@@ -174,6 +174,8 @@ def test_web_pages_agree(world, at_now, client):
     assert listed(rows(overview, "overdue-items"), "item ") == OVERDUE_ITEMS
     assert flagged(rows(overview, "postmortems-owed"), "case ") == OVERDUE_DRAFTS
     assert listed(rows(overview, "regression-debt"), "case ") == OWING
+    [regressed] = [row for row in rows(overview, "regression-debt") if "case complete_regressed" in row]
+    assert "test failing or missing in CI" in regressed  # not "linked, not passing yet"
 
     mine = client.get(reverse("ownership:my_work")).content.decode()
     assert flagged(rows(mine, "my-action-items"), "item ") == OVERDUE_ITEMS
