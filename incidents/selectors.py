@@ -2,6 +2,8 @@
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
+from sredesk.api.ordering import OrderKey
+
 from .models import Incident, Severity
 
 
@@ -12,12 +14,20 @@ def incident_list() -> QuerySet[Incident]:
     )
 
 
+# The web list's order, unresolved first, newest first; its pages are keyset pages on these keys (sredesk.pages).
+OPEN_FIRST_KEYS = [
+    OrderKey("resolved_last", descending=False, nullable=False),
+    OrderKey("detected_at", descending=True, nullable=False),
+    OrderKey("id", descending=True, nullable=False),
+]
+
+
 def incident_list_open_first() -> QuerySet[Incident]:
-    """``incident_list`` with unresolved incidents before resolved ones (same order on every database)."""
+    """``incident_list``, unresolved incidents first (``OPEN_FIRST_KEYS``; the same on every database)."""
     resolved_last = Case(
         When(status=Incident.Status.RESOLVED, then=Value(1)), default=Value(0), output_field=IntegerField()
     )
-    return incident_list().annotate(resolved_last=resolved_last).order_by("resolved_last", "-detected_at", "-id")
+    return incident_list().annotate(resolved_last=resolved_last).order_by(*(k.expression() for k in OPEN_FIRST_KEYS))
 
 
 def incidents_open() -> QuerySet[Incident]:

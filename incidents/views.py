@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,6 +10,7 @@ from django_fsm import can_proceed
 
 from sredesk.exceptions import PermissionDenied
 from sredesk.forms import edited_since
+from sredesk.pages import keyset_page
 from sredesk.versions import EditConflict
 
 from . import services
@@ -19,7 +19,7 @@ from .filters import IncidentListFilter
 from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, SeverityForm, add_service_errors, people
 from .models import Incident, Source
 from .moves import incident_move, who_and_when
-from .selectors import incident_list_open_first
+from .selectors import OPEN_FIRST_KEYS, incident_list_open_first
 from .update import incident_update
 
 PAGE_SIZE = 50
@@ -39,12 +39,13 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     That is the REST API's FilterSet with HTML widgets.
 
     An htmx request from the filter bar gets only the results, so filtering
-    does not reload the page.
+    does not reload the page. Pages are keyset pages (``sredesk.pages``): an
+    incident declared while someone pages neither repeats nor hides a row.
     """
     filterset = IncidentListFilter(request.GET, queryset=incident_list_open_first(), request=request)
     valid = filterset.is_valid()
-    incidents = filterset.qs if valid else Incident.objects.none()
-    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    incidents = filterset.qs if valid else filterset.queryset.none()
+    page = keyset_page(incidents, OPEN_FIRST_KEYS, request.GET.get("cursor"), PAGE_SIZE)  # not offsets: BR-24
     filtered = any(request.GET.get(name) for name in filterset.filters)
     context = {"filter": filterset, "page": page, "filtered": filtered}
     status = 200 if valid else 400
