@@ -16,11 +16,17 @@ from .base import Message, NotifyPermanentError, NotifyTransientError
 
 class EmailBackend:
     def send(self, message: Message) -> str:
-        """Mail ``message`` to ``message.address``; returns the Message-ID header."""
+        """Mail ``message`` to ``message.address``; returns the Message-ID header.
+
+        The subject is made of outside text (an alert's summary becomes the
+        incident's title, often over several lines) and a mail header cannot
+        hold a line break (Django refuses it with BadHeaderError): its
+        whitespace runs become single spaces. The body keeps its lines.
+        """
         body = f"{message.text}\n\n{message.url}\n" if message.url else f"{message.text}\n"
         message_id = make_msgid(domain="sredesk")
         mail = EmailMessage(
-            subject=message.subject,
+            subject=" ".join(message.subject.split()),
             body=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.address],
