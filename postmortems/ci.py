@@ -43,7 +43,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INCIDENT_PROPERTY = re.compile(r"^INC-(\d+)$", re.IGNORECASE)
+INCIDENT_PROPERTY = re.compile(r"^INC-([0-9]{1,18})$", re.IGNORECASE)  # ASCII digits only, as every door reads ids
 
 
 @dataclass(frozen=True)
