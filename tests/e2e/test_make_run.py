@@ -67,9 +67,14 @@ def test_ctrl_c_stops_web_worker_and_beat_cleanly(tmp_path):
         )
     try:
         wait_until(
-            lambda: answers(f"http://127.0.0.1:{port}/healthz") and "ready." in log.read_text(),
+            # beat too: a SIGTERM before it has installed its handlers (its first seconds) ends it with rc=-15
+            lambda: (
+                answers(f"http://127.0.0.1:{port}/healthz")
+                and "ready." in log.read_text()
+                and "beat: Starting..." in log.read_text()
+            ),
             timeout=120,
-            what="web answering and the worker ready",
+            what="web answering, the worker ready and beat started",
             interval=0.5,
             diagnostics=log.read_text,
         )
