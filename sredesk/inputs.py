@@ -42,6 +42,7 @@ text checks take an ``isascii()`` fast path. Measured in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "check_text",
     "check_texts",
     "check_url",
+    "escape_text",
     "http_url",
     "is_ascii_int",
     "json_depth_exceeds",
@@ -61,6 +63,7 @@ __all__ = [
     "parse_id",
     "parse_int",
     "text_problem",
+    "unescape_text",
 ]
 
 BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint, Django's BigAutoField
@@ -164,6 +167,38 @@ def check_texts(pairs: Iterable[tuple[str, Any]], max_length: int | None = None)
     for field, value in pairs:
         if isinstance(value, str):
             check_text(value, field=field, max_length=max_length)
+
+
+# Characters PostgreSQL cannot store in text or jsonb: NUL, and surrogates (in a Python str any surrogate is lone:
+# JSON's escaped pairs are joined by the parser).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_ESCAPE = re.compile(r"\\(\\|u[0-9a-f]{4})")
+
+
+def escape_text(value: str) -> str:
+    r"""``value`` made storable where it must be kept rather than refused: NUL and lone surrogates escaped.
+
+    A value without either is returned unchanged (the usual case, and the
+    reason the escape touches nothing else). A value with one has its
+    backslashes doubled, then each NUL or surrogate written as JSON writes it:
+    ``"a\x00b"`` becomes the text ``a\u0000b``. :func:`unescape_text` gives an
+    escaped value back exactly, and two values that needed the escape never
+    share an escaped form. An escaped value can look like an ordinary value
+    that happens to contain the text ``\u0000``; where the difference matters
+    the raw bytes tell (the webhook keeps them on its receipt). Use it where
+    refusing loses data (alert labels, see ``incidents.alert_formats.common``);
+    elsewhere refuse with :func:`check_text`.
+    """
+    if value.isascii() and "\x00" not in value:
+        return value
+    if _UNSTORABLE.search(value) is None:
+        return value
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value.replace("\\", "\\\\"))
+
+
+def unescape_text(value: str) -> str:
+    r"""The inverse of :func:`escape_text` for a value it escaped (``\\`` -> ``\``, ``\uXXXX`` -> the character)."""
+    return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), value)
 
 
 # --- URLs ----------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from sredesk.inputs import (
     BIGINT_MAX,
     InputError,
     check_text,
+    escape_text,
     is_ascii_int,
     json_depth_exceeds,
     load_json,
     parse_id,
     parse_int,
     text_problem,
+    unescape_text,
 )
 
 UNICODE_DIGITS = ["¹", "①", "²³", "٣", "１", "߁"]  # superscript, circled, Arabic-Indic, fullwidth, NKo
@@ -126,6 +128,21 @@ def test_bad_json_names_the_field(body, fragment):
 def test_json_escapes_for_unstorable_text_parse_and_are_caught_by_check_text():
     value = load_json(b'{"a": "x\\u0000", "b": "\\ud800"}')
     assert text_problem(value["a"]) and text_problem(value["b"])
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\ud800", "x\\u0000\x00", "\\\udfff\\", "é\x00", "\x00" * 3, "ok\\u0000"])
+def test_escape_text_makes_text_storable_and_gives_it_back(value):
+    escaped = escape_text(value)
+    assert text_problem(escaped) is None
+    if text_problem(value) is None:
+        assert escaped == value  # storable text is never touched, backslashes included
+    else:
+        assert unescape_text(escaped) == value
+
+
+def test_escaped_values_never_collide():
+    values = ["a\x00", "a\\u0000\x00", "a\ud800", "\x00a", "a\x00\x00"]
+    assert len({escape_text(value) for value in values}) == len(values)
 
 
 def nested(depth):

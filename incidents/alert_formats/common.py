@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
+from sredesk.inputs import escape_text
+
 
 class PayloadError(ValueError):
     """A payload we cannot use. ``field`` is a dotted path such as ``alerts[2].startsAt``."""
@@ -96,6 +98,54 @@ _RFC3339 = re.compile(
     r"([Zz]|[+-]\d{2}:?\d{2})?"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# A JSON body can carry NUL or a surrogate only as a \u escape (raw NUL is not JSON, raw surrogates are not UTF-8).
+_MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def storable_payload(payload: object, body: bytes) -> object:
+    r"""The decoded webhook ``payload`` with every string, keys included, storable (``sredesk.inputs.escape_text``).
+
+    ``body`` is the raw bytes ``payload`` was decoded from: only a body with a
+    ``\u0000`` or ``\ud8xx``-``\udfxx`` escape can hold NUL or a lone
+    surrogate, which PostgreSQL cannot store; any other body is returned as
+    is, unwalked (the hot path, bench/ingest). Otherwise a new payload whose
+    strings are escaped reversibly: NUL -> the text ``\u0000``.
+
+    Escaped, never refused, field by field, because the sender loses a refused
+    delivery: Alertmanager drops a group answered 4xx and resends the whole
+    group after a 5xx, so one bad value would block or lose every alert of it
+    (issue 12). The raw bytes stay on the receipt.
+
+    * labels (names and values) and annotations: kept escaped; identity,
+      routing and the page work on the escaped text, and the escape is
+      deterministic, so a resent group is recognised as the same alerts;
+    * ``fingerprint``, ``groupKey``, generic ``dedup_key`` and ``group_key``,
+      PagerDuty ids: identities, escaped the same way (deterministic, so
+      stable); the fingerprint/dedup key must still fit 64 characters
+      (``MAX_FINGERPRINT_LENGTH``, else 400 naming it) and a long group key is
+      stored as its hash (``incidents.ingest.grouping.group_storage_key``);
+    * ``generatorURL``, PagerDuty titles, notes and links: kept escaped (a link
+      is rendered only when it is http(s), ``sredesk_ui.http_url``);
+    * ``status``, ``startsAt``/``endsAt`` and other values with a fixed form:
+      escaped text is not that form, so the parser refuses it with 400 naming
+      the field, as any other wrong value.
+    """
+    if _MAY_HOLD_UNSTORABLE.search(body) is None:
+        return payload
+    return _escape_strings(payload)
+
+
+def _escape_strings(value: object) -> object:
+    """``value`` with ``escape_text`` applied to every string; JSON nests at most 64 deep (``load_json``)."""
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, dict):
+        return {escape_text(key): _escape_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escape_strings(item) for item in value]
+    return value
 
 
 def show(value: object, limit: int = 80) -> str:

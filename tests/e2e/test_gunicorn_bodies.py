@@ -8,6 +8,7 @@ test client's (``tests/test_bodies.py`` covers every case in-process).
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import pytest
 from django.conf import settings
 
+from incidents.models import Alert, Integration
 from postmortems.models import TestResult
 from sredesk.tokens import new_token
 from tests.e2e.workers import WAIT, database_url
@@ -96,3 +98,19 @@ def test_gunicorn_reads_a_chunked_report_and_refuses_an_oversize_one_with_413(gu
     response = connection.getresponse()
     assert response.status == 413
     assert "4,000,000 bytes" in response.read().decode()
+
+
+def test_gunicorn_reads_a_chunked_alert_webhook(gunicorn):
+    """Issue 12 item 6: an Alertmanager delivery sent chunked is read, not refused as empty (a lost alert)."""
+    integration = Integration(kind=Integration.Kind.ALERTMANAGER, name="chunked")
+    token = integration.set_new_token()
+    integration.save()
+    alert = {"status": "firing", "labels": {"alertname": "Chunked"}, "startsAt": "2024-05-01T10:00:00Z"}
+    body = json.dumps({"version": "4", "status": "firing", "groupKey": "g", "alerts": [alert]}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=WAIT)
+    connection.request("POST", f"/hooks/{integration.public_id}/", body=pieces(body, 16), headers=headers)  # chunked
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    assert Alert.objects.get().labels == {"alertname": "Chunked"}

@@ -132,7 +132,7 @@ def test_malformed_json_is_400_and_the_receipt_is_kept(hook):
     response = hook.post(b'{"version": "4", "alerts": [')
     assert response.status_code == 400
     assert response.json()["field"] == "$"
-    assert "not valid JSON" in response.json()["error"]
+    assert "not valid json" in response.json()["error"].lower()
     receipt = WebhookDelivery.objects.get()
     assert (receipt.outcome, bytes(receipt.body)) == ("rejected", b'{"version": "4", "alerts": [')
     assert counts()["alerts"] == 0
