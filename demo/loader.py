@@ -20,7 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from demo import data as demo_data
-from incidents.models import Incident, Source, TimelineEvent
+from incidents.integrations import integration_create
+from incidents.models import Incident, Integration, Source, TimelineEvent
 from incidents.services import incident_assign_role
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest
@@ -38,6 +39,8 @@ class DemoLoadResult:
     totals: dict[str, int] = field(default_factory=dict)
     created: Counter = field(default_factory=Counter)
     demo_login: str = "disabled"  # "created", "exists" or "disabled"
+    # Integrations this run created: (name, webhook URL, token). The token is shown once, by load_demo's output.
+    webhooks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _rows(result: DemoLoadResult, label: str, created: bool) -> None:
@@ -141,6 +144,25 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
     return services
 
 
+def demo_integrations_load(result: DemoLoadResult, services: dict[str, Service]) -> list[Integration]:
+    """Demo alert integrations, created through the product's service (``incidents.integrations``) when missing.
+
+    A new one's webhook URL and token land in ``result.webhooks``: the token is
+    shown once, as the admin and ``create_integration`` show it.
+    """
+    integrations = []
+    for spec in demo_data.INTEGRATIONS:
+        integration = Integration.objects.filter(name=spec.name).first()
+        if integration is None:
+            integration, token = integration_create(
+                integration=Integration(name=spec.name, kind=spec.kind, default_service=services[spec.service])
+            )
+            result.webhooks.append((integration.name, integration.webhook_url, token))
+            _rows(result, "integrations", True)
+        integrations.append(integration)
+    return integrations
+
+
 def demo_login_ensure() -> tuple[User, bool]:
     """Create the ``demo`` / ``demo`` superuser if missing. Returns (the login, whether it was created).
 
@@ -201,6 +223,7 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
     people = demo_people_load(result)
     teams = demo_teams_load(result, people)
     services = demo_services_load(result, teams)
+    integrations = demo_integrations_load(result, services)
     incidents, played = [], []
     for spec in demo_data.INCIDENTS:
         incident = Incident.objects.filter(title=spec.title).order_by("pk").first()
@@ -224,6 +247,7 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
         "memberships": Membership.objects.filter(user__in=people.values(), team__in=teams.values()).count(),
         "repositories": len(demo_data.REPOSITORIES),
         "services": len(services),
+        "integrations": len(integrations),
         "incidents": len(incidents),
         "post-mortems": postmortems.count(),
         "action items": ActionItem.objects.filter(postmortem__in=postmortems).count(),

@@ -10,6 +10,7 @@ from sredesk.admin import HistoryAdmin
 from sredesk.templatetags.sredesk_ui import duration
 
 from . import services
+from .integrations import integration_create, integration_token_rotate
 from .models import Alert, Incident, Integration, SideEffect, Source, TimelineEvent, WebhookDelivery
 from .times import lifecycle_time
 
@@ -272,15 +273,20 @@ class IntegrationForm(forms.ModelForm):
             "reopen_window_seconds",
         )
 
-    def save(self, commit: bool = True) -> Integration:
-        integration = super().save(commit=False)
-        if self.cleaned_data.get("clear_signing_secret"):
-            integration.signing_secret = ""
-        elif self.cleaned_data.get("signing_secret"):
-            integration.signing_secret = self.cleaned_data["signing_secret"]
-        if commit:
-            integration.save()
-        return integration
+    def clean(self) -> dict:
+        """Put the typed (or cleared) secret on the integration before the model's checks see it.
+
+        So ``Integration.clean`` (the signing-secret rule, checked by the
+        model validation that follows) judges the secret it will have: a
+        secret for a kind that signs nothing is an error on this field, also
+        when the kind of an integration that keeps one is changed.
+        """
+        cleaned = super().clean()
+        if cleaned.get("clear_signing_secret"):
+            self.instance.signing_secret = ""
+        elif cleaned.get("signing_secret"):
+            self.instance.signing_secret = cleaned["signing_secret"]
+        return cleaned
 
 
 def _show_token_once(modeladmin, request, integration: Integration, token: str) -> None:
@@ -307,16 +313,16 @@ class IntegrationAdmin(admin.ModelAdmin):
         return obj.has_signing_secret
 
     def save_model(self, request, obj: Integration, form, change: bool) -> None:
-        token = None if change else obj.set_new_token()
-        super().save_model(request, obj, form, change)
-        if token:
-            _show_token_once(self, request, obj, token)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        _, token = integration_create(integration=obj, signing_secret=form.cleaned_data.get("signing_secret") or "")
+        _show_token_once(self, request, obj, token)
 
     @admin.action(description="Rotate token (the new one is shown once)")
     def rotate_token(self, request, queryset) -> None:
-        for integration in queryset:
-            token = integration.set_new_token()
-            integration.save(update_fields=["token_hash", "token_rotated_at"])
+        for pk in queryset.values_list("pk", flat=True):
+            integration, token = integration_token_rotate(integration_id=pk)
             _show_token_once(self, request, integration, token)
 
 

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Prefetch, Q
 
@@ -6,6 +6,7 @@ from notifications.reach import person_reach, reached_beyond_outbox
 from sredesk.admin import HistoryAdmin, SharedChoicesInline
 
 from .models import ApiToken, Membership, Repository, Responsibility, Service, Team, User
+from .services import repository_token_issue
 
 
 class ReachableFilter(admin.SimpleListFilter):
@@ -152,10 +153,19 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "default_branch", "extra_counted_branches", "has_ci_token")
     search_fields = ("name", "url")
     readonly_fields = ("ci_token_hash",)
+    actions = ["issue_ci_token"]
 
     @admin.display(boolean=True, description="CI token")
     def has_ci_token(self, repository: Repository) -> bool:
         return bool(repository.ci_token_hash)
+
+    @admin.action(description="Issue a new CI token (shown once; the old one stops working)")
+    def issue_ci_token(self, request, queryset) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            repository, token = repository_token_issue(repository_id=pk)
+            self.message_user(
+                request, f"{repository.name}: CI token {token} (shown only now: put it in CI)", messages.WARNING
+            )
 
 
 @admin.register(ApiToken)

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from sredesk.tokens import new_token
 
-from .models import ApiToken, Service, User
+from .models import ApiToken, Repository, Service, User
 from .permissions import require_write
 
 SERVICE_CATALOG_FIELDS = ("description", "tier", "runbook_url", "dashboard_url", "alerts_url", "ci_reports_tests")
@@ -49,3 +49,17 @@ def api_token_issue(*, user: User) -> str:
 def api_token_revoke(*, user: User) -> bool:
     """Delete ``user``'s API token; returns whether there was one."""
     return ApiToken.objects.filter(user=user).delete()[0] > 0
+
+
+@transaction.atomic
+def repository_token_issue(*, repository_id: int) -> tuple[Repository, str]:
+    """Issue the repository a new CI upload token and return it (shown once); the previous one stops working.
+
+    Only its SHA-256 is stored (``sredesk.tokens``): lost, it is re-issued, never shown again. A CI token may
+    upload reports for its repository and link tests only for post-mortems whose services use that repository
+    (``ownership.permissions.ci_may_link``).
+    """
+    repository = Repository.objects.select_for_update().get(pk=repository_id)
+    token, repository.ci_token_hash = new_token("sdci")
+    repository.save(update_fields=["ci_token_hash"])
+    return repository, token

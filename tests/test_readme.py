@@ -107,6 +107,6 @@ def test_every_readme_command_runs_against_the_demo_data(live_server, settings, 
 
     assert len(ran) >= 6
     # The examples did what the README says they do.
-    assert set(Integration.objects.values_list("name", flat=True)) == {"Prod AM", "Try it"}
+    assert set(Integration.objects.values_list("name", flat=True)) == {"Prod AM", "Try it", "Demo Alertmanager"}
     alert = Alert.objects.get(integration__name="Try it")
     assert alert.incident.primary_service.slug == "payments-api"

@@ -18,7 +18,7 @@ rule the product uses: each incident is played through the product's services
 needs one (``SREDESK_POSTMORTEM_SEVERITIES``, SEV1 and SEV2 by default).
 
 Plain data, split by theme: ``specs`` (the shapes), ``company`` (teams,
-people, services), and the incidents by how far their post-mortem got
+people, services, an alert integration), and the incidents by how far their post-mortem got
 (``complete``, ``published``, ``unfinished``). The loader is ``demo.loader``.
 """
 
@@ -27,6 +27,7 @@ from .company import (
     DEMO_LOGIN_HANDOVER,
     DEMO_LOGIN_PASSWORD,
     DEMO_LOGIN_USERNAME,
+    INTEGRATIONS,
     PEOPLE,
     REPOSITORIES,
     REPOSITORY_BASE_URL,
@@ -38,6 +39,7 @@ from .specs import (
     DemoActionItem,
     DemoHandover,
     DemoIncident,
+    DemoIntegration,
     DemoPerson,
     DemoPostMortem,
     DemoRegressionTest,
@@ -53,6 +55,7 @@ __all__ = [
     "DEMO_LOGIN_PASSWORD",
     "DEMO_LOGIN_USERNAME",
     "INCIDENTS",
+    "INTEGRATIONS",
     "PEOPLE",
     "REPOSITORIES",
     "REPOSITORY_BASE_URL",
@@ -62,6 +65,7 @@ __all__ = [
     "DemoActionItem",
     "DemoHandover",
     "DemoIncident",
+    "DemoIntegration",
     "DemoPerson",
     "DemoPostMortem",
     "DemoRegressionTest",

@@ -1,6 +1,6 @@
 """The demo company: teams, people, repositories and services. All made up (``example.com``)."""
 
-from .specs import DemoHandover, DemoPerson, DemoService, DemoTeam
+from .specs import DemoHandover, DemoIntegration, DemoPerson, DemoService, DemoTeam
 
 DEMO_LOGIN_USERNAME = "demo"
 DEMO_LOGIN_PASSWORD = "demo"
@@ -202,3 +202,6 @@ SERVICES = (
 # Services whose CI does not report test runs to sredesk: a linked regression test is enough there,
 # so linking one in the web UI stops that post-mortem's reminders (the Google routing incident shows it).
 SERVICES_WITHOUT_CI_REPORTS = frozenset({"network-routing", "datacenter"})
+
+# An Alertmanager webhook to try alert ingestion against (its token is printed once, when it is created).
+INTEGRATIONS = (DemoIntegration("Demo Alertmanager", "alertmanager", "container-platform"),)

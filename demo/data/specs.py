@@ -61,6 +61,15 @@ class DemoService:
 
 
 @dataclass(frozen=True)
+class DemoIntegration:
+    """An alert integration, keyed by ``name``: ``kind`` (an ``Integration.Kind`` value), alerts go to ``service``."""
+
+    name: str
+    kind: str
+    service: str
+
+
+@dataclass(frozen=True)
 class DemoActionItem:
     """An action item, keyed by ``title`` within its post-mortem. ``due_in_days`` < 0 is overdue."""
 

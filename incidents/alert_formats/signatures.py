@@ -96,9 +96,8 @@ def authenticate(integration, request, body: bytes) -> Refusal | None:
     cannot be decrypted, so the sender retries once the operator has put the
     key back).
     """
-    signed_by_sender = integration.kind in (integration.Kind.PAGERDUTY, integration.Kind.GRAFANA)
     try:
-        if signed_by_sender and integration.has_signing_secret:
+        if integration.signs_requests and integration.has_signing_secret:
             if integration.kind == integration.Kind.PAGERDUTY:
                 return _pagerduty(request, body, integration.signing_secret)
             return _grafana(request, body, integration.signing_secret)

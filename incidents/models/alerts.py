@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +45,11 @@ class Integration(models.Model):
     class ResolveMode(models.TextChoices):
         RESOLVE = "resolve", "Resolve the incident"
         MITIGATE = "mitigate", "Mark mitigated; a person resolves"
+
+    # The senders that sign their requests, so the only kinds a signing secret means anything for: the webhook checks
+    # a signature for these alone (incidents.alert_formats.signatures.authenticate; PagerDuty V3 X-PagerDuty-Signature,
+    # Grafana's X-Grafana-Alert-Signature). Alertmanager and the generic format sign nothing.
+    SIGNED_KINDS = (Kind.PAGERDUTY, Kind.GRAFANA)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="public id")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -124,6 +130,30 @@ class Integration(models.Model):
     @property
     def has_signing_secret(self) -> bool:
         return bool(self.signing_secret_encrypted)
+
+    @property
+    def signs_requests(self) -> bool:
+        """Whether this kind of sender signs its requests (``SIGNED_KINDS``), so a signing secret applies to it."""
+        return self.kind in self.SIGNED_KINDS
+
+    def clean(self) -> None:
+        """The signing-secret rule, for every door (admin form, ``create_integration``, the services).
+
+        A signing secret on a kind that does not sign its requests would be
+        stored and then ignored by the webhook, which for that kind checks the
+        bearer token only: it would look like protection and be none. So it is
+        refused (``ValidationError`` on ``signing_secret``), also when the kind
+        of an integration that has one is changed.
+        """
+        super().clean()
+        if self.has_signing_secret and not self.signs_requests:
+            kinds = " and ".join(str(self.Kind(kind).label) for kind in self.SIGNED_KINDS)
+            raise ValidationError(
+                {
+                    "signing_secret": f"A {self.get_kind_display()} integration takes no signing secret: only "
+                    f"{kinds} sign their requests. Remove the secret; the bearer token authenticates."
+                }
+            )
 
     # --- routing
 

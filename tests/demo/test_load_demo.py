@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from demo import data as demo_data
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident, Integration, TimelineEvent
 from notifications.models import OutboxMessage
 from ownership.models import Membership, Repository, Service, Team, User
 from postmortems import reminders
@@ -294,3 +294,22 @@ def test_make_run_names_the_address_links_use(settings):
     output = load(banner=True)
 
     assert "sredesk: http://127.0.0.1:8110/   demo login: demo / demo" in output
+
+
+def test_the_demo_webhook_is_created_through_the_service_and_its_token_shown_once(client):
+    output = load()
+    [line] = [line for line in output.splitlines() if line.startswith("Alert webhook Demo Alertmanager:")]
+    url, token = line.split(": ", 1)[1].split("  token ")[0], line.split("  token ")[1].split(" ")[0]
+    integration = Integration.objects.get(name="Demo Alertmanager")
+    assert url.endswith(integration.webhook_path) and integration.check_token(token)
+    assert integration.default_service.slug == "container-platform"
+    assert "Alert webhook" not in load()  # created once, its token shown once
+    alert = {"status": "firing", "labels": {"alertname": "DemoAlert"}, "startsAt": "2024-05-01T10:00:00Z"}
+    body = {"version": "4", "status": "firing", "groupKey": "demo", "alerts": [alert]}
+    response = client.post(
+        integration.webhook_path,
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200

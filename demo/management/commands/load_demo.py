@@ -30,6 +30,8 @@ class Command(BaseCommand):
         for label, total in result.totals.items():
             new = result.created[label]
             self.stdout.write(f"  {label:<{width}}  {total:>3}" + (f"  ({new} new)" if new else ""))
+        for name, url, token in result.webhooks:
+            self.stdout.write(f"Alert webhook {name}: {url}  token {token} (shown only now; rotate it in the admin)")
         if result.demo_login == "created":
             self.stdout.write(self.style.SUCCESS("Demo login created: sign in as demo / demo."))
         elif result.demo_login == "exists":

@@ -1,8 +1,9 @@
 """``manage.py create_integration``: configure an alert source and print its webhook URL and token once."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
+from incidents.integrations import integration_create
 from incidents.models import Integration, Severity
 from ownership.models import Service
 from sredesk.choices import unknown_choice
@@ -29,18 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--resolve-mode", choices=Integration.ResolveMode.values, default="resolve")
         parser.add_argument("--reopen-window", type=int, default=3600, help="Seconds (default 3600).")
 
-    @transaction.atomic
     def handle(self, *args, **options) -> None:
-        if Integration.objects.filter(name=options["name"]).exists():
-            raise CommandError(f"An integration named {options['name']!r} exists already.")
         service = None
         if options["service"]:
             service = Service.objects.filter(slug=options["service"]).first()
             if service is None:
                 slugs = Service.objects.values_list("slug", flat=True)
                 raise CommandError(unknown_choice("service with slug", options["service"], slugs))
-        if options["secret"] and options["kind"] not in (Integration.Kind.PAGERDUTY, Integration.Kind.GRAFANA):
-            raise CommandError("--secret applies to pagerduty and grafana integrations only.")
         integration = Integration(
             kind=options["kind"],
             name=options["name"],
@@ -51,9 +47,16 @@ class Command(BaseCommand):
             resolve_mode=options["resolve_mode"],
             reopen_window_seconds=options["reopen_window"],
         )
-        token = integration.set_new_token()
-        integration.signing_secret = options["secret"]
-        integration.save()
+        try:
+            integration, token = integration_create(integration=integration, signing_secret=options["secret"])
+        except ValidationError as exc:
+            options_named = {"signing_secret": "--secret", "reopen_window_seconds": "--reopen-window"}
+            raise CommandError(
+                "; ".join(
+                    f"{options_named.get(field, '--' + field.replace('_', '-'))}: {' '.join(messages)}"
+                    for field, messages in exc.message_dict.items()
+                )
+            ) from None
         self.stdout.write(f"Integration {integration.name} ({integration.get_kind_display()}) created.")
         self.stdout.write(f"Webhook URL: {integration.webhook_url}")
         self.stdout.write(f"Token:       {token}")

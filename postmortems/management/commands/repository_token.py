@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from ownership.models import Repository
+from ownership.services import repository_token_issue
 from sredesk.choices import unknown_choice
-from sredesk.tokens import new_token
 
 
 def _double_quoted(text: str) -> str:
@@ -33,9 +33,7 @@ class Command(BaseCommand):
                     unknown_choice("repository named", repository, names, hint="Use --create to add it.")
                 )
             repo = Repository.objects.create(name=repository)
-        token, digest = new_token("sdci")
-        repo.ci_token_hash = digest
-        repo.save(update_fields=["ci_token_hash"])
+        repo, token = repository_token_issue(repository_id=repo.pk)
         query = urlencode({"branch": repo.default_branch})
         url = _double_quoted(f"{settings.SREDESK_BASE_URL}{reverse('ci:junit_upload')}?{query}&commit=")
         self.stdout.write(f"CI token for {repo} (shown once; any older token stops working):\n{token}\n")
