@@ -36,6 +36,7 @@ once, when it finds the winner's rows and becomes a repeat.
 """
 
 import logging
+from collections import defaultdict
 from datetime import datetime
 
 from django.db.models import F
@@ -44,10 +45,11 @@ from django.utils import timezone
 from sredesk import sql
 
 from .. import alert_labels
-from ..alert_formats.common import AlertBatch, AlertEvent, fingerprint_for
+from ..alert_formats.common import AlertBatch
 from ..models import Alert, Incident, Integration, Source, TimelineEvent, WebhookDelivery
 from ..timeline import timeline_append, timeline_entry
 from . import grouping, matching
+from .matching import Kind
 from .receipts import IngestResult, Outcome, public_ids, retrying, save_receipt
 
 logger = logging.getLogger(__name__)
@@ -71,19 +73,12 @@ def ingest_alert_batch(*, integration: Integration, batch: AlertBatch, delivery:
     return retrying(lambda: _apply_batch(integration, batch, delivery), delivery)
 
 
-def _alert_row(
-    integration: Integration,
-    fingerprint: str,
-    start: datetime,
-    event: AlertEvent,
-    group_key: str,
-    now: datetime,
-    incident_id: int | None,
-) -> dict:
+def _alert_row(integration: Integration, match: matching.Match, group_key: str, now: datetime, incident_id) -> dict:
     """A new alert's row (every column the table requires), for ``sredesk.sql.insert``."""
+    event, start = match.event, match.starts_at
     return {
         "integration_id": integration.pk,
-        "fingerprint": fingerprint,
+        "fingerprint": match.fingerprint,
         "starts_at": start,
         "ends_at": max(event.ends_at or now, start) if event.status == RESOLVED else None,
         "status": event.status,
@@ -121,36 +116,39 @@ def _alert_timeline_rows(changes: list[tuple[int, int, str, str, dict, datetime,
 
 
 def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookDelivery) -> IngestResult:
+    """Apply the delivery's matches (``matching.match_batch``): bumps, new alerts, resolutions, settled incidents."""
     now = timezone.now()
     group_key = grouping.group_storage_key(batch.group_key)
-    events = matching.slot_events(batch.alerts)
-    whole = len(events) == len(batch.alerts) and all(event.status == FIRING for event in events)
-    slots = matching.update_firing_slots(integration, events, now, receipt=delivery if whole else None)
-    rest = [event for event in batch.alerts if event.fingerprint not in slots.taken]
-    keyed = [(event, fingerprint_for(event.labels)) for event in rest]
-    index = matching.Index(matching.load_candidates(integration, keyed) if keyed else [])
-    plan, result = matching.plan(keyed, index, now)
-    result.repeated += len(slots.firing)
-    plan.incident_ids.update(row[1] for row in slots.firing + slots.resolved)
-    plan.firing_incidents.update(incident_id for _, incident_id, _ in slots.firing)
+    matches = matching.match_batch(integration, batch, now, delivery)
+    kinds = defaultdict(list)
+    for match in matches:
+        kinds[match.kind].append(match)
+    result = IngestResult(
+        outcome=Outcome.DUPLICATE,
+        repeated=len(kinds[Kind.REPEAT]) + len(kinds[Kind.SKIP]),
+        stale=len(kinds[Kind.STALE]),
+    )
+    incident_ids = {match.incident_id for match in matches if match.incident_id}
+    # Incidents with an alert of this delivery still firing have not settled: no need to ask the database.
+    firing_incidents = {match.incident_id for match in matches if match.firing and match.incident_id}
 
-    if plan.bump:
-        Alert.objects.filter(pk__in=plan.bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
+    bump = [match.alert_id for match in kinds[Kind.REPEAT] + kinds[Kind.STALE] if not match.written]
+    if bump:
+        Alert.objects.filter(pk__in=bump).update(last_seen_at=now, times_seen=F("times_seen") + 1)
 
     changes: list[tuple[int, int, str, str, dict, datetime, bool]] = []  # for _alert_timeline_rows
     incident: Incident | None = None
-    if plan.new_firing:
+    if kinds[Kind.NEW]:
         # The services of alerts already in an incident are among its affected services: no need to add them.
-        incident_of = {fingerprint: incident_id for _, incident_id, fingerprint in slots.firing}
         attached = {
-            (incident_of[event.fingerprint], grouping.label_value(event, integration.service_label, batch))
-            for event in batch.alerts
-            if event.fingerprint in incident_of
+            (match.incident_id, grouping.label_value(match.event, integration.service_label, batch))
+            for match in matches
+            if match.firing and match.incident_id
         }
         incident = grouping.incident_for_new_alerts(
-            integration, batch, group_key, plan.new_firing, attached, received_at=delivery.received_at
+            integration, batch, group_key, kinds[Kind.NEW], attached, received_at=delivery.received_at
         )
-    if plan.orphans and incident is None:
+    if kinds[Kind.ORPHAN] and incident is None:
         # BR-04: a resolved alert we never saw firing joins its group's open incident; with none it stays an
         # orphan (BR-01): it never opens an incident, and nobody is paged for it.
         candidate = grouping.group_incident(integration, group_key)
@@ -158,11 +156,9 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
             incident = candidate
     incident_id = incident.pk if incident is not None else None
     if incident_id:
-        plan.incident_ids.add(incident_id)
-    rows = [
-        _alert_row(integration, fp, start, event, group_key, now, incident_id)
-        for fp, start, event in plan.new_firing + plan.orphans
-    ]
+        incident_ids.add(incident_id)
+    new = kinds[Kind.NEW] + kinds[Kind.ORPHAN]
+    rows = [_alert_row(integration, match, group_key, now, incident_id) for match in new]
     # Sorted, so concurrent deliveries take the unique index's locks in one order (no deadlock).
     rows.sort(key=lambda row: (row["fingerprint"], row["starts_at"]))
     ids = sql.insert(Alert, rows, returning="id")
@@ -173,7 +169,7 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
         fired = row["status"] == FIRING
         if fired:
             result.new += 1
-            plan.firing_incidents.add(row["incident_id"])
+            firing_incidents.add(row["incident_id"])
         else:
             result.resolved += 1
         at = row["starts_at"] if fired else row["ends_at"]
@@ -185,56 +181,63 @@ def _apply_batch(integration: Integration, batch: AlertBatch, delivery: WebhookD
         )
 
     settle: set[int] = set()
-    result.resolved += len(slots.resolved)
-    labels_of = {event.fingerprint: event.labels for event in batch.alerts}  # the slot path matched them on labels
-    for pk, incident_id, fingerprint, name, ends_at in slots.resolved:
-        if incident_id:
-            settle.add(incident_id)
-            changes.append((incident_id, pk, fingerprint, name, labels_of.get(fingerprint, {}), ends_at, False))
-    if plan.resolve:
-        # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
-        still_firing = set(
-            Alert.objects.select_for_update()
-            .filter(pk__in=[row.pk for row, _ in plan.resolve], status=FIRING)
-            .values_list("pk", flat=True)
-        )
-        changed, raced = [], []
-        for row, event in plan.resolve:
-            if row.pk not in still_firing:
-                raced.append(row.pk)
-                continue
-            row.status = RESOLVED
-            row.ends_at = max(event.ends_at or now, row.starts_at)
-            row.annotations = event.annotations
-            row.last_seen_at = now
-            row.times_seen += 1
-            changed.append(row)
-            if row.incident_id:
-                settle.add(row.incident_id)
-                changes.append((row.incident_id, row.pk, row.fingerprint, row.name, row.labels, row.ends_at, False))
-        if changed:
-            Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
-        result.resolved += len(changed)
-        if raced:
-            result.repeated += len(raced)
-            Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
+    for match in _resolutions(kinds[Kind.RESOLVE], now, result):
+        if match.incident_id:
+            settle.add(match.incident_id)
+            # The stored alert's labels: the slot statement matched the event on them, the planner loaded them.
+            labels = match.alert.labels if match.alert is not None else match.event.labels
+            changes.append(
+                (match.incident_id, match.alert_id, match.fingerprint, match.name, labels, match.ends_at, False)
+            )
 
     if changes:
         timeline_append(*_alert_timeline_rows(changes))
-    # An incident with an alert of this batch still firing has not settled: no need to ask the database.
-    settle -= plan.firing_incidents
+    settle -= firing_incidents
     if settle and not batch.truncated:
-        for incident_id in sorted(settle):
-            grouping.settle(integration, incident_id)
+        for settled in sorted(settle):
+            grouping.settle(integration, settled)
     elif settle:
         logger.info(
             "Truncated alert list: not inferring that the group resolved",
             extra={"integration_id": integration.pk, "truncated": batch.truncated},
         )
 
-    result.incidents = public_ids(plan.incident_ids)
+    result.incidents = public_ids(incident_ids)
     if result.new or result.resolved:
         result.outcome = Outcome.ACCEPTED
     elif result.orphan:
         result.outcome = Outcome.ORPHAN
     return result
+
+
+def _resolutions(resolving: list[matching.Match], now: datetime, result: IngestResult) -> list[matching.Match]:
+    """The resolutions that took effect (counted in ``result``): those the slot statement wrote, and the planner's,
+    written here under the row lock; one a concurrent delivery resolved first is a repeat."""
+    done = [match for match in resolving if match.written]
+    planned = [match for match in resolving if not match.written]
+    if planned:
+        # Re-check under the row lock: a concurrent delivery may have resolved some of them already.
+        still_firing = set(
+            Alert.objects.select_for_update()
+            .filter(pk__in=[match.alert_id for match in planned], status=FIRING)
+            .values_list("pk", flat=True)
+        )
+        changed, raced = [], []
+        for match in planned:
+            if match.alert_id not in still_firing:
+                raced.append(match.alert_id)
+                continue
+            row = match.alert
+            row.status, row.ends_at = RESOLVED, match.ends_at
+            row.annotations = match.event.annotations
+            row.last_seen_at = now
+            row.times_seen += 1
+            changed.append(row)
+            done.append(match)
+        if changed:
+            Alert.objects.bulk_update(changed, ["status", "ends_at", "annotations", "last_seen_at", "times_seen"])
+        if raced:
+            result.repeated += len(raced)
+            Alert.objects.filter(pk__in=raced).update(last_seen_at=now, times_seen=F("times_seen") + 1)
+    result.resolved += len(done)
+    return done

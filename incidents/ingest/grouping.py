@@ -10,6 +10,7 @@ ALERT), which announce after commit.
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import connection
 
@@ -19,6 +20,9 @@ from sredesk import sql
 from .. import services
 from ..alert_formats.common import AlertBatch, AlertEvent
 from ..models import Alert, Incident, Integration, Source
+
+if TYPE_CHECKING:
+    from .matching import Match
 
 # Group keys are opaque and usually short; a longer one is stored as its hash (same identity, bounded index).
 MAX_GROUP_KEY_LENGTH = 500
@@ -32,11 +36,17 @@ def group_storage_key(group_key: str) -> str:
 
 
 def label_value(event: AlertEvent, name: str, batch: AlertBatch) -> str:
+    """The value of label ``name`` for ``event``: its own, else the delivery's common labels', else ""."""
     return event.labels.get(name) or batch.common_labels.get(name) or ""
 
 
-def _routes(integration: Integration, batch: AlertBatch, events: list[AlertEvent]) -> list[Service | None]:
-    """Each event's service: its service label (then the common labels) as a Service slug, else the default."""
+def routes(integration: Integration, batch: AlertBatch, events: list[AlertEvent]) -> list[Service | None]:
+    """The routing rule, the one place it is written: each event's service.
+
+    The value of the integration's service label (``label_value``) names a
+    Service by slug; when it names none (or there is no such label), the
+    integration's default service, which may be None. One query for the slugs.
+    """
     slugs = [label_value(event, integration.service_label, batch) for event in events]
     known = {s.slug: s for s in Service.objects.filter(slug__in={s for s in slugs if s}).select_related("team")}
     if any(slug not in known for slug in slugs):
@@ -44,13 +54,6 @@ def _routes(integration: Integration, batch: AlertBatch, events: list[AlertEvent
     return [known[slug] for slug in slugs]
 
 
-# Each new alert's service (its label as a slug, else the integration's default) becomes an affected service.
-ATTACH_SERVICES = (
-    "INSERT INTO incidents_incident_services (incident_id, service_id) "
-    "SELECT DISTINCT %s, COALESCE(s.id, %s) FROM (VALUES {slugs}) AS v "
-    "LEFT JOIN ownership_service AS s ON s.slug = v.column1 "
-    "WHERE COALESCE(s.id, %s) IS NOT NULL ON CONFLICT DO NOTHING"
-)
 OPEN_FIRST = "ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END, resolved_at DESC, id DESC LIMIT 1"
 
 
@@ -70,11 +73,12 @@ def incident_for_new_alerts(
     integration: Integration,
     batch: AlertBatch,
     group_key: str,
-    firing: list[tuple[str, datetime, AlertEvent]],
+    firing: list["Match"],
     attached: set[tuple[int | None, str]],
     received_at: datetime,
 ) -> Incident:
-    """The incident new firing alerts join: the group's open one, its last one re-opened, or a new one.
+    """The incident new firing alerts (``matching.Match`` of kind NEW) join: the group's open one, its last one
+    re-opened, or a new one.
 
     ``attached``: (incident id, service label value) of the batch's alerts already in an incident.
     A new incident's ``started_at`` is the earliest ``startsAt`` (when impact
@@ -84,8 +88,8 @@ def incident_for_new_alerts(
     time to acknowledge (MTTA, from ``detected_at``) counts only the time
     people could have known. ``lifecycle_time`` keeps started ≤ detected.
     """
-    events = [event for _, _, event in firing]
-    first_start = min(start for _, start, _ in firing)
+    events = [match.event for match in firing]
+    first_start = min(match.starts_at for match in firing)
     severity = min(integration.severity_for(label_value(event, integration.severity_label, batch)) for event in events)
     incident = group_incident(integration, group_key)
     if incident is not None and incident.status != Incident.Status.RESOLVED:
@@ -100,7 +104,7 @@ def incident_for_new_alerts(
             incident_id=incident.pk, actor=None, source=Source.ALERT, at=max(first_start, incident.resolved_at)
         )
         return _join(integration, batch, incident, events, severity, attached)
-    routes = _routes(integration, batch, events)
+    services_of = routes(integration, batch, events)
     first = events[0]
     incident = services.incident_declare(
         title=first.name[:300],
@@ -108,8 +112,8 @@ def incident_for_new_alerts(
         actor=None,
         source=Source.ALERT,
         summary=first.annotations.get("description", ""),
-        primary_service=routes[0],
-        services=[s for s in routes if s is not None],
+        primary_service=services_of[0],
+        services=[s for s in services_of if s is not None],
         started_at=first_start,
         detected_at=received_at,
         # The partial unique constraint bites here when a concurrent delivery declared the group's incident first.
@@ -127,18 +131,21 @@ def _join(
     severity: int,
     attached: set[tuple[int | None, str]],
 ) -> Incident:
-    """New alerts join an open incident: their services become affected services; a worse severity escalates it.
+    """New alerts join an open incident: their services (``routes``) become affected services; a worse severity
+    escalates it.
 
     A service label already carried by one of the incident's alerts in this batch was attached when that alert
-    joined, so only the others are written (one statement; m2m add() would read, then write).
+    joined, so only the others are routed and written (one INSERT that skips the pairs already there).
     """
-    labels = {label_value(event, integration.service_label, batch) for event in events}
-    slugs = sorted(slug for slug in labels if (incident.pk, slug) not in attached)
-    if slugs:
-        default = integration.default_service_id
-        with connection.cursor() as cursor:
-            sql = ATTACH_SERVICES.format(slugs=", ".join(["(%s)"] * len(slugs)))
-            cursor.execute(sql, [incident.pk, default, *slugs, default])
+    unattached = [
+        event for event in events if (incident.pk, label_value(event, integration.service_label, batch)) not in attached
+    ]
+    if unattached:
+        through = Incident.services.through
+        service_ids = {service.pk for service in routes(integration, batch, unattached) if service is not None}
+        through.objects.bulk_create(
+            [through(incident_id=incident.pk, service_id=pk) for pk in sorted(service_ids)], ignore_conflicts=True
+        )
     if severity < incident.severity:
         incident = services.incident_set_severity(
             incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT

@@ -1,25 +1,28 @@
-"""Matching a delivery's alerts to the stored ones: the one-statement slot UPDATE, then the general planner.
+"""Matching a delivery's alerts to the stored ones: one ``Match`` per event, from one of two paths.
 
-``update_firing_slots`` answers, in one statement, every event about the exact
-slot of an alert that is firing (the common case of an Alertmanager
-notification); ``plan`` sorts the rest (repeats, stale firings, resolutions,
-new alerts, orphans) against the stored alerts they may refer to
-(FIELD-CASES BR-01/04/05/07).
+``match_batch`` is the entry point. The one-statement slot UPDATE
+(``update_firing_slots``) answers every event about the exact slot of an alert
+that is firing (the common case of an Alertmanager notification) and writes
+it at once; the planner (``plan``) sorts the rest (repeats, stale firings,
+resolutions, new alerts, orphans) against the stored alerts they may refer to
+(FIELD-CASES BR-01/04/05/07). Both produce ``Match`` records, the one shape the
+apply step (``incidents.ingest.alerts``) consumes.
 """
 
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import connection
 
 from sredesk import sql
 
-from ..alert_formats.common import AlertEvent, canonical_labels
-from ..models import Alert, Integration, WebhookDelivery
+from ..alert_formats.common import AlertBatch, AlertEvent, canonical_labels, fingerprint_for
+from ..models import PUBLIC_ID_PREFIX, Alert, Integration, WebhookDelivery
 from .receipts import RECEIPT_FIELDS, IngestResult, Outcome, public_ids
 
 logger = logging.getLogger(__name__)
@@ -28,13 +31,59 @@ FIRING = Alert.Status.FIRING
 RESOLVED = Alert.Status.RESOLVED
 
 
-@dataclass
-class SlotUpdate:
-    """What the one-statement path did: rows it bumped (still firing) and rows it resolved."""
+class Kind(StrEnum):
+    """What an event of a delivery turned out to be."""
 
-    firing: list[tuple[int, int | None, str]] = field(default_factory=list)  # (alert id, incident id, fingerprint)
-    resolved: list[tuple[int, int | None, str, str, datetime]] = field(default_factory=list)  # + fingerprint, name, end
-    taken: set[str] = field(default_factory=set)  # fingerprints of the events it answered
+    NEW = "new"  # an alert not seen before, firing: stored, joins or opens its group's incident
+    ORPHAN = "orphan"  # resolved, never seen firing (BR-01): stored; joins the group's open incident if any
+    RESOLVE = "resolve"  # the resolution of a stored firing alert
+    REPEAT = "repeat"  # a stored alert in the state it is in (at-least-once delivery, BR-07): bumped
+    STALE = "stale"  # a firing that started no later than a stored resolution of it (BR-01): bumped only
+    SKIP = "skip"  # the same alert twice in one delivery: counted as a repeat, nothing written
+
+
+@dataclass
+class Match:
+    """One event of a delivery matched against the stored alerts: the one shape both paths hand to the apply step.
+
+    ``fingerprint``/``starts_at``: the alert's identity as stored, or as it
+    will be (NEW, ORPHAN: the sender's fingerprint, or ours when another alert
+    holds the sender's slot). ``alert``: the stored row the planner loaded
+    (REPEAT, STALE, RESOLVE), None otherwise. ``alert_id``, ``incident_id``,
+    ``name``: the stored alert's. ``ends_at``: a resolution's end (never
+    before ``starts_at``). ``written``: the slot statement already wrote this
+    event (its bump or its resolution), so the apply step only records it.
+    ``firing``: the stored alert is firing after this event (a REPEAT of a
+    firing alert), so its incident has not settled.
+    """
+
+    kind: Kind
+    event: AlertEvent
+    fingerprint: str
+    starts_at: datetime | None
+    alert: Alert | None = None
+    alert_id: int | None = None
+    incident_id: int | None = None
+    name: str = ""
+    ends_at: datetime | None = None
+    written: bool = False
+    firing: bool = False
+
+
+def match_batch(integration: Integration, batch: AlertBatch, now: datetime, delivery: WebhookDelivery) -> list[Match]:
+    """One ``Match`` per event of ``batch`` (events given twice: one per occurrence, the second a SKIP or REPEAT).
+
+    The slot statement first (``update_firing_slots``; when every event is
+    firing, ``delivery``'s receipt rides along), then the planner for the
+    events it did not answer.
+    """
+    events = slot_events(batch.alerts)
+    whole = len(events) == len(batch.alerts) and all(event.status == FIRING for event in events)
+    matches = update_firing_slots(integration, events, now, receipt=delivery if whole else None)
+    taken = {match.fingerprint for match in matches}
+    keyed = [(event, fingerprint_for(event.labels)) for event in batch.alerts if event.fingerprint not in taken]
+    index = Index(load_candidates(integration, keyed) if keyed else [])
+    return matches + plan(keyed, index, now)
 
 
 # The one-statement path's UPDATE. The events are a derived table ``v``: on PostgreSQL one JSON parameter
@@ -79,11 +128,11 @@ def async_commit_allowed() -> bool:
 # PostgreSQL, for a delivery whose every alert is firing: the UPDATE above and, when it found every one of
 # them firing in its slot (a plain repeat of the whole delivery, the most common notification), the
 # delivery's receipt, in ONE statement (data-modifying CTEs). The receipt's result is the answer's
-# (IngestResult.as_dict), its "incidents" listed from the updated rows as public_ids lists them. Keyed by
-# whether the statement carries the async-commit trick.
+# (IngestResult.as_dict), its "incidents" listed from the updated rows as public_ids lists them (the prefix is
+# a parameter, PUBLIC_ID_PREFIX). Keyed by whether the statement carries the async-commit trick.
 RECEIPT_VALUES = {
     "result": (
-        "%s::jsonb || jsonb_build_object('incidents', (SELECT COALESCE(jsonb_agg('INC-' || i ORDER BY i), '[]') "
+        "%s::jsonb || jsonb_build_object('incidents', (SELECT COALESCE(jsonb_agg(%s::text || i ORDER BY i), '[]') "
         "FROM (SELECT DISTINCT incident_id AS i FROM u WHERE incident_id IS NOT NULL) AS d))"
     ),
     "error": f"%s || {ASYNC_COMMIT}",
@@ -111,7 +160,7 @@ def slot_events(events: list[AlertEvent]) -> list[AlertEvent]:
 
 def update_firing_slots(
     integration: Integration, events: list[AlertEvent], now: datetime, receipt: WebhookDelivery | None = None
-) -> SlotUpdate:
+) -> list[Match]:
     """ONE ``UPDATE ... FROM <the events> RETURNING`` for events about a stored alert that is still firing.
 
     An event matches when the integration's alert at its exact (fingerprint,
@@ -132,9 +181,8 @@ def update_firing_slots(
     (``SLOT_REPEAT_RECEIPT``) and sets its pk; ``receipts.save_receipt`` then has
     nothing left to write. Otherwise it stays unsaved.
     """
-    result = SlotUpdate()
     if not events:
-        return result
+        return []
 
     def end(event: AlertEvent) -> datetime | None:
         return max(event.ends_at or now, event.starts_at) if event.status == RESOLVED else None
@@ -158,7 +206,10 @@ def update_firing_slots(
             row = {name: getattr(receipt, name) for name in RECEIPT_FIELDS}
             row.update(outcome=Outcome.DUPLICATE, error="", result=answer)
             sql_text = SLOT_REPEAT_RECEIPT[async_commit_allowed()]
-            params += [*sql.adapted_values(WebhookDelivery, row), len(events)]
+            values = sql.adapted_values(WebhookDelivery, row)
+            at = RECEIPT_FIELDS.index("result")
+            values[at : at + 1] = [values[at], PUBLIC_ID_PREFIX]  # the receipt's incidents, INC-<n>
+            params += [*values, len(events)]
     else:
         combined = False
         adapt = connection.ops.adapt_datetimefield_value
@@ -170,31 +221,33 @@ def update_firing_slots(
         params.append(integration.pk)
         rows_sql = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(events))
         sql_text = SLOT_SET + SLOT_ROWS_SQLITE.format(rows=rows_sql) + SLOT_MATCH
-    ends = {event.fingerprint: max(event.ends_at or now, event.starts_at) for event in events}
+    by_fingerprint = {event.fingerprint: event for event in events}  # slot events use a fingerprint once
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params)
         rows = cursor.fetchall()
+    matches = []
     for pk, fingerprint, incident_id, name, status, *_ in rows:
-        result.taken.add(fingerprint)
-        if status == FIRING:
-            result.firing.append((pk, incident_id, fingerprint))
-        else:
-            result.resolved.append((pk, incident_id, fingerprint, name, ends[fingerprint]))
+        event = by_fingerprint[fingerprint]
+        firing = status == FIRING
+        matches.append(
+            Match(
+                Kind.REPEAT if firing else Kind.RESOLVE,
+                event,
+                fingerprint,
+                event.starts_at,
+                alert_id=pk,
+                incident_id=incident_id,
+                name=name,
+                ends_at=None if firing else end(event),
+                written=True,
+                firing=firing,
+            )
+        )
     if combined and rows and rows[0][5] is not None:
-        answer["incidents"] = public_ids(incident_id for _, incident_id, _ in result.firing)
+        answer["incidents"] = public_ids(match.incident_id for match in matches)
         receipt.outcome, receipt.error, receipt.result = Outcome.DUPLICATE, "", answer
         receipt.pk, receipt._state.adding = rows[0][5], False
-    return result
-
-
-@dataclass
-class Plan:
-    bump: set[int] = field(default_factory=set)  # repeats and stale firings: last_seen_at/times_seen only
-    resolve: list[tuple[Alert, AlertEvent]] = field(default_factory=list)
-    new_firing: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
-    orphans: list[tuple[str, datetime, AlertEvent]] = field(default_factory=list)
-    incident_ids: set[int] = field(default_factory=set)
-    firing_incidents: set[int] = field(default_factory=set)  # incidents with an alert of the batch still firing
+    return matches
 
 
 class Index:
@@ -277,41 +330,53 @@ def load_candidates(integration: Integration, keyed: list[tuple[AlertEvent, str]
     return sql.select(Alert, where, params, fields=CANDIDATE_FIELDS)
 
 
-def plan(keyed: list[tuple[AlertEvent, str]], index: Index, now: datetime) -> tuple[Plan, IngestResult]:
-    """Sort each event into repeat, stale, resolution of a stored alert, new firing or new resolved alert."""
-    plan, result = Plan(), IngestResult(outcome=Outcome.DUPLICATE)
+def plan(keyed: list[tuple[AlertEvent, str]], index: Index, now: datetime) -> list[Match]:
+    """One ``Match`` per event: repeat, stale, resolution of a stored alert, new firing or new resolved alert.
+
+    ``keyed``: each event with our own fingerprint of its labels (tried after
+    the sender's). Nothing is written here.
+    """
+    matches: list[Match] = []
     taken = set(index.by_slot)
     new_labels: dict[tuple[str, datetime], dict[str, str]] = {}
     resolving: set[int] = set()
     for event, own in keyed:
         row = index.match(event, own)
         if row is not None:
-            if row.incident_id:
-                plan.incident_ids.add(row.incident_id)
             if row.pk in resolving:  # the same alert twice in one payload
-                result.repeated += 1
+                kind = Kind.SKIP
             elif row.status == FIRING and event.status == RESOLVED:
                 resolving.add(row.pk)
-                plan.resolve.append((row, event))
+                kind = Kind.RESOLVE
             elif row.status == RESOLVED and event.status == FIRING:
-                plan.bump.add(row.pk)
-                result.stale += 1
+                kind = Kind.STALE
             else:
-                plan.bump.add(row.pk)
-                result.repeated += 1
-                if row.status == FIRING and row.incident_id:
-                    plan.firing_incidents.add(row.incident_id)
+                kind = Kind.REPEAT
+            matches.append(
+                Match(
+                    kind,
+                    event,
+                    row.fingerprint,
+                    row.starts_at,
+                    alert=row,
+                    alert_id=row.pk,
+                    incident_id=row.incident_id,
+                    name=row.name,
+                    ends_at=max(event.ends_at or now, row.starts_at) if kind == Kind.RESOLVE else None,
+                    firing=kind == Kind.REPEAT and row.status == FIRING,
+                )
+            )
             continue
         start = event.starts_at or (event.ends_at if event.status == RESOLVED else None) or now
         if any(new_labels.get((fp, start)) == event.labels for fp in (event.fingerprint, own)):
-            result.repeated += 1  # the same new alert twice in one payload
+            matches.append(Match(Kind.SKIP, event, event.fingerprint, start))  # the same new alert twice
             continue
         fingerprint = next((fp for fp in (event.fingerprint, own) if (fp, start) not in taken), None)
         if fingerprint is None:
             logger.warning("Alert skipped: both fingerprints taken", extra={"fingerprint": event.fingerprint})
-            result.repeated += 1
+            matches.append(Match(Kind.SKIP, event, event.fingerprint, start))
             continue
         taken.add((fingerprint, start))
         new_labels[(fingerprint, start)] = event.labels
-        (plan.new_firing if event.status == FIRING else plan.orphans).append((fingerprint, start, event))
-    return plan, result
+        matches.append(Match(Kind.NEW if event.status == FIRING else Kind.ORPHAN, event, fingerprint, start))
+    return matches

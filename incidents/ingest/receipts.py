@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from sredesk import sql
 
-from ..models import WebhookDelivery
+from ..models import WebhookDelivery, public_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ class IngestResult:
 
 
 def public_ids(incident_ids) -> list[str]:
-    return [f"INC-{pk}" for pk in sorted({pk for pk in incident_ids if pk})]
+    """The answer's ``incidents``: each incident id once (None skipped), in order, as ``INC-<n>``."""
+    return [public_id_for(pk) for pk in sorted({pk for pk in incident_ids if pk})]
 
 
 RECEIPT_FIELDS = ("integration_id", "received_at", "body", "headers", "outcome", "error", "result", "event_id")

@@ -5,9 +5,10 @@
 """
 
 from .alerts import Alert, Integration, WebhookDelivery, default_severity_map
-from .lifecycle import Incident, Severity, SideEffect, Source, TimelineEvent
+from .lifecycle import PUBLIC_ID_PREFIX, Incident, Severity, SideEffect, Source, TimelineEvent, public_id_for
 
 __all__ = [
+    "PUBLIC_ID_PREFIX",
     "Alert",
     "Incident",
     "Integration",
@@ -17,4 +18,5 @@ __all__ = [
     "TimelineEvent",
     "WebhookDelivery",
     "default_severity_map",
+    "public_id_for",
 ]

@@ -37,6 +37,15 @@ def _after_detection(field: str) -> Q:
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": F("detected_at")})
 
 
+PUBLIC_ID_PREFIX = "INC-"
+"""An incident's public id is this prefix and its number (``public_id_for``); SQL that lists them takes it too."""
+
+
+def public_id_for(pk: int) -> str:
+    """The id people say and type for incident ``pk``: ``INC-42``."""
+    return f"{PUBLIC_ID_PREFIX}{pk}"
+
+
 class Incident(Versioned):
     """Something broke. Public id ``INC-<pk>``.
 
@@ -154,8 +163,8 @@ class Incident(Versioned):
 
     @property
     def public_id(self) -> str:
-        """The id people say and type, e.g. ``INC-42``."""
-        return f"INC-{self.pk}"
+        """The id people say and type, e.g. ``INC-42`` (``public_id_for``)."""
+        return public_id_for(self.pk)
 
     # --- Transitions (django-fsm-2). Pure state changes: the services lock, place the time, save and append
     # the timeline entry (incidents.services).
