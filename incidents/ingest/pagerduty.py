@@ -1,6 +1,7 @@
 """PagerDuty V3 events applied to the incident that mirrors their PagerDuty incident (FORMATS.md (c)).
 
-Deduplicated on ``event.id`` (a unique constraint on the receipt); events
+Deduplicated on ``event.id`` (a unique constraint on the receipt, stored with the event's effects in one
+transaction: of two concurrent deliveries of one event, one rolls back and is retried as a replay); events
 arrive in any order, and a move the lifecycle refuses is recorded on the
 receipt as ignored.
 """
@@ -8,7 +9,6 @@ receipt as ignored.
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
@@ -72,20 +72,20 @@ def ingest_pagerduty_event(
         save_receipt(delivery, result)
         return result
 
+    event_id = event.event_id[:100]
+
     def apply() -> IngestResult:
-        delivery.event_id = event.event_id[:100]
-        try:
-            with transaction.atomic():
-                delivery.outcome = Outcome.ACCEPTED
-                delivery.save()
-        except IntegrityError:
-            delivery.pk, delivery._state.adding, delivery.event_id = None, True, ""
-            first = WebhookDelivery.objects.filter(integration=integration, event_id=event.event_id[:100]).first()
+        first = WebhookDelivery.objects.filter(integration=integration, event_id=event_id).only("result").first()
+        if first is not None:
+            delivery.event_id = ""  # this receipt is the replay's, not the event's
             return IngestResult(
                 outcome=Outcome.DUPLICATE,
-                incidents=list((first.result if first else {}).get("incidents", [])),
+                incidents=list((first.result or {}).get("incidents", [])),
                 note=f"event {event.event_id} already received",
             )
+        # The receipt, stored with the event id at the end of this transaction, claims the event: a concurrent
+        # delivery of it collides on the unique constraint, rolls back whole and is retried, finding this one.
+        delivery.event_id = event_id
         return _apply_pagerduty(integration, event)
 
     return retrying(apply, delivery)

@@ -62,17 +62,16 @@ RECEIPT_FIELDS = ("integration_id", "received_at", "body", "headers", "outcome",
 
 
 def save_receipt(delivery: WebhookDelivery, result: IngestResult) -> None:
-    """Store the receipt with its outcome: one INSERT (``sredesk.sql``), an UPDATE if it was saved with another
-    outcome, nothing if it was saved with this one."""
-    answer = result.as_dict()
-    if delivery.pk is not None and (delivery.outcome, delivery.result) == (result.outcome, answer):
-        return  # stored already, with this outcome: by the one-statement path (matching.update_firing_slots)
+    """Store the receipt with its outcome and answer in ONE statement, the INSERT here (``sredesk.sql``).
+
+    Nothing is written when the delivery's own statement stored it already: a
+    plain repeat's slot UPDATE carries its receipt (``matching.update_firing_slots``).
+    """
+    if delivery.pk is not None:
+        return  # stored by the one-statement path, with this outcome
     delivery.outcome = result.outcome
-    delivery.result = answer
+    delivery.result = result.as_dict()
     delivery.error = result.note if result.outcome in (Outcome.IGNORED, Outcome.ORPHAN) else ""
-    if delivery.pk is not None:  # PagerDuty saves it first, to claim the event id
-        delivery.save()
-        return
     row = {name: getattr(delivery, name) for name in RECEIPT_FIELDS}
     [delivery.pk] = sql.insert(WebhookDelivery, [row], returning="id")
     delivery._state.adding = False
