@@ -9,7 +9,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent
+from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent, public_id_for
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import Service, Team, User
 from sredesk.api.fields import (
@@ -413,7 +413,7 @@ def incident_list_rows(rows: list[dict]) -> list[dict]:
         out.append(
             {
                 "id": r["id"],
-                "public_id": f"INC-{r['id']}",
+                "public_id": public_id_for(r["id"]),
                 "title": r["title"],
                 "severity": SEVERITY_LABELS[r["severity"]],
                 "status": r["status"],

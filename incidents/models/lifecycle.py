@@ -305,7 +305,7 @@ class SideEffect(models.Model):
 
     def __str__(self) -> str:
         state = "done" if self.done_at else f"pending, {self.attempts} attempt(s)"
-        return f"{self.get_kind_display()} of INC-{self.incident_id} ({state})"
+        return f"{self.get_kind_display()} of {public_id_for(self.incident_id)} ({state})"
 
     @property
     def pending(self) -> bool:
