@@ -5,6 +5,8 @@ Source: Alertmanager ``notify/webhook/webhook.go``.
 
 import logging
 
+from sredesk.inputs import InputError, parse_int
+
 from .common import (
     ROOT,
     AlertBatch,
@@ -28,14 +30,16 @@ ALERTMANAGER_VERSION = "4"
 
 
 def _truncated(value: object) -> int:
-    """``truncatedAlerts``: a count >= 0 (missing/null -> 0)."""
+    """``truncatedAlerts``: a count >= 0 (missing/null -> 0), a number or a string of ASCII digits.
+
+    Strictly ASCII (``sredesk.inputs.parse_int``): ``str.isdigit()`` takes ``"¹"``, on which ``int()`` raises.
+    """
     if value is None:
         return 0
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise PayloadError("truncatedAlerts", f"expected a count >= 0, got {show(value)}")
+    try:
+        return parse_int(value, field="truncatedAlerts", min_value=0)
+    except InputError:
+        raise PayloadError("truncatedAlerts", f"expected a count >= 0, got {show(value)}") from None
 
 
 def _alertmanager_alert(raw: dict, prefix: str, group_status: str | None) -> AlertEvent:

@@ -95,7 +95,8 @@ MAX_FINGERPRINT_LENGTH = 64
 # without a colon. Group 8 is the offset; a time without one is naive and refused.
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"([Zz]|[+-]\d{2}:?\d{2})?"
+    r"([Zz]|[+-]\d{2}:?\d{2})?",
+    re.ASCII,  # ASCII digits only: \d would take any Unicode digit ("２０２４"), which no sender writes
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

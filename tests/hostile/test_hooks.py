@@ -221,6 +221,17 @@ def test_json_content_types_are_accepted(hooks, content_type):
 
 
 @pytest.mark.parametrize("digits", UNICODE_DIGITS)
+def test_unicode_digits_in_counts_and_times_are_refused_naming_the_field(hooks, digits):
+    post = hooks()
+    counts = RowCounts()
+    assert_refused(post(am_body(am_alert(), truncatedAlerts=digits)), "truncatedAlerts")
+    assert_refused(post(am_body(am_alert(startsAt=START.replace("2", digits)))), "alerts[0].startsAt")
+    after = counts.snapshot()
+    assert after["incidents.Alert"] == counts.before["incidents.Alert"]
+    assert after["incidents.Incident"] == counts.before["incidents.Incident"]
+
+
+@pytest.mark.parametrize("digits", UNICODE_DIGITS)
 def test_a_content_length_in_unicode_digits_is_refused(hooks, digits):
     post = hooks()
     counts = RowCounts()
