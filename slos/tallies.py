@@ -47,6 +47,11 @@ def burn_window_bounds(slo: SLO, seconds: int, now: dt.datetime) -> tuple[dt.dat
     return end - dt.timedelta(seconds=max(seconds, slo.bucket_seconds)), end
 
 
+def reads_from(slo: SLO, window: Window, now: dt.datetime) -> dt.datetime:
+    """The earliest instant the evaluation reads for this SLO: its window's start or a burn window's, if earlier."""
+    return min([window.start, *(burn_window_bounds(slo, n, now)[0] for n in BURN_WINDOWS)])
+
+
 # --- events SLIs ------------------------------------------------------------------------------------------
 
 _SUMS = "SUM(CASE WHEN s.bucket_start >= b.{lo} AND s.bucket_start < b.{hi} THEN {value} ELSE 0 END)"
@@ -87,7 +92,7 @@ def event_tallies(slos: Sequence[SLO], windows: dict[int, Window], now: dt.datet
     for slo in slos:
         window = windows[slo.pk]
         bounds = {n: burn_window_bounds(slo, n, now) for n in BURN_WINDOWS}
-        lo = min([window.start, *(start for start, _ in bounds.values())])
+        lo = reads_from(slo, window, now)
         row = {"id": slo.pk, "lo": lo, "hi": window.elapsed_end + dt.timedelta(microseconds=1), "ws": window.start}
         row |= {f"w{n}": start for n, (start, _) in bounds.items()}
         row["e"] = bucket_floor(now, slo.bucket_seconds)
