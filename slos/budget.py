@@ -23,7 +23,7 @@ has data (buckets present; time since ``measured_since``). Missing data is
 never counted as good: with partial coverage the use is what the data shows
 ("at least"), and without any data it is unknown (None), never 0.
 
-Queries: one for the SLOs, and one aggregate per events SLO and window part.
+Queries: two, whatever the number of SLOs: one for the SLOs, one aggregate over every events SLO's samples.
 """
 
 import datetime as dt
@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from incidents.models import Incident
@@ -176,23 +176,59 @@ def _expected_buckets(lo: dt.datetime, hi: dt.datetime, seconds: int) -> int:
     return max(last - first, 0)
 
 
-def _events_use(slo: SLO, incident: Incident, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> BudgetUse:
-    parts = []
-    for lo, hi, label in _windows(slo, start, end):
-        a = max(bucket_floor(start, slo.bucket_seconds), lo)
-        b = min(end, hi)
-        in_impact = Q(bucket_start__gte=a, bucket_start__lt=b)
-        sums = Sample.objects.filter(slo=slo, bucket_start__gte=lo, bucket_start__lt=min(hi, now)).aggregate(
-            events=Sum("total"),
-            bad_events=Sum(F("total") - F("good"), filter=in_impact),
-            present=Count("pk", filter=in_impact),
+@dataclass(frozen=True)
+class _Part:
+    """One window part of an events SLO: the window ``[lo, hi)`` and the impact's buckets ``[a, b)`` in it."""
+
+    slo: SLO
+    lo: dt.datetime
+    hi: dt.datetime
+    label: str
+    a: dt.datetime
+    b: dt.datetime
+
+
+def _event_sums(parts: list[_Part], now: dt.datetime) -> dict[int, dict]:
+    """Per part (by index): the window's events, the impact's bad events and buckets present. One statement for
+    every part of every events SLO (a bucket of an SLO lies in one of its windows at most)."""
+    if not parts:
+        return {}
+    where, which, hit = Q(pk__in=[]), [], Q(pk__in=[])
+    for index, part in enumerate(parts):
+        mine = Q(slo_id=part.slo.pk, bucket_start__gte=part.lo, bucket_start__lt=min(part.hi, now))
+        where |= mine
+        which.append(When(mine, then=Value(index)))
+        hit |= Q(slo_id=part.slo.pk, bucket_start__gte=part.a, bucket_start__lt=part.b)
+    rows = (
+        Sample.objects.filter(where)
+        .annotate(part=Case(*which, output_field=IntegerField()))
+        .values("part")
+        .annotate(
+            events=Sum("total"), bad_events=Sum(F("total") - F("good"), filter=hit), present=Count("pk", filter=hit)
         )
-        expected = _expected_buckets(a, b, slo.bucket_seconds)
-        coverage = min(sums["present"] / expected, 1.0) if expected else 1.0
-        used = float(sums["bad_events"] or 0.0) if sums["present"] or not expected else None
-        budget = allowance(slo.target) * sums["events"] if sums["events"] else None
-        parts.append(WindowUse(lo, hi, label, max(start, lo), b, used, budget, coverage))
-    return BudgetUse(slo, "events", True, ongoing=_ongoing(incident), windows=parts)
+        .order_by()
+    )
+    return {row["part"]: row for row in rows}
+
+
+def _events_uses(slos: list[SLO], incident: Incident, start: dt.datetime, end: dt.datetime, now: dt.datetime):
+    parts = [
+        _Part(slo, lo, hi, label, max(bucket_floor(start, slo.bucket_seconds), lo), min(end, hi))
+        for slo in slos
+        for lo, hi, label in _windows(slo, start, end)
+    ]
+    sums = _event_sums(parts, now)
+    uses = {slo.pk: BudgetUse(slo, "events", True, ongoing=_ongoing(incident)) for slo in slos}
+    for index, part in enumerate(parts):
+        row = sums.get(index, {"events": None, "bad_events": None, "present": 0})
+        expected = _expected_buckets(part.a, part.b, part.slo.bucket_seconds)
+        coverage = min(row["present"] / expected, 1.0) if expected else 1.0
+        used = float(row["bad_events"] or 0.0) if row["present"] or not expected else None
+        budget = allowance(part.slo.target) * row["events"] if row["events"] else None
+        uses[part.slo.pk].windows.append(
+            WindowUse(part.lo, part.hi, part.label, max(start, part.lo), part.b, used, budget, coverage)
+        )
+    return uses
 
 
 def _ongoing(incident: Incident) -> bool:
@@ -214,8 +250,6 @@ def incident_budget(incident: Incident, *, now: dt.datetime | None = None) -> li
     """
     now = now or timezone.now()
     start, end = incident.started_at, max(impact_end(incident, now), incident.started_at)
-    uses = []
-    for slo in incident_slos(incident):
-        compute = _events_use if slo.is_events else _time_use
-        uses.append(compute(slo, incident, start, end, now))
-    return uses
+    slos = list(incident_slos(incident))
+    events = _events_uses([slo for slo in slos if slo.is_events], incident, start, end, now)
+    return [events[slo.pk] if slo.is_events else _time_use(slo, incident, start, end, now) for slo in slos]
