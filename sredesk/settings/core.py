@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "slos",
+    "reports",
     "notifications",
     "demo",
 ]
