@@ -66,9 +66,9 @@ SREDESK_POSTMORTEM_DUE_DAYS = {
 
 # Prometheus-pulled SLIs (slos.prometheus): the server's base URL (http://prometheus:9090), the timeout of one
 # query, and how long after a bucket ends it is pulled (its last scrape must have landed).
-PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
-PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=10.0)
-PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS", default=60.0)
+SREDESK_PROMETHEUS_URL = env.str("SREDESK_PROMETHEUS_URL", default="")
+SREDESK_PROMETHEUS_TIMEOUT_SECONDS = env.float("SREDESK_PROMETHEUS_TIMEOUT_SECONDS", default=10.0)
+SREDESK_PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS", default=60.0)
 
 # Notification channels. The outbox (a database table) always receives every
 # message; Slack is used when a bot token is configured.
