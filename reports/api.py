@@ -15,6 +15,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sredesk.inputs import InputError
+
 from .csv import report_csv
 from .figures import report
 from .period import DEFAULT_DAYS, MAX_DAYS, period_from_query
@@ -123,8 +125,19 @@ class _ReportView(APIView):
         body = {"group_by": self.group_by, "period": {"start": period.start, "end": period.end}, "results": rows}
         return Response(ReportSerializer(body).data)
 
+    def perform_content_negotiation(self, request, force=False):
+        """``?format=`` other than json or csv is a 400 naming it (DRF would answer 404)."""
+        wanted = request.query_params.get("format")
+        if wanted is not None and wanted not in ("json", "csv"):
+            if force:
+                return JSONRenderer(), "application/json"
+            raise InputError("format", "Give format=json or format=csv.")
+        return super().perform_content_negotiation(request, force=force)
+
     def finalize_response(self, request, response, *args, **kwargs):
-        if response.status_code >= 400:  # the one error shape, in JSON, even when CSV was asked for
+        report_body = isinstance(getattr(response, "data", None), dict) and "_rows" in response.data
+        if response.status_code >= 400 or not report_body:
+            # Errors (the one error shape) and OPTIONS' description are JSON, even when CSV was asked for.
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
 
