@@ -1,0 +1,94 @@
+"""Operators' screens for schedules, layers, members and overrides (the past is not rewritten here either)."""
+
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from .models import Layer, LayerMember, Override, Schedule
+from .services import CLOCK_TOLERANCE
+
+PAST = "must not be in the past: shifts already served are not rewritten."
+
+
+class NoPastForm(forms.ModelForm):
+    """A member's or override's window may change only from now on (``TIMES``: the instants it protects)."""
+
+    TIMES: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        now = timezone.now() - CLOCK_TOLERANCE
+        for name in self.TIMES:
+            if name not in self.changed_data:
+                continue
+            was = self.initial.get(name) if self.instance.pk else None
+            value = cleaned.get(name)
+            if (was is not None and was < now) or (value is not None and value < now):
+                self.add_error(name, PAST)
+        return cleaned
+
+
+class MemberForm(NoPastForm):
+    TIMES = ("active_from", "active_until")
+
+
+class OverrideForm(NoPastForm):
+    TIMES = ("start", "end")
+
+
+class LayerMemberInline(admin.TabularInline):
+    model = LayerMember
+    form = MemberForm
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ("position", "user", "active_from", "active_until")
+    can_delete = False  # end a place (active until), so past turns keep their person
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "layer")
+
+
+class LayerInline(admin.TabularInline):
+    model = Layer
+    extra = 0
+    fields = ("name", "priority", "turn_unit", "turn_length", "handoff_time", "anchor_date", "restrict_days",
+              "restrict_start", "restrict_end")  # fmt: skip
+    show_change_link = True
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "timezone")
+    list_filter = ("team", "timezone")
+    search_fields = ("name", "slug", "team__name")
+    prepopulated_fields = {"slug": ("name",)}
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
+    inlines = [LayerInline]
+
+
+@admin.register(Layer)
+class LayerAdmin(admin.ModelAdmin):
+    list_display = ("name", "schedule", "priority", "turn_length", "turn_unit", "handoff_time", "anchor_date")
+    list_filter = ("turn_unit", "schedule__team")
+    search_fields = ("name", "schedule__name")
+    list_select_related = ("schedule",)
+    autocomplete_fields = ("schedule",)
+    inlines = [LayerMemberInline]
+
+
+@admin.register(Override)
+class OverrideAdmin(admin.ModelAdmin):
+    form = OverrideForm
+    list_display = ("schedule", "kind", "user", "start", "end", "created_by")
+    list_filter = ("kind", "schedule__team", "schedule")
+    search_fields = ("schedule__name", "user__username", "note")
+    list_select_related = ("schedule", "user", "created_by")
+    autocomplete_fields = ("schedule", "user")
+    readonly_fields = ("created_by", "created_at")
+    date_hierarchy = "start"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
