@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from oncall.paging import paged_for_services
+
 from . import charts
 from .forms import ProfileForm, zone_names
 from .models import Service
@@ -55,6 +57,7 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "trends": charts.response_trends(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
         "weeks": CHART_WEEKS,
         "now": now,
+        "paged": paged_for_services([service], now)[0],
     }
     return render(request, "ownership/service.html", context)
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("postmortems.urls")),
     path("", include("ownership.urls")),
     path("", include("slos.urls")),
+    path("oncall/", include("oncall.urls")),
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
     path("admin/", admin.site.urls),
