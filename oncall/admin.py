@@ -1,11 +1,13 @@
 """Operators' screens for schedules, layers, members and overrides (the past is not rewritten here either)."""
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import Layer, LayerMember, Override, Schedule
-from .services import CLOCK_TOLERANCE
+from .services import CLOCK_TOLERANCE, calendar_token_issue
 
 PAST = "must not be in the past: shifts already served are not rewritten."
 
@@ -65,6 +67,14 @@ class ScheduleAdmin(admin.ModelAdmin):
     list_select_related = ("team",)
     autocomplete_fields = ("team",)
     inlines = [LayerInline]
+    actions = ["issue_calendar_token"]
+
+    @admin.action(description="Issue a new calendar (iCal) link (shown once; the old one stops working)")
+    def issue_calendar_token(self, request, queryset) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            schedule, token = calendar_token_issue(schedule_id=pk, actor=request.user)
+            url = settings.SREDESK_BASE_URL + reverse("oncall:calendar", args=[token])
+            self.message_user(request, f"{schedule.name}: {url} (shown only now)", messages.WARNING)
 
 
 @admin.register(Layer)

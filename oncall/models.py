@@ -27,9 +27,18 @@ class Schedule(models.Model):
     )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    calendar_token_hash = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="SHA-256 of the iCal feed's token (the token is shown once; a new one revokes the old).",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar_token_hash"], condition=~Q(calendar_token_hash=""), name="schedule_calendar_token"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

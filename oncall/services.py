@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ownership.models import User
 from ownership.permissions import require_write
+from sredesk.tokens import new_token
 
 from .models import Layer, LayerMember, Override, Schedule
 from .rotation import turn_boundaries
@@ -125,3 +126,24 @@ def override_cancel(*, override_id: int, actor: User | None, now: dt.datetime | 
     override.end = now
     override.save(update_fields=["end"])
     return override
+
+
+@transaction.atomic
+def calendar_token_issue(*, schedule_id: int, actor: User | None) -> tuple[Schedule, str]:
+    """A new iCal feed token for the schedule, returned once (only its SHA-256 is kept); the old one stops working."""
+    schedule = Schedule.objects.select_for_update().get(pk=schedule_id)
+    require_write(actor, schedule)
+    token, schedule.calendar_token_hash = new_token("sdcal")
+    schedule.save(update_fields=["calendar_token_hash"])
+    return schedule, token
+
+
+@transaction.atomic
+def calendar_token_revoke(*, schedule_id: int, actor: User | None) -> bool:
+    """Stop the schedule's iCal feed; returns whether it had one."""
+    schedule = Schedule.objects.select_for_update().get(pk=schedule_id)
+    require_write(actor, schedule)
+    had = bool(schedule.calendar_token_hash)
+    schedule.calendar_token_hash = ""
+    schedule.save(update_fields=["calendar_token_hash"])
+    return had

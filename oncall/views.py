@@ -2,23 +2,26 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from ownership.models import User
 from ownership.permissions import may_write
 from sredesk.exceptions import PermissionDenied
+from sredesk.tokens import token_hash
 
-from . import drawing
+from . import calendar, drawing
 from .forms import OverrideForm
 from .models import Override, Schedule
 from .paging import paged_for_schedule
 from .selectors import on_call_at, schedule_final
-from .services import override_create
+from .services import calendar_token_issue, calendar_token_revoke, override_create
 
 WEEKS = (1, 2, 3, 4)
 
@@ -41,6 +44,8 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
     schedule = get_object_or_404(Schedule.objects.select_related("team"), slug=slug)
     weeks = request.GET.get("weeks", "2")
     weeks = int(weeks) if weeks in {str(w) for w in WEEKS} else 2
+    if request.method == "POST" and request.POST.get("calendar") in ("issue", "revoke"):
+        return _calendar_link(request, schedule)
     form = OverrideForm(request.POST if request.method == "POST" else None, zone=schedule.timezone)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -78,3 +83,39 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
         "may_write": may_write(request.user, schedule),
     }
     return render(request, "oncall/schedule.html", context, status=status)
+
+
+def _calendar_link(request: HttpRequest, schedule: Schedule) -> HttpResponse:
+    """Issue (shown once, in a message) or revoke the schedule's iCal feed link; the team and staff only (403)."""
+    if request.POST["calendar"] == "revoke":
+        calendar_token_revoke(schedule_id=schedule.pk, actor=request.user)
+        messages.success(request, "The calendar feed is stopped: its link no longer works.")
+    else:
+        _, token = calendar_token_issue(schedule_id=schedule.pk, actor=request.user)
+        url = settings.SREDESK_BASE_URL + reverse("oncall:calendar", args=[token])
+        messages.warning(request, f"Calendar link (shown only now; the old one stops working): {url} "
+                                  "— add ?person=<username> for one person's shifts.")  # fmt: skip
+    return redirect("oncall:schedule", slug=schedule.slug)
+
+
+def calendar_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The schedule's iCal feed (no sign-in: the token in the link is the key; 404 once revoked).
+
+    ``?person=<username>`` keeps one person's shifts. A week back and two months ahead of now, from the final
+    schedule.
+    """
+    schedule = Schedule.objects.filter(calendar_token_hash=token_hash(token)).exclude(calendar_token_hash="").first()
+    if schedule is None:
+        raise Http404("No such calendar.")
+    person = None
+    if "person" in request.GET:
+        person = User.objects.filter(username=request.GET["person"][:150]).first()
+        if person is None:
+            raise Http404("No such person.")
+    now = timezone.now()
+    final = schedule_final(schedule, start=now - calendar.PAST, end=now + calendar.AHEAD)
+    people = User.objects.in_bulk({s.user_id for s in final.shifts if s.user_id})
+    body = calendar.render(schedule, final, people, person=person, now=now)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{schedule.slug}.ics"'
+    return response
