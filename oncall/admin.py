@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Layer, LayerMember, Override, Schedule
+from .models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Override, Page, Schedule
 from .services import CLOCK_TOLERANCE, calendar_token_issue
 
 PAST = "must not be in the past: shifts already served are not rewritten."
@@ -102,3 +102,52 @@ class OverrideAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+    fields = ("position", "wait_minutes")
+    show_change_link = True  # its targets are on the step's page
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "repeat")
+    list_filter = ("team",)
+    search_fields = ("name", "team__name")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
+    inlines = [EscalationStepInline]
+
+
+class EscalationTargetInline(admin.TabularInline):
+    model = EscalationTarget
+    extra = 1
+    autocomplete_fields = ("user", "schedule", "team")
+
+
+@admin.register(EscalationStep)
+class EscalationStepAdmin(admin.ModelAdmin):
+    list_display = ("policy", "position", "wait_minutes")
+    list_filter = ("policy",)
+    search_fields = ("policy__name",)
+    list_select_related = ("policy",)
+    inlines = [EscalationTargetInline]
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    """The page ledger: read-only (a page is written once, by ``oncall.escalation``)."""
+
+    list_display = ("incident", "policy", "step", "repeat", "target", "person", "due_at", "created_at")
+    list_filter = ("policy",)
+    search_fields = ("incident__title", "person__username", "target")
+    list_select_related = ("incident", "policy", "person")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from ownership.models import Team, validate_timezone, working_days_validator
 
@@ -151,3 +152,101 @@ class Override(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
+
+
+class EscalationPolicy(models.Model):
+    """Who is paged, in order, while an incident on a service using it stays unacknowledged (``oncall.escalation``).
+
+    Steps run in ``position`` order, each waiting its ``wait_minutes`` before the next; after the last the
+    policy starts again, ``repeat`` more times.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="escalation_policies")
+    name = models.CharField(max_length=120, unique=True)
+    repeat = models.PositiveSmallIntegerField(default=0, help_text="Passes after the first (0 to 9).")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "escalation policies"
+        constraints = [models.CheckConstraint(condition=Q(repeat__lte=9), name="escalation_repeat_at_most_9")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    """One step: page its targets, then wait ``wait_minutes`` (unacknowledged) before the next step."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=0)
+    wait_minutes = models.PositiveIntegerField(default=15, help_text="Minutes before the next step (1 to 1440).")
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
+            models.CheckConstraint(condition=Q(wait_minutes__gte=1, wait_minutes__lte=1440), name="escalation_wait"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} step {self.position + 1}"
+
+
+class EscalationTarget(models.Model):
+    """Whom a step pages: a person, whoever a schedule's final schedule names then, or a team's channel."""
+
+    step = models.ForeignKey(EscalationStep, on_delete=models.CASCADE, related_name="targets")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, schedule__isnull=True, team__isnull=True)
+                | Q(user__isnull=True, schedule__isnull=False, team__isnull=True)
+                | Q(user__isnull=True, schedule__isnull=True, team__isnull=False),
+                name="escalation_target_one_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user or (f"on call of {self.schedule}" if self.schedule_id else f"channel of {self.team}"))
+
+    @property
+    def key(self) -> str:
+        """``user:<id>``, ``schedule:<id>`` or ``team:<id>``: the target's part of a page's unique key."""
+        if self.user_id:
+            return f"user:{self.user_id}"
+        return f"schedule:{self.schedule_id}" if self.schedule_id else f"team:{self.team_id}"
+
+
+class Page(models.Model):
+    """One page of one step (in one pass) to one target for one incident: recorded once, by its unique key.
+
+    Written with its notification (``notifications.notify``, keyed on the page) and its timeline entry in one
+    transaction, so a page is either wholly planned or not at all; the notification layer's workers deliver it
+    (claims, retries, re-queue of a dead worker's rows). ``person`` is whom it reached (a schedule's on-call at
+    the time; null for a team channel or a gap in the schedule, which pages the schedule team's channel).
+    """
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="pages")
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.SET_NULL, null=True, related_name="pages")
+    step = models.PositiveSmallIntegerField(help_text="Step position (0 is the first).")
+    repeat = models.PositiveSmallIntegerField(help_text="Pass (0 is the first).")
+    target = models.CharField(max_length=40, help_text="user:<id>, schedule:<id> or team:<id>.")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="pages")  # fmt: skip
+    due_at = models.DateTimeField(help_text="When the step was due (detected + the waits before it).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["incident", "due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "step", "repeat", "target"], name="page_once_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.incident_id} step {self.step + 1} pass {self.repeat + 1} {self.target}"

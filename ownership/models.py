@@ -156,6 +156,10 @@ class Service(Versioned):
     dashboard_url = models.URLField(max_length=500, blank=True)
     alerts_url = models.URLField(max_length=500, blank=True)
     repositories = models.ManyToManyField(Repository, blank=True, related_name="services")
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="services",
+        help_text="Pages while an incident of this service (its primary service) is unacknowledged.",
+    )  # fmt: skip
     ci_reports_tests = models.BooleanField(
         "CI reports test runs",
         default=True,

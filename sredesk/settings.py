@@ -308,7 +308,14 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
 SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
+ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
+    # Pages the escalation steps now due for unacknowledged incidents (oncall.escalation), each page once.
+    "oncall-escalations-plan": {
+        "task": "oncall.escalations_plan",
+        "schedule": schedule(timedelta(seconds=ESCALATION_PLAN_SECONDS)),
+        "options": {"expires": ESCALATION_PLAN_SECONDS},
+    },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",

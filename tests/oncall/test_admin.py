@@ -14,10 +14,11 @@ pytestmark = pytest.mark.django_db
 
 def test_pages_load(operator_client):
     layer = LayerFactory()
-    for name in ("schedule", "layer", "override"):
+    for name in ("schedule", "layer", "override", "escalationpolicy", "escalationstep"):
         assert operator_client.get(reverse(f"admin:oncall_{name}_changelist")).status_code == 200
         assert operator_client.get(reverse(f"admin:oncall_{name}_add")).status_code == 200
     assert operator_client.get(reverse("admin:oncall_layer_change", args=[layer.pk])).status_code == 200
+    assert operator_client.get(reverse("admin:oncall_page_changelist")).status_code == 200
 
 
 def window(start):
