@@ -2,7 +2,7 @@
 
 import django_filters
 
-from oncall.models import Layer, LayerMember, Override, Schedule
+from oncall.models import EscalationPolicy, Layer, LayerMember, Override, Schedule
 from ownership.models import Team, User
 from sredesk.api import filters as f
 
@@ -46,4 +46,12 @@ class OverrideFilter(django_filters.FilterSet):
 
     class Meta:
         model = Override
+        fields: list[str] = []
+
+
+class EscalationPolicyFilter(django_filters.FilterSet):
+    team = f.ref("team", Team, "slug", "Policies of this team (id or slug).")
+
+    class Meta:
+        model = EscalationPolicy
         fields: list[str] = []

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oncall.models import Layer, LayerMember, Override, Schedule
+from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Override, Schedule
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import User
 from sredesk.api.fields import AwareDateTimeField, RefField, StrictInputSerializer
@@ -128,3 +128,34 @@ class OnCallRowSerializer(serializers.Serializer):
     @extend_schema_field(UserSummarySerializer(allow_null=True))
     def get_person(self, row):
         return UserSummarySerializer(row["person"]).data if row["person"] else None
+
+
+class EscalationTargetSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True, allow_null=True)
+    schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = TeamSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EscalationTarget
+        fields = ["user", "schedule", "team"]
+        read_only_fields = fields
+
+
+class EscalationStepSerializer(serializers.ModelSerializer):
+    targets = EscalationTargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EscalationStep
+        fields = ["position", "wait_minutes", "targets"]
+        read_only_fields = fields
+
+
+class EscalationPolicySerializer(serializers.ModelSerializer):
+    team = TeamSummarySerializer(read_only=True)
+    steps = EscalationStepSerializer(many=True, read_only=True)
+    services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "team", "repeat", "steps", "services"]
+        read_only_fields = fields

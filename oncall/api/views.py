@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall import services
-from oncall.models import Layer, LayerMember, Override, Schedule
+from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, Override, Schedule
 from oncall.paging import paged_for_schedule, paged_for_services
 from oncall.selectors import schedule_final
 from ownership.models import Service, User
@@ -207,3 +207,17 @@ def _ref(queryset, slug_field: str, value: str, field: str):
         return ref_lookup(queryset, slug_field, value)
     except forms.ValidationError as exc:
         raise exceptions.ValidationError({field: exc.messages}) from None
+
+
+class EscalationPolicyViewSet(ReadOnlyViewSet):
+    """Escalation policies (edited in the admin): steps in order, each with its wait and targets; their services."""
+
+    serializer_class = serializers.EscalationPolicySerializer
+    filterset_class = filters.EscalationPolicyFilter
+    ordering_fields = ("name", "id")
+    ordering = ("name",)
+    schema_tags = ["on call"]
+
+    def get_queryset(self):
+        steps = EscalationStep.objects.prefetch_related("targets__user", "targets__schedule", "targets__team")
+        return EscalationPolicy.objects.select_related("team").prefetch_related(Prefetch("steps", steps), "services")

@@ -131,3 +131,33 @@ def test_overrides_and_members_through_the_api(payments):
     ended = member.post(f"/api/v1/layer-members/{added.json()['id']}/end/", {}, format="json")
     assert ended.status_code == 204  # it had not begun: gone
     assert not LayerMember.objects.filter(user__username="U-D").exists()
+
+
+def test_escalation_policies_are_listed_with_steps_and_targets_in_flat_queries(payments):
+    from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            policy = EscalationPolicy.objects.create(
+                team=payments["schedule"].team, name=f"P{EscalationPolicy.objects.count()}"
+            )
+            first = EscalationStep.objects.create(policy=policy, position=0, wait_minutes=10)
+            EscalationTarget.objects.create(step=first, schedule=payments["schedule"])
+            second = EscalationStep.objects.create(policy=policy, position=1, wait_minutes=5)
+            EscalationTarget.objects.create(step=second, user=payments["people"]["U-A"])
+            ServiceFactory(team=policy.team, escalation_policy=policy)
+
+    def queries() -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as captured:
+            body = payments["outsider"].get("/api/v1/escalation-policies/").json()
+        return len(captured), body
+
+    add(2)
+    few, _ = queries()
+    add(6)
+    many, body = queries()
+    assert many == few
+    first = body["results"][0]
+    assert [s["wait_minutes"] for s in first["steps"]] == [10, 5]
+    assert first["steps"][0]["targets"] == [{"user": None, "schedule": "payments-primary", "team": None}]
+    assert len(first["services"]) == 1
