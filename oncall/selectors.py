@@ -78,3 +78,18 @@ def on_call_at(schedule_ids: Iterable[int], at: dt.datetime, *, ahead: dt.timede
     """{schedule id: (shift now, next shift with someone else or None)} from the final schedule of [at, at + ahead)."""
     finals = schedules_final(schedule_ids, start=at, end=at + ahead)
     return {pk: (final.at(at), final.next_after(at)) for pk, final in finals.items()}
+
+
+def shifts_of(user_id: int, *, start: dt.datetime, end: dt.datetime) -> list[tuple[Schedule, object]]:
+    """[(schedule, shift)] where the final schedules name ``user_id`` in [start, end), by start ("my shifts").
+
+    Asks every schedule that could name them (a place in a layer, or an override) in a fixed number of queries.
+    """
+    ids = set(LayerMember.objects.filter(user_id=user_id).values_list("layer__schedule_id", flat=True))
+    ids |= set(
+        Override.objects.filter(user_id=user_id, end__gt=start, start__lt=end).values_list("schedule_id", flat=True)
+    )
+    schedules = Schedule.objects.in_bulk(ids)
+    mine = [(schedules[pk], s) for pk, final in schedules_final(ids, start=start, end=end).items()
+            for s in final.shifts if s.user_id == user_id]  # fmt: skip
+    return sorted(mine, key=lambda pair: (pair[1].start, pair[0].name))

@@ -20,7 +20,7 @@ from . import calendar, drawing
 from .forms import OverrideForm
 from .models import Override, Schedule
 from .paging import paged_for_schedule
-from .selectors import on_call_at, schedule_final
+from .selectors import on_call_at, schedule_final, shifts_of
 from .services import calendar_token_issue, calendar_token_revoke, override_create
 
 WEEKS = (1, 2, 3, 4)
@@ -28,13 +28,15 @@ WEEKS = (1, 2, 3, 4)
 
 @login_required
 def schedule_list_view(request: HttpRequest) -> HttpResponse:
-    """Every schedule with its team, zone, who is on call now and who is next (one final-schedule batch)."""
+    """Every schedule with its team, zone, who is on call now and who is next (one final-schedule batch), and the
+    signed-in person's own shifts in the next 14 days."""
     schedules = list(Schedule.objects.select_related("team").order_by("name"))
     now = timezone.now()
     answers = on_call_at([s.pk for s in schedules], now)
     people = User.objects.in_bulk({s.user_id for pair in answers.values() for s in pair if s and s.user_id})
     rows = [(s, *answers.get(s.pk, (None, None))) for s in schedules]
-    return render(request, "oncall/schedules.html", {"rows": rows, "people": people, "now": now})
+    mine = shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))
+    return render(request, "oncall/schedules.html", {"rows": rows, "people": people, "now": now, "mine": mine})
 
 
 @login_required

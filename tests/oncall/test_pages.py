@@ -77,3 +77,16 @@ def test_override_form_for_the_team_only(client, payments):
         dt.datetime(2026, 3, 9, 4, tzinfo=dt.UTC),
         dt.datetime(2026, 3, 9, 8, tzinfo=dt.UTC),
     )
+
+
+@time_machine.travel(dt.datetime(2026, 3, 10, 12, tzinfo=BERLIN), tick=False)
+def test_my_shifts_come_from_the_final_schedule(client, payments):
+    _, _, people = payments
+    client.force_login(people["U-D"])  # on no layer: the override is their only shift
+    mine = text(client.get(reverse("oncall:schedules")))
+    assert "Your shifts next 14 days payments-primary : 2026-03-11 17:00 UTC – 2026-03-12 08:00 UTC override" in mine
+    client.force_login(people["U-B"])  # U-B's week has a hole where U-D's override is
+    mine = text(client.get(reverse("oncall:schedules")))
+    assert (
+        "2026-03-10 11:00 UTC – 2026-03-11 17:00 UTC" in mine and "2026-03-12 08:00 UTC – 2026-03-16 08:00 UTC" in mine
+    )
