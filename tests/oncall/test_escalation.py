@@ -128,3 +128,19 @@ def test_two_planners_at_once_page_once(requires_postgres):
     assert len(paged(incident)) == 2
     assert Notification.objects.filter(dedup_key__startswith="page:", channel="outbox").count() == 2
     assert Incident.objects.get(pk=incident.pk).status == "triggered"
+
+
+@pytest.mark.django_db
+def test_a_page_reaches_the_person_on_call_by_slack_dm(slack_on, memory_notifier, django_capture_on_commit_callbacks):
+    incident, people, _ = world()
+    people["U-D"].slack_user_id = "U0ONCALLD"
+    people["U-D"].save(update_fields=["slack_user_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        escalations_plan(now=T)
+    assert [(m.address, m.subject) for m in memory_notifier] == [
+        ("U0ONCALLD", f"Page: {incident.public_id} (SEV2) Checkout down")
+    ]
+    assert "step 1 of Payments pages U-D (on call of payments-primary)" in memory_notifier[0].text
+    with django_capture_on_commit_callbacks(execute=True):
+        escalations_plan(now=T + MIN)  # the next tick: nothing new
+    assert len(memory_notifier) == 1
