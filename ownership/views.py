@@ -9,8 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from oncall.paging import paged_for_services
-
 from . import charts
 from .forms import ProfileForm, zone_names
 from .models import Service
@@ -48,8 +46,11 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
     now = timezone.now()
     dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS), now=now)
+    from oncall.paging import paged_for_services  # on call builds on ownership, not the other way round
+
     context = {
         "service": service,
+        "paged": paged_for_services([service], now)[0],
         "dashboard": dashboard,
         "gaps": service.catalog_gaps,
         "lead": service.team.lead if service.team else None,
@@ -57,7 +58,6 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "trends": charts.response_trends(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
         "weeks": CHART_WEEKS,
         "now": now,
-        "paged": paged_for_services([service], now)[0],
     }
     return render(request, "ownership/service.html", context)
 

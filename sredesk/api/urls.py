@@ -59,7 +59,6 @@ router.register("escalation-policies", EscalationPolicyViewSet, basename="escala
 
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
-    path("v1/oncall/", OnCallView.as_view(), name="oncall"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Our own templates: no inline script or style (Content-Security-Policy), nothing from another host.
@@ -78,4 +77,5 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    path("v1/oncall/", OnCallView.as_view(), name="oncall"),
 ]
