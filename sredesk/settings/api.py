@@ -57,6 +57,7 @@ SPECTACULAR_SETTINGS = {
         "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
         "MembershipRoleEnum": "ownership.models.Membership.Role",
         "ResponsibilityRoleEnum": "ownership.models.Responsibility.Role",
+        "OverrideKindEnum": "oncall.models.Override.Kind",
         "SeverityEnum": ["SEV1", "SEV2", "SEV3", "SEV4"],
         "PriorityEnum": ["P1", "P2", "P3", "P4"],
     },

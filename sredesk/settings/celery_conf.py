@@ -60,7 +60,14 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 SREDESK_REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
 SREDESK_SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
+SREDESK_ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
+    # Pages the escalation steps now due for unacknowledged incidents (oncall.escalation), each page once.
+    "oncall-escalations-plan": {
+        "task": "oncall.escalations_plan",
+        "schedule": schedule(timedelta(seconds=SREDESK_ESCALATION_PLAN_SECONDS)),
+        "options": {"expires": SREDESK_ESCALATION_PLAN_SECONDS},
+    },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",
@@ -93,6 +100,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "slos.evaluate",
         "schedule": schedule(timedelta(seconds=SREDESK_SLO_EVALUATE_SECONDS)),
         "options": {"expires": SREDESK_SLO_EVALUATE_SECONDS},
+    },
+    # Counts new response and loop-closure durations into /metrics' histograms, each once (reports.histograms).
+    "reports-histograms-observe": {
+        "task": "reports.histograms_observe",
+        "schedule": schedule(timedelta(seconds=60)),
+        "options": {"expires": 60},
     },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {

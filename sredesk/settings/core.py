@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "postmortems",
     "slos",
     "reports",
+    "oncall",
     "notifications",
     "demo",
 ]
