@@ -17,6 +17,7 @@ from postmortems.api.views import (
     TestResultViewSet,
     TestRunViewSet,
 )
+from slos.api.views import SLOViewSet
 
 REDOC_STYLE_HASHES = [
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
@@ -43,6 +44,7 @@ router.register("regression-tests", RegressionTestViewSet, basename="regression-
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("test-results", TestResultViewSet, basename="test-result")
 router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("slos", SLOViewSet, basename="slo")
 
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
