@@ -10,6 +10,7 @@ from ownership.models import Service
 from slos.models import MAX_QUERY_CHARS, SLO, SLOState
 from slos.samples import MAX_COUNT, MAX_SAMPLES_PER_REQUEST
 from slos.windows import BURN_WINDOWS, rules_for, window_name, window_of
+from slos.yamlsafe import MAX_YAML_BYTES
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
@@ -167,3 +168,31 @@ class SamplesResult(serializers.Serializer):
     received = serializers.IntegerField(help_text="Samples stored.")
     created = serializers.IntegerField(help_text="Buckets that had no sample before.")
     replaced = serializers.IntegerField(help_text="Buckets whose stored sample this one replaced (never added to).")
+
+
+class ImportInput(StrictInputSerializer):
+    yaml = serializers.CharField(
+        max_length=MAX_YAML_BYTES,
+        trim_whitespace=False,
+        help_text="OpenSLO v1 documents (YAML, several separated by ---): SLO, and the SLI and DataSource "
+        "documents they refer to.",
+    )
+    dry_run = serializers.BooleanField(default=False, help_text="Check and report; write nothing.")
+
+
+class ImportedSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(["created", "updated", "unchanged"])
+    slo = SLOSerializer()
+
+
+class ImportResult(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    slos = ImportedSerializer(many=True)
+
+
+class ExportResult(serializers.Serializer):
+    count = serializers.IntegerField()
+    documents = serializers.ListField(
+        child=serializers.DictField(), help_text="OpenSLO v1 SLO documents, as JSON (YAML's subset)."
+    )
+    yaml = serializers.CharField(help_text="The same documents as one YAML stream, ready to commit.")

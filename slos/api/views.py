@@ -7,7 +7,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from slos import samples, services
+from slos import imports, samples, services
 from slos.models import SLO
 from slos.selectors import slos_with_state
 from sredesk.api.errors import ErrorSerializer
@@ -81,3 +81,27 @@ class SLOViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destro
             raise ValidationError({"samples": [SAMPLES_SHAPE]})
         stored = samples.samples_store(slo_id=slo.pk, actor=request.user, samples=body["samples"])
         return Response(serializers.SamplesResult(stored).data)
+
+    @extend_schema(request=serializers.ImportInput, responses=serializers.ImportResult)
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_documents(self, request):
+        """Import OpenSLO v1 SLO documents (``manage.py slo_import``'s twin): idempotent by service and
+        ``metadata.name`` (an SLO is created, updated, or left unchanged). All or nothing: a refused document is
+        a 400 naming it and where (``yaml.2.spec.timeWindow``) and nothing is written. Each SLO needs its
+        service's write rule (403)."""
+        data = serializers.ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        done = imports.slo_import(sources=[("yaml", params["yaml"])], actor=request.user, dry_run=params["dry_run"])
+        found = {slo.pk: slo for slo in self.get_queryset().filter(pk__in=[item.slo.pk for item in done])}
+        rows = [{"action": item.action, "slo": found.get(item.slo.pk, item.slo)} for item in done]
+        return Response(serializers.ImportResult({"dry_run": params["dry_run"], "slos": rows}).data)
+
+    @extend_schema(responses=serializers.ExportResult)
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """The SLOs as OpenSLO v1 documents, with the list's filters (``?service=checkout``, ``?team=payments``):
+        as JSON objects and as one YAML stream to commit next to the code (``manage.py slo_export``'s twin)."""
+        slos = list(self.filter_queryset(self.get_queryset()))
+        documents, text = imports.slo_export(slos)
+        return Response(serializers.ExportResult({"count": len(slos), "documents": documents, "yaml": text}).data)
