@@ -27,6 +27,7 @@ from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
 from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
 from reports.histograms import HistogramCollector
+from slos.metrics import slo_metric_families
 from sredesk.tokens import bearer_token, token_hash, token_matches
 
 
@@ -183,6 +184,7 @@ class DatabaseCollector:
             "Age of the oldest reminder that is due but not yet sent.",
             value=oldest_due_unsent_seconds(now),
         )
+        yield from slo_metric_families()  # from the stored states: one query for any number of SLOs
 
 
 @require_GET

@@ -372,8 +372,8 @@ def test_catalog_shows_gaps_and_counts(sre_client):
     ]
     (payments,) = [row for row in rows if row.startswith("Payments API")]
     (legacy,) = [row for row in rows if row.startswith("Legacy batch")]
-    # open incidents 1, incidents in 90 days 2, open action items 1
-    assert re.search(r"none 1 2 1", payments), payments
+    # no SLO (—), open incidents 1, incidents in 90 days 2, open action items 1
+    assert re.search(r"none — 1 2 1", payments), payments
     assert "no owner no dashboard no alerts no runbook" in legacy
     assert incident.public_id not in text_of(response)  # counts, not incidents
     assert "Only the 1 with gaps" in text_of(response)
