@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from ownership import permissions
+from slos.budget import incident_budget
 from sredesk.exceptions import PermissionDenied
 from sredesk.forms import edited_since
 from sredesk.pages import keyset_page
@@ -95,6 +96,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Forms only for those the write rule lets change it; others read, and are told who may write.
         "may_write": permissions.may_write(request.user, incident),
         "read_only": permissions.denied_message(incident),
+        # What it used of each SLO's error budget of its services.
+        "budget_uses": incident_budget(incident),
     }
     return render(request, "incidents/detail.html", context)
 
