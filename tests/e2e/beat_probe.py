@@ -1,4 +1,4 @@
-"""A beat scheduler for tests/e2e/test_beat_stop.py: writes what SIGINT's handler is while it is being built."""
+"""A beat scheduler for tests/e2e/test_beat_stop.py: writes which SIGINT handler is installed while it is built."""
 
 import os
 import signal
@@ -7,10 +7,10 @@ from celery.beat import PersistentScheduler
 
 
 class ProbeScheduler(PersistentScheduler):
-    """Celery's file scheduler that records, when built, whether a SIGINT handler other than Python's is installed."""
+    """Celery's file scheduler that records, when built, which SIGINT handler is installed (its qualified name)."""
 
     def setup_schedule(self) -> None:
         handler = signal.getsignal(signal.SIGINT)
         with open(os.environ["BEAT_PROBE_FILE"], "a") as probe:
-            probe.write("default\n" if handler is signal.default_int_handler else "celery's handler\n")
+            probe.write(f"{getattr(handler, '__qualname__', repr(handler))}\n")
         super().setup_schedule()
