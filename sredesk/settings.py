@@ -360,6 +360,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=SLO_EVALUATE_SECONDS)),
         "options": {"expires": SLO_EVALUATE_SECONDS},
     },
+    # Counts new response and loop-closure durations into /metrics' histograms, each once (reports.histograms).
+    "reports-histograms-observe": {
+        "task": "reports.histograms_observe",
+        "schedule": schedule(timedelta(seconds=60)),
+        "options": {"expires": 60},
+    },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {
         "task": "incidents.webhook_deliveries_purge",

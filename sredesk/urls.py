@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("postmortems.urls")),
     path("", include("ownership.urls")),
     path("", include("slos.urls")),
+    path("", include("reports.urls")),
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
     path("oncall/", include("oncall.urls")),

@@ -25,6 +25,7 @@ from postmortems.api.views import (
     TestResultViewSet,
     TestRunViewSet,
 )
+from reports.api import ServiceReportView, TeamReportView
 
 REDOC_STYLE_HASHES = [
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
@@ -59,6 +60,8 @@ router.register("escalation-policies", EscalationPolicyViewSet, basename="escala
 
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
+    path("v1/reports/teams/", TeamReportView.as_view(), name="reports-api-teams"),
+    path("v1/reports/services/", ServiceReportView.as_view(), name="reports-api-services"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Our own templates: no inline script or style (Content-Security-Policy), nothing from another host.
