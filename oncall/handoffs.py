@@ -1,7 +1,8 @@
 """Hand-off notices that carry the follow-ups, and "you go on call in 24 hours": each once per (schedule, shift,
 person), from the final schedule.
 
-``handoffs_plan(now)`` (beat, every minute) asks every schedule's final schedule for the shifts that began in
+``handoffs_plan(now)`` (each tick of the escalation planner's beat task) asks every schedule's final schedule
+for the shifts that began in
 the last ``LOOKBACK`` (a hand-off: the incoming person gets what is open on the team's services: open
 incidents, post-mortems owed, regression tests failing or missing in CI, overdue action items) and for those
 beginning ``SOON`` from now, within the same look-back (a "you go on call" notice). ``notifications.notify`` is

@@ -9,11 +9,10 @@ from .handoffs import handoffs_plan
 
 @shared_task(name="oncall.escalations_plan")
 def escalations_plan_task() -> int:
-    """Beat entry: write the pages due now (each once; see ``oncall.escalation``). Returns how many."""
-    return escalations_plan(now=timezone.now())
-
-
-@shared_task(name="oncall.handoffs_plan")
-def handoffs_plan_task() -> int:
-    """Beat entry: hand-off and "on call in 24 h" notices now due (each once; see ``oncall.handoffs``)."""
-    return handoffs_plan(now=timezone.now())
+    """Beat entry (every ``SREDESK_ESCALATION_PLAN_SECONDS``): write the pages due now (each once; see
+    ``oncall.escalation``), then plan the hand-off and "on call in 24 h" notices now due (each once; see
+    ``oncall.handoffs``; their keys make a repeat plan nothing). Returns how many pages it wrote."""
+    now = timezone.now()
+    pages = escalations_plan(now=now)
+    handoffs_plan(now=now)
+    return pages

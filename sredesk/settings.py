@@ -321,12 +321,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=ESCALATION_PLAN_SECONDS)),
         "options": {"expires": ESCALATION_PLAN_SECONDS},
     },
-    # Hand-off notices (with the team's open follow-ups) and "you go on call in 24 h", once per shift and person.
-    "oncall-handoffs-plan": {
-        "task": "oncall.handoffs_plan",
-        "schedule": schedule(timedelta(seconds=60)),
-        "options": {"expires": 60},
-    },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",

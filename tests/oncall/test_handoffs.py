@@ -48,3 +48,14 @@ def test_the_swap_gets_its_notices_and_the_incoming_person_the_follow_ups(paymen
     assert "1 open incidents: INC-" in incoming.text and "Card payments failing" in incoming.text
     assert "2026-03-09 08:00 UTC" in incoming.text
     assert len(notices()) == 3  # U-A, going off at 05:00, is told nothing; nobody twice
+
+
+def test_the_beat_task_plans_pages_and_notices(payments):
+    import time_machine
+
+    from oncall.tasks import escalations_plan_task
+
+    with time_machine.travel(dt.datetime(2026, 3, 8, 5, 5, tzinfo=BERLIN), tick=False):
+        escalations_plan_task.apply()
+        escalations_plan_task.apply()
+    assert notices() == [("user:U-C", "You go on call for payments-primary in 24 hours")]
