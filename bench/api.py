@@ -139,7 +139,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "CONN_MAX_AGE": "600", "SREDESK_LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
+    env = {**os.environ, "DJANGO_CONN_MAX_AGE": "600", "SREDESK_LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),

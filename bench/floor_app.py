@@ -41,9 +41,9 @@ ROOT_URLCONF = __name__
 USE_TZ = True
 TIME_ZONE = "UTC"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres:///sredesk_bench_ingest")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):  # as sredesk's settings
+if env.bool("SREDESK_DB_PREPARED_STATEMENTS", default=True):  # as sredesk's settings
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 LOGGING = {

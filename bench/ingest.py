@@ -289,7 +289,7 @@ class Server:
             DATABASE_URL=parts._replace(query=query).geturl(),  # names its PostgreSQL backends, for cpu_snapshot()
             DJANGO_SETTINGS_MODULE=settings_module,
             DJANGO_DEBUG="false",
-            CONN_MAX_AGE="600",  # no reconnection during a run (it would also blur the CPU accounting)
+            DJANGO_CONN_MAX_AGE="600",  # no reconnection during a run (it would also blur the CPU accounting)
             PYTHONUNBUFFERED="1",
         )
         command = [

@@ -18,7 +18,7 @@ and a primary service, 2,000 owners, all with round-the-clock working hours;
 Measured: ``postmortems.reminders.reminders_plan_due(now=...)``, which creates the
 10,000 due ``Reminder`` rows and their ``ReminderDelivery`` rows (outbox to the
 owner, and to the team lead from step 2: about 16,700), one committed transaction
-per window of ``REMINDER_PLAN_CHUNK`` post-mortem ids. Planning enqueues nothing
+per window of ``SREDESK_REMINDER_PLAN_CHUNK`` post-mortem ids. Planning enqueues nothing
 (``reminders_release`` does that later, and is not measured); the broker is
 ``memory://`` all the same. Its INFO log line per
 reminder is formatted but written to /dev/null.
@@ -182,7 +182,7 @@ WHERE step IS NOT NULL AND step < %(max_steps)s
 ON CONFLICT DO NOTHING
 """
 
-# Outbox to the owner (else the lead), and to the lead too from REMINDER_LEAD_FROM_STEP.
+# Outbox to the owner (else the lead), and to the lead too from SREDESK_REMINDER_LEAD_FROM_STEP.
 # not_before = now: every person in this data set works around the clock.
 CEILING_DELIVERIES = """
 INSERT INTO postmortems_reminderdelivery (reminder_id, recipient_user_id, recipient_team_id, channel, address,
@@ -246,11 +246,11 @@ def ceiling(now: dt.datetime) -> int:
 
     params = {
         "now": now,
-        "offsets": [float(o) for o in settings.REMINDER_CADENCE_SECONDS],
-        "n_offsets": len(settings.REMINDER_CADENCE_SECONDS),
-        "repeat": float(settings.REMINDER_REPEAT_SECONDS),
-        "max_steps": settings.REMINDER_MAX_PER_PERSON,
-        "lead_from": settings.REMINDER_LEAD_FROM_STEP,
+        "offsets": [float(o) for o in settings.SREDESK_REMINDER_CADENCE_SECONDS],
+        "n_offsets": len(settings.SREDESK_REMINDER_CADENCE_SECONDS),
+        "repeat": float(settings.SREDESK_REMINDER_REPEAT_SECONDS),
+        "max_steps": settings.SREDESK_REMINDER_MAX_PER_PERSON,
+        "lead_from": settings.SREDESK_REMINDER_LEAD_FROM_STEP,
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CEILING_REMINDERS, params)

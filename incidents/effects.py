@@ -173,13 +173,13 @@ def postmortem_draft_owe(incident: Incident) -> None:
     """Record, in the resolving transaction, that ``incident`` owes its post-mortem draft, and queue it after commit.
 
     Owed when the severity needs a post-mortem
-    (``POSTMORTEM_REQUIRED_SEVERITIES``) and none exists yet; the draft
+    (``SREDESK_POSTMORTEM_SEVERITIES``) and none exists yet; the draft
     step itself decides the rest (``postmortem_create_for_incident``). A
     resolve after a re-open owes it again only if no draft came of the first.
     """
     from postmortems.models import PostMortem
 
-    if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
+    if incident.severity not in settings.SREDESK_POSTMORTEM_SEVERITIES:
         return
     if PostMortem.objects.filter(incident_id=incident.pk).exists():
         return

@@ -227,7 +227,7 @@ def incident_resolve(*, incident_id: int, actor: User | None, source: str, at: d
     """Resolve at ``at`` (default now). No-op when already resolved.
 
     Announces the resolution after commit, and for severities that need one
-    (``POSTMORTEM_REQUIRED_SEVERITIES``) owes the post-mortem draft, which a
+    (``SREDESK_POSTMORTEM_SEVERITIES``) owes the post-mortem draft, which a
     worker creates after commit and retries until it exists
     (``effects.postmortem_draft_owe``): the resolve succeeds whatever the draft step does.
     """

@@ -36,7 +36,7 @@ def deliver(
     ``build`` renders the message; ``obsolete`` returns why the row should no
     longer be sent ("" if it should), read at send time, not at planning time.
     Returns the outcome: ``sent``; ``skipped``; ``failed`` (permanent channel
-    error, or ``NOTIFY_MAX_ATTEMPTS`` used up); ``not_pending`` (another
+    error, or ``SREDESK_NOTIFY_MAX_ATTEMPTS`` used up); ``not_pending`` (another
     worker has it, it is done, or its time has not come: a redelivered or
     duplicate message changes nothing); ``deferred`` (a wait longer than a
     broker should hold: the sweep releases the row when it is due).
@@ -45,7 +45,7 @@ def deliver(
     set to when it may be tried again: the channel's Retry-After (Slack 429),
     else exponential backoff by attempt (5 s, 10 s, ... capped at an hour).
     That time lives on the row, so every copy of the task and every sweep
-    honours it (FIELD-CASES BR-13). For a wait up to ``NOTIFY_MAX_ETA_SECONDS``
+    honours it (FIELD-CASES BR-13). For a wait up to ``SREDESK_NOTIFY_MAX_ETA_SECONDS``
     it raises NotifyTransientError with ``retry_in`` (seconds) for the caller
     to retry then. The send happens outside any transaction.
     """
@@ -73,13 +73,13 @@ def deliver(
         logger.error("%s %s failed for good: %s", model.__name__, pk, exc)
         return "failed"
     except NotifyTransientError as exc:
-        if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+        if row.attempts >= settings.SREDESK_NOTIFY_MAX_ATTEMPTS:
             mine.update(status=Status.FAILED, last_error=f"gave up after {row.attempts} attempts: {exc}")
             logger.error("%s %s failed after %d attempts: %s", model.__name__, pk, row.attempts, exc)
             return "failed"
         wait = exc.retry_after if isinstance(exc, NotifyRateLimited) else min(5.0 * 2 ** (row.attempts - 1), 3600.0)
         later = timezone.now() + timedelta(seconds=wait)
-        held = wait > settings.NOTIFY_MAX_ETA_SECONDS  # longer than a broker should hold a message (BR-17)
+        held = wait > settings.SREDESK_NOTIFY_MAX_ETA_SECONDS  # longer than a broker should hold a message (BR-17)
         mine.update(
             status=Status.PENDING, last_error=str(exc), not_before=later, queued_at=None if held else timezone.now()
         )
@@ -102,8 +102,8 @@ def requeue_stuck(
     """Re-enqueue deliveries of ``model`` whose worker or message was lost. Returns how many.
 
     ``sending`` rows claimed longer ago than ``after_seconds`` (default
-    ``NOTIFY_REDELIVER_AFTER_SECONDS``, the reminders' claim timeout; pages
-    pass the shorter ``NOTIFY_PAGE_REDELIVER_AFTER_SECONDS``) go back to
+    ``SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS``, the reminders' claim timeout; pages
+    pass the shorter ``SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS``) go back to
     ``pending``; ``pending`` rows last enqueued longer ago than that are
     enqueued again. Each row is taken with a compare-and-set on its
     timestamp, so two sweeps re-queue it once; a duplicate task is harmless
@@ -111,7 +111,7 @@ def requeue_stuck(
     """
     Status = DeliveryBase.Status
     if after_seconds is None:
-        after_seconds = settings.NOTIFY_REDELIVER_AFTER_SECONDS
+        after_seconds = settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS
     cutoff = now - timedelta(seconds=after_seconds)
     requeued = []
     stuck = model.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff)

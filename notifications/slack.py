@@ -1,6 +1,6 @@
 """Slack backend over slack_sdk's WebClient (``chat.postMessage``).
 
-The API base URL comes from ``settings.SLACK_API_URL`` so tests can point the
+The API base URL comes from ``settings.SREDESK_SLACK_API_URL`` so tests can point the
 real client at a local server. Slack's error codes map onto our three error
 types: HTTP 429 -> NotifyRateLimited with the ``Retry-After`` seconds;
 ``channel_not_found``, ``not_in_channel``, ``is_archived``, ``invalid_auth``,
@@ -78,8 +78,8 @@ class SlackBackend:
         # could not see. Every retry goes through the delivery row instead.
         self.client = WebClient(
             token=settings.SLACK_BOT_TOKEN,
-            base_url=settings.SLACK_API_URL,
-            timeout=settings.SLACK_TIMEOUT_SECONDS,
+            base_url=settings.SREDESK_SLACK_API_URL,
+            timeout=settings.SREDESK_SLACK_TIMEOUT_SECONDS,
             retry_handlers=[],
         )
 

@@ -30,11 +30,11 @@ def notifications_requeue_stuck_task() -> int:
     """Beat entry: enqueue notifications whose wait is over, and re-enqueue those whose worker or message was lost.
 
     Announcements page people about a live incident, so a claim older than
-    ``NOTIFY_PAGE_REDELIVER_AFTER_SECONDS`` (default 60 s, not the reminders' 600 s) counts as lost.
+    ``SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS`` (default 60 s, not the reminders' 600 s) counts as lost.
     """
     now = timezone.now()
     released = release_due(Notification, now=now, enqueue=_enqueue)
-    after = settings.NOTIFY_PAGE_REDELIVER_AFTER_SECONDS
+    after = settings.SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS
     return released + requeue_stuck(Notification, now=now, enqueue=_enqueue, after_seconds=after)
 
 

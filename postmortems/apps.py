@@ -6,4 +6,5 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Post-mortems"
 
     def ready(self) -> None:
-        from sredesk import lookups  # noqa: F401 - registers ``field__any`` (one array parameter) for every app
+        from sredesk import checks, lookups  # noqa: F401 - registers ``field__any`` (one array parameter) for every
+        # app, and the project-wide system checks

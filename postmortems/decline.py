@@ -8,7 +8,7 @@ or open; figures count it on its own.
 
 sredesk declines by itself in one case: an untouched draft (nobody wrote a
 section, added an action item or linked a test) whose incident is downgraded
-below ``POSTMORTEM_REQUIRED_SEVERITIES`` (``postmortem_decline_if_not_needed``).
+below ``SREDESK_POSTMORTEM_SEVERITIES`` (``postmortem_decline_if_not_needed``).
 And an alert-made incident earns no draft at all when its integration says it
 was too short, or nobody acknowledged it (``draft_needed``).
 """
@@ -100,12 +100,12 @@ def postmortem_decline_if_not_needed(*, incident: Incident, actor: User | None) 
     Returns the declined post-mortem, or None when nothing was declined (the
     severity still needs one, no draft, already moved on, or someone wrote in it).
     """
-    if incident.severity in settings.POSTMORTEM_REQUIRED_SEVERITIES:
+    if incident.severity in settings.SREDESK_POSTMORTEM_SEVERITIES:
         return None
     postmortem = PostMortem.objects.filter(incident=incident, status=PostMortem.Status.DRAFT).first()
     if postmortem is None or not postmortem_untouched(postmortem):
         return None
-    needed = ", ".join(f"SEV{s}" for s in sorted(settings.POSTMORTEM_REQUIRED_SEVERITIES))
+    needed = ", ".join(f"SEV{s}" for s in sorted(settings.SREDESK_POSTMORTEM_SEVERITIES))
     return postmortem_decline(
         postmortem_id=postmortem.pk,
         reason=f"Downgraded to {incident.get_severity_display()} before anyone wrote in it; "

@@ -130,14 +130,14 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     (``incidents.effects``), which retries it until it succeeds. Exactly once
     per incident (the one-to-one key): a retried step or a repeated resolve
     finds the existing draft. Owner: the incident commander, else the owning
-    team's lead (None when neither exists). Due ``POSTMORTEM_DUE_DAYS[severity]``
+    team's lead (None when neither exists). Due ``SREDESK_POSTMORTEM_DUE_DAYS[severity]``
     days after ``resolved_at``. The incident's timeline is copied in as
     literal Markdown (``timeline_markdown``). Returns (None, False) for a
     severity that needs no post-mortem, and for an alert-made incident its
     integration finds too short or unacknowledged
     (``postmortems.decline.draft_needed``, said once on the timeline).
     """
-    if incident.severity not in settings.POSTMORTEM_REQUIRED_SEVERITIES:
+    if incident.severity not in settings.SREDESK_POSTMORTEM_SEVERITIES:
         return None, False
     from .decline import draft_needed  # builds on this module
 
@@ -152,7 +152,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     team = incident.owning_team
     owner = incident.commander or (team.lead if team else None)
     due_at = (incident.resolved_at or incident.detected_at) + timedelta(
-        days=settings.POSTMORTEM_DUE_DAYS[incident.severity]
+        days=settings.SREDESK_POSTMORTEM_DUE_DAYS[incident.severity]
     )
     try:
         with transaction.atomic():
@@ -276,7 +276,7 @@ def postmortem_snooze(
     """Pause this post-mortem's reminders until ``until`` (aware), or lift the snooze with ``until=None``.
 
     A snooze needs a reason and may end at most
-    ``REMINDER_SNOOZE_MAX_DAYS_PAST_DUE`` days after the due date; it is
+    ``SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE`` days after the due date; it is
     logged on the incident's timeline. Raises ValidationError naming the field.
     """
     postmortem = PostMortem.objects.select_for_update().get(pk=postmortem_id)
@@ -291,12 +291,12 @@ def postmortem_snooze(
             raise ValidationError({"until": "Give a time zone (e.g. 2024-05-01T09:00:00Z)."})
         if until <= timezone.now():
             raise ValidationError({"until": "A snooze must end in the future."})
-        latest = postmortem.due_at + timedelta(days=settings.REMINDER_SNOOZE_MAX_DAYS_PAST_DUE)
+        latest = postmortem.due_at + timedelta(days=settings.SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE)
         if until > latest:
             raise ValidationError(
                 {
                     "until": f"A snooze may last until {latest:%Y-%m-%d %H:%M} UTC at the latest "
-                    f"({settings.REMINDER_SNOOZE_MAX_DAYS_PAST_DUE} days after the due date)."
+                    f"({settings.SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE} days after the due date)."
                 }
             )
         if not reason.strip():

@@ -21,7 +21,7 @@ def reminder_deliver_task(self, delivery_id: int) -> str:
 
     Retries a temporary channel error when the row allows (its ``not_before``:
     Slack's ``Retry-After`` on HTTP 429, else backoff); longer waits are left
-    to the sweep. Attempts are bounded by ``NOTIFY_MAX_ATTEMPTS`` on the row.
+    to the sweep. Attempts are bounded by ``SREDESK_NOTIFY_MAX_ATTEMPTS`` on the row.
     """
     try:
         return reminders.reminder_deliver(delivery_id=delivery_id)

@@ -39,7 +39,7 @@ class SLO(models.Model):
       sent to ``POST /api/v1/slos/{id}/samples/``;
     - ``events_prometheus``: ``good_query`` and ``total_query``, PromQL whose
       ``$window`` is replaced by the bucket length (``[5m]``), evaluated by a
-      worker over Prometheus' HTTP API (``PROMETHEUS_URL``) into the same buckets;
+      worker over Prometheus' HTTP API (``SREDESK_PROMETHEUS_URL``) into the same buckets;
     - ``incident_time``: the impact windows (``started_at`` to ``mitigated_at``,
       else ``resolved_at``, else now) of the service's incidents of severity
       ``min_severity`` or worse, counted from ``measured_since``.

@@ -1,12 +1,12 @@
 """The Prometheus-pulled SLI: each SLO's good and total PromQL, evaluated over Prometheus' HTTP API into buckets.
 
 For an SLO of kind ``events_prometheus``, ``pull`` asks Prometheus
-(``PROMETHEUS_URL``, ``POST /api/v1/query_range``) for both expressions with
+(``SREDESK_PROMETHEUS_URL``, ``POST /api/v1/query_range``) for both expressions with
 ``$window`` replaced by the bucket length (``increase(x[5m])``), one point per
 bucket end (step = the bucket length), and stores the point at ``end`` as the
 bucket ``[end − bucket, end)``: a ``Sample``, one per bucket, replaced when
 pulled again, exactly as a pushed bucket. It pulls the complete buckets that
-ended at least ``PROMETHEUS_DELAY_SECONDS`` ago (so their last scrape has
+ended at least ``SREDESK_PROMETHEUS_DELAY_SECONDS`` ago (so their last scrape has
 landed), from the bucket after the latest stored one, or from the start of
 what the evaluation reads (a new SLO gets its whole window from Prometheus'
 history), at most ``MAX_STEPS`` points per request.
@@ -16,7 +16,7 @@ is stored only when both expressions give one finite, non-negative value for
 it with good ≤ total; otherwise it stays missing, lowers coverage and the
 SLO's state says why (``PullResult.problem``, shown as the state's note):
 
-- Prometheus unreachable or slower than ``PROMETHEUS_TIMEOUT_SECONDS``:
+- Prometheus unreachable or slower than ``SREDESK_PROMETHEUS_TIMEOUT_SECONDS``:
   nothing stored, and the evaluation's other SLOs are not asked (one outage
   costs one timeout, not one per SLO);
 - an error answer (PromQL that does not parse, an execution error, HTTP
@@ -88,16 +88,16 @@ def query_range(query: str, start: float, end: float, step: int) -> dict[float, 
     """Prometheus' answer to a range query, as {point time (Unix seconds): value}; None where not a number.
 
     Steps without a value are absent. Raises ``PrometheusUnreachable`` when
-    Prometheus does not answer in ``PROMETHEUS_TIMEOUT_SECONDS``, and
+    Prometheus does not answer in ``SREDESK_PROMETHEUS_TIMEOUT_SECONDS``, and
     ``PrometheusError`` for an error answer or more than one series.
     """
-    base = settings.PROMETHEUS_URL
+    base = settings.SREDESK_PROMETHEUS_URL
     if not base:
-        raise PrometheusUnreachable("PROMETHEUS_URL is not set")
+        raise PrometheusUnreachable("SREDESK_PROMETHEUS_URL is not set")
     url = base.rstrip("/") + "/api/v1/query_range"
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise PrometheusUnreachable(f"PROMETHEUS_URL must be an http(s) URL, not {base!r}")
-    timeout = settings.PROMETHEUS_TIMEOUT_SECONDS
+        raise PrometheusUnreachable(f"SREDESK_PROMETHEUS_URL must be an http(s) URL, not {base!r}")
+    timeout = settings.SREDESK_PROMETHEUS_TIMEOUT_SECONDS
     form = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step), "timeout": f"{timeout:g}"}
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url,
@@ -153,13 +153,14 @@ def pull_bounds(slo: SLO, reads_from: dt.datetime, latest: dt.datetime | None, n
 
     From the bucket after ``latest`` (the latest stored), or from the bucket
     holding ``reads_from`` (the earliest instant the evaluation reads), to the
-    last bucket that ended ``PROMETHEUS_DELAY_SECONDS`` ago.
+    last bucket that ended ``SREDESK_PROMETHEUS_DELAY_SECONDS`` ago.
     """
     step = dt.timedelta(seconds=slo.bucket_seconds)
     first = bucket_floor(reads_from, slo.bucket_seconds)
     if latest is not None:
         first = max(first, latest + step)
-    last = bucket_floor(now - dt.timedelta(seconds=settings.PROMETHEUS_DELAY_SECONDS), slo.bucket_seconds) - step
+    delay = dt.timedelta(seconds=settings.SREDESK_PROMETHEUS_DELAY_SECONDS)
+    last = bucket_floor(now - delay, slo.bucket_seconds) - step
     return (first, last) if first <= last else None
 
 

@@ -38,16 +38,27 @@ _process_timeouts: tuple[float, float] | None = None  # (lock, statement) in sec
 def use_timeouts(role: str | None) -> None:
     """Give every PostgreSQL connection this process opens from now on the timeouts of ``role``.
 
-    ``role`` is ``"web"`` (``sredesk.wsgi``) or ``"worker"`` (``sredesk.celery``'s worker start); the seconds come
-    from ``settings.DB_TIMEOUTS[role]`` as ``(lock_timeout, statement_timeout)``, 0 meaning none. None: no timeouts
-    (PostgreSQL's defaults). Connections already open are closed, so the next query opens one with the timeouts.
+    ``role`` is ``"web"`` (``sredesk.wsgi``: ``SREDESK_DB_LOCK_TIMEOUT_SECONDS`` and
+    ``SREDESK_DB_STATEMENT_TIMEOUT_SECONDS``) or ``"worker"`` (``sredesk.celery``'s worker start:
+    ``SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS`` and ``SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS``), in seconds, 0
+    meaning none. None: no timeouts (PostgreSQL's defaults). Connections already open are closed, so the next
+    query opens one with the timeouts.
     """
     from django.db import connections
 
     global _process_timeouts
-    _process_timeouts = settings.DB_TIMEOUTS[role] if role else None
+    _process_timeouts = _role_timeouts(role) if role else None
     connection_created.connect(_set_timeouts, dispatch_uid="sredesk.dbtrouble.timeouts")
     connections.close_all()
+
+
+def _role_timeouts(role: str) -> tuple[float, float]:
+    """(lock_timeout, statement_timeout) in seconds of a ``"web"`` or ``"worker"`` process, from the settings."""
+    if role == "web":
+        return settings.SREDESK_DB_LOCK_TIMEOUT_SECONDS, settings.SREDESK_DB_STATEMENT_TIMEOUT_SECONDS
+    if role == "worker":
+        return settings.SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS, settings.SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS
+    raise ValueError(f"no database timeouts for a process of role {role!r}")
 
 
 def _set_timeouts(sender, connection, **kwargs) -> None:

@@ -5,7 +5,7 @@
 default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
 the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx,
 a reply held back for a while). Point the real slack_sdk client at it with
-``SLACK_API_URL = fake.url``.
+``SREDESK_SLACK_API_URL = fake.url``.
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
 message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
@@ -111,7 +111,7 @@ class FakeSlack:
 
     @property
     def url(self) -> str:
-        """The base URL to give slack_sdk (``SLACK_API_URL``), ending in ``/api/``."""
+        """The base URL to give slack_sdk (``SREDESK_SLACK_API_URL``), ending in ``/api/``."""
         return f"http://127.0.0.1:{self.port}/api/"
 
     # --- scripting and reading ------------------------------------------------------------

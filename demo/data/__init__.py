@@ -12,7 +12,7 @@ follows.
 
 Times are relative to the moment the loader runs (``ago`` and the offsets
 after it), so a fresh demo always looks current. Post-mortem due dates follow
-``settings.POSTMORTEM_DUE_DAYS`` from the incident's resolution, the same
+``settings.SREDESK_POSTMORTEM_DUE_DAYS`` from the incident's resolution, the same
 rule the product uses: each incident is played through the product's services
 (``demo.stories``), so an incident has a post-mortem only when its severity
 needs one (``SREDESK_POSTMORTEM_SEVERITIES``, SEV1 and SEV2 by default).

@@ -17,10 +17,10 @@ Which post-mortems and items owe what is decided by ``postmortems.querysets``
 (the one home of those rules and of "today" for a due date).
 
 Each debt has a start (``since``) and a cadence of steps after it
-(``REMINDER_CADENCE_SECONDS``, then every ``REMINDER_REPEAT_SECONDS``). The
+(``SREDESK_REMINDER_CADENCE_SECONDS``, then every ``SREDESK_REMINDER_REPEAT_SECONDS``). The
 owner is reminded from step 0, the owning team's lead too from
-``REMINDER_LEAD_FROM_STEP``, the team's Slack channel from
-``REMINDER_TEAM_CHANNEL_FROM_STEP``. After ``REMINDER_MAX_PER_PERSON`` steps
+``SREDESK_REMINDER_LEAD_FROM_STEP``, the team's Slack channel from
+``SREDESK_REMINDER_TEAM_CHANNEL_FROM_STEP``. After ``SREDESK_REMINDER_MAX_PER_PERSON`` steps
 personal reminders stop and the post-mortem goes into the team's weekly
 digest (to the team channel and the lead) until it is fixed: the pushing
 never silently ends. A person is reminded inside their working hours only

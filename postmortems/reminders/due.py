@@ -55,25 +55,25 @@ class Due:
 
 
 def cadence_offset(step: int) -> float:
-    """Seconds from a debt's start to its ``step`` (0-based): ``REMINDER_CADENCE_SECONDS``, then every
-    ``REMINDER_REPEAT_SECONDS``."""
-    offsets = settings.REMINDER_CADENCE_SECONDS
+    """Seconds from a debt's start to its ``step`` (0-based): ``SREDESK_REMINDER_CADENCE_SECONDS``, then every
+    ``SREDESK_REMINDER_REPEAT_SECONDS``."""
+    offsets = settings.SREDESK_REMINDER_CADENCE_SECONDS
     if step < len(offsets):
         return offsets[step]
-    return offsets[-1] + (step - len(offsets) + 1) * settings.REMINDER_REPEAT_SECONDS
+    return offsets[-1] + (step - len(offsets) + 1) * settings.SREDESK_REMINDER_REPEAT_SECONDS
 
 
 def cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime] | None:
     """The latest cadence step due at ``now`` for a debt that began at ``since``.
 
-    Steps fall at ``REMINDER_CADENCE_SECONDS`` after ``since``, then every
-    ``REMINDER_REPEAT_SECONDS`` after the last of them. Returns (step, the
+    Steps fall at ``SREDESK_REMINDER_CADENCE_SECONDS`` after ``since``, then every
+    ``SREDESK_REMINDER_REPEAT_SECONDS`` after the last of them. Returns (step, the
     step's due time), or None before the first step. Steps missed while
     nothing ran are not sent late one by one: only the latest counts (planning
     records the missed ones as superseded, with the reason).
     """
-    offsets = settings.REMINDER_CADENCE_SECONDS
-    repeat = settings.REMINDER_REPEAT_SECONDS
+    offsets = settings.SREDESK_REMINDER_CADENCE_SECONDS
+    repeat = settings.SREDESK_REMINDER_REPEAT_SECONDS
     elapsed = (now - since).total_seconds()
     if elapsed < offsets[0]:
         return None
@@ -220,7 +220,7 @@ def due_reminder_chunks(*, now: dt.datetime, postmortem_ids: Collection[int] | N
     """Every reminder step due at ``now``, planned or not, a chunk at a time; optionally for some post-mortems only.
 
     Each chunk holds the dues of the post-mortems (then of the action items)
-    in one window of ``REMINDER_PLAN_CHUNK`` consecutive ids, read by one
+    in one window of ``SREDESK_REMINDER_PLAN_CHUNK`` consecutive ids, read by one
     query that also looks only at those post-mortems' regression tests: its
     memory, statement size and cost stay the same whatever the number of
     post-mortems, and the walk reads each row once. ``postmortem_ids`` (at
@@ -241,8 +241,9 @@ def due_reminder_chunks(*, now: dt.datetime, postmortem_ids: Collection[int] | N
 
 
 def _windows(model: type[Model]) -> Iterator[tuple[int, int]]:
-    """Consecutive id ranges (low, high] of ``REMINDER_PLAN_CHUNK`` ids covering ``model``'s rows as they are now."""
-    size = settings.REMINDER_PLAN_CHUNK
+    """Consecutive id ranges (low, high] of ``SREDESK_REMINDER_PLAN_CHUNK`` ids covering ``model``'s rows as they
+    are now."""
+    size = settings.SREDESK_REMINDER_PLAN_CHUNK
     bounds = model.objects.aggregate(first=Min("pk"), last=Max("pk"))
     if bounds["first"] is None:
         return

@@ -37,7 +37,7 @@ def planned_keys(dues: list[Due]) -> set[tuple]:
     if not dues:
         return set()
     rows = Reminder.objects.filter(
-        postmortem_id__any={d.postmortem_id for d in dues}, step__lt=settings.REMINDER_MAX_PER_PERSON
+        postmortem_id__any={d.postmortem_id for d in dues}, step__lt=settings.SREDESK_REMINDER_MAX_PER_PERSON
     ).values_list("postmortem_id", "kind", "subject_key", "cycle", "step")
     return set(rows)
 
@@ -97,7 +97,7 @@ def _deliveries(
     """
     owner = (due.action_item.owner if due.action_item else None) or owner or lead
     people = [owner] if owner else []
-    if due.step >= settings.REMINDER_LEAD_FROM_STEP and lead and lead not in people:
+    if due.step >= settings.SREDESK_REMINDER_LEAD_FROM_STEP and lead and lead not in people:
         people.append(lead)
     rows = []
 
@@ -110,7 +110,7 @@ def _deliveries(
         for channel, address in reach.channels:
             add(channel, address, user=person, not_before=later)
     unreachable_on_slack = any(reach.team_channel_instead for reach in reaches)
-    to_team = due.step >= settings.REMINDER_TEAM_CHANNEL_FROM_STEP or not people or unreachable_on_slack
+    to_team = due.step >= settings.SREDESK_REMINDER_TEAM_CHANNEL_FROM_STEP or not people or unreachable_on_slack
     if team is not None and to_team:
         if not people:
             add(Channel.OUTBOX, f"team:{team.slug}")
@@ -215,20 +215,20 @@ def reminders_send_now(*, postmortem_ids: list[int], now: dt.datetime | None = N
     not repeated. New deliveries are enqueued at once (after commit), except
     to people outside their working hours, whose deliveries stay held until
     their next working time like any reminder. Snoozed post-mortems and those
-    that owe nothing are skipped; steps past ``REMINDER_MAX_PER_PERSON`` are
+    that owe nothing are skipped; steps past ``SREDESK_REMINDER_MAX_PER_PERSON`` are
     left to the weekly digest.
     """
     now = now or timezone.now()
     wanted = list(dict.fromkeys(postmortem_ids))
     dues: list[Due] = []
-    for ids in chunks(wanted, settings.REMINDER_PLAN_CHUNK):
+    for ids in chunks(wanted, settings.SREDESK_REMINDER_PLAN_CHUNK):
         dues += [due for chunk in due_reminder_chunks(now=now, postmortem_ids=ids) for due in chunk]
     nothing_due = len(set(wanted) - {d.postmortem_id for d in dues})
-    personal = [d for d in dues if d.step < settings.REMINDER_MAX_PER_PERSON]
+    personal = [d for d in dues if d.step < settings.SREDESK_REMINDER_MAX_PER_PERSON]
     in_digest = len({d.postmortem_id for d in dues} - {d.postmortem_id for d in personal})
     mine: list[int] = []
     fresh, planned_before = set(), set()
-    for part in chunks(personal, settings.REMINDER_PLAN_CHUNK):
+    for part in chunks(personal, settings.SREDESK_REMINDER_PLAN_CHUNK):
         planned = planned_keys(part)
         new = [d for d in part if d.key not in planned]
         fresh |= {d.postmortem_id for d in new}

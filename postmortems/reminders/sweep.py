@@ -85,7 +85,7 @@ def plan_due(*, now: dt.datetime, last_sweep: dt.datetime | None = None) -> Plan
     whatever runs concurrently (ON CONFLICT DO NOTHING): ``planned`` counts the reminders this call created.
     """
     result = PlanResult()
-    most = settings.REMINDER_MAX_PER_PERSON
+    most = settings.SREDESK_REMINDER_MAX_PER_PERSON
     for chunk in due_reminder_chunks(now=now):
         personal = [d for d in chunk if d.step < most]
         _plan_isolated(personal, now=now, last_sweep=last_sweep, result=result)
@@ -190,7 +190,7 @@ def _collect_digests(now: dt.datetime) -> dict[int, _Digest]:
 
 def _add_to_digests(digests: dict[int, _Digest], dues: list[Due]) -> None:
     """Add the steps of ``dues`` past the personal maximum to their team's digest (one query for the chunk)."""
-    past = [d for d in dues if d.step >= settings.REMINDER_MAX_PER_PERSON and d.team_id]
+    past = [d for d in dues if d.step >= settings.SREDESK_REMINDER_MAX_PER_PERSON and d.team_id]
     sent = _personal_reminders_sent(past)
     by_team: dict[int, list[Due]] = {}
     for due in past:

@@ -106,7 +106,7 @@ class KeysetPagination(BasePagination):
     invalid_cursor = "Invalid cursor: follow the `next` and `previous` links as given."
 
     def __init__(self) -> None:
-        self.page_size = getattr(settings, "REST_FRAMEWORK", {}).get("PAGE_SIZE") or self.page_size
+        self.page_size = settings.SREDESK_API_PAGE_SIZE
 
     # -- parameters
 

@@ -10,8 +10,8 @@ the README's configuration table and in ``.env.example``.
 ``DJANGO_SETTINGS_MODULE=sredesk.settings`` is this package; its modules are read in this order, each one
 able to use what the ones before it set:
 
-- ``base``: where sredesk lives (``BASE_DIR``, ``VAR_DIR``), the ``env`` reader (and ``.env``), helpers that
-  turn a bad value into a sentence naming the variable.
+- ``base``: where sredesk lives (``BASE_DIR``, ``SREDESK_VAR_DIR``), the ``env`` reader (and ``.env``), the naming
+  rule of the variables and the ones renamed, helpers that turn a bad value into a sentence naming the variable.
 - ``core``: Django itself: apps, middleware, templates, the database and its timeouts, static files, time,
   logging, and the refusal to run production with the embedded secret key.
 - ``security``: security headers and cookies, Content-Security-Policy, login throttling (django-axes).

@@ -8,6 +8,8 @@ from .base import env
 # Token before session: a request that carries a token is judged by it alone, so a stale
 # browser cookie never makes it need CSRF (BR-26); session-only writes still need CSRF.
 # https://www.django-rest-framework.org/api-guide/settings/
+# Rows per page of a list when the client gives no page_size.
+SREDESK_API_PAGE_SIZE = env.int("SREDESK_API_PAGE_SIZE", default=50)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sredesk.api.auth.UserTokenAuthentication",
@@ -19,7 +21,7 @@ REST_FRAMEWORK = {
         "sredesk.api.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "sredesk.api.pagination.KeysetPagination",
-    "PAGE_SIZE": env.int("SREDESK_API_PAGE_SIZE", default=50),
+    "PAGE_SIZE": SREDESK_API_PAGE_SIZE,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sredesk.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "sredesk.api.schema.SredeskAutoSchema",

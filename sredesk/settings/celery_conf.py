@@ -7,29 +7,28 @@ from datetime import timedelta
 
 from celery.schedules import schedule
 
-from .base import VAR_DIR, env
+from .base import SREDESK_VAR_DIR, env, renamed
 
 # --- Celery (read by sredesk/celery.py with the CELERY_ namespace) -----------------
 
 # "filesystem://localhost//" rather than "filesystem://": kombu warns at every start about a URL without a host.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://localhost//"))
-BROKER_DIR = VAR_DIR / "broker"
+# Redis (and every broker but the embedded default's folder) redelivers an unacked (acks_late) message after this
+# many seconds; the reminder sweep re-queues stuck deliveries far sooner.
+SREDESK_BROKER_VISIBILITY_TIMEOUT_SECONDS = env.int(renamed("SREDESK_BROKER_VISIBILITY_TIMEOUT_SECONDS"), default=3600)
+_BROKER_DIR = SREDESK_VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: messages are files in one folder, so web,
     # worker and beat on one host share a queue without any server running.
-    (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
+    (_BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "control_folder": str(BROKER_DIR / "control"),
+        "data_folder_in": str(_BROKER_DIR),
+        "data_folder_out": str(_BROKER_DIR),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Redis redelivers an unacked (acks_late) message after this many
-        # seconds; the reminder sweep re-queues stuck deliveries far sooner.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SREDESK_BROKER_VISIBILITY_TIMEOUT_SECONDS}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -45,7 +44,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Chat and mail deliveries get their own queue, so a Slack backlog cannot
 # delay the sweep that plans them.
 CELERY_TASK_ROUTES = {"notify.*": {"queue": "notify"}}
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = str(SREDESK_VAR_DIR / "celerybeat-schedule")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Production: RedBeat keeps the schedule in Redis behind a lock, so however
     # many beat processes are started (a deploy overlap, an autoscaled host)
@@ -59,22 +58,22 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # fixup otherwise closes it after every task).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
-REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
-SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
-ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
+SREDESK_REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
+SREDESK_SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
+SREDESK_ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
     # Pages the escalation steps now due for unacknowledged incidents (oncall.escalation), each page once.
     "oncall-escalations-plan": {
         "task": "oncall.escalations_plan",
-        "schedule": schedule(timedelta(seconds=ESCALATION_PLAN_SECONDS)),
-        "options": {"expires": ESCALATION_PLAN_SECONDS},
+        "schedule": schedule(timedelta(seconds=SREDESK_ESCALATION_PLAN_SECONDS)),
+        "options": {"expires": SREDESK_ESCALATION_PLAN_SECONDS},
     },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",
-        "schedule": schedule(timedelta(seconds=REMINDER_SWEEP_SECONDS)),
+        "schedule": schedule(timedelta(seconds=SREDESK_REMINDER_SWEEP_SECONDS)),
         # A tick not started within one period is stale: the next tick does the same work.
-        "options": {"expires": REMINDER_SWEEP_SECONDS},
+        "options": {"expires": SREDESK_REMINDER_SWEEP_SECONDS},
     },
     # Deletes outbox messages and finished deliveries past their retention.
     "notifications-purge": {
@@ -83,7 +82,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
     # Re-queues one-off notifications whose worker died or whose message was lost (period: see
-    # NOTIFY_PAGE_REDELIVER_AFTER_SECONDS below).
+    # SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS in sredesk/settings/product.py).
     "notifications-requeue-stuck": {
         "task": "notifications.requeue_stuck",
         "schedule": schedule(timedelta(seconds=60)),
@@ -99,8 +98,8 @@ CELERY_BEAT_SCHEDULE = {
     # Recomputes every SLO's state and sends its burn alerts' changes (slos.evaluate).
     "slos-evaluate": {
         "task": "slos.evaluate",
-        "schedule": schedule(timedelta(seconds=SLO_EVALUATE_SECONDS)),
-        "options": {"expires": SLO_EVALUATE_SECONDS},
+        "schedule": schedule(timedelta(seconds=SREDESK_SLO_EVALUATE_SECONDS)),
+        "options": {"expires": SREDESK_SLO_EVALUATE_SECONDS},
     },
     # Counts new response and loop-closure durations into /metrics' histograms, each once (reports.histograms).
     "reports-histograms-observe": {

@@ -3,13 +3,13 @@ connection reuse, prepared statements, lock and statement timeouts per kind of p
 zone, logging; last, the refusal to run a production database with the embedded secret key.
 """
 
-from .base import BASE_DIR, VAR_DIR, env
+from .base import BASE_DIR, SREDESK_VAR_DIR, env, renamed
 
 # --- Django core -------------------------------------------------------------
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-EMBEDDED_SECRET_KEY = "sredesk-embedded-default-insecure-key-do-not-use-in-production"
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=EMBEDDED_SECRET_KEY)
+_EMBEDDED_SECRET_KEY = "sredesk-embedded-default-insecure-key-do-not-use-in-production"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -91,8 +91,16 @@ TEMPLATES = [
 
 # --- Database ------------------------------------------------------------------
 
+# PostgreSQL only: server-side parameter binding, and statements run 5 times on a connection are prepared
+# (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning, which was a third of its time per
+# alert webhook (bench/ingest). Turn off behind a pooler that cannot keep prepared statements (PgBouncer in
+# transaction mode before 1.21).
+SREDESK_DB_PREPARED_STATEMENTS = env.bool(renamed("SREDESK_DB_PREPARED_STATEMENTS"), default=True)
+# PostgreSQL only: a database host that does not answer fails the connection after this many seconds instead of
+# hanging.
+SREDESK_DB_CONNECT_TIMEOUT_SECONDS = env.int("SREDESK_DB_CONNECT_TIMEOUT_SECONDS", default=5)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sredesk.sqlite3'}"),
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{SREDESK_VAR_DIR / 'sredesk.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one SQLite file: WAL lets readers run beside the
@@ -109,34 +117,23 @@ else:
         DATABASES["default"]["ENGINE"] = "sredesk.postgresql"
     # Keep connections open across requests and tasks (measured: about 4x less
     # per-task overhead than reconnecting on PostgreSQL).
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int(renamed("DJANGO_CONN_MAX_AGE"), default=60)
     # PostgreSQL's JIT compiles large plans for ~0.5 s each; sredesk's queries are short OLTP work.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side parameter binding, and statements run 5 times on a connection are prepared
-    # (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning, which was a third
-    # of its time per alert webhook (bench/ingest). Turn off behind a pooler that cannot keep
-    # prepared statements (PgBouncer in transaction mode before 1.21).
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    if SREDESK_DB_PREPARED_STATEMENTS:
         DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
-    # A database host that does not answer fails the connection after this many seconds instead of hanging.
-    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("SREDESK_DB_CONNECT_TIMEOUT_SECONDS", default=5)
-IS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = SREDESK_DB_CONNECT_TIMEOUT_SECONDS
+_IS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 # PostgreSQL lock_timeout and statement_timeout, in seconds (0: none), per kind of process (sredesk/dbtrouble.py):
 # a web request gives up on a lock after 2 s and on a statement after 10 s and answers 503 with Retry-After, well
 # before gunicorn's or a sender's timeout (the API and webhook senders retry a 503); a Celery task may wait longer,
 # and a statement ends before CELERY_TASK_TIME_LIMIT (300 s). Management commands (migrate) get none.
-DB_TIMEOUTS = {
-    "web": (
-        env.float("SREDESK_DB_LOCK_TIMEOUT_SECONDS", default=2.0),
-        env.float("SREDESK_DB_STATEMENT_TIMEOUT_SECONDS", default=10.0),
-    ),
-    "worker": (
-        env.float("SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS", default=30.0),
-        env.float("SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS", default=240.0),
-    ),
-}
+SREDESK_DB_LOCK_TIMEOUT_SECONDS = env.float("SREDESK_DB_LOCK_TIMEOUT_SECONDS", default=2.0)
+SREDESK_DB_STATEMENT_TIMEOUT_SECONDS = env.float("SREDESK_DB_STATEMENT_TIMEOUT_SECONDS", default=10.0)
+SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS = env.float("SREDESK_WORKER_DB_LOCK_TIMEOUT_SECONDS", default=30.0)
+SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS = env.float("SREDESK_WORKER_DB_STATEMENT_TIMEOUT_SECONDS", default=240.0)
 # The Retry-After (seconds) of the 503 a request gets when the database failed it.
 SREDESK_DB_RETRY_AFTER_SECONDS = env.int("SREDESK_DB_RETRY_AFTER_SECONDS", default=5)
 # /readyz shows what failed (database, broker) to anyone, the error itself only to a request with
@@ -147,7 +144,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Static files, i18n, time ----------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = SREDESK_VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "sredesk" / "static"]  # the web UI's CSS and the vendored htmx
 # Admin change history (django-simple-history) is an audit trail: no "revert" button, whose writes would
 # skip the services and the incident timeline.
@@ -166,7 +163,7 @@ USE_TZ = True
 
 # --- Logging -----------------------------------------------------------------------
 
-LOG_LEVEL = env.str("SREDESK_LOG_LEVEL", default="INFO")
+SREDESK_LOG_LEVEL = env.str("SREDESK_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -174,12 +171,12 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"celery": {"level": LOG_LEVEL}},
+    "root": {"handlers": ["console"], "level": SREDESK_LOG_LEVEL},
+    "loggers": {"celery": {"level": SREDESK_LOG_LEVEL}},
 }
 
 
-if not IS_EMBEDDED_DATABASE and not DEBUG and SECRET_KEY == EMBEDDED_SECRET_KEY:
+if not _IS_EMBEDDED_DATABASE and not DEBUG and SECRET_KEY == _EMBEDDED_SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(

@@ -54,14 +54,16 @@ CONTENT_SECURITY_POLICY = {
 # to X-Forwarded-For (the right-most: a client can forge every other entry), so one attacker cannot lock out
 # everyone behind the same proxy.
 AUTHENTICATION_BACKENDS = ["sredesk.auth.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env.int("SREDESK_LOGIN_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(seconds=env.int("SREDESK_LOGIN_COOLOFF_SECONDS", default=900))
+SREDESK_LOGIN_FAILURE_LIMIT = env.int("SREDESK_LOGIN_FAILURE_LIMIT", default=10)
+SREDESK_LOGIN_COOLOFF_SECONDS = env.int("SREDESK_LOGIN_COOLOFF_SECONDS", default=900)
+AXES_FAILURE_LIMIT = SREDESK_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=SREDESK_LOGIN_COOLOFF_SECONDS)
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # random user names from one address must be stopped too
 AXES_RESET_ON_SUCCESS = True  # a successful login forgets the address's earlier typos
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: the table would grow without bound
 AXES_VERBOSE = False
-if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+if SECURE_PROXY_SSL_HEADER:  # DJANGO_BEHIND_TLS_PROXY
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
     AXES_IPWARE_PROXY_ORDER = "right-most"  # django-ipware: the last entry, the one our proxy wrote
 else:

@@ -250,13 +250,13 @@ def test_without_the_demo_login_nobody_is_handed_anything(settings):
 
 def test_the_demo_follows_the_products_post_mortem_rule(settings):
     """Incidents are played through the services: only the severities the setting names get a post-mortem."""
-    settings.POSTMORTEM_REQUIRED_SEVERITIES = [1]
+    settings.SREDESK_POSTMORTEM_SEVERITIES = [1]
     load()
 
     assert set(PostMortem.objects.values_list("incident__severity", flat=True)) == {1}
     for postmortem in PostMortem.objects.select_related("incident"):
         incident = postmortem.incident
-        assert postmortem.due_at == incident.resolved_at + dt.timedelta(days=settings.POSTMORTEM_DUE_DAYS[1])
+        assert postmortem.due_at == incident.resolved_at + dt.timedelta(days=settings.SREDESK_POSTMORTEM_DUE_DAYS[1])
         created = incident.timeline.get(message__startswith="Post-mortem draft created")
         assert created.at == incident.resolved_at
 

@@ -50,9 +50,9 @@ def prometheus(exporter, tmp_path_factory):
 @pytest.fixture
 def pulling(prometheus, settings):
     """The evaluation pulls from the test's Prometheus, a bucket 1.5 s after it ends (scrapes are 1 s apart)."""
-    settings.PROMETHEUS_URL = prometheus.url
-    settings.PROMETHEUS_TIMEOUT_SECONDS = 10
-    settings.PROMETHEUS_DELAY_SECONDS = 1.5
+    settings.SREDESK_PROMETHEUS_URL = prometheus.url
+    settings.SREDESK_PROMETHEUS_TIMEOUT_SECONDS = 10
+    settings.SREDESK_PROMETHEUS_DELAY_SECONDS = 1.5
     return settings
 
 

@@ -42,11 +42,11 @@ from tests.fakes import FakeSlack, wait_until
 
 pytestmark = pytest.mark.e2e
 
-REDELIVER_AFTER = 3  # NOTIFY_REDELIVER_AFTER_SECONDS, here and in the workers
+REDELIVER_AFTER = 3  # SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS, here and in the workers
 VISIBILITY_TIMEOUT = 5  # Redis redelivers a message taken but not acknowledged for this long
 WORKER_ENV = {
     "SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS": str(REDELIVER_AFTER),
-    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+    "SREDESK_BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
 }
 Status = ReminderDelivery.Status
 DONE = {Status.SENT, Status.FAILED, Status.SKIPPED}
@@ -143,7 +143,7 @@ class Rig:
 def rig(settings, celery_workers, fake_slack) -> Iterator[Rig]:
     """Two ready workers; this process plans Slack deliveries and publishes to the real broker, not eagerly."""
     settings.SLACK_BOT_TOKEN = SLACK_TOKEN  # so the sweep here plans Slack deliveries (the workers send them)
-    settings.NOTIFY_REDELIVER_AFTER_SECONDS = REDELIVER_AFTER  # the sweep's requeue_stuck runs here
+    settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS = REDELIVER_AFTER  # the sweep's requeue_stuck runs here
     published: list[Published] = []
 
     def record(sender=None, headers=None, body=None, **kwargs):

@@ -126,7 +126,7 @@ def test_br42_a_failing_draft_step_leaves_the_resolution_whole_and_is_retried_on
 
     postmortem = PostMortem.objects.get()
     assert postmortem.incident == br42 and postmortem.owner == br42.commander  # team-x has no lead
-    assert postmortem.due_at == at + dt.timedelta(days=settings.POSTMORTEM_DUE_DAYS[1])  # from the resolution
+    assert postmortem.due_at == at + dt.timedelta(days=settings.SREDESK_POSTMORTEM_DUE_DAYS[1])  # from the resolution
     effect.refresh_from_db()
     assert not effect.pending and effect.last_error == ""
     assert "pending" not in client.get(reverse("incidents:detail", args=[br42.pk])).content.decode().lower()

@@ -1,8 +1,8 @@
 """A page whose worker died is sent again within a minute, not after the reminders' 10-minute claim timeout.
 
 Issue 12 ("Reliability seen under faults"): an announcement claimed by a
-worker that died waited ``NOTIFY_REDELIVER_AFTER_SECONDS`` (600 s) before the
-beat sent it again. Announcements now use ``NOTIFY_PAGE_REDELIVER_AFTER_SECONDS``
+worker that died waited ``SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS`` (600 s) before the
+beat sent it again. Announcements now use ``SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS``
 (60 s); reminders keep theirs.
 """
 
@@ -32,8 +32,8 @@ def claimed_by_a_worker_that_died(model, pk: int, at: dt.datetime) -> None:
 def test_a_page_whose_worker_died_is_sent_again_after_the_page_claim_timeout(
     settings, django_capture_on_commit_callbacks
 ):
-    settings.NOTIFY_REDELIVER_AFTER_SECONDS = 600
-    settings.NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = 60
+    settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS = 600
+    settings.SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = 60
     start = timezone.now()
     with django_capture_on_commit_callbacks(execute=False):  # the worker that took it died: nothing sent
         notify(
@@ -67,8 +67,8 @@ def test_a_page_whose_worker_died_is_sent_again_after_the_page_claim_timeout(
 
 def test_reminders_keep_their_longer_claim_timeout(settings, django_capture_on_commit_callbacks):
     """A reminder is not urgent: a claim 61 s old may be a slow worker, so it waits the 600 s."""
-    settings.NOTIFY_REDELIVER_AFTER_SECONDS = 600
-    settings.NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = 60
+    settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS = 600
+    settings.SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = 60
     PostMortemFactory(published=True, published_at=timezone.now() - dt.timedelta(days=1))
     start = timezone.now()
     with django_capture_on_commit_callbacks(execute=False):
@@ -90,9 +90,9 @@ def test_reminders_keep_their_longer_claim_timeout(settings, django_capture_on_c
 def test_the_page_claim_timeout_must_outlast_one_channel_call():
     """A claim timeout shorter than a Slack or SMTP call would re-send pages still in flight: refused at start."""
     result = settings_in_subprocess(
-        "settings.NOTIFY_PAGE_REDELIVER_AFTER_SECONDS",
+        "settings.SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS",
         SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS="10",
-        SLACK_TIMEOUT_SECONDS="10",
+        SREDESK_SLACK_TIMEOUT_SECONDS="10",
     )
     assert result.returncode != 0
     assert "SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS='10.0': must exceed" in result.stderr.strip().splitlines()[-1]

@@ -36,8 +36,8 @@ def fake_slack():
 def slack_settings(settings, fake_slack):
     """A bot token, and the Slack API base URL pointing at the fake server."""
     settings.SLACK_BOT_TOKEN = TOKEN
-    settings.SLACK_API_URL = fake_slack.url
-    settings.SLACK_TIMEOUT_SECONDS = 2
+    settings.SREDESK_SLACK_API_URL = fake_slack.url
+    settings.SREDESK_SLACK_TIMEOUT_SECONDS = 2
     return settings
 
 
@@ -117,14 +117,14 @@ def test_server_errors_are_transient(slack_settings, fake_slack, status, body):
 
 def test_closed_port_is_transient(settings):
     settings.SLACK_BOT_TOKEN = TOKEN
-    settings.SLACK_API_URL = closed_port_url()
+    settings.SREDESK_SLACK_API_URL = closed_port_url()
 
     with pytest.raises(NotifyTransientError, match="unreachable"):
         SlackBackend().send(MESSAGE)
 
 
 def test_no_reply_within_the_timeout_is_transient(slack_settings, fake_slack):
-    slack_settings.SLACK_TIMEOUT_SECONDS = 1
+    slack_settings.SREDESK_SLACK_TIMEOUT_SECONDS = 1
     fake_slack.reply_next(200, {"ok": True, "ts": "1.000001"}, delay=2.5)
 
     with pytest.raises(NotifyTransientError):

@@ -32,7 +32,7 @@ def test_a_digest_of_sixty_items_posts_once_within_the_limits(slack_on, settings
     from postmortems import reminders
     from tests.fakes import FakeSlack
 
-    settings.REMINDER_MAX_PER_PERSON = 0  # straight into the weekly digest
+    settings.SREDESK_REMINDER_MAX_PER_PERSON = 0  # straight into the weekly digest
     team = TeamFactory(slack_channel="C0PAY")
     import datetime as dt
 
@@ -52,7 +52,7 @@ def test_a_digest_of_sixty_items_posts_once_within_the_limits(slack_on, settings
     digest = Notification.objects.get(channel="slack")
 
     with FakeSlack() as slack:
-        settings.SLACK_API_URL = slack.url
+        settings.SREDESK_SLACK_API_URL = slack.url
         SlackBackend().send(Message(address=digest.address, subject=digest.subject, text=digest.text, url=digest.url))
     (post,) = slack.posts()
     assert len(post.text) <= TEXT_LIMIT

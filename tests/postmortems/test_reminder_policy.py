@@ -62,8 +62,8 @@ def test_a_reminder_due_at_night_waits_for_the_next_opening(django_capture_on_co
 
 def test_dst_change_neither_skips_nor_doubles_a_reminder(django_capture_on_commit_callbacks, settings):
     """Daily reminders across the end of DST in Berlin: one per day, each at 09:00 local."""
-    settings.REMINDER_CADENCE_SECONDS = [0]
-    settings.REMINDER_REPEAT_SECONDS = 86400
+    settings.SREDESK_REMINDER_CADENCE_SECONDS = [0]
+    settings.SREDESK_REMINDER_REPEAT_SECONDS = 86400
     owner = UserFactory(timezone="Europe/Berlin", work_start=dt.time(9), work_end=dt.time(17), working_days="1234567")
     start = dt.datetime(2024, 10, 25, 5, 0, tzinfo=UTC)  # Friday 07:00 CEST
     PostMortemFactory(published=True, published_at=start, owner=owner)
@@ -109,7 +109,7 @@ def test_lead_from_the_third_reminder_and_team_channel_from_the_fifth(
 
 
 def test_past_the_personal_maximum_the_team_gets_a_weekly_digest(django_capture_on_commit_callbacks, settings):
-    settings.REMINDER_MAX_PER_PERSON = 2
+    settings.SREDESK_REMINDER_MAX_PER_PERSON = 2
     team = TeamFactory(slug="payments")
     MembershipFactory(team=team, user=UserFactory(username="lead"), role="lead")
     start = dt.datetime(2024, 5, 1, 12, tzinfo=UTC)  # a Wednesday

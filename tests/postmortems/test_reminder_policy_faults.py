@@ -181,8 +181,8 @@ def fake_slack() -> Iterator[FakeSlack]:
 def real_slack(settings, fake_slack) -> FakeSlack:
     """Slack deliveries go through the real SlackBackend and slack_sdk to the local fake Slack."""
     settings.SLACK_BOT_TOKEN = TOKEN
-    settings.SLACK_API_URL = fake_slack.url
-    settings.SLACK_TIMEOUT_SECONDS = 2
+    settings.SREDESK_SLACK_API_URL = fake_slack.url
+    settings.SREDESK_SLACK_TIMEOUT_SECONDS = 2
     settings.SREDESK_NOTIFY_BACKENDS = {**settings.SREDESK_NOTIFY_BACKENDS, "slack": "notifications.slack.SlackBackend"}
     notify_base._backend.cache_clear()
     yield fake_slack
@@ -491,7 +491,7 @@ def test_a_rate_limit_burst_posts_every_reminder_once_after_retry_after(
 def test_a_delivery_rate_limited_past_the_bound_fails_visibly(
     settings, client, real_slack, eager_retries, retry_countdowns, django_capture_on_commit_callbacks
 ):
-    settings.NOTIFY_MAX_ATTEMPTS = 5
+    settings.SREDESK_NOTIFY_MAX_ATTEMPTS = 5
     [postmortem] = slack_owners(1)
     real_slack.rate_limit_next(retry_after=30, times=50)
     start = timezone.now()
@@ -538,10 +538,10 @@ def test_the_sweep_does_not_resend_before_retry_after(real_slack, settings, djan
     """A Retry-After longer than the redeliver window is honoured by the sweep too (BR-13).
 
     The rate-limited row goes back to ``pending``; the sweep re-enqueues
-    pending rows enqueued longer ago than ``NOTIFY_REDELIVER_AFTER_SECONDS``
+    pending rows enqueued longer ago than ``SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS``
     (their message may be lost), and must not do it before Slack's Retry-After.
     """
-    settings.NOTIFY_REDELIVER_AFTER_SECONDS = 600
+    settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS = 600
     [postmortem] = slack_owners(1)
     start = timezone.now()
     reminders.reminders_plan_due(now=start)
@@ -743,7 +743,7 @@ def test_a_refused_connection_leaves_the_email_pending_and_a_later_sweep_sends_i
     assert (delivery.status, delivery.attempts) == (Status.PENDING, 1)
     assert "mail server unreachable" in delivery.last_error
 
-    later = start + dt.timedelta(seconds=settings.NOTIFY_REDELIVER_AFTER_SECONDS + 60)
+    later = start + dt.timedelta(seconds=settings.SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS + 60)
     with FakeSMTP(port=port) as server, time_machine.travel(later, tick=False):
         sweep(django_capture_on_commit_callbacks, now=later)
 

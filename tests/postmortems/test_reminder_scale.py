@@ -1,7 +1,7 @@
 """The sweep at any size: bounded statements, chunks that fail alone, and a sweep backlog that skips nothing silently.
 
 PostgreSQL refuses a statement with more than 65,535 parameters; the sweep used to bind one per due
-post-mortem. Here the chunk size is lowered (``REMINDER_PLAN_CHUNK``) so that a few dozen post-mortems
+post-mortem. Here the chunk size is lowered (``SREDESK_REMINDER_PLAN_CHUNK``) so that a few dozen post-mortems
 span many chunks; ``bench/sweep.py --scale 10`` plans 100,000 due reminders at the real size.
 """
 
@@ -82,7 +82,7 @@ def statement_sizes() -> Iterator[list[int]]:
 def test_no_planning_statement_grows_with_the_number_of_due_postmortems(settings):
     """The largest statement of a sweep (and of "send reminder now") binds as many parameters for 60 due
     post-mortems as for 12: nothing is bound once per post-mortem, so no backlog reaches PostgreSQL's 65,535."""
-    settings.REMINDER_PLAN_CHUNK = 5
+    settings.SREDESK_REMINDER_PLAN_CHUNK = 5
     now = timezone.now()
     due_postmortems(12, now=now)
     with statement_sizes() as small:
@@ -105,7 +105,7 @@ def test_a_chunk_that_fails_does_not_stop_the_others(settings, monkeypatch, capl
     """One post-mortem whose planning raises (here: its owner cannot be reached by any rule) costs only its own
     reminder: every other due post-mortem, in its chunk and the following ones, is planned; the failure is
     logged and counted, and the next sweep plans it once the cause is gone."""
-    settings.REMINDER_PLAN_CHUNK = 4
+    settings.SREDESK_REMINDER_PLAN_CHUNK = 4
     now = timezone.now()
     postmortems = due_postmortems(10, now=now)
     broken = postmortems[5]

@@ -210,7 +210,7 @@ def test_permanent_error_fails_the_delivery_visibly(failing_slack):
 
 
 def test_out_of_attempts_the_delivery_fails(failing_slack, settings):
-    settings.NOTIFY_MAX_ATTEMPTS = 1
+    settings.SREDESK_NOTIFY_MAX_ATTEMPTS = 1
     delivery = slack_delivery()
 
     assert reminders.reminder_deliver(delivery_id=delivery.pk) == "failed"

@@ -137,7 +137,7 @@ def test_an_item_created_already_late_gets_personal_reminders_not_the_digest(
 
 
 def test_the_digest_says_how_many_personal_reminders_were_sent(team_pm, django_capture_on_commit_callbacks, settings):
-    settings.REMINDER_MAX_PER_PERSON = 2
+    settings.SREDESK_REMINDER_MAX_PER_PERSON = 2
     now = timezone.now()
     # Owed for 60 days but never reminded (sredesk was not running): past the personal maximum at once.
     never = PostMortemFactory(incident__owning_team=team_pm["pm"].incident.owning_team, published=True)

@@ -175,6 +175,6 @@ def test_the_evaluation_is_a_beat_entry(slo, settings):
     app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
     entry = settings.CELERY_BEAT_SCHEDULE["slos-evaluate"]
     assert entry["schedule"].run_every == dt.timedelta(seconds=60)
-    assert entry["options"]["expires"] == settings.SLO_EVALUATE_SECONDS  # a stale tick is dropped, not piled up
+    assert entry["options"]["expires"] == settings.SREDESK_SLO_EVALUATE_SECONDS  # a stale tick is dropped, not piled up
     assert app.tasks[entry["task"]].apply().get() == {"evaluated": 1, "fired": 1, "resolved": 0}  # SLI absent
     assert SLOState.objects.get(slo=slo).status == Status.NO_DATA

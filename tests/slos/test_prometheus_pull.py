@@ -76,32 +76,32 @@ def pulled_slo(slug: str) -> SLO:
 
 
 def test_prometheus_down_is_no_data_and_says_so(settings):
-    settings.PROMETHEUS_URL = closed_port_url().removesuffix("/api/")
+    settings.SREDESK_PROMETHEUS_URL = closed_port_url().removesuffix("/api/")
     slo = pulled_slo("checkout")
     evaluate(NOW)
     state = SLOState.objects.get(slo=slo)
     assert state.status == Status.NO_DATA and state.attainment is None and state.budget_left_fraction is None
-    assert state.note.startswith(f"Not pulled: Prometheus at {settings.PROMETHEUS_URL} did not answer")
+    assert state.note.startswith(f"Not pulled: Prometheus at {settings.SREDESK_PROMETHEUS_URL} did not answer")
     assert "Connection refused" in state.note
     assert not Sample.objects.exists()
 
 
 def test_no_prometheus_url_is_no_data_and_says_so(settings):
-    settings.PROMETHEUS_URL = ""
+    settings.SREDESK_PROMETHEUS_URL = ""
     slo = pulled_slo("checkout")
     evaluate(NOW)
     state = SLOState.objects.get(slo=slo)
     assert state.status == Status.NO_DATA
-    assert state.note.startswith("Not pulled: PROMETHEUS_URL is not set.")
+    assert state.note.startswith("Not pulled: SREDESK_PROMETHEUS_URL is not set.")
 
 
 def test_a_slow_prometheus_costs_one_timeout_and_its_buckets_stay_missing(settings):
     # Half the window was pulled before; Prometheus now takes longer than the timeout.
-    settings.PROMETHEUS_TIMEOUT_SECONDS = 0.3
+    settings.SREDESK_PROMETHEUS_TIMEOUT_SECONDS = 0.3
     first, second = pulled_slo("checkout"), pulled_slo("search")
     fill(first, NOW - dt.timedelta(days=30), 4320, total=100)
     with StandIn(hold=30) as prometheus:
-        settings.PROMETHEUS_URL = prometheus.url
+        settings.SREDESK_PROMETHEUS_URL = prometheus.url
         evaluate(NOW)
         assert prometheus.requests == 1  # the second SLO is not asked: one outage, one timeout
     state = SLOState.objects.get(slo=first)
@@ -117,7 +117,7 @@ def test_a_slow_prometheus_costs_one_timeout_and_its_buckets_stay_missing(settin
 def test_a_proxy_page_instead_of_prometheus_json_is_an_error_not_data(settings):
     slo = pulled_slo("checkout")
     with StandIn(status=502, reply=b"<html><body>502 Bad Gateway</body></html>") as proxy:
-        settings.PROMETHEUS_URL = proxy.url
+        settings.SREDESK_PROMETHEUS_URL = proxy.url
         evaluate(NOW)
     state = SLOState.objects.get(slo=slo)
     assert state.status == Status.NO_DATA

@@ -35,7 +35,8 @@ def dsn() -> str:
 @pytest.fixture
 def web_timeouts(requires_postgres, settings):
     """This process's connections get the web's timeouts (as sredesk.wsgi gives gunicorn's), 1 s for locks."""
-    settings.DB_TIMEOUTS = {**settings.DB_TIMEOUTS, "web": (LOCK_TIMEOUT, 5.0)}
+    settings.SREDESK_DB_LOCK_TIMEOUT_SECONDS = LOCK_TIMEOUT
+    settings.SREDESK_DB_STATEMENT_TIMEOUT_SECONDS = 5.0
     dbtrouble.use_timeouts("web")
     yield
     dbtrouble.use_timeouts(None)

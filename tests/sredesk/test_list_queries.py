@@ -111,7 +111,7 @@ def test_a_weekly_digest_runs_the_same_queries_for_n_and_3n_post_mortems(db, set
     from postmortems.reminders import reminders_digest
     from tests.factories import MembershipFactory, PostMortemFactory, TeamFactory
 
-    settings.REMINDER_MAX_PER_PERSON = 0  # every due step is past the maximum: digest only
+    settings.SREDESK_REMINDER_MAX_PER_PERSON = 0  # every due step is past the maximum: digest only
     team = TeamFactory(slug="digested")
     MembershipFactory(team=team, role="lead")
     start = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)

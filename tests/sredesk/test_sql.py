@@ -134,7 +134,7 @@ def test_an_unknown_field_is_refused_before_any_sql():
 
 
 def test_postgresql_prepares_the_statements_a_connection_repeats(requires_postgres, integration):
-    """DATABASE_PREPARED_STATEMENTS (on by default): PostgreSQL plans a repeated statement once per connection."""
+    """SREDESK_DB_PREPARED_STATEMENTS (on by default): PostgreSQL plans a repeated statement once per connection."""
     for _ in range(6):  # psycopg prepares a statement on its 5th run
         sql.select(Integration, "public_id = %s AND enabled", [integration.public_id])
     with connection.cursor() as cursor:
