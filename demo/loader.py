@@ -24,8 +24,9 @@ from incidents.integrations import integration_create
 from incidents.models import Incident, Integration, Source, TimelineEvent
 from incidents.services import incident_assign_role
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
+from postmortems.action_items import action_item_update
 from postmortems.models import ActionItem, PostMortem, RegressionTest
-from postmortems.services import action_item_update, postmortem_update
+from postmortems.services import postmortem_update
 
 from .stories import at, incident_story_play
 

@@ -14,6 +14,7 @@ from incidents.models import Source
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
+from .action_items import action_item_create, action_item_set_status, action_item_update
 from .decline import postmortem_decline, postmortem_reopen
 from .export import SECTIONS, postmortem_markdown
 from .forms import (
@@ -27,17 +28,9 @@ from .forms import (
 from .markdown import render_markdown
 from .models import ActionItem, PostMortem
 from .moves import postmortem_move
+from .regression_tests import regression_test_link
 from .selectors import postmortems_open
-from .services import (
-    POSTMORTEM_VERBS,
-    action_item_create,
-    action_item_set_status,
-    action_item_update,
-    postmortem_completion_blockers,
-    postmortem_snooze,
-    postmortem_update,
-    regression_test_link,
-)
+from .services import POSTMORTEM_VERBS, postmortem_completion_blockers, postmortem_snooze, postmortem_update
 
 VERB_LABELS = {
     "submit_for_review": "Submit for review",

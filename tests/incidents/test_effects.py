@@ -183,7 +183,8 @@ def test_announcements_of_every_kind_go_through_the_one_worker_and_its_sweep(dja
     """An incident escalated, its post-mortem published, its regression test failing in CI: each is a timeline
     entry whose announcement a lost task message cannot lose (the sweep queues it), and none is sent twice."""
     from postmortems.ci import ci_run_upload
-    from postmortems.services import postmortem_transition, regression_test_link
+    from postmortems.regression_tests import regression_test_link
+    from postmortems.services import postmortem_transition
     from tests.factories import PostMortemFactory, RepositoryFactory
 
     team = TeamFactory(slug="payments")

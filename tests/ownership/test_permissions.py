@@ -6,7 +6,7 @@ from django.urls import reverse
 from incidents import services
 from incidents.models import Incident, Source
 from ownership.permissions import may_write
-from postmortems.services import action_item_set_status
+from postmortems.action_items import action_item_set_status
 from sredesk.exceptions import PermissionDenied
 from tests.factories import (
     ActionItemFactory,
