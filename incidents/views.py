@@ -135,7 +135,7 @@ def incident_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpRe
         messages.error(request, text)
     else:
         if outcome.changed:
-            messages.success(request, f"{outcome.incident.public_id} {VERBS[verb][2]}.")
+            messages.success(request, f"{outcome.subject.public_id} {VERBS[verb][2]}.")
         else:
             messages.info(request, outcome.hint)
     return redirect("incidents:detail", pk=pk)

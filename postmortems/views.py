@@ -189,7 +189,7 @@ def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> Http
         messages.error(request, " ".join(exc.messages))
     else:
         if outcome.changed:
-            messages.success(request, f"Post-mortem {outcome.postmortem.get_status_display().lower()}.")
+            messages.success(request, f"Post-mortem {outcome.subject.get_status_display().lower()}.")
         else:
             messages.info(request, outcome.hint)
     return redirect("postmortems:detail", pk=pk)
