@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent, public_id_for
-from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
-from ownership.models import Service, Team, User
+from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer, person_ref
+from ownership.models import Service, Team
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
@@ -23,7 +23,6 @@ from sredesk.api.fields import (
 # Writes take an object as reads and filters name it: by id, or by slug (services, teams) or username (people).
 SERVICE_REF = "The service's id or slug."
 TEAM_REF = "The team's id or slug."
-PERSON_REF = "The person's id or username."
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -200,14 +199,7 @@ class IncidentCreateInput(StrictInputSerializer):
     owning_team = RefField(
         "slug", queryset=Team.objects.all(), required=False, allow_null=True, default=None, help_text=TEAM_REF
     )
-    commander = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text=PERSON_REF,
-    )
+    commander = person_ref(required=False, allow_null=True, default=None)
     started_at = AwareDateTimeField(required=False, allow_null=True, default=None, help_text="When impact began.")
     detected_at = AwareDateTimeField(required=False, allow_null=True, default=None)
 
@@ -229,15 +221,9 @@ class IncidentUpdateInput(StrictInputSerializer):
     title = serializers.CharField(required=False, max_length=300)
     summary = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     severity = label_choice_input(Severity, required=False)
-    commander = RefField(
-        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
-    )
-    communications_lead = RefField(
-        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
-    )
-    responders = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
+    commander = person_ref(required=False, allow_null=True)
+    communications_lead = person_ref(required=False, allow_null=True)
+    responders = person_ref(
         many=True,
         required=False,
         help_text="The full list of responders, each by id or username (people not in it stop responding).",

@@ -8,8 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.api.serializers import IncidentSummarySerializer
-from ownership.api.serializers import RepositorySummarySerializer, TeamSummarySerializer, UserSummarySerializer
-from ownership.models import Repository, User
+from ownership.api.serializers import (
+    RepositorySummarySerializer,
+    TeamSummarySerializer,
+    UserSummarySerializer,
+    person_ref,
+)
+from ownership.models import Repository
 from postmortems.forms import SECTION_MAX_LENGTH
 from postmortems.models import (
     ActionItem,
@@ -231,16 +236,16 @@ class PostMortemMoveSerializer(PostMortemDetailSerializer):
         return self.context["outcome"].hint
 
 
-class PostMortemUpdateInput(StrictInputSerializer):
+class OwnerInput(StrictInputSerializer):
+    """``owner``, by id or username: who owns a post-mortem (null: nobody) or an action item (null: the
+    post-mortem's owner)."""
+
+    owner = person_ref(allow_null=True, required=False)
+
+
+class PostMortemUpdateInput(OwnerInput):
     """Sections (Markdown), owner and due date; give only what changes."""
 
-    owner = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        allow_null=True,
-        required=False,
-        help_text="The person's id or username.",
-    )
     due_at = AwareDateTimeField(required=False)
 
     def get_fields(self):
@@ -259,7 +264,7 @@ class SnoozeInput(StrictInputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class ActionItemUpdateInput(StrictInputSerializer):
+class ActionItemUpdateInput(OwnerInput):
     """An action item's fields (a change gives only what changes). ``owner`` null or left out: the post-mortem's owner.
     ``due_date`` is a UTC date; one in the past is refused unless ``confirm_past_due`` is true."""
 
@@ -267,13 +272,6 @@ class ActionItemUpdateInput(StrictInputSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices, required=False)
     priority = label_choice_input(ActionItem.Priority, required=False)
-    owner = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        allow_null=True,
-        required=False,
-        help_text="The person's id or username.",
-    )
     due_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
     wont_do_reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
