@@ -22,7 +22,7 @@ from django.utils import timezone
 from demo import data as demo_data
 from incidents.integrations import integration_create
 from incidents.models import Incident, Integration, Source, TimelineEvent
-from incidents.services import incident_assign_role
+from incidents.update import incident_assign_role
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.action_items import action_item_update
 from postmortems.models import ActionItem, PostMortem, RegressionTest

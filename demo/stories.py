@@ -27,6 +27,7 @@ import time_machine
 
 from incidents import effects
 from incidents import services as incidents
+from incidents import update as incident_edits
 from incidents.models import Incident, Source
 from ownership.models import Repository, Service, Team, User
 from postmortems import action_items, ci, regression_tests
@@ -91,12 +92,12 @@ def incident_story_play(
         # Appointed by the owning team's lead (naming oneself would not do: ownership.permissions).
         team = incident.owning_team
         appointer = commander if team is None else (team.lead or None)
-        incidents.incident_assign_role(
+        incident_edits.incident_assign_role(
             incident_id=incident.pk, role="commander", user=commander, actor=appointer, source=Source.WEB
         )
         owner = people[spec.postmortem.owner] if spec.postmortem else None
         if owner is not None and owner != commander:
-            incidents.incident_set_responder(
+            incident_edits.incident_set_responder(
                 incident_id=incident.pk, user=owner, responding=True, actor=commander, source=Source.WEB
             )
     steps = (("acknowledge", spec.acknowledged), ("mitigate", spec.mitigated), ("resolve", spec.resolved))
