@@ -25,6 +25,14 @@ The rules:
   overdue draft (declined owes nothing). That is the debt sredesk exists to close;
   ``/metrics``' ``sredesk_postmortems_awaiting_regression_test``, the
   overview's debt list, my work and the reminder sweep all count it.
+* ``accepted_at`` (figures): the instant the post-mortem first had an
+  accepted test: the earliest time one of its tests entered ``verified``
+  (from the tests' history, so a test that later failed still counts when it
+  first passed), or, where the service's CI does not report
+  (``ci_reports_tests`` off), the earliest ``linked_at`` of its tests.
+* ``regression_test_turns_red`` (figures): a regression test entering
+  ``failing`` or ``missing`` from another state (failing → missing is not
+  a new turn), with when it was ``verified`` again afterwards.
 
 "Today" for a due date
 ----------------------
@@ -45,7 +53,8 @@ morning after it. Pages show the due date as it was typed, never converted.
 import datetime as dt
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 
 
 def due_date_today(now: dt.datetime) -> dt.date:
@@ -122,6 +131,58 @@ def owing_regression_test_q(now: dt.datetime, *, tests: models.QuerySet | None =
     return started & ~accepted_test_q(tests)
 
 
+RED_STATES = ("failing", "missing")  # RegressionTest.State.FAILING, MISSING: the regression guard regressed
+
+
+def _test_history():
+    from .models import RegressionTest
+
+    return RegressionTest.history.model.objects.filter(history_type__in=("+", "~"))  # not deletions
+
+
+def accepted_at_expression() -> Case:
+    """When the outer post-mortem first had an accepted test (module docstring), NULL if never."""
+    from .models import RegressionTest
+
+    first_verified = Subquery(
+        _test_history()
+        .filter(postmortem=OuterRef("pk"), state=RegressionTest.State.VERIFIED)
+        .order_by("state_changed_at")
+        .values("state_changed_at")[:1]
+    )
+    first_linked = Subquery(_tests(None).order_by("linked_at").values("linked_at")[:1])
+    relaxed = Q(incident__primary_service__isnull=False, incident__primary_service__ci_reports_tests=False)
+    return Case(
+        When(relaxed, then=Coalesce(first_linked, first_verified)),
+        default=first_verified,
+        output_field=models.DateTimeField(),
+    )
+
+
+def regression_test_turns_red(start: dt.datetime, end: dt.datetime) -> models.QuerySet:
+    """History rows of regression tests that turned ``failing``/``missing`` in ``[start, end)`` (module docstring).
+
+    Each row (a ``HistoricalRegressionTest``: ``id`` is the test, ``postmortem`` its post-mortem,
+    ``state_changed_at`` when it turned red) carries ``previous_state`` and ``green_again_at``: the
+    first time the test was ``verified`` after it (NULL while it is still red or unlinked)."""
+    history = _test_history()
+    previous = Subquery(
+        history.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+        .order_by("-history_id")
+        .values("state")[:1]
+    )
+    green_again = Subquery(
+        history.filter(id=OuterRef("id"), history_id__gt=OuterRef("history_id"), state="verified")
+        .order_by("history_id")
+        .values("state_changed_at")[:1]
+    )
+    return (
+        history.filter(state__in=RED_STATES, state_changed_at__gte=start, state_changed_at__lt=end)
+        .annotate(previous_state=previous, green_again_at=green_again)
+        .filter(Q(previous_state__isnull=True) | ~Q(previous_state__in=RED_STATES))
+    )
+
+
 class PostMortemQuerySet(models.QuerySet):
     """Post-mortems, with the read rules of this module as methods."""
 
@@ -139,6 +200,10 @@ class PostMortemQuerySet(models.QuerySet):
 
     def owing_regression_test(self, *, now: dt.datetime) -> "PostMortemQuerySet":
         return self.filter(owing_regression_test_q(now))
+
+    def annotate_accepted_at(self) -> "PostMortemQuerySet":
+        """Each row with ``accepted_at``: when it first had an accepted test (module docstring), or None."""
+        return self.annotate(accepted_at=accepted_at_expression())
 
     def annotate_rules(self, *, now: dt.datetime) -> "PostMortemQuerySet":
         """Each row with ``is_overdue_draft``, ``has_accepted_test`` and ``owes_regression_test`` (booleans)."""

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "slos",
+    "reports",
     "notifications",
     "demo",
 ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from incidents.querysets import DURATIONS, IncidentQuerySet
 from ownership.models import Service, Team
 from sredesk.inputs import InputError, is_ascii_int, parse_id
 from sredesk.versions import Versioned
@@ -134,6 +135,7 @@ class Incident(Versioned):
     )
     alert_group_key = models.CharField(max_length=600, blank=True, editable=False)
     history = HistoricalRecords()
+    objects = IncidentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-detected_at", "-id"]
@@ -235,17 +237,22 @@ class Incident(Versioned):
     @property
     def mtta_seconds(self) -> float | None:
         """Time to acknowledge: acknowledged_at - detected_at (an alert's detection is its receipt, never backdated)."""
-        return self._seconds(self.detected_at, self.acknowledged_at)
+        return self._duration("time_to_acknowledge")
 
     @property
     def time_to_mitigate_seconds(self) -> float | None:
         """mitigated_at - started_at."""
-        return self._seconds(self.started_at, self.mitigated_at)
+        return self._duration("time_to_mitigate")
 
     @property
     def mttr_seconds(self) -> float | None:
         """Time to resolve: resolved_at - started_at."""
-        return self._seconds(self.started_at, self.resolved_at)
+        return self._duration("time_to_resolve")
+
+    def _duration(self, name: str) -> float | None:
+        """Duration ``name`` of ``incidents.querysets.DURATIONS`` for this row."""
+        start, end = DURATIONS[name]
+        return self._seconds(getattr(self, start), getattr(self, end))
 
 
 class TimelineEvent(models.Model):
