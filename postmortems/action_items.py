@@ -32,6 +32,7 @@ ACTION_ITEM_FIELDS = (
     "wont_do_reason",
     "tracker_url",
 )
+"""What people write on an action item (every service here takes these; the API shows them in this order)."""
 
 
 def action_item_due_date_check(due_date: date | None, *, confirm_past_due: bool, now: datetime) -> None:

@@ -14,6 +14,8 @@ from ownership.models import Service, Team
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
+    MoveChangedField,
+    MoveHintField,
     RefField,
     StrictInputSerializer,
     label_choice_input,
@@ -157,25 +159,15 @@ class IncidentDetailSerializer(IncidentListSerializer):
 class IncidentMoveSerializer(IncidentDetailSerializer):
     """The incident after a transition, and whether this request moved it (``incidents.moves``)."""
 
-    changed = serializers.SerializerMethodField()
-    hint = serializers.SerializerMethodField()
+    changed = MoveChangedField()
+    hint = MoveHintField(
+        help_text='When nothing changed, who got there first and when ("INC-42 was already acknowledged by '
+        'Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+    )
 
     class Meta(IncidentDetailSerializer.Meta):
         fields = [*IncidentDetailSerializer.Meta.fields, "changed", "hint"]
         read_only_fields = fields
-
-    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
-    def get_changed(self, incident: Incident) -> bool:
-        return self.context["outcome"].changed
-
-    @extend_schema_field(
-        serializers.CharField(
-            help_text='When nothing changed, who got there first and when ("INC-42 was already acknowledged by '
-            'Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
-        )
-    )
-    def get_hint(self, incident: Incident) -> str:
-        return self.context["outcome"].hint
 
 
 class IncidentCreateInput(StrictInputSerializer):
@@ -319,13 +311,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "name",
             "webhook_url",
             "enabled",
-            "default_service",
-            "service_label",
-            "severity_label",
-            "severity_map",
-            "default_severity",
-            "resolve_mode",
-            "reopen_window_seconds",
+            *Integration.ROUTING_FIELDS,
             "has_signing_secret",
             "token_rotated_at",
             "created_at",

@@ -15,6 +15,7 @@ from ownership.api.serializers import (
     person_ref,
 )
 from ownership.models import Repository
+from postmortems.action_items import ACTION_ITEM_FIELDS
 from postmortems.forms import SECTION_MAX_LENGTH
 from postmortems.models import (
     ActionItem,
@@ -31,6 +32,8 @@ from postmortems.testids import MAX_TEST_ID_CHARS
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
+    MoveChangedField,
+    MoveHintField,
     RefField,
     StrictInputSerializer,
     label_choice_input,
@@ -60,15 +63,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "id",
             "postmortem",
             "incident",
-            "title",
-            "description",
-            "kind",
-            "priority",
-            "owner",
-            "due_date",
-            "status",
-            "wont_do_reason",
-            "tracker_url",
+            *ACTION_ITEM_FIELDS,
             "overdue",
             "created_at",
             "updated_at",
@@ -215,25 +210,15 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
 class PostMortemMoveSerializer(PostMortemDetailSerializer):
     """The post-mortem after a workflow move, and whether this request moved it (``postmortems.moves``)."""
 
-    changed = serializers.SerializerMethodField()
-    hint = serializers.SerializerMethodField()
+    changed = MoveChangedField()
+    hint = MoveHintField(
+        help_text='When nothing changed, since when and by whom ("The post-mortem was already '
+        'published by Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+    )
 
     class Meta(PostMortemDetailSerializer.Meta):
         fields = [*PostMortemDetailSerializer.Meta.fields, "changed", "hint"]
         read_only_fields = fields
-
-    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
-    def get_changed(self, postmortem: PostMortem) -> bool:
-        return self.context["outcome"].changed
-
-    @extend_schema_field(
-        serializers.CharField(
-            help_text='When nothing changed, since when and by whom ("The post-mortem was already '
-            'published by Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
-        )
-    )
-    def get_hint(self, postmortem: PostMortem) -> str:
-        return self.context["outcome"].hint
 
 
 class OwnerInput(StrictInputSerializer):

@@ -140,3 +140,25 @@ class RefField(serializers.RelatedField):
 
     def to_representation(self, value):
         return value.pk
+
+
+class MoveChangedField(serializers.BooleanField):
+    """``changed`` of a move's answer: whether this request made it (the ``outcome`` in the serializer's context,
+    an ``incidents.moves.MoveOutcome``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "False when it was already there: nothing changed.")
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value) -> bool:
+        return self.context["outcome"].changed
+
+
+class MoveHintField(serializers.CharField):
+    """``hint`` of a move's answer: when nothing changed, who got there first and when; "" otherwise."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value) -> str:
+        return self.context["outcome"].hint
