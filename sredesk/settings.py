@@ -307,6 +307,11 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
 SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
+# Prometheus-pulled SLIs (slos.prometheus): the server's base URL (http://prometheus:9090), the timeout of one
+# query, and how long after a bucket ends it is pulled (its last scrape must have landed).
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=10.0)
+PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
