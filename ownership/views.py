@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from reports.views import trend_context
+
 from . import charts
 from .forms import ProfileForm, zone_names
 from .models import Service
@@ -41,13 +43,16 @@ def service_catalog_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
-    """One service: who answers for it, its links and gaps, incidents over time, MTTA/MTTR trend,
-    open action items and regression tests."""
+    """One service: who answers for it, its links and gaps, incidents over time, MTTA/MTTR trend, its
+    loop-closure and response figures beside the previous period's, open action items and regression tests."""
     service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
     now = timezone.now()
     dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS), now=now)
+    from oncall.paging import paged_for_services  # on call builds on ownership, not the other way round
+
     context = {
         "service": service,
+        "paged": paged_for_services([service], now)[0],
         "dashboard": dashboard,
         "gaps": service.catalog_gaps,
         "lead": service.team.lead if service.team else None,
@@ -55,6 +60,7 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "trends": charts.response_trends(dashboard.window_incidents, now=now, weeks=CHART_WEEKS),
         "weeks": CHART_WEEKS,
         "now": now,
+        **trend_context("service", now=now, only=service.pk),
     }
     return render(request, "ownership/service.html", context)
 

@@ -35,7 +35,7 @@ MTTA: ``detected_at`` → ``acknowledged_at``; time to mitigate:
 → ``resolved_at``), ``<name>_seconds``: ``count`` (incidents with that end
 recorded), ``mean``, ``median``, ``p90``; None when count is 0.
 
-Cost: four queries whatever the number of groups or rows (one for the
+Cost: four queries (three for ``"all"``) whatever the number of groups or rows (one for the
 groups, one aggregate each for incidents, post-mortems and regression-test
 turns; percentiles in SQL, ``sredesk.aggregates``).
 """
@@ -59,14 +59,15 @@ from .period import Period
 class GroupKind:
     """How a report groups: the model, and the path from an incident to it."""
 
-    name: str  # "team" or "service"
-    model: type
-    from_incident: str  # field of Incident
+    name: str  # "team", "service" or "all"
+    model: type | None
+    from_incident: str | None  # field of Incident; None: one group of everything
 
 
 GROUPS = {
     "team": GroupKind("team", Team, "owning_team"),
     "service": GroupKind("service", Service, "primary_service"),
+    "all": GroupKind("all", None, None),
 }
 SEVERITIES = [Severity(s).label for s in Severity.values]
 
@@ -99,12 +100,20 @@ def _incident_rows(kind: GroupKind, period: Period, only: int | None) -> dict:
     aggregates = {"n": Count("pk")}
     for name, (start, end) in DURATIONS.items():
         aggregates |= _distribution(name, Seconds(start, end), mean=True)
-    rows = incidents.order_by().values(kind.from_incident, "severity").annotate(**aggregates)
-    return {(row[kind.from_incident], row["severity"]): row for row in rows}
+    keys = [kind.from_incident] if kind.from_incident else []
+    rows = incidents.order_by().values(*keys, "severity").annotate(**aggregates)
+    return {(row[keys[0]] if keys else None, row["severity"]): row for row in rows}
+
+
+def _by_group(queryset, key: str | None, aggregates: dict) -> dict:
+    """``{group id: row of aggregates}``; one ``None`` row for everything when ``key`` is None."""
+    if key is None:
+        return {None: queryset.aggregate(**aggregates)}
+    return {row[key]: row for row in queryset.order_by().values(key).annotate(**aggregates)}
 
 
 def _postmortem_rows(kind: GroupKind, period: Period, only: int | None, now: dt.datetime) -> dict:
-    key = f"incident__{kind.from_incident}"
+    key = f"incident__{kind.from_incident}" if kind.from_incident else None
     published = Q(published_at__gte=period.start, published_at__lt=period.end)
     declined = Q(declined_at__gte=period.start, declined_at__lt=period.end)
     postmortems = PostMortem.objects.filter(published | declined)
@@ -115,61 +124,59 @@ def _postmortem_rows(kind: GroupKind, period: Period, only: int | None, now: dt.
         When(accepted_at__lt=F("published_at"), then=Value(0.0)),
         default=Seconds("published_at", "accepted_at"),
     )
-    rows = (
-        postmortems.annotate_rules(now=now)
-        .annotate_accepted_at()
-        .order_by()
-        .values(key)
-        .annotate(
-            published=Count("pk", filter=published),
-            declined=Count("pk", filter=declined),
-            with_verified_test=Count("pk", filter=published & Q(has_accepted_test=True)),
-            owing_regression_test=Count("pk", filter=published & Q(owes_regression_test=True)),
-            **_distribution("wait", wait),
-        )
-    )
-    return {row[key]: row for row in rows}
+    aggregates = {
+        "published": Count("pk", filter=published),
+        "declined": Count("pk", filter=declined),
+        "with_verified_test": Count("pk", filter=published & Q(has_accepted_test=True)),
+        "owing_regression_test": Count("pk", filter=published & Q(owes_regression_test=True)),
+        **_distribution("wait", wait),
+    }
+    return _by_group(postmortems.annotate_rules(now=now).annotate_accepted_at(), key, aggregates)
 
 
 def _turn_rows(kind: GroupKind, period: Period, only: int | None) -> dict:
-    key = f"postmortem__incident__{kind.from_incident}"
+    key = f"postmortem__incident__{kind.from_incident}" if kind.from_incident else None
     turns = regression_test_turns_red(period.start, period.end)
     if only is not None:
         turns = turns.filter(**{f"{key}_id": only})
-    rows = (
-        turns.order_by()
-        .values(key)
-        .annotate(
-            turned_red=Count("history_id"),
-            **_distribution("green", Seconds("state_changed_at", "green_again_at")),
-        )
-    )
-    return {row[key]: row for row in rows}
+    aggregates = {
+        "turned_red": Count("history_id"),
+        **_distribution("green", Seconds("state_changed_at", "green_again_at")),
+    }
+    return _by_group(turns, key, aggregates)
 
 
 def _group(kind: GroupKind, obj) -> dict:
+    if kind.model is None:
+        return {"kind": kind.name, "id": None, "slug": "", "name": "Everything"}
     if obj is None:
         return {"kind": kind.name, "id": None, "slug": "", "name": f"(no {kind.name})"}
     return {"kind": kind.name, "id": obj.pk, "slug": obj.slug, "name": obj.name}
 
 
 def report(group_by: str, period: Period, *, now: dt.datetime, only: int | None = None) -> list[dict]:
-    """The figures (module docstring) for every team or service (``group_by``), by name, ``only`` one id if given.
+    """The figures (module docstring) for every team or service (``group_by``), by name, ``only`` one id if given;
+    ``"all"``: one row for everything (the overview).
 
     Every team or service is listed, with zeros where nothing happened; incidents without one form a
     last ``(no team)``/``(no service)`` group when there are any. ``now`` is the instant "now owing"
     and "now accepted" are read at. Raises KeyError for an unknown ``group_by``.
     """
     kind = GROUPS[group_by]
-    objects = kind.model.objects.order_by("name")
-    if only is not None:
-        objects = objects.filter(pk=only)
-    groups = list(objects)
+    if kind.model is None:
+        only, groups = None, [None]
+    else:
+        objects = kind.model.objects.order_by("name")
+        groups = list(objects.filter(pk=only) if only is not None else objects)
     incidents = _incident_rows(kind, period, only)
     postmortems = _postmortem_rows(kind, period, only, now)
     turns = _turn_rows(kind, period, only)
-    ids = [g.pk for g in groups]
-    if only is None and any(key is None for key in [*(k for k, _ in incidents), *postmortems, *turns]):
+    ids = [g.pk if g is not None else None for g in groups]
+    if (
+        kind.model is not None
+        and only is None
+        and any(key is None for key in [*(k for k, _ in incidents), *postmortems, *turns])
+    ):
         groups.append(None)
         ids.append(None)
     return [_figures(kind, obj, pk, incidents, postmortems, turns) for obj, pk in zip(groups, ids, strict=True)]

@@ -143,12 +143,8 @@ def evaluate(now: dt.datetime | None = None, *, slo_ids: list[int] | None = None
     slos = list(slos)
     windows = {slo.pk: window_of(slo, now) for slo in slos}
     active = [slo for slo in slos if not slo.paused]
-    pulled = prometheus.pull(
-        [s for s in active if s.sli_kind == SLO.SLIKind.EVENTS_PROMETHEUS],
-        windows,
-        {s.pk: reads_from(s, windows[s.pk], now) for s in active},
-        now,
-    )
+    prometheus_slos = [s for s in active if s.sli_kind == SLO.SLIKind.EVENTS_PROMETHEUS]
+    pulled = prometheus.pull(prometheus_slos, {s.pk: reads_from(s, windows[s.pk], now) for s in prometheus_slos}, now)
     held = event_tallies([s for s in active if s.is_events], windows, now)
     held |= incident_tallies([s for s in active if not s.is_events], windows, now)
     rows, wanted = [], {}

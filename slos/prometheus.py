@@ -45,7 +45,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .models import SLO, WINDOW_PLACEHOLDER, Sample, bucket_floor
-from .windows import Window, window_name
+from .windows import window_name
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _buckets(slo: SLO, first: dt.datetime, last: dt.datetime) -> tuple[list[Samp
     return samples, reasons
 
 
-def pull(slos: Sequence[SLO], windows: dict[int, Window], reads_from: dict[int, dt.datetime], now: dt.datetime):
+def pull(slos: Sequence[SLO], reads_from: dict[int, dt.datetime], now: dt.datetime) -> dict[int, PullResult]:
     """Pull the due buckets of these Prometheus SLOs and store them; returns {slo id: PullResult}.
 
     ``reads_from[slo.pk]`` is the earliest instant the evaluation reads for

@@ -26,6 +26,7 @@ from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
 from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
+from reports.histograms import HistogramCollector
 from sredesk.tokens import bearer_token, token_hash, token_matches
 
 
@@ -189,4 +190,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text exposition of sredesk's figures."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
+    registry.register(HistogramCollector())  # stored series: one query (reports.histograms)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -12,12 +12,14 @@ from postmortems.selectors import (
     postmortems_owed,
     postmortems_regression_debt,
 )
+from reports.views import trend_context
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Open incidents by severity, incidents waiting for acknowledgement, post-mortems owed,
-    regression-test debt (longest owed first, with reminders sent) and overdue action items."""
+    regression-test debt (longest owed first, with reminders sent), overdue action items, and the loop-closure
+    and response figures of the last 28 days beside the 28 before (``reports.views.trend_context``)."""
     now = timezone.now()
     context = {
         "now": now,
@@ -30,4 +32,5 @@ def overview(request: HttpRequest) -> HttpResponse:
         "postmortem_counts": postmortems_by_status(),
     }
     context["open_total"] = sum(n for _, n in context["by_severity"])
+    context |= trend_context("all", now=now)
     return render(request, "overview.html", context)

@@ -28,7 +28,8 @@ def test_no_page_has_anything_refused_by_the_policy(world, live_server, browser)
         "/", "/incidents/", f"/incidents/{incident.pk}/", "/incidents/declare/", "/postmortems/",
         f"/postmortems/{postmortem.pk}/", f"/postmortems/{postmortem.pk}/edit/", "/services/",
         f"/services/{world['service'].slug}/", f"/services/{Service.objects.order_by('pk').first().slug}/",
-        "/slos/", *([f"/slos/{slo.pk}/"] if slo else []), "/me/", "/me/profile/",
+        "/slos/", *([f"/slos/{slo.pk}/"] if slo else []), "/me/", "/me/profile/", "/reports/teams/",
+        f"/reports/teams/{world['service'].team.slug}/",
         "/admin/", "/admin/incidents/incident/", f"/admin/incidents/incident/{incident.pk}/change/",
         "/admin/axes/accessattempt/", "/api/docs/", "/api/redoc/",
     ]  # fmt: skip
