@@ -22,11 +22,12 @@ from django.utils import timezone
 from demo import data as demo_data
 from incidents.integrations import integration_create
 from incidents.models import Incident, Integration, Source, TimelineEvent
-from incidents.services import incident_assign_role
+from incidents.update import incident_assign_role
 from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Schedule
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
+from postmortems.action_items import action_item_update
 from postmortems.models import ActionItem, PostMortem, RegressionTest
-from postmortems.services import action_item_update, postmortem_update
+from postmortems.services import postmortem_update
 
 from .slos import demo_slos_load
 from .stories import at, incident_story_play

@@ -1,7 +1,7 @@
 """Play one demo incident's story through the product's own services, each step at its moment in the past.
 
 Every write goes through the function a person's click would call
-(``incidents.services``, ``postmortems.services``, ``postmortems.ci``), so the
+(``incidents.services``, ``postmortems.services`` and its siblings, ``postmortems.ci``), so the
 demo's rows, timeline wording, post-mortem drafts, due dates and regression
 test states follow the product's rules instead of copying them. Each step
 runs with the clock moved to when it happened (time-machine, ``tick=False``),
@@ -27,9 +27,10 @@ import time_machine
 
 from incidents import effects
 from incidents import services as incidents
+from incidents import update as incident_edits
 from incidents.models import Incident, Source
 from ownership.models import Repository, Service, Team, User
-from postmortems import ci
+from postmortems import action_items, ci, regression_tests
 from postmortems import services as postmortems
 from postmortems.models import ActionItem, PostMortem
 
@@ -91,12 +92,12 @@ def incident_story_play(
         # Appointed by the owning team's lead (naming oneself would not do: ownership.permissions).
         team = incident.owning_team
         appointer = commander if team is None else (team.lead or None)
-        incidents.incident_assign_role(
+        incident_edits.incident_assign_role(
             incident_id=incident.pk, role="commander", user=commander, actor=appointer, source=Source.WEB
         )
         owner = people[spec.postmortem.owner] if spec.postmortem else None
         if owner is not None and owner != commander:
-            incidents.incident_set_responder(
+            incident_edits.incident_set_responder(
                 incident_id=incident.pk, user=owner, responding=True, actor=commander, source=Source.WEB
             )
     steps = (("acknowledge", spec.acknowledged), ("mitigate", spec.mitigated), ("resolve", spec.resolved))
@@ -144,7 +145,7 @@ def _postmortem_story_play(spec: DemoIncident, postmortem: PostMortem, *, now: d
         items = [
             (
                 item,
-                postmortems.action_item_create(
+                action_items.action_item_create(
                     postmortem=postmortem,
                     actor=owner,
                     source=Source.WEB,
@@ -175,7 +176,7 @@ def _postmortem_story_play(spec: DemoIncident, postmortem: PostMortem, *, now: d
             # Closed on time (a little before the due date); work in progress started an hour after writing.
             moment = due - timedelta(hours=6) if spec_item.status in CLOSED_STATES else written + timedelta(hours=1)
             with at(_between(moment, written + timedelta(minutes=30), now)):
-                postmortems.action_item_set_status(
+                action_items.action_item_set_status(
                     action_item_id=item.pk,
                     status=spec_item.status,
                     reason=spec_item.wont_do_reason,
@@ -198,7 +199,7 @@ def _regression_test_story_play(
     repository = Repository.objects.get(name=spec.repository)
     linked = min(now, published + spec.linked_after)
     with at(linked):
-        test, _ = postmortems.regression_test_link(
+        test, _ = regression_tests.regression_test_link(
             postmortem=postmortem,
             repository=repository,
             test_id=spec.test_id,

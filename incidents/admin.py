@@ -257,18 +257,7 @@ class IntegrationForm(forms.ModelForm):
 
     class Meta:
         model = Integration
-        fields = (
-            "name",
-            "kind",
-            "enabled",
-            "default_service",
-            "service_label",
-            "severity_label",
-            "severity_map",
-            "default_severity",
-            "resolve_mode",
-            "reopen_window_seconds",
-        )
+        fields = ("name", "kind", "enabled", *Integration.ROUTING_FIELDS)
 
     def clean(self) -> dict:
         """Put the typed (or cleared) secret on the integration before the model's checks see it.

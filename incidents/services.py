@@ -1,4 +1,6 @@
-"""Incident writes shared by every front door: web, admin, API, alert webhooks (and Slack, once it has a door).
+"""Incident writes shared by every front door: web, admin, API, alert webhooks (and Slack, once it has a door):
+declaring, the lifecycle moves, notes. Edits of fields and roles (title, severity, commander...) are
+``incidents.update``'s.
 
 Each verb locks the incident row, is a no-op when the incident is already in
 the target state (a double click, a retried request, a replayed webhook),
@@ -25,7 +27,6 @@ from django_fsm import can_proceed
 from ownership.models import Service, Team, User
 from ownership.permissions import require_declare, require_write
 from sredesk.exceptions import StateConflict
-from sredesk.versions import BasedOn, merge_edit
 
 from . import effects
 from .models import Incident, Severity, Source, TimelineEvent
@@ -269,103 +270,6 @@ TRANSITIONS = {
 
 
 @transaction.atomic
-def incident_set_severity(
-    *, incident_id: int, severity: int, actor: User | None, source: str, based_on: BasedOn | None = None
-) -> Incident:
-    """Change severity. Raising it (a lower SEV number) is an escalation: logged and announced.
-
-    ``based_on``: what the person saw (``sredesk.versions.merge_edit``): EditConflict when someone else
-    changed the severity meanwhile, to another value than this one.
-    """
-    if severity not in Severity.values:
-        raise ValidationError({"severity": f"Severity must be one of {', '.join(Severity.labels)}."})
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
-    require_write(actor, incident)
-    if incident.severity == severity or not merge_edit(incident, {"severity": severity}, based_on):
-        return incident
-    old = incident.get_severity_display()
-    escalated = severity < incident.severity
-    incident.severity = severity
-    incident.save(update_fields=["severity", "updated_at"])
-    verb = "Escalated" if escalated else "Downgraded"
-    timeline_append(
-        timeline_entry(
-            incident.pk,
-            TimelineEvent.Kind.SEVERITY_CHANGE,
-            f"{verb} {old} → {incident.get_severity_display()}",
-            actor=actor,
-            source=source,
-            data={"from": old, "to": incident.get_severity_display()},
-            announce=f"escalated to {incident.get_severity_display()}" if escalated else "",
-        )
-    )
-    if not escalated:
-        from postmortems.decline import postmortem_decline_if_not_needed  # postmortems builds on incidents
-
-        postmortem_decline_if_not_needed(incident=incident, actor=actor)  # an untouched draft nobody needs
-    return incident
-
-
-ROLES = {"commander": "incident commander", "communications_lead": "communications lead"}
-
-
-@transaction.atomic
-def incident_assign_role(
-    *, incident_id: int, role: str, user: User | None, actor: User | None, source: str, based_on: BasedOn | None = None
-) -> Incident:
-    """Set the incident commander or communications lead (None clears it). Logged on the timeline.
-
-    ``based_on`` as for ``incident_set_severity``: EditConflict when someone else set the role meanwhile.
-    """
-    if role not in ROLES:
-        raise ValidationError({"role": f"Role must be one of {', '.join(ROLES)}."})
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
-    require_write(actor, incident)  # appointing is a write: who may appoint is who may write (ownership.permissions)
-    if getattr(incident, f"{role}_id") == (user.pk if user else None) or not merge_edit(
-        incident, {role: user}, based_on
-    ):
-        return incident
-    setattr(incident, role, user)
-    incident.save(update_fields=[role, "updated_at"])
-    timeline_append(
-        timeline_entry(
-            incident.pk,
-            TimelineEvent.Kind.ROLE_CHANGE,
-            f"{ROLES[role].capitalize()}: {user or 'nobody'}",
-            actor=actor,
-            source=source,
-            data={"role": role, "user_id": user.pk if user else None},
-        )
-    )
-    return incident
-
-
-@transaction.atomic
-def incident_set_responder(
-    *, incident_id: int, user: User, responding: bool, actor: User | None, source: str
-) -> Incident:
-    """Add (``responding=True``) or remove a responder. Idempotent; logged on the timeline."""
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
-    require_write(actor, incident)
-    present = incident.responders.filter(pk=user.pk).exists()
-    if present == responding:
-        return incident
-    (incident.responders.add if responding else incident.responders.remove)(user)
-    incident.save(update_fields=["updated_at"])  # a new version: the responders are part of the incident
-    timeline_append(
-        timeline_entry(
-            incident.pk,
-            TimelineEvent.Kind.ROLE_CHANGE,
-            f"Responder {'added' if responding else 'removed'}: {user}",
-            actor=actor,
-            source=source,
-            data={"role": "responder", "user_id": user.pk, "responding": responding},
-        )
-    )
-    return incident
-
-
-@transaction.atomic
 def incident_add_note(*, incident_id: int, text: str, actor: User | None, source: str) -> TimelineEvent:
     """Append a note to the timeline. Raises ValidationError for an empty note."""
     if not text.strip():
@@ -376,41 +280,3 @@ def incident_add_note(*, incident_id: int, text: str, actor: User | None, source
         timeline_entry(incident.pk, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source)
     )
     return entry
-
-
-@transaction.atomic
-def incident_update_details(
-    *, incident_id: int, actor: User | None, source: str, title: str | None = None, summary: str | None = None
-) -> Incident:
-    """Change the title and/or summary (None leaves a field as it is). Logged on the timeline; not announced.
-
-    No-op when nothing changes. Raises ValidationError naming the field for an
-    empty or too long title.
-    """
-    changes = {k: v for k, v in (("title", title), ("summary", summary)) if v is not None}
-    if "title" in changes:
-        changes["title"] = changes["title"].strip()
-        if not changes["title"]:
-            raise ValidationError({"title": "An incident needs a title."})
-        limit = Incident._meta.get_field("title").max_length
-        if len(changes["title"]) > limit:
-            raise ValidationError({"title": f"At most {limit} characters."})
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
-    require_write(actor, incident)
-    changed = [field for field, value in changes.items() if getattr(incident, field) != value]
-    if not changed:
-        return incident
-    for field in changed:
-        setattr(incident, field, changes[field])
-    incident.save(update_fields=[*changed, "updated_at"])
-    timeline_append(
-        timeline_entry(
-            incident.pk,
-            TimelineEvent.Kind.EDIT,
-            f"Edited {' and '.join(changed)}" + (f": {incident.title}" if "title" in changed else ""),
-            actor=actor,
-            source=source,
-            data={"edited": changed},
-        )
-    )
-    return incident

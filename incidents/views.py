@@ -22,7 +22,7 @@ from .forms import DeclareIncidentForm, NoteForm, ResponderForm, RoleForm, Sever
 from .models import Incident, Source
 from .moves import incident_move, who_and_when
 from .selectors import OPEN_FIRST_KEYS, incident_list_open_first
-from .update import incident_update
+from .update import ROLES, incident_set_responder, incident_update
 
 PAGE_SIZE = 50
 VERBS = {
@@ -142,7 +142,7 @@ def incident_transition_view(request: HttpRequest, pk: int, verb: str) -> HttpRe
         messages.error(request, text)
     else:
         if outcome.changed:
-            messages.success(request, f"{outcome.incident.public_id} {VERBS[verb][2]}.")
+            messages.success(request, f"{outcome.subject.public_id} {VERBS[verb][2]}.")
         else:
             messages.info(request, outcome.hint)
     return redirect("incidents:detail", pk=pk)
@@ -227,7 +227,7 @@ def incident_role_view(request: HttpRequest, pk: int) -> HttpResponse:
                 **{role: form.cleaned_data["user"]},
             )
         except EditConflict:
-            _changed_meanwhile(request, form, services.ROLES[role], getattr(_incident(pk), role))
+            _changed_meanwhile(request, form, ROLES[role], getattr(_incident(pk), role))
     else:
         messages.error(request, "; ".join(f"{field}: {' '.join(v)}" for field, v in form.errors.items()))
     return redirect("incidents:detail", pk=pk)
@@ -240,7 +240,7 @@ def incident_responder_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Incident, pk=pk)
     form = ResponderForm(request.POST)
     if form.is_valid():
-        services.incident_set_responder(
+        incident_set_responder(
             incident_id=pk,
             user=form.cleaned_data["user"],
             responding=form.cleaned_data["responding"],

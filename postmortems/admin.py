@@ -11,6 +11,7 @@ from django.utils import timezone
 from incidents.models import Source
 from sredesk.admin import HistoryAdmin, SharedChoicesInline
 
+from .action_items import action_item_due_date_check, action_item_set_status
 from .models import (
     ActionItem,
     Heartbeat,
@@ -22,18 +23,14 @@ from .models import (
     TestRun,
     TestRunFile,
 )
+from .regression_tests import regression_test_verify_by_hand
 from .reminders import reminders_send_now
-from .services import (
-    action_item_due_date_check,
-    action_item_set_status,
-    postmortem_transition,
-    regression_test_verify_by_hand,
-)
+from .services import postmortem_transition
 
 
 class ActionItemAdminForm(forms.ModelForm):
     """The admin's door keeps the services' rules: an empty owner is the post-mortem's owner, and a due date moved
-    into the past needs confirming (``postmortems.services.action_item_due_date_check``)."""
+    into the past needs confirming (``postmortems.action_items.action_item_due_date_check``)."""
 
     confirm_past_due = forms.BooleanField(label="The due date is in the past: it is already overdue", required=False)
 

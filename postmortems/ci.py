@@ -27,7 +27,7 @@ from sredesk.lookups import chunks
 from . import junit
 from .ci_states import regression_test_refresh, regression_tests_refresh, repository_refresh
 from .models import PostMortem, TestResult, TestRun, TestRunFile
-from .services import regression_test_link
+from .regression_tests import regression_test_link
 from .testids import test_key
 
 __all__ = [

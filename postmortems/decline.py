@@ -26,7 +26,8 @@ from ownership.models import User
 from ownership.permissions import require_write
 
 from .models import PostMortem
-from .services import POSTMORTEM_SECTIONS, InvalidPostMortemTransition, _append_postmortem_entry
+from .services import POSTMORTEM_SECTIONS, InvalidPostMortemTransition
+from .writes import postmortem_timeline_append
 
 DECLINE_REASON_MAX_CHARS = 500
 
@@ -59,7 +60,7 @@ def postmortem_decline(*, postmortem_id: int, reason: str, actor: User | None, s
     postmortem.decline(at=timezone.now())
     postmortem.decline_reason = reason
     postmortem.save()
-    _append_postmortem_entry(
+    postmortem_timeline_append(
         postmortem.incident_id,
         f"Post-mortem declined: {reason}",
         actor=actor,
@@ -78,7 +79,7 @@ def postmortem_reopen(*, postmortem_id: int, actor: User | None, source: str) ->
         return postmortem
     postmortem.reopen(at=timezone.now())
     postmortem.save()
-    _append_postmortem_entry(
+    postmortem_timeline_append(
         postmortem.incident_id,
         "Post-mortem re-opened as a draft",
         actor=actor,

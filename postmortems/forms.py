@@ -10,7 +10,7 @@ from .testids import MAX_TEST_ID_CHARS
 
 
 class LinkRegressionTestForm(forms.Form):
-    """Input for linking a regression test; the rules live in ``services.regression_test_link``."""
+    """Input for linking a regression test; the rules live in ``postmortems.regression_tests.regression_test_link``."""
 
     repository = forms.ModelChoiceField(queryset=Repository.objects.all())
     test_id = forms.CharField(
@@ -72,7 +72,7 @@ class PostMortemSectionsForm(VersionedFormMixin, forms.ModelForm):
 
 class ActionItemForm(VersionedFormMixin, forms.ModelForm):
     """An action item's fields (not its status); an edit merges with others' changes (``VersionedFormMixin``).
-    The rules (owner by default, a past due date) are in ``postmortems.services``."""
+    The rules (owner by default, a past due date) are in ``postmortems.action_items``."""
 
     tracker_url = LinkField(label="Tracker URL", required=False, max_length=500)
     owner = forms.ModelChoiceField(

@@ -16,6 +16,7 @@ from slos.budget import incident_budget
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
+from .action_items import action_item_create, action_item_set_status, action_item_update
 from .decline import postmortem_decline, postmortem_reopen
 from .export import SECTIONS, postmortem_markdown
 from .forms import (
@@ -29,17 +30,9 @@ from .forms import (
 from .markdown import render_markdown
 from .models import ActionItem, PostMortem
 from .moves import postmortem_move
+from .regression_tests import regression_test_link
 from .selectors import postmortems_open
-from .services import (
-    POSTMORTEM_VERBS,
-    action_item_create,
-    action_item_set_status,
-    action_item_update,
-    postmortem_completion_blockers,
-    postmortem_snooze,
-    postmortem_update,
-    regression_test_link,
-)
+from .services import POSTMORTEM_VERBS, postmortem_completion_blockers, postmortem_snooze, postmortem_update
 
 VERB_LABELS = {
     "submit_for_review": "Submit for review",
@@ -207,7 +200,7 @@ def postmortem_transition_view(request: HttpRequest, pk: int, verb: str) -> Http
         messages.error(request, " ".join(exc.messages))
     else:
         if outcome.changed:
-            messages.success(request, f"Post-mortem {outcome.postmortem.get_status_display().lower()}.")
+            messages.success(request, f"Post-mortem {outcome.subject.get_status_display().lower()}.")
         else:
             messages.info(request, outcome.hint)
     return redirect("postmortems:detail", pk=pk)

@@ -15,11 +15,13 @@ import datetime as dt
 import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.urls import reverse
 
 from incidents.alert_formats.common import FIRING, RESOLVED, AlertBatch, AlertEvent
 from incidents.ingest.alerts import ingest_alert_batch
+from incidents.integrations import integration_create
 from incidents.models import Integration, WebhookDelivery
 
 from .models import SLO, BurnAlert
@@ -41,13 +43,15 @@ def slo_integration() -> Integration:
     found = Integration.objects.filter(kind=Integration.Kind.SLO, enabled=True).order_by("pk").first()
     if found is not None:
         return found
-    integration = Integration(kind=Integration.Kind.SLO, name=INTEGRATION_NAME, severity_map=SEVERITY_MAP)
-    integration.set_new_token()  # never used: the slo kind takes no webhook deliveries
-    try:
-        with transaction.atomic():
-            integration.save()
-    except IntegrityError:  # a concurrent evaluation created it first
-        return Integration.objects.get(name=INTEGRATION_NAME)
+    try:  # its token is never used: the slo kind takes no webhook deliveries
+        integration, _ = integration_create(
+            integration=Integration(kind=Integration.Kind.SLO, name=INTEGRATION_NAME, severity_map=SEVERITY_MAP)
+        )
+    except (IntegrityError, ValidationError):  # a concurrent evaluation created it first (the name is unique)
+        found = Integration.objects.filter(name=INTEGRATION_NAME).first()
+        if found is None:
+            raise
+        return found
     return integration
 
 

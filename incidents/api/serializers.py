@@ -4,19 +4,20 @@ Times are ISO 8601 in UTC (``2024-05-01T10:00:00Z``); durations are seconds.
 Severity reads ``SEV1``..``SEV4`` and is accepted as that or as 1..4.
 """
 
-from datetime import UTC
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent, public_id_for
-from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
-from ownership.models import Service, Team, User
+from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent
+from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer, person_ref
+from ownership.models import Service, Team
 from slos.budget import incident_budget
 from slos.budget_serializers import BudgetUseSerializer, budget_data
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
+    MoveChangedField,
+    MoveHintField,
     RefField,
     StrictInputSerializer,
     label_choice_input,
@@ -25,7 +26,6 @@ from sredesk.api.fields import (
 # Writes take an object as reads and filters name it: by id, or by slug (services, teams) or username (people).
 SERVICE_REF = "The service's id or slug."
 TEAM_REF = "The team's id or slug."
-PERSON_REF = "The person's id or username."
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -171,25 +171,15 @@ class IncidentDetailSerializer(IncidentListSerializer):
 class IncidentMoveSerializer(IncidentDetailSerializer):
     """The incident after a transition, and whether this request moved it (``incidents.moves``)."""
 
-    changed = serializers.SerializerMethodField()
-    hint = serializers.SerializerMethodField()
+    changed = MoveChangedField()
+    hint = MoveHintField(
+        help_text='When nothing changed, who got there first and when ("INC-42 was already acknowledged by '
+        'Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+    )
 
     class Meta(IncidentDetailSerializer.Meta):
         fields = [*IncidentDetailSerializer.Meta.fields, "changed", "hint"]
         read_only_fields = fields
-
-    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
-    def get_changed(self, incident: Incident) -> bool:
-        return self.context["outcome"].changed
-
-    @extend_schema_field(
-        serializers.CharField(
-            help_text='When nothing changed, who got there first and when ("INC-42 was already acknowledged by '
-            'Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
-        )
-    )
-    def get_hint(self, incident: Incident) -> str:
-        return self.context["outcome"].hint
 
 
 class IncidentCreateInput(StrictInputSerializer):
@@ -212,14 +202,7 @@ class IncidentCreateInput(StrictInputSerializer):
     owning_team = RefField(
         "slug", queryset=Team.objects.all(), required=False, allow_null=True, default=None, help_text=TEAM_REF
     )
-    commander = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text=PERSON_REF,
-    )
+    commander = person_ref(required=False, allow_null=True, default=None)
     started_at = AwareDateTimeField(required=False, allow_null=True, default=None, help_text="When impact began.")
     detected_at = AwareDateTimeField(required=False, allow_null=True, default=None)
 
@@ -241,15 +224,9 @@ class IncidentUpdateInput(StrictInputSerializer):
     title = serializers.CharField(required=False, max_length=300)
     summary = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     severity = label_choice_input(Severity, required=False)
-    commander = RefField(
-        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
-    )
-    communications_lead = RefField(
-        "username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True, help_text=PERSON_REF
-    )
-    responders = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
+    commander = person_ref(required=False, allow_null=True)
+    communications_lead = person_ref(required=False, allow_null=True)
+    responders = person_ref(
         many=True,
         required=False,
         help_text="The full list of responders, each by id or username (people not in it stop responding).",
@@ -346,111 +323,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "name",
             "webhook_url",
             "enabled",
-            "default_service",
-            "service_label",
-            "severity_label",
-            "severity_map",
-            "default_severity",
-            "resolve_mode",
-            "reopen_window_seconds",
+            *Integration.ROUTING_FIELDS,
             "has_signing_secret",
             "token_rotated_at",
             "created_at",
         ]
         read_only_fields = fields
-
-
-# --- The incident list's fast path ---------------------------------------------------------
-# The list is the API's hottest read (dashboards poll it). Building model instances and
-# walking ~50 DRF fields per row cost several times the SQL (bench/api.py), so the list reads
-# plain rows with .values() and shapes them here. IncidentListSerializer stays the documented
-# shape (the schema); tests/api/test_incidents.py checks that both give identical output.
-
-INCIDENT_LIST_VALUES = (
-    "id",
-    "title",
-    "severity",
-    "status",
-    "started_at",
-    "detected_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "created_at",
-    "updated_at",
-    "version",
-    "owning_team_id",
-    "owning_team__slug",
-    "owning_team__name",
-    "commander_id",
-    "commander__username",
-    "commander__first_name",
-    "commander__last_name",
-    "primary_service_id",
-    "primary_service__slug",
-    "primary_service__name",
-)
-SEVERITY_LABELS = dict(Severity.choices)
-
-
-def _iso(value):
-    """DRF's DateTimeField output for an aware UTC datetime (``...Z``)."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC) if value.tzinfo is not UTC else value
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _seconds(start, end):
-    return (end - start).total_seconds() if start and end else None
-
-
-def incident_list_rows(rows: list[dict]) -> list[dict]:
-    """``IncidentListSerializer(many=True).data`` for rows of ``INCIDENT_LIST_VALUES``, plus one query for
-    the affected services of the whole page."""
-    through = Incident.services.through.objects.filter(incident_id__in=[r["id"] for r in rows])
-    services: dict[int, list[dict]] = {}
-    for incident_id, sid, slug, name in through.order_by("service__name").values_list(
-        "incident_id", "service__id", "service__slug", "service__name"
-    ):
-        services.setdefault(incident_id, []).append({"id": sid, "slug": slug, "name": name})
-    out = []
-    for r in rows:
-        commander = None
-        if r["commander_id"] is not None:
-            name = f"{r['commander__first_name']} {r['commander__last_name']}".strip() or r["commander__username"]
-            commander = {"id": r["commander_id"], "username": r["commander__username"], "name": name}
-        team, service = r["owning_team_id"], r["primary_service_id"]
-        out.append(
-            {
-                "id": r["id"],
-                "public_id": public_id_for(r["id"]),
-                "title": r["title"],
-                "severity": SEVERITY_LABELS[r["severity"]],
-                "status": r["status"],
-                "started_at": _iso(r["started_at"]),
-                "detected_at": _iso(r["detected_at"]),
-                "acknowledged_at": _iso(r["acknowledged_at"]),
-                "mitigated_at": _iso(r["mitigated_at"]),
-                "resolved_at": _iso(r["resolved_at"]),
-                "time_to_detect_seconds": _seconds(r["started_at"], r["detected_at"]),
-                "mtta_seconds": _seconds(r["detected_at"], r["acknowledged_at"]),
-                "time_to_mitigate_seconds": _seconds(r["started_at"], r["mitigated_at"]),
-                "mttr_seconds": _seconds(r["started_at"], r["resolved_at"]),
-                "owning_team": (
-                    {"id": team, "slug": r["owning_team__slug"], "name": r["owning_team__name"]} if team else None
-                ),
-                "commander": commander,
-                "primary_service": (
-                    {"id": service, "slug": r["primary_service__slug"], "name": r["primary_service__name"]}
-                    if service
-                    else None
-                ),
-                "services": services.get(r["id"], []),
-                "created_at": _iso(r["created_at"]),
-                "updated_at": _iso(r["updated_at"]),
-                "version": r["version"],
-            }
-        )
-    return out

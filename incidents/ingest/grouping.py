@@ -20,6 +20,7 @@ from sredesk import sql
 from .. import services
 from ..alert_formats.common import AlertBatch, AlertEvent
 from ..models import Alert, Incident, Integration, Source
+from ..update import incident_set_severity
 
 if TYPE_CHECKING:
     from .matching import Match
@@ -147,7 +148,7 @@ def _join(
             [through(incident_id=incident.pk, service_id=pk) for pk in sorted(service_ids)], ignore_conflicts=True
         )
     if severity < incident.severity:
-        incident = services.incident_set_severity(
+        incident = incident_set_severity(
             incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
         )
     return incident

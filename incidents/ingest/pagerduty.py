@@ -17,6 +17,7 @@ from ownership.models import Service
 from .. import services
 from ..alert_formats.pagerduty import PagerDutyEvent
 from ..models import Integration, Severity, Source, WebhookDelivery
+from ..update import incident_set_severity
 from .grouping import group_incident, group_storage_key
 from .receipts import IngestResult, Outcome, retrying, save_receipt
 
@@ -137,7 +138,7 @@ def _apply_pagerduty(integration: Integration, event: PagerDutyEvent) -> IngestR
         elif kind in ("incident.priority_updated", "incident.escalated"):
             severity = PAGERDUTY_PRIORITIES.get(event.priority.strip().upper())
             if severity is not None:
-                services.incident_set_severity(
+                incident_set_severity(
                     incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
                 )
         elif kind in PAGERDUTY_NOTES:

@@ -50,6 +50,17 @@ class Integration(models.Model):
     # a signature for these alone (incidents.alert_formats.signatures.authenticate; PagerDuty V3 X-PagerDuty-Signature,
     # Grafana's X-Grafana-Alert-Signature). Alertmanager and the generic format sign nothing.
     SIGNED_KINDS = (Kind.PAGERDUTY, Kind.GRAFANA)
+    # How an integration's alerts become incidents, as people set it: the admin's form edits these, the API shows
+    # them (in this order).
+    ROUTING_FIELDS = (
+        "default_service",
+        "service_label",
+        "severity_label",
+        "severity_map",
+        "default_severity",
+        "resolve_mode",
+        "reopen_window_seconds",
+    )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="public id")
     kind = models.CharField(max_length=16, choices=Kind.choices)

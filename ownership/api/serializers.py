@@ -8,7 +8,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
-from sredesk.api.fields import StrictInputSerializer
+from sredesk.api.fields import RefField, StrictInputSerializer
+
+PERSON_REF = "The person's id or username."
+
+
+def person_ref(**kwargs) -> RefField:
+    """An input naming an active person by id or username (``sredesk.api.fields.RefField``): commanders, owners,
+    responders. ``kwargs`` as for any field (``required``, ``allow_null``, ``many``...); ``help_text`` is
+    ``PERSON_REF`` unless given."""
+    kwargs.setdefault("help_text", PERSON_REF)
+    return RefField("username", queryset=User.objects.filter(is_active=True), **kwargs)
 
 
 def team_lead(team: Team) -> User | None:

@@ -8,8 +8,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.api.serializers import IncidentSummarySerializer
-from ownership.api.serializers import RepositorySummarySerializer, TeamSummarySerializer, UserSummarySerializer
-from ownership.models import Repository, User
+from ownership.api.serializers import (
+    RepositorySummarySerializer,
+    TeamSummarySerializer,
+    UserSummarySerializer,
+    person_ref,
+)
+from ownership.models import Repository
+from postmortems.action_items import ACTION_ITEM_FIELDS
 from postmortems.forms import SECTION_MAX_LENGTH
 from postmortems.models import (
     ActionItem,
@@ -28,6 +34,8 @@ from slos.budget_serializers import BudgetUseSerializer, budget_data
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
+    MoveChangedField,
+    MoveHintField,
     RefField,
     StrictInputSerializer,
     label_choice_input,
@@ -57,15 +65,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "id",
             "postmortem",
             "incident",
-            "title",
-            "description",
-            "kind",
-            "priority",
-            "owner",
-            "due_date",
-            "status",
-            "wont_do_reason",
-            "tracker_url",
+            *ACTION_ITEM_FIELDS,
             "overdue",
             "created_at",
             "updated_at",
@@ -222,37 +222,27 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
 class PostMortemMoveSerializer(PostMortemDetailSerializer):
     """The post-mortem after a workflow move, and whether this request moved it (``postmortems.moves``)."""
 
-    changed = serializers.SerializerMethodField()
-    hint = serializers.SerializerMethodField()
+    changed = MoveChangedField()
+    hint = MoveHintField(
+        help_text='When nothing changed, since when and by whom ("The post-mortem was already '
+        'published by Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
+    )
 
     class Meta(PostMortemDetailSerializer.Meta):
         fields = [*PostMortemDetailSerializer.Meta.fields, "changed", "hint"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.BooleanField(help_text="False when it was already there: nothing changed."))
-    def get_changed(self, postmortem: PostMortem) -> bool:
-        return self.context["outcome"].changed
 
-    @extend_schema_field(
-        serializers.CharField(
-            help_text='When nothing changed, since when and by whom ("The post-mortem was already '
-            'published by Alice Doe at 2024-05-01 12:05 CEST."); "" otherwise.'
-        )
-    )
-    def get_hint(self, postmortem: PostMortem) -> str:
-        return self.context["outcome"].hint
+class OwnerInput(StrictInputSerializer):
+    """``owner``, by id or username: who owns a post-mortem (null: nobody) or an action item (null: the
+    post-mortem's owner)."""
+
+    owner = person_ref(allow_null=True, required=False)
 
 
-class PostMortemUpdateInput(StrictInputSerializer):
+class PostMortemUpdateInput(OwnerInput):
     """Sections (Markdown), owner and due date; give only what changes."""
 
-    owner = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        allow_null=True,
-        required=False,
-        help_text="The person's id or username.",
-    )
     due_at = AwareDateTimeField(required=False)
 
     def get_fields(self):
@@ -271,7 +261,7 @@ class SnoozeInput(StrictInputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class ActionItemUpdateInput(StrictInputSerializer):
+class ActionItemUpdateInput(OwnerInput):
     """An action item's fields (a change gives only what changes). ``owner`` null or left out: the post-mortem's owner.
     ``due_date`` is a UTC date; one in the past is refused unless ``confirm_past_due`` is true."""
 
@@ -279,13 +269,6 @@ class ActionItemUpdateInput(StrictInputSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices, required=False)
     priority = label_choice_input(ActionItem.Priority, required=False)
-    owner = RefField(
-        "username",
-        queryset=User.objects.filter(is_active=True),
-        allow_null=True,
-        required=False,
-        help_text="The person's id or username.",
-    )
     due_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ActionItem.Status.choices, required=False)
     wont_do_reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000)

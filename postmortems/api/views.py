@@ -1,4 +1,8 @@
-"""Post-mortems and everything hanging off them. Every write calls postmortems.services (or .ci)."""
+"""Post-mortems and everything hanging off them. Every write calls a service of the app.
+
+``postmortems.services`` (edits, transitions, snoozes), ``.action_items``,
+``.regression_tests``, ``.decline`` and ``.ci``.
+"""
 
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery
@@ -14,7 +18,7 @@ from rest_framework.response import Response
 
 from incidents.models import Source
 from ownership.models import Repository
-from postmortems import ci, decline, services
+from postmortems import action_items, ci, decline, regression_tests, services
 from postmortems.models import (
     ActionItem,
     PostMortem,
@@ -196,7 +200,7 @@ class ActionItemViewSet(
         fields = dict(data.validated_data)
         postmortem = fields.pop("postmortem")
         check_write(request, postmortem)
-        item = services.action_item_create(postmortem=postmortem, actor=request.user, source=Source.API, **fields)
+        item = action_items.action_item_create(postmortem=postmortem, actor=request.user, source=Source.API, **fields)
         return self._detail(item.pk, status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.ActionItemUpdateInput, responses=serializers.ActionItemSerializer)
@@ -207,7 +211,7 @@ class ActionItemViewSet(
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             check_if_match(request, ActionItem, item.pk)
-            services.action_item_update(
+            action_items.action_item_update(
                 action_item_id=item.pk, actor=request.user, source=Source.API, **data.validated_data
             )
         return self._detail(item.pk)
@@ -215,7 +219,7 @@ class ActionItemViewSet(
     def perform_destroy(self, instance: ActionItem) -> None:
         with transaction.atomic():
             check_if_match(self.request, ActionItem, instance.pk)
-            services.action_item_delete(action_item_id=instance.pk, actor=self.request.user, source=Source.API)
+            action_items.action_item_delete(action_item_id=instance.pk, actor=self.request.user, source=Source.API)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
@@ -252,12 +256,16 @@ class RegressionTestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         data = serializers.RegressionTestLinkInput(data=request.data)
         data.is_valid(raise_exception=True)
         check_write(request, data.validated_data["postmortem"])
-        test, created = services.regression_test_link(actor=request.user, source=Source.API, **data.validated_data)
+        test, created = regression_tests.regression_test_link(
+            actor=request.user, source=Source.API, **data.validated_data
+        )
         body = self.get_serializer(self.get_queryset().get(pk=test.pk)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: RegressionTest) -> None:
-        services.regression_test_unlink(regression_test_id=instance.pk, actor=self.request.user, source=Source.API)
+        regression_tests.regression_test_unlink(
+            regression_test_id=instance.pk, actor=self.request.user, source=Source.API
+        )
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):

@@ -93,6 +93,28 @@ class LabelChoiceField(serializers.ChoiceField):
         return self.choices_class(value).label if value is not None else None
 
 
+class MoveChangedField(serializers.BooleanField):
+    """``changed`` of a move's answer: whether this request made it (the ``outcome`` in the serializer's context,
+    an ``incidents.moves.MoveOutcome``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "False when it was already there: nothing changed.")
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value) -> bool:
+        return self.context["outcome"].changed
+
+
+class MoveHintField(serializers.CharField):
+    """``hint`` of a move's answer: when nothing changed, who got there first and when; "" otherwise."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value) -> str:
+        return self.context["outcome"].hint
+
+
 class StrictInputSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know (a typo must not be silently ignored)."""
 

@@ -201,7 +201,7 @@ def test_owned_demo_services_say_who_is_paged_triages_and_fixes():
 
 def test_linking_a_test_in_the_demo_stops_reminders_where_ci_does_not_report(django_capture_on_commit_callbacks):
     from ownership.models import Repository
-    from postmortems.services import regression_test_link
+    from postmortems.regression_tests import regression_test_link
 
     load()
     owing = [d for d in reminders.due_reminders(now=timezone.now()) if d.kind == "no_regression_test"]

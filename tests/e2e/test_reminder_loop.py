@@ -20,8 +20,8 @@ from django.utils import timezone
 from notifications.models import OutboxMessage
 from postmortems.ci import ci_run_upload
 from postmortems.models import Heartbeat, Reminder, ReminderDelivery
+from postmortems.regression_tests import regression_test_link
 from postmortems.reminders import SWEEP_HEARTBEAT
-from postmortems.services import regression_test_link
 from tests.e2e.workers import SLACK_TOKEN, WAIT
 from tests.factories import PostMortemFactory, RepositoryFactory, TeamFactory, UserFactory
 from tests.fakes import FakeSlack, wait_until

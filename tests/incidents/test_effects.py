@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import postmortems.services
-from incidents import effects, services
+from incidents import effects, services, update
 from incidents.models import Incident, SideEffect, Source, TimelineEvent
 from notifications.models import Notification
 from postmortems.markdown import markdown_literal
@@ -183,7 +183,8 @@ def test_announcements_of_every_kind_go_through_the_one_worker_and_its_sweep(dja
     """An incident escalated, its post-mortem published, its regression test failing in CI: each is a timeline
     entry whose announcement a lost task message cannot lose (the sweep queues it), and none is sent twice."""
     from postmortems.ci import ci_run_upload
-    from postmortems.services import postmortem_transition, regression_test_link
+    from postmortems.regression_tests import regression_test_link
+    from postmortems.services import postmortem_transition
     from tests.factories import PostMortemFactory, RepositoryFactory
 
     team = TeamFactory(slug="payments")
@@ -198,7 +199,7 @@ def test_announcements_of_every_kind_go_through_the_one_worker_and_its_sweep(dja
     )
     ci_run_upload(repository=repository, branch="main", run_key="b1", content=junit(), complete=True)
     with django_capture_on_commit_callbacks(execute=False):  # every task message is lost
-        services.incident_set_severity(incident_id=postmortem.incident_id, severity=1, actor=None, source="web")
+        update.incident_set_severity(incident_id=postmortem.incident_id, severity=1, actor=None, source="web")
         postmortem_transition(postmortem_id=postmortem.pk, verb="publish", actor=owner, source=Source.WEB)
         ci_run_upload(repository=repository, branch="main", run_key="b2", content=junit("failure"), complete=True)
     assert not Notification.objects.exists()

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents import effects, services
+from incidents import effects, services, update
 from incidents.models import Incident, Source, TimelineEvent
 from notifications.models import Notification
 from ownership.models import Responsibility
@@ -205,11 +205,11 @@ def test_declare_takes_the_owning_team_from_the_primary_service_and_announces(
 def test_escalation_is_announced_and_downgrade_is_not(django_capture_on_commit_callbacks):
     incident = incident_in(S.TRIGGERED)
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_severity(incident_id=incident.pk, severity=4, actor=None, source=Source.WEB)
+        update.incident_set_severity(incident_id=incident.pk, severity=4, actor=None, source=Source.WEB)
     assert not Notification.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_severity(incident_id=incident.pk, severity=1, actor=None, source=Source.WEB)
-        services.incident_set_severity(incident_id=incident.pk, severity=1, actor=None, source=Source.WEB)
+        update.incident_set_severity(incident_id=incident.pk, severity=1, actor=None, source=Source.WEB)
+        update.incident_set_severity(incident_id=incident.pk, severity=1, actor=None, source=Source.WEB)
     assert "escalated to SEV1" in Notification.objects.get().text
     assert list(incident.timeline.values_list("message", flat=True)) == [
         "Downgraded SEV3 → SEV4",
@@ -250,15 +250,15 @@ def test_roles_and_notes_are_logged_once():
     incident = incident_in(S.TRIGGERED)
     ic, responder = UserFactory(username="ic"), UserFactory(username="resp")
     for _ in range(2):
-        services.incident_assign_role(incident_id=incident.pk, role="commander", user=ic, actor=None, source="web")
-        services.incident_set_responder(
+        update.incident_assign_role(incident_id=incident.pk, role="commander", user=ic, actor=None, source="web")
+        update.incident_set_responder(
             incident_id=incident.pk, user=responder, responding=True, actor=None, source="web"
         )
     services.incident_add_note(incident_id=incident.pk, text="  Rolled back the deploy ", actor=ic, source="web")
     with pytest.raises(ValidationError):
         services.incident_add_note(incident_id=incident.pk, text="  ", actor=ic, source="web")
     with pytest.raises(ValidationError):
-        services.incident_assign_role(incident_id=incident.pk, role="king", user=ic, actor=None, source="web")
+        update.incident_assign_role(incident_id=incident.pk, role="king", user=ic, actor=None, source="web")
 
     assert list(incident.timeline.values_list("kind", "message")) == [
         ("role_change", f"Incident commander: {ic}"),

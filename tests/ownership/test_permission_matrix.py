@@ -18,7 +18,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from incidents import services as incident_services
+from incidents import update as incident_update
 from incidents.models import Incident, Source, TimelineEvent
 from ownership.models import Membership, Service
 from postmortems.models import ActionItem, PostMortem, RegressionTest
@@ -63,7 +63,7 @@ def world():
     )
     commander = UserFactory(username="commander")
     for pk in (incident.pk, postmortem.incident_id):
-        incident_services.incident_assign_role(
+        incident_update.incident_assign_role(
             incident_id=pk, role="commander", user=commander, actor=member, source=Source.WEB
         )
     return {

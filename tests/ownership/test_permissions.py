@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from incidents import services
+from incidents import services, update
 from incidents.models import Incident, Source
 from ownership.permissions import may_write
-from postmortems.services import action_item_set_status
+from postmortems.action_items import action_item_set_status
 from sredesk.exceptions import PermissionDenied
 from tests.factories import (
     ActionItemFactory,
@@ -44,7 +44,7 @@ def test_naming_yourself_commander_opens_nothing(team, client):
 def test_a_commander_appointed_by_the_team_may_run_the_incident(team):
     incident = IncidentFactory(owning_team=team, commander=None)
     commander = UserFactory()  # from outside the team: an incident-commander rotation
-    services.incident_assign_role(
+    update.incident_assign_role(
         incident_id=incident.pk, role="commander", user=commander, actor=member_of(team), source=Source.WEB
     )
 

@@ -5,8 +5,8 @@ from django.test import Client
 
 from incidents.models import TimelineEvent
 from notifications.models import Notification
+from postmortems.action_items import action_item_set_status
 from postmortems.models import ActionItem, PostMortem
-from postmortems.services import action_item_set_status
 from tests.api.clients import client_for
 from tests.factories import ActionItemFactory, MembershipFactory, PostMortemFactory, UserFactory
 

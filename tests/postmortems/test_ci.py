@@ -8,7 +8,7 @@ from django.urls import reverse
 from notifications.models import Notification
 from postmortems.ci import ci_run_complete, ci_run_upload
 from postmortems.models import RegressionTest, TestResult, TestRun, TestRunFile
-from postmortems.services import regression_test_link
+from postmortems.regression_tests import regression_test_link
 from sredesk.tokens import new_token
 from tests.factories import PostMortemFactory, RepositoryFactory, ServiceFactory, TeamFactory, UserFactory
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Integration, Severity
-from incidents.services import incident_set_severity
+from incidents.update import incident_set_severity
 from postmortems.decline import postmortem_decline
 from postmortems.models import PostMortem
 from postmortems.reminders import due_reminders

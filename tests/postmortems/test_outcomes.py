@@ -12,7 +12,7 @@ attempt the file does not have (said per row).
 import pytest
 
 from postmortems.ci import ci_run_upload
-from postmortems.services import regression_test_link, regression_test_verify_by_hand
+from postmortems.regression_tests import regression_test_link, regression_test_verify_by_hand
 from tests.factories import PostMortemFactory, RepositoryFactory
 from tests.postmortems.producers import run_pytest
 

@@ -13,7 +13,7 @@ from notifications.models import OutboxMessage
 from postmortems import reminders
 from postmortems.ci import ci_run_upload
 from postmortems.models import PostMortem, Reminder, ReminderDelivery
-from postmortems.services import regression_test_link
+from postmortems.regression_tests import regression_test_link
 from tests.factories import (
     MembershipFactory,
     PostMortemFactory,

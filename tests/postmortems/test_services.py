@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents.models import Source
+from postmortems.action_items import action_item_set_status
 from postmortems.ci import regression_test_refresh
 from postmortems.models import Reminder, ReminderDelivery, TestResult, TestRun
+from postmortems.regression_tests import regression_test_verify_by_hand
 from postmortems.reminders import reminders_send_now, reminders_sweep
 from postmortems.selectors import postmortems_owing_regression_test
-from postmortems.services import action_item_set_status, regression_test_verify_by_hand
 from tests.factories import ActionItemFactory, PostMortemFactory, RegressionTestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
