@@ -37,7 +37,7 @@ test-fast: $(BIN)/.installed
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
 # `make bench BENCHES=junit` runs one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
-BENCHES ?= sweep junit api ingest
+BENCHES ?= sweep junit api ingest slo
 bench: $(BIN)/.installed
 	@status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py"; \

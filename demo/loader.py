@@ -23,6 +23,7 @@ from demo import data as demo_data
 from incidents.integrations import integration_create
 from incidents.models import Incident, Integration, Source, TimelineEvent
 from incidents.services import incident_assign_role
+from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Schedule
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.services import action_item_update, postmortem_update
@@ -144,6 +145,38 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
     return services
 
 
+def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: dict[str, Service]) -> None:
+    """Per demo team: a weekly schedule of its members in its lead's zone (hand-off Monday 09:00, from Monday
+    2026-01-05) and a policy (the schedule's on-call, then the lead, then the team's channel, 15 minutes apart,
+    twice), used by the team's services that have none. Created only when missing."""
+    for team in teams.values():
+        lead = team.lead
+        zone = lead.timezone if lead else "UTC"
+        schedule, created = Schedule.objects.get_or_create(
+            slug=f"{team.slug}-primary", defaults={"name": f"{team.name} primary", "team": team, "timezone": zone}
+        )
+        _rows(result, "schedules", created)
+        if created:
+            layer = Layer.objects.create(schedule=schedule, name="Weekly", anchor_date=dt.date(2026, 1, 5))
+            members = team.memberships.select_related("user").order_by("user__username")
+            since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            for position, membership in enumerate(members):
+                LayerMember.objects.create(layer=layer, user=membership.user, position=position, active_from=since)
+        policy, created = EscalationPolicy.objects.get_or_create(
+            name=f"{team.name} escalation", defaults={"team": team, "repeat": 1}
+        )
+        _rows(result, "escalation policies", created)
+        if created:
+            targets = [{"schedule": schedule}, {"user": lead} if lead else {"team": team}, {"team": team}]
+            for position, target in enumerate(targets):
+                step = EscalationStep.objects.create(policy=policy, position=position, wait_minutes=15)
+                EscalationTarget.objects.create(step=step, **target)
+            for service in services.values():  # a new policy for the team's services that have none
+                if service.team_id == team.pk and service.escalation_policy_id is None:
+                    service.escalation_policy = policy
+                    service.save(update_fields=["escalation_policy"])
+
+
 def demo_integrations_load(result: DemoLoadResult, services: dict[str, Service]) -> list[Integration]:
     """Demo alert integrations, created through the product's service (``incidents.integrations``) when missing.
 
@@ -223,6 +256,7 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
     people = demo_people_load(result)
     teams = demo_teams_load(result, people)
     services = demo_services_load(result, teams)
+    demo_oncall_load(result, teams, services)
     integrations = demo_integrations_load(result, services)
     incidents, played = [], []
     for spec in demo_data.INCIDENTS:

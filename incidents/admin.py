@@ -1,5 +1,3 @@
-import re
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -7,14 +5,13 @@ from django.db.models import F
 from django.db.models.functions import Length
 
 from sredesk.admin import HistoryAdmin
+from sredesk.inputs import InputError
 from sredesk.templatetags.sredesk_ui import duration
 
 from . import services
 from .integrations import integration_create, integration_token_rotate
-from .models import Alert, Incident, Integration, SideEffect, Source, TimelineEvent, WebhookDelivery
+from .models import Alert, Incident, Integration, SideEffect, Source, TimelineEvent, WebhookDelivery, parse_public_id
 from .times import lifecycle_time
-
-PUBLIC_ID = re.compile(r"^\s*INC-(\d{1,18})\s*$", re.IGNORECASE)
 
 
 def _transition_action(verb: str):
@@ -225,10 +222,10 @@ class IncidentAdmin(HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """``INC-42`` finds incident 42; anything else searches the title, summary and alert group."""
-        match = PUBLIC_ID.match(search_term or "")
-        if match:
-            return queryset.filter(pk=int(match[1])), False
-        return super().get_search_results(request, queryset, search_term)
+        try:
+            return queryset.filter(pk=parse_public_id(search_term or "", field="q")), False
+        except InputError:  # not a public id (parse_public_id's rules, as in the API's search)
+            return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(TimelineEvent)

@@ -31,7 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.services import notify
-from ownership.models import Responsibility, User
+from oncall import paging as oncall_paging
+from ownership.models import User
 
 from . import alert_labels
 from .models import Incident, SideEffect, TimelineEvent
@@ -81,15 +82,12 @@ def _postmortem_url(postmortem_id: int) -> str:
 
 
 def paged_person(incident: Incident) -> User | None:
-    """Who is paged: the primary service's `paged` responsibility, else the commander."""
+    """Who is paged: the primary service's `paged` responsibility (a schedule's on-call now, by its final
+    schedule: ``oncall.paging``), else the commander."""
     if incident.primary_service_id:
-        paged = (
-            Responsibility.objects.filter(service_id=incident.primary_service_id, role=Responsibility.Role.PAGED)
-            .select_related("user", "team")
-            .first()
-        )
-        if paged and paged.person:
-            return paged.person
+        person = oncall_paging.paged_person(incident.primary_service_id, timezone.now())
+        if person is not None:
+            return person
     return incident.commander
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from slos.budget import incident_budget
 from sredesk.exceptions import PermissionDenied
 from sredesk.forms import edited_since
 from sredesk.pages import keyset_page
@@ -91,6 +92,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pending_effects": incident.side_effects.filter(done_at__isnull=True),
         # An alert-made incident's alerts, firing first (one query, whatever their number).
         "alert_panel": incident_alert_groups(incident) if incident.integration_id else None,
+        # What it used of each SLO's error budget of its services.
+        "budget_uses": incident_budget(incident),
     }
     return render(request, "incidents/detail.html", context)
 

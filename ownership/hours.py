@@ -91,6 +91,9 @@ def first_reading(wall: dt.datetime, zone: str | ZoneInfo) -> dt.datetime:
     """
     zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     readings = _readings(wall.date(), wall.time(), zone)
+    shown = [r for r in readings if r.astimezone(zone).replace(tzinfo=None) == wall]
+    if shown:  # the clock shows it: nothing before its first reading shows it or later (else it was skipped)
+        return min(shown)
     around = min(readings)
     candidates = readings | set(zone_changes(zone, around - dt.timedelta(days=2), around + dt.timedelta(days=2)))
     return min(c for c in candidates if c.astimezone(zone).replace(tzinfo=None) >= wall)
@@ -107,6 +110,17 @@ def in_working_hours(user: User, at: dt.datetime) -> bool:
 
 def _working_days(user: User) -> set[int]:
     return {int(d) for d in (user.working_days or "") if d.isdigit()}
+
+
+def wall_inside(local: dt.datetime, days: set[int], start: dt.time, end: dt.time) -> bool:
+    """Whether the wall-clock reading ``local`` is inside the daily window ``start``..``end`` on ``days``.
+
+    The rule of the module docstring (ISO weekdays; ``start > end`` runs past midnight, the window
+    belonging to the day it starts on; ``start == end`` is the whole day), shared by working hours and
+    on-call layer restrictions (``oncall.rotation``). It changes only where the clock reaches ``start``,
+    ``end`` or midnight, or jumps.
+    """
+    return _inside(local, days, start, end)
 
 
 def _inside(local: dt.datetime, days: set[int], start: dt.time, end: dt.time) -> bool:

@@ -156,6 +156,10 @@ class Service(Versioned):
     dashboard_url = models.URLField(max_length=500, blank=True)
     alerts_url = models.URLField(max_length=500, blank=True)
     repositories = models.ManyToManyField(Repository, blank=True, related_name="services")
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="services",
+        help_text="Pages while an incident of this service (its primary service) is unacknowledged.",
+    )  # fmt: skip
     ci_reports_tests = models.BooleanField(
         "CI reports test runs",
         default=True,
@@ -188,7 +192,8 @@ class Service(Versioned):
 
 
 class Responsibility(models.Model):
-    """Who answers for a service in one role: a person, or a team (its lead speaks for it)."""
+    """Who answers for a service in one role: a person, a team (its lead speaks for it), or an on-call schedule
+    (whoever its final schedule names at the time: ``oncall.paging``)."""
 
     class Role(models.TextChoices):
         PAGED = "paged", "Is paged"
@@ -200,24 +205,30 @@ class Responsibility(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices)
     user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="responsibilities")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="responsibilities")
+    schedule = models.ForeignKey(
+        "oncall.Schedule", on_delete=models.PROTECT, null=True, blank=True, related_name="responsibilities",
+        help_text="An on-call schedule: whoever is on call when asked (instead of a person or a team).",
+    )  # fmt: skip
 
     class Meta:
         verbose_name_plural = "responsibilities"
         constraints = [
             models.UniqueConstraint(fields=["service", "role"], name="responsibility_one_per_role"),
             models.CheckConstraint(
-                condition=models.Q(user__isnull=False, team__isnull=True)
-                | models.Q(user__isnull=True, team__isnull=False),
-                name="responsibility_person_or_team",
+                condition=models.Q(user__isnull=False, team__isnull=True, schedule__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False, schedule__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=True, schedule__isnull=False),
+                name="responsibility_person_team_or_schedule",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.service}: {self.get_role_display()} = {self.user or self.team}"
+        return f"{self.service}: {self.get_role_display()} = {self.user or self.team or self.schedule}"
 
     @property
     def person(self) -> User | None:
-        """The person to contact: the user, else the team's lead."""
+        """The fixed person to contact: the user, else the team's lead; None for a schedule, whose person depends
+        on the time (ask ``oncall.paging``)."""
         return self.user or (self.team.lead if self.team else None)
 
 

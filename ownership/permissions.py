@@ -38,6 +38,9 @@ its own rules; an anonymous user may write nothing.
   by writers.
 - **Services** (catalog fields) belong to their team: its members and staff.
   A service no team owns is staff's (it is configuration, not triage).
+- **On-call schedules** (layers, members, overrides) belong to the schedule's
+  team: its members and staff, as services do. Nobody else puts a person on
+  another team's rotation.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -111,6 +114,20 @@ def may_write_service(actor: User | None, service: Service) -> bool:
     return is_staff(actor) or is_member(actor, service.team_id)
 
 
+def may_write_schedule(actor: User | None, schedule: Any) -> bool:
+    """An on-call schedule (its layers, members, overrides) is its team's: members and staff, as a service."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    return is_staff(actor) or is_member(actor, schedule.team_id)
+
+
+# On-call objects and the attribute path to the schedule whose rule they follow.
+_SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.override": ("schedule",),
+                "oncall.layermember": ("layer", "schedule")}  # fmt: skip
+
+
 def may_write(actor: User | None, obj: Any) -> bool:
     """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test or service.
 
@@ -129,6 +146,10 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_postmortem(actor, obj.postmortem)
     if label == "ownership.service":
         return may_write_service(actor, obj)
+    if label in _SCHEDULE_OF:
+        for attribute in _SCHEDULE_OF[label]:
+            obj = getattr(obj, attribute)
+        return may_write_schedule(actor, obj)
     raise TypeError(f"No write rule for {label}.")
 
 
@@ -139,6 +160,8 @@ def denied_message(obj: Any) -> str:
         return "Only members of the service's team and staff may change this service."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label in _SCHEDULE_OF:
+        return "Only members of the schedule's team and staff may change its on-call schedule."
     return (
         "Only members of the owning team, the incident commander, the post-mortem's owner and staff "
         "may change this post-mortem."

@@ -114,7 +114,7 @@ class ServiceDashboard:
 
 def service_dashboard(service: Service, *, since: dt.datetime, now: dt.datetime) -> ServiceDashboard:
     """What a service's page shows: who answers for it, its incidents since ``since``, follow-ups and tests."""
-    assigned = {r.role: r for r in service.responsibilities.select_related("user", "team")}
+    assigned = {r.role: r for r in service.responsibilities.select_related("user", "team", "schedule")}
     responsibilities = [(label, assigned.get(role)) for role, label in Responsibility.Role.choices]
     incidents = service_incidents(service)
     window = list(incidents.filter(detected_at__gte=since))

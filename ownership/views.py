@@ -48,8 +48,11 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
     now = timezone.now()
     dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS), now=now)
+    from oncall.paging import paged_for_services  # on call builds on ownership, not the other way round
+
     context = {
         "service": service,
+        "paged": paged_for_services([service], now)[0],
         "dashboard": dashboard,
         "gaps": service.catalog_gaps,
         "lead": service.team.lead if service.team else None,

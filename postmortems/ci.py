@@ -10,7 +10,6 @@ becomes is ``postmortems.ci_states``' rule.
 import hashlib
 import io
 import logging
-import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -19,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.models import Source
+from incidents.models import Source, parse_public_id, public_id_for
 from ownership import permissions
 from ownership.models import Repository
 from sredesk import inputs, sql
@@ -43,8 +42,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INCIDENT_PROPERTY = re.compile(r"^INC-([0-9]{1,18})$", re.IGNORECASE)  # ASCII digits only, as every door reads ids
-
 
 @dataclass(frozen=True)
 class UploadResult:
@@ -64,18 +61,23 @@ def _auto_link(repository: Repository, results: list[junit.TestResult]) -> int:
     """
     linked = 0
     for result in results:
-        match = INCIDENT_PROPERTY.match((result.properties.get("incident") or "").strip())
-        if not match:
+        named = result.properties.get("incident")
+        if not named:
             continue
-        postmortem = PostMortem.objects.filter(incident_id=int(match[1])).first()
+        try:
+            incident_id = parse_public_id(named, field="incident")
+        except inputs.InputError as exc:
+            logger.info("test %s names incident %r: %s", result.test_id, named[:80], exc.message)
+            continue
+        postmortem = PostMortem.objects.filter(incident_id=incident_id).first()
         if postmortem is None:
-            logger.info("test %s names %s, which has no post-mortem", result.test_id, match[0])
+            logger.info("test %s names %s, which has no post-mortem", result.test_id, public_id_for(incident_id))
             continue
         if not permissions.ci_may_link(repository, postmortem):
             logger.warning(
                 "test %s names %s, whose services do not use %s: not linked",
                 result.test_id,
-                match[0],
+                public_id_for(incident_id),
                 repository,
                 extra={"repository_id": repository.pk, "postmortem_id": postmortem.pk},
             )

@@ -1,5 +1,7 @@
 """Markdown export of a whole post-mortem, in the section order of the Google SRE book's example."""
 
+from slos.budget import incident_budget
+
 from .models import PostMortem
 
 SECTIONS = [
@@ -23,6 +25,8 @@ def _cell(text: str) -> str:
 def postmortem_markdown(postmortem: PostMortem) -> str:
     """The post-mortem as one Markdown document: header, sections, action items, regression tests.
 
+    The impact section ends with what the incident used of each SLO's error budget (``slos.budget``).
+
     Times are UTC with their date. Empty sections are kept with "—" so a
     reader sees what is missing.
     """
@@ -40,8 +44,12 @@ def postmortem_markdown(postmortem: PostMortem) -> str:
     ]
     if postmortem.source_url:
         lines.append(f"- Public write-up: {postmortem.source_url}")
+    budget = incident_budget(incident)
     for field, title in SECTIONS:
         lines += ["", f"## {title}", "", getattr(postmortem, field).strip() or "—"]
+        if field == "impact" and budget:
+            lines += ["", "Error budget:", ""]
+            lines += [f"- {use.slo.name} ({use.slo.service.slug}): {use.sentence}." for use in budget]
     lines += ["", "## Action items", ""]
     items = list(postmortem.action_items.select_related("owner"))
     if items:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from incidents.models import Source
+from slos.budget import incident_budget
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
@@ -108,7 +109,8 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     verbs = [(verb, VERB_LABELS[verb]) for verb in POSTMORTEM_VERBS if can_proceed(getattr(postmortem, verb))]
     context = {
         "postmortem": postmortem,
-        "sections": [(title, getattr(postmortem, field)) for field, title in SECTIONS],
+        "sections": [(field, title, getattr(postmortem, field)) for field, title in SECTIONS],
+        "budget_uses": incident_budget(postmortem.incident),
         "items": items,
         "tests": postmortem.regression_tests.select_related(
             "repository", "state_run__repository", "linked_by", "action_item"

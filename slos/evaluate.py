@@ -7,10 +7,16 @@ SLO (``SLOState``, one row each), and an alert rule's change is recorded on
 its ``BurnAlert`` row, locked, in the transaction that hands the alert to
 ingestion, so a change is sent once (a second evaluation finds it recorded).
 
+Prometheus SLIs are pulled first (``slos.prometheus``): their due buckets
+become samples, read like pushed ones; a pull's problem (Prometheus down, an
+error answer, buckets without a value) heads the SLO's note.
+
 The number of statements does not grow with the number of SLOs: one read of
 the SLOs, one of the events (``tallies.event_tallies``), two of the
 incidents, one of the alert rows, and the upserts in batches of
-``STATE_BATCH``; alert changes add their own (a change is rare).
+``STATE_BATCH``; alert changes add their own (a change is rare), and
+Prometheus SLOs one read of their latest buckets and the samples' upserts
+(besides two HTTP requests each).
 """
 
 import datetime as dt
@@ -20,10 +26,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from . import alerts
+from . import alerts, prometheus
 from .arithmetic import Figures, Tally, figures, rule_verdict
 from .models import SLO, BurnAlert, SLOState
-from .tallies import Held, event_tallies, incident_tallies
+from .tallies import Held, event_tallies, incident_tallies, reads_from
 from .windows import Window, rules_for, window_of
 
 logger = logging.getLogger(__name__)
@@ -98,8 +104,10 @@ def figures_of(slo: SLO, window: Window, held: Held | None, verdicts: Verdicts) 
     )
 
 
-def state_row(slo: SLO, window: Window, numbers: Figures, held: Held | None, now: dt.datetime) -> SLOState:
-    """The ``SLOState`` row (unsaved) for these figures."""
+def state_row(
+    slo: SLO, window: Window, numbers: Figures, held: Held | None, now: dt.datetime, *, problem: str | None = None
+) -> SLOState:
+    """The ``SLOState`` row (unsaved) for these figures; ``problem`` (why a pull left data missing) heads its note."""
     return SLOState(
         slo=slo,
         computed_at=now,
@@ -117,7 +125,7 @@ def state_row(slo: SLO, window: Window, numbers: Figures, held: Held | None, now
         budget_left_fraction=numbers.budget_left_fraction,
         burn_rates={str(n): rate for n, rate in numbers.burn_rates.items()},
         last_data_at=held.last_data_at if held else None,
-        note=numbers.note,
+        note=" ".join(text for text in (problem, numbers.note) if text),
     )
 
 
@@ -135,13 +143,16 @@ def evaluate(now: dt.datetime | None = None, *, slo_ids: list[int] | None = None
     slos = list(slos)
     windows = {slo.pk: window_of(slo, now) for slo in slos}
     active = [slo for slo in slos if not slo.paused]
+    prometheus_slos = [s for s in active if s.sli_kind == SLO.SLIKind.EVENTS_PROMETHEUS]
+    pulled = prometheus.pull(prometheus_slos, {s.pk: reads_from(s, windows[s.pk], now) for s in prometheus_slos}, now)
     held = event_tallies([s for s in active if s.is_events], windows, now)
     held |= incident_tallies([s for s in active if not s.is_events], windows, now)
     rows, wanted = [], {}
     for slo in slos:
         verdicts = Verdicts({}) if slo.paused else verdicts_of(slo, windows[slo.pk], held.get(slo.pk), now)
         numbers = figures_of(slo, windows[slo.pk], held.get(slo.pk), verdicts)
-        rows.append(state_row(slo, windows[slo.pk], numbers, held.get(slo.pk), now))
+        problem = pulled[slo.pk].problem if slo.pk in pulled else None
+        rows.append(state_row(slo, windows[slo.pk], numbers, held.get(slo.pk), now, problem=problem))
         wanted[slo.pk] = verdicts
     for start in range(0, len(rows), STATE_BATCH):
         SLOState.objects.bulk_create(

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "postmortems",
     "slos",
     "reports",
+    "oncall",
     "notifications",
     "demo",
 ]
@@ -307,7 +308,19 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
 SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
+ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
+# Prometheus-pulled SLIs (slos.prometheus): the server's base URL (http://prometheus:9090), the timeout of one
+# query, and how long after a bucket ends it is pulled (its last scrape must have landed).
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=10.0)
+PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
+    # Pages the escalation steps now due for unacknowledged incidents (oncall.escalation), each page once.
+    "oncall-escalations-plan": {
+        "task": "oncall.escalations_plan",
+        "schedule": schedule(timedelta(seconds=ESCALATION_PLAN_SECONDS)),
+        "options": {"expires": ESCALATION_PLAN_SECONDS},
+    },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",
@@ -565,6 +578,7 @@ SPECTACULAR_SETTINGS = {
         "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
         "MembershipRoleEnum": "ownership.models.Membership.Role",
         "ResponsibilityRoleEnum": "ownership.models.Responsibility.Role",
+        "OverrideKindEnum": "oncall.models.Override.Kind",
         "SeverityEnum": ["SEV1", "SEV2", "SEV3", "SEV4"],
         "PriorityEnum": ["P1", "P2", "P3", "P4"],
     },

@@ -18,7 +18,7 @@
 They keep the ORM's meaning (field names, value adaptation, converters,
 model instances) and skip only the compilation. Elsewhere the only
 hand-written statements are ``slos.tallies``' one statement for many SLOs
-(its docstring says why) and ``/readyz``'s ``SELECT 1``. Person-made incident
+(its docstring says why; ``bench/slo.py``) and ``/readyz``'s ``SELECT 1``. Person-made incident
 moves, timeline entries and post-mortem drafts use the ORM
 (``bench/ingest.py`` showed no gain from writing them by hand).
 

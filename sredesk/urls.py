@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("incidents/", include("incidents.urls")),
     path("hooks/", include("incidents.webhooks")),
+    path("oncall/", include("oncall.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("sredesk.api.urls")),
     path("ci/", include("postmortems.ci_urls")),

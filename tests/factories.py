@@ -134,3 +134,25 @@ class SLOFactory(factory.django.DjangoModelFactory):
 def member_of(team: Team, **user_fields) -> User:
     """A new person in ``team`` (so one who may write to its incidents and post-mortems)."""
     return MembershipFactory(team=team, user=UserFactory(**user_fields)).user
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.Schedule"
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"Schedule {n}")
+    slug = factory.Sequence(lambda n: f"schedule-{n}")
+    timezone = "Europe/Berlin"
+
+
+class LayerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.Layer"
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    name = factory.Sequence(lambda n: f"Layer {n}")
+    turn_unit = "weeks"
+    turn_length = 1
+    handoff_time = dt.time(9, 0)
+    anchor_date = dt.date(2026, 3, 2)

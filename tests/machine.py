@@ -1,4 +1,4 @@
-"""What a test needs from the machine (PostgreSQL, Redis, the shared real payloads, Chromium).
+"""What a test needs from the machine (PostgreSQL, Redis, the shared real payloads, Chromium, Prometheus).
 
 Without it the test skips, saying what is missing; with SREDESK_REQUIRE_SERVICES=1
 (CI) it fails instead, because there it must run.

@@ -1,16 +1,14 @@
 """FilterSets for incidents, alerts and integrations (strict: a bad value is a 400 naming the parameter)."""
 
-import re
-
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from incidents.models import Alert, Incident, Integration, Severity
+from incidents.models import Alert, Incident, Integration, Severity, parse_public_id
 from ownership.models import Service, Team, User
 from sredesk.api import filters as f
+from sredesk.inputs import InputError
 
 OPEN_STATUSES = [Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED, Incident.Status.MITIGATED]
-PUBLIC_ID = re.compile(r"^INC-([0-9]{1,18})$", re.IGNORECASE)
 
 
 def _status_alias(value: str) -> list[str] | None:
@@ -58,16 +56,16 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(Exists(through))
 
     def filter_search(self, queryset, name, value):
-        match = PUBLIC_ID.match(value.strip())
-        if match:
-            return queryset.filter(pk=int(match[1]))
-        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value))
+        try:
+            return queryset.filter(pk=parse_public_id(value, field="search"))
+        except InputError:  # not a public id: words of the title or summary
+            return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value))
 
 
 class AlertFilter(django_filters.FilterSet):
     status = f.multi_choice("status", Alert.Status.choices, "firing and/or resolved.")
     integration = f.ref("integration", Integration, "name", "From this integration (id or name).")
-    incident = f.ref("incident", Incident, None, "Grouped into this incident (id or INC-42).", prefix="INC-")
+    incident = f.ref("incident", Incident, None, "Grouped into this incident (id or INC-42).", parse=parse_public_id)
     fingerprint = django_filters.CharFilter(max_length=64, help_text="The sender's fingerprint, exactly.")
     orphan = f.boolean("Alerts attached to no incident (true) or to one (false).", method="filter_orphan")
     starts_after, starts_before = f.instant_range("starts_at", "Started firing")

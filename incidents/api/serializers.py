@@ -12,6 +12,8 @@ from rest_framework import serializers
 from incidents.models import Alert, Incident, Integration, Severity, TimelineEvent, public_id_for
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import Service, Team, User
+from slos.budget import incident_budget
+from slos.budget_serializers import BudgetUseSerializer, budget_data
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
@@ -121,6 +123,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
     integration = IntegrationSummarySerializer(read_only=True, allow_null=True)
     postmortem = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
+    error_budget = serializers.SerializerMethodField()
 
     class Meta(IncidentListSerializer.Meta):
         fields = [
@@ -132,6 +135,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
             "integration",
             "postmortem",
             "allowed_transitions",
+            "error_budget",
         ]
         read_only_fields = fields
 
@@ -154,6 +158,14 @@ class IncidentDetailSerializer(IncidentListSerializer):
         from incidents.services import TRANSITIONS
 
         return [verb for verb in TRANSITIONS if can_proceed(getattr(incident, verb))]
+
+    @extend_schema_field(
+        BudgetUseSerializer(
+            many=True, help_text="What this incident used of each SLO's error budget of its services ([]: no SLO)."
+        )
+    )
+    def get_error_budget(self, incident: Incident) -> list[dict]:
+        return budget_data(incident_budget(incident))
 
 
 class IncidentMoveSerializer(IncidentDetailSerializer):

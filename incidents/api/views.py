@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -10,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from incidents import services
-from incidents.models import Alert, Incident, Integration, Source, TimelineEvent
+from incidents.models import Alert, Incident, Integration, Source, TimelineEvent, parse_public_id
 from incidents.moves import incident_move
 from incidents.update import incident_update
 from ownership.models import Service
@@ -18,7 +19,8 @@ from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.ordering import OrderKey
 from sredesk.api.pagination import KeysetPagination
-from sredesk.api.viewsets import ID_PATTERN, BaseViewSet, ReadOnlyViewSet
+from sredesk.api.viewsets import BaseViewSet, ReadOnlyViewSet
+from sredesk.inputs import InputError
 
 from . import filters, serializers
 
@@ -51,7 +53,7 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
     serializer_class = serializers.IncidentListSerializer
     filterset_class = filters.IncidentFilter
-    lookup_value_regex = rf"(?:INC-|inc-)?{ID_PATTERN}"
+    lookup_value_regex = r"[^/.]+"  # a number or a public id, as get_object reads it
     ordering_fields = (
         "detected_at",
         "started_at",
@@ -91,7 +93,11 @@ class IncidentViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return self.get_paginated_response(serializers.incident_list_rows(page))
 
     def get_object(self):
-        self.kwargs["pk"] = str(self.kwargs["pk"]).upper().removeprefix("INC-")
+        """The incident the URL names, as ``42`` or ``INC-42`` (``parse_public_id``); anything else is a 404."""
+        try:
+            self.kwargs["pk"] = parse_public_id(str(self.kwargs["pk"]), field="id", bare=True)
+        except InputError:
+            raise Http404 from None
         return super().get_object()
 
     def _detail(self, pk: int, status_code: int = 200) -> Response:

@@ -5,7 +5,16 @@
 """
 
 from .alerts import Alert, Integration, WebhookDelivery, default_severity_map
-from .lifecycle import PUBLIC_ID_PREFIX, Incident, Severity, SideEffect, Source, TimelineEvent, public_id_for
+from .lifecycle import (
+    PUBLIC_ID_PREFIX,
+    Incident,
+    Severity,
+    SideEffect,
+    Source,
+    TimelineEvent,
+    parse_public_id,
+    public_id_for,
+)
 
 __all__ = [
     "PUBLIC_ID_PREFIX",
@@ -18,5 +27,6 @@ __all__ = [
     "TimelineEvent",
     "WebhookDelivery",
     "default_severity_map",
+    "parse_public_id",
     "public_id_for",
 ]

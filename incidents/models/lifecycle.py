@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from incidents.querysets import DURATIONS, IncidentQuerySet
 from ownership.models import Service, Team
+from sredesk.inputs import InputError, is_ascii_int, parse_id
 from sredesk.versions import Versioned
 
 
@@ -45,6 +46,33 @@ PUBLIC_ID_PREFIX = "INC-"
 def public_id_for(pk: int) -> str:
     """The id people say and type for incident ``pk``: ``INC-42``."""
     return f"{PUBLIC_ID_PREFIX}{pk}"
+
+
+def parse_public_id(value: str, *, field: str = "incident", bare: bool = False) -> int:
+    """The incident number that public id ``value`` names: ``"INC-42"`` is 42. The one reader of ``INC-<n>``.
+
+    The prefix in any case (``inc-42``), leading zeros allowed (``INC-007`` is 7),
+    surrounding ASCII spaces, tabs and line breaks ignored (`` INC-7``); the number is ASCII digits
+    (``INC-٣`` is no id: ``int()`` would read Arabic-Indic digits) from 1 up to
+    PostgreSQL's ``bigint`` (``sredesk.inputs.parse_id``). With ``bare=True`` a
+    number alone is an id too (``"42"``: the API's URLs, where ids are numbers
+    anyway). Every door reads ids with it: the API's
+    ``search`` and ``incident`` filters and URLs, the admin's search, a CI
+    report's ``incident`` property.
+
+    Raises ``sredesk.inputs.InputError`` naming ``field`` when ``value`` is not
+    in that form (``"Give an incident's public id, INC-<number>."``) or its
+    number is 0 or too large (code ``min_value`` / ``max_value``). Whether that
+    is an error or "no incident" is the caller's (a search reads it as text).
+    """
+    text = value.strip(" \t\r\n") if isinstance(value, str) else ""
+    number = text[len(PUBLIC_ID_PREFIX) :] if text[: len(PUBLIC_ID_PREFIX)].upper() == PUBLIC_ID_PREFIX else None
+    if number is None and bare:
+        number = text
+    if number is None or not is_ascii_int(number):
+        form = f"a number or {PUBLIC_ID_PREFIX}<number>" if bare else f"{PUBLIC_ID_PREFIX}<number>"
+        raise InputError(field, f"Give an incident's public id, {form}.")
+    return parse_id(number, field=field)
 
 
 class Incident(Versioned):

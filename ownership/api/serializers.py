@@ -123,16 +123,20 @@ class RepositorySerializer(serializers.ModelSerializer):
 class ResponsibilitySerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True, allow_null=True)
     team = TeamSummarySerializer(read_only=True, allow_null=True)
+    schedule = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="An on-call schedule's slug: who it pages depends on the time (GET /api/v1/oncall/?service=).",
+    )  # fmt: skip
     person = serializers.SerializerMethodField()
 
     class Meta:
         model = Responsibility
-        fields = ["role", "user", "team", "person"]
+        fields = ["role", "user", "team", "schedule", "person"]
         read_only_fields = fields
 
     @extend_schema_field(UserSummarySerializer(allow_null=True))
     def get_person(self, responsibility: Responsibility):
-        """Whom to contact: the user, else the team's lead."""
+        """Whom to contact: the user, else the team's lead; null for a schedule (ask /api/v1/oncall/)."""
         person = responsibility.user or (team_lead(responsibility.team) if responsibility.team else None)
         return UserSummarySerializer(person).data if person else None
 

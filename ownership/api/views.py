@@ -53,7 +53,7 @@ class ServiceViewSet(ETagMixin, ReadOnlyViewSet):
             "repositories",
             Prefetch(
                 "responsibilities",
-                Responsibility.objects.select_related("user", "team").prefetch_related(
+                Responsibility.objects.select_related("user", "team", "schedule").prefetch_related(
                     Prefetch("team__memberships", Membership.objects.select_related("user"))
                 ),
             ),

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import Incident, parse_public_id
 from ownership.models import Repository, Team, User
 from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder, TestResult, TestRun
 from postmortems.testids import MAX_TEST_ID_CHARS, test_key
@@ -20,7 +20,7 @@ class PostMortemFilter(django_filters.FilterSet):
     status = f.multi_choice("status", PostMortem.Status.choices, "Any of these statuses. Repeat or comma-separate.")
     owner = f.ref("owner", User, "username", "Owned by this person (id or username).")
     team = f.ref("incident__owning_team", Team, "slug", "The incident's owning team (id or slug).")
-    incident = f.ref("incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
+    incident = f.ref("incident", Incident, None, "Of this incident (id or INC-42).", parse=parse_public_id)
     has_verified_test = f.boolean(
         "CI has seen a linked regression test pass (true) or not (false).", field_name="has_verified_test"
     )
@@ -52,7 +52,7 @@ class ActionItemFilter(django_filters.FilterSet):
     )
     owner = f.ref("owner", User, "username", "Owned by this person (id or username).")
     postmortem = f.ref("postmortem", PostMortem, None, "Of this post-mortem (id).")
-    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
+    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", parse=parse_public_id)
     team = f.ref("postmortem__incident__owning_team", Team, "slug", "The incident's owning team (id or slug).")
     overdue = f.boolean(
         "Open or in progress, and the due date (a UTC date) has passed (true), or not (false).",
@@ -77,7 +77,7 @@ class ActionItemFilter(django_filters.FilterSet):
 class RegressionTestFilter(django_filters.FilterSet):
     state = f.multi_choice("state", RegressionTest.State.choices, "Any of these states.")
     postmortem = f.ref("postmortem", PostMortem, None, "Of this post-mortem (id).")
-    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
+    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", parse=parse_public_id)
     repository = f.ref("repository", Repository, "name", "In this repository (id or name).")
     test_id = django_filters.CharFilter(
         max_length=MAX_TEST_ID_CHARS, method="filter_test_id", help_text="This canonical test id, exactly."
@@ -132,7 +132,7 @@ class TestResultFilter(django_filters.FilterSet):
 class ReminderFilter(django_filters.FilterSet):
     kind = f.multi_choice("kind", Reminder.Kind.choices, "Any of these kinds.")
     postmortem = f.ref("postmortem", PostMortem, None, "Of this post-mortem (id).")
-    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", prefix="INC-")
+    incident = f.ref("postmortem__incident", Incident, None, "Of this incident (id or INC-42).", parse=parse_public_id)
     due_after, due_before = f.instant_range("due_at", "Fell due")
 
     class Meta:

@@ -23,6 +23,8 @@ from postmortems.models import (
 from postmortems.querysets import action_item_is_overdue, postmortem_is_overdue_draft
 from postmortems.services import POSTMORTEM_SECTIONS
 from postmortems.testids import MAX_TEST_ID_CHARS
+from slos.budget import incident_budget
+from slos.budget_serializers import BudgetUseSerializer, budget_data
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
@@ -186,6 +188,7 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
         help_text="The test state that satisfies it: verified, or linked when the service's CI does not report.",
     )
     completion_blockers = serializers.SerializerMethodField()
+    error_budget = serializers.SerializerMethodField()
 
     class Meta(PostMortemListSerializer.Meta):
         fields = [
@@ -194,6 +197,7 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
             "source_url",
             "regression_test_requirement",
             "completion_blockers",
+            "error_budget",
             "action_items",
             "regression_tests",
             "reminders",
@@ -205,6 +209,14 @@ class PostMortemDetailSerializer(PostMortemListSerializer):
         from postmortems.services import postmortem_completion_blockers
 
         return postmortem_completion_blockers(postmortem)
+
+    @extend_schema_field(
+        BudgetUseSerializer(
+            many=True, help_text="Impact: what the incident used of each SLO's error budget of its services."
+        )
+    )
+    def get_error_budget(self, postmortem: PostMortem) -> list[dict]:
+        return budget_data(incident_budget(postmortem.incident))
 
 
 class PostMortemMoveSerializer(PostMortemDetailSerializer):

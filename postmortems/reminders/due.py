@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, Max, Min, Model, OuterRef, Q, QuerySet
 
+from incidents.models import public_id_for
+
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
 from ..querysets import action_item_overdue_since, overdue_draft_q, owing_regression_test_q
 
@@ -36,7 +38,7 @@ class Due:
 
     @property
     def public_id(self) -> str:
-        return f"INC-{self.incident_id}"
+        return public_id_for(self.incident_id)
 
     @property
     def subject_key(self) -> str:

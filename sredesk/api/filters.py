@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
-from sredesk.inputs import is_ascii_int
+from sredesk.inputs import InputError, is_ascii_int
 
 MAX_ID_DIGITS = 18  # fits a bigint
 
@@ -75,16 +75,23 @@ def multi_choice(
     )
 
 
-def ref_lookup(queryset: QuerySet, slug_field: str | None, value: str, prefix: str = "") -> Model:
-    """The object of ``queryset`` that ``value`` names: its id (digits, optionally after ``prefix``, e.g. INC-42) or
+IdParser = Callable[[str], int]
+"""Reads an id written another way (a public id, ``INC-42``) as its number; raises ``InputError`` for anything else."""
+
+
+def ref_lookup(queryset: QuerySet, slug_field: str | None, value: str, parse: IdParser | None = None) -> Model:
+    """The object of ``queryset`` that ``value`` names: its id (digits, or what ``parse`` reads, e.g. INC-42) or
     its ``slug_field`` (slug, username, name). The one rule for filters and writes (``sredesk.api.fields.RefField``).
 
     Raises ``forms.ValidationError`` (message with params) when it names none.
     """
     value = value.strip()
     name = queryset.model._meta.verbose_name
-    if prefix and value.upper().startswith(prefix):
-        value = value[len(prefix) :]
+    if parse is not None and not is_ascii_int(value):
+        try:
+            value = str(parse(value))
+        except InputError as exc:
+            raise forms.ValidationError(exc.message) from None
     if is_ascii_int(value):
         if len(value) > MAX_ID_DIGITS:
             raise forms.ValidationError("No %(name)s with so long an id.", params={"name": name})
@@ -103,15 +110,15 @@ def ref_lookup(queryset: QuerySet, slug_field: str | None, value: str, prefix: s
 
 
 class _RefField(forms.CharField):
-    def __init__(self, *args, model: type[Model], slug_field: str | None, prefix: str = "", **kwargs):
-        self.model, self.slug_field, self.prefix = model, slug_field, prefix
+    def __init__(self, *args, model: type[Model], slug_field: str | None, parse: IdParser | None = None, **kwargs):
+        self.model, self.slug_field, self.parse = model, slug_field, parse
         super().__init__(*args, **kwargs)
 
     def clean(self, value):
         value = super().clean(value)
         if value in (None, ""):
             return None
-        return ref_lookup(self.model._default_manager.all(), self.slug_field, value, self.prefix)
+        return ref_lookup(self.model._default_manager.all(), self.slug_field, value, self.parse)
 
 
 class RefFilter(django_filters.Filter):
@@ -131,14 +138,12 @@ def ref(
     slug_field: str | None,
     help_text: str,
     method: str | None = None,
-    prefix: str = "",
+    parse: IdParser | None = None,
 ) -> RefFilter:
-    """An object by id (optionally written with ``prefix``, e.g. INC-42) or by ``slug_field``."""
+    """An object by id (also as ``parse`` reads it, e.g. INC-42) or by ``slug_field``."""
     kwargs = {"method": method} if method else {}
     return extend_schema_field({"type": "string"})(
-        RefFilter(
-            field_name=field_name, model=model, slug_field=slug_field, prefix=prefix, help_text=help_text, **kwargs
-        )
+        RefFilter(field_name=field_name, model=model, slug_field=slug_field, parse=parse, help_text=help_text, **kwargs)
     )
 
 

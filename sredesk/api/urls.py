@@ -7,6 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from incidents.api.views import AlertViewSet, IncidentViewSet, IntegrationViewSet
+from oncall.api.views import (
+    EscalationPolicyViewSet,
+    LayerViewSet,
+    MemberViewSet,
+    OnCallView,
+    OverrideViewSet,
+    ScheduleViewSet,
+)
 from ownership.api.me import MeView
 from ownership.api.views import PersonViewSet, RepositoryViewSet, ServiceViewSet, TeamViewSet
 from postmortems.api.views import (
@@ -44,6 +52,11 @@ router.register("regression-tests", RegressionTestViewSet, basename="regression-
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("test-results", TestResultViewSet, basename="test-result")
 router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("layers", LayerViewSet, basename="layer")
+router.register("layer-members", MemberViewSet, basename="layer-member")
+router.register("overrides", OverrideViewSet, basename="override")
+router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
 
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
@@ -67,4 +80,5 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    path("v1/oncall/", OnCallView.as_view(), name="oncall"),
 ]

@@ -8,7 +8,7 @@ from .pagination import KeysetPagination
 from .permissions import ReadAllWriteOwners
 
 # Object ids in URLs: digits that fit a bigint (anything else is a 404 from the URL resolver, never a
-# database error). The incident routes also take the public form INC-42.
+# database error). The incident routes also take the public form INC-42 (incidents.models.parse_public_id).
 ID_PATTERN = r"[0-9]{1,18}"
 
 

@@ -1,0 +1,161 @@
+"""Serializers for schedules, layers, members, overrides and the final schedule's shifts (no queries of their own)."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Override, Schedule
+from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
+from ownership.models import User
+from sredesk.api.fields import AwareDateTimeField, RefField, StrictInputSerializer
+
+
+class LayerMemberSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = LayerMember
+        fields = ["id", "layer", "user", "position", "active_from", "active_until"]
+        read_only_fields = fields
+
+
+class LayerSerializer(serializers.ModelSerializer):
+    members = LayerMemberSerializer(many=True, read_only=True, help_text="Every place, past ones included, in order.")
+
+    class Meta:
+        model = Layer
+        fields = ["id", "schedule", "name", "priority", "turn_unit", "turn_length", "handoff_time", "anchor_date",
+                  "restrict_days", "restrict_start", "restrict_end", "members"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    team = TeamSummarySerializer(read_only=True)
+    layers = LayerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Schedule
+        fields = ["id", "name", "slug", "team", "timezone", "description", "layers"]
+        read_only_fields = fields
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+    created_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Override
+        fields = ["id", "schedule", "kind", "user", "start", "end", "note", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class OverrideCreateInput(StrictInputSerializer):
+    schedule = RefField("slug", queryset=Schedule.objects.all(), help_text="The schedule (id or slug).")
+    user = RefField("username", queryset=User.objects.filter(is_active=True), help_text="Who (id or username).")
+    kind = serializers.ChoiceField(
+        choices=Override.Kind.choices, default=Override.Kind.TAKE,
+        help_text="take: the person is on call for the window; remove: taken off it.",
+    )  # fmt: skip
+    start = AwareDateTimeField(help_text="From (ISO 8601 with offset); not in the past.")
+    end = AwareDateTimeField(help_text="Until (exclusive), after start.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class MemberCreateInput(StrictInputSerializer):
+    layer = serializers.PrimaryKeyRelatedField(queryset=Layer.objects.select_related("schedule"))
+    user = RefField("username", queryset=User.objects.filter(is_active=True), help_text="Who (id or username).")
+    position = serializers.IntegerField(required=False, min_value=0, max_value=100000,
+                                        help_text="Place in the order (default: last).")  # fmt: skip
+    active_from = AwareDateTimeField(required=False, help_text="From (default: the layer's next hand-off); not past.")
+
+
+class MemberEndInput(StrictInputSerializer):
+    at = AwareDateTimeField(required=False, help_text="From when the person is out (default now); not in the past.")
+
+
+class WindowQuery(StrictInputSerializer):
+    """``start``/``end`` of a window: ISO 8601 with an offset; defaults now and start + 14 days."""
+
+    start = AwareDateTimeField(required=False, help_text="Window start (ISO 8601 with offset; default now).")
+    end = AwareDateTimeField(required=False, help_text="Window end, exclusive (default start + 14 days).")
+
+
+class OnCallQuery(StrictInputSerializer):
+    service = serializers.CharField(required=False, max_length=120, help_text="A service's slug (or id).")
+    schedule = serializers.CharField(required=False, max_length=120, help_text="A schedule's slug (or id).")
+    at = AwareDateTimeField(required=False, help_text="The instant asked about (ISO 8601 with offset; default now).")
+
+
+class ShiftSerializer(serializers.Serializer):
+    """One piece of the final schedule: [start, end) with the person on call, or a gap (person null)."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    person = serializers.SerializerMethodField()
+    origin = serializers.ChoiceField(choices=["layer", "override", "gap"], help_text="Where it comes from.")
+    layer = serializers.IntegerField(source="layer_id", allow_null=True)
+    override = serializers.IntegerField(source="override_id", allow_null=True)
+
+    @extend_schema_field(UserSummarySerializer(allow_null=True))
+    def get_person(self, shift):
+        user = self.context["people"].get(shift.user_id)
+        return UserSummarySerializer(user).data if user else None
+
+
+class ShiftsSerializer(serializers.Serializer):
+    schedule = serializers.IntegerField()
+    timezone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    shifts = ShiftSerializer(many=True)
+    gaps = serializers.IntegerField(help_text="How many shifts are gaps (nobody on call).")
+
+
+class OnCallRowSerializer(serializers.Serializer):
+    """Who is paged for a service (or a schedule) at an instant, and from what."""
+
+    service = serializers.CharField(allow_null=True, help_text="The service's slug (null when asked by schedule).")
+    schedule = serializers.CharField(allow_null=True, help_text="The schedule's slug, when one decides.")
+    at = serializers.DateTimeField()
+    source = serializers.ChoiceField(
+        choices=["schedule", "person", "team", "none"],
+        help_text="schedule: the final schedule of the paged schedule; person/team: a fixed responsibility "
+        "(a team's lead); none: nobody is named.",
+    )
+    person = serializers.SerializerMethodField()
+    shift = ShiftSerializer(allow_null=True, help_text="The schedule's shift covering `at` (null without one).")
+    next = ShiftSerializer(allow_null=True, help_text="The next shift with someone else on call (14 days ahead).")
+
+    @extend_schema_field(UserSummarySerializer(allow_null=True))
+    def get_person(self, row):
+        return UserSummarySerializer(row["person"]).data if row["person"] else None
+
+
+class EscalationTargetSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True, allow_null=True)
+    schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = TeamSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EscalationTarget
+        fields = ["user", "schedule", "team"]
+        read_only_fields = fields
+
+
+class EscalationStepSerializer(serializers.ModelSerializer):
+    targets = EscalationTargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EscalationStep
+        fields = ["position", "wait_minutes", "targets"]
+        read_only_fields = fields
+
+
+class EscalationPolicySerializer(serializers.ModelSerializer):
+    team = TeamSummarySerializer(read_only=True)
+    steps = EscalationStepSerializer(many=True, read_only=True)
+    services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "team", "repeat", "steps", "services"]
+        read_only_fields = fields

@@ -1,0 +1,252 @@
+"""On-call schedules: a team's schedule in an IANA zone, its layers (rotations), their members, and overrides.
+
+Every rule about *who is on call when* is in ``oncall.rotation`` (the final
+schedule, one function); these models hold only what people configured.
+Times stored here are aware UTC instants (members' and overrides' windows);
+wall-clock rules (hand-off time, anchor date, restrictions) are local to the
+schedule's zone and expanded there.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ownership.models import Team, validate_timezone, working_days_validator
+
+
+class Schedule(models.Model):
+    """A team's on-call schedule: layers in ``timezone`` (IANA), overrides on top."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="schedules")
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA zone, e.g. Europe/Berlin."
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    calendar_token_hash = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="SHA-256 of the iCal feed's token (the token is shown once; a new one revokes the old).",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar_token_hash"], condition=~Q(calendar_token_hash=""), name="schedule_calendar_token"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Layer(models.Model):
+    """A rotation: members take turns of ``turn_length`` ``turn_unit`` each, handing off at ``handoff_time`` local.
+
+    Turn 0 begins on ``anchor_date`` at ``handoff_time`` in the schedule's zone; turn k begins at
+    that wall-clock reading plus k turns of wall-clock time (a weekly turn always hands off on the
+    anchor's weekday at ``handoff_time``, DST or not). With a restriction (``restrict_start`` and
+    ``restrict_end`` set) the layer covers only those local hours on ``restrict_days`` (ISO weekday
+    digits; start after end is a window past midnight; start equal to end is the whole day). Where
+    several layers have someone on call, the highest ``priority`` wins (ties: the older layer).
+    """
+
+    class Unit(models.TextChoices):
+        HOURS = "hours", "hours"
+        DAYS = "days", "days"
+        WEEKS = "weeks", "weeks"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
+    name = models.CharField(max_length=120)
+    priority = models.PositiveSmallIntegerField(default=0, help_text="Higher wins where layers overlap.")
+    turn_unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.WEEKS)
+    turn_length = models.PositiveSmallIntegerField(default=1, help_text="Turn length, in turn units (1 to 1000).")
+    handoff_time = models.TimeField(default=dt.time(9, 0), help_text="Local wall-clock time of each hand-off.")
+    anchor_date = models.DateField(help_text="Local date on which the first turn begins (at the hand-off time).")
+    restrict_days = models.CharField(
+        max_length=7, default="1234567", blank=True, validators=[working_days_validator],
+        help_text="With a restriction: ISO weekday digits on which the layer covers (Monday=1).",
+    )  # fmt: skip
+    restrict_start = models.TimeField(null=True, blank=True, help_text="Restriction: local start (e.g. 09:00).")
+    restrict_end = models.TimeField(null=True, blank=True, help_text="Restriction: local end (e.g. 18:00).")
+
+    class Meta:
+        ordering = ["schedule", "-priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(turn_length__gte=1, turn_length__lte=1000), name="layer_turn_length_1_to_1000"
+            ),
+            models.CheckConstraint(
+                condition=Q(restrict_start__isnull=True, restrict_end__isnull=True)
+                | Q(restrict_start__isnull=False, restrict_end__isnull=False),
+                name="layer_restriction_start_and_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule}: {self.name}"
+
+    @property
+    def restricted(self) -> bool:
+        return self.restrict_start is not None
+
+
+class LayerMember(models.Model):
+    """One place in a layer's order, effective from ``active_from`` until ``active_until`` (aware UTC, open end).
+
+    Members in effect at an instant, ordered by (``position``, id), take turns. A change is a new
+    row or an end set on one: the past keeps the order it had (services refuse past instants).
+    """
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="layer_memberships")
+    position = models.PositiveIntegerField(default=0)
+    active_from = models.DateTimeField()
+    active_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["layer", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(active_until__isnull=True) | Q(active_until__gt=F("active_from")),
+                name="layermember_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.layer} (#{self.position})"
+
+
+class Override(models.Model):
+    """A person takes the schedule for [start, end), or is removed from its layers for that window (aware UTC).
+
+    ``take``: the person is on call whatever the layers say (the latest override wins where two
+    overlap). ``remove``: where a layer would name the person, that layer names nobody, so a lower
+    layer shows through, or the window is a gap.
+    """
+
+    class Kind(models.TextChoices):
+        TAKE = "take", "takes the window"
+        REMOVE = "remove", "is removed from the window"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TAKE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="oncall_overrides")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["schedule", "start", "id"]
+        indexes = [models.Index(fields=["schedule", "end", "start"], name="override_schedule_window")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="override_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
+
+
+class EscalationPolicy(models.Model):
+    """Who is paged, in order, while an incident on a service using it stays unacknowledged (``oncall.escalation``).
+
+    Steps run in ``position`` order, each waiting its ``wait_minutes`` before the next; after the last the
+    policy starts again, ``repeat`` more times.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="escalation_policies")
+    name = models.CharField(max_length=120, unique=True)
+    repeat = models.PositiveSmallIntegerField(default=0, help_text="Passes after the first (0 to 9).")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "escalation policies"
+        constraints = [models.CheckConstraint(condition=Q(repeat__lte=9), name="escalation_repeat_at_most_9")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    """One step: page its targets, then wait ``wait_minutes`` (unacknowledged) before the next step."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=0)
+    wait_minutes = models.PositiveIntegerField(default=15, help_text="Minutes before the next step (1 to 1440).")
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
+            models.CheckConstraint(condition=Q(wait_minutes__gte=1, wait_minutes__lte=1440), name="escalation_wait"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} step {self.position + 1}"
+
+
+class EscalationTarget(models.Model):
+    """Whom a step pages: a person, whoever a schedule's final schedule names then, or a team's channel."""
+
+    step = models.ForeignKey(EscalationStep, on_delete=models.CASCADE, related_name="targets")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, schedule__isnull=True, team__isnull=True)
+                | Q(user__isnull=True, schedule__isnull=False, team__isnull=True)
+                | Q(user__isnull=True, schedule__isnull=True, team__isnull=False),
+                name="escalation_target_one_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user or (f"on call of {self.schedule}" if self.schedule_id else f"channel of {self.team}"))
+
+    @property
+    def key(self) -> str:
+        """``user:<id>``, ``schedule:<id>`` or ``team:<id>``: the target's part of a page's unique key."""
+        if self.user_id:
+            return f"user:{self.user_id}"
+        return f"schedule:{self.schedule_id}" if self.schedule_id else f"team:{self.team_id}"
+
+
+class Page(models.Model):
+    """One page of one step (in one pass) to one target for one incident: recorded once, by its unique key.
+
+    Written with its notification (``notifications.notify``, keyed on the page) and its timeline entry in one
+    transaction, so a page is either wholly planned or not at all; the notification layer's workers deliver it
+    (claims, retries, re-queue of a dead worker's rows). ``person`` is whom it reached (a schedule's on-call at
+    the time; null for a team channel or a gap in the schedule, which pages the schedule team's channel).
+    """
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="pages")
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.SET_NULL, null=True, related_name="pages")
+    step = models.PositiveSmallIntegerField(help_text="Step position (0 is the first).")
+    repeat = models.PositiveSmallIntegerField(help_text="Pass (0 is the first).")
+    target = models.CharField(max_length=40, help_text="user:<id>, schedule:<id> or team:<id>.")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="pages")  # fmt: skip
+    due_at = models.DateTimeField(help_text="When the step was due (detected + the waits before it).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["incident", "due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "step", "repeat", "target"], name="page_once_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.incident_id} step {self.step + 1} pass {self.repeat + 1} {self.target}"

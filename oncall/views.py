@@ -1,0 +1,123 @@
+"""Web pages for on call: every schedule with who is on call now and next; a schedule's next weeks and overrides."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from ownership.models import User
+from ownership.permissions import may_write
+from sredesk.exceptions import PermissionDenied
+from sredesk.tokens import token_hash
+
+from . import calendar, drawing
+from .forms import OverrideForm
+from .models import Override, Schedule
+from .paging import paged_for_schedule
+from .selectors import on_call_at, schedule_final, shifts_of
+from .services import calendar_token_issue, calendar_token_revoke, override_create
+
+WEEKS = (1, 2, 3, 4)
+
+
+@login_required
+def schedule_list_view(request: HttpRequest) -> HttpResponse:
+    """Every schedule with its team, zone, who is on call now and who is next (one final-schedule batch), and the
+    signed-in person's own shifts in the next 14 days."""
+    schedules = list(Schedule.objects.select_related("team").order_by("name"))
+    now = timezone.now()
+    answers = on_call_at([s.pk for s in schedules], now)
+    people = User.objects.in_bulk({s.user_id for pair in answers.values() for s in pair if s and s.user_id})
+    rows = [(s, *answers.get(s.pk, (None, None))) for s in schedules]
+    mine = shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))
+    return render(request, "oncall/schedules.html", {"rows": rows, "people": people, "now": now, "mine": mine})
+
+
+@login_required
+def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """A schedule: on call now and next, the next weeks drawn from the final schedule (``?weeks=1..4``, default 2),
+    its shifts as a table, upcoming overrides, and the override form (POST; the schedule's team and staff)."""
+    schedule = get_object_or_404(Schedule.objects.select_related("team"), slug=slug)
+    weeks = request.GET.get("weeks", "2")
+    weeks = int(weeks) if weeks in {str(w) for w in WEEKS} else 2
+    if request.method == "POST" and request.POST.get("calendar") in ("issue", "revoke"):
+        return _calendar_link(request, schedule)
+    form = OverrideForm(request.POST if request.method == "POST" else None, zone=schedule.timezone)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            override_create(schedule_id=schedule.pk, actor=request.user, user=form.cleaned_data["user"],
+                            kind=form.cleaned_data["kind"], start=form.instant("start"), end=form.instant("end"),
+                            note=form.cleaned_data["note"])  # fmt: skip
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+            status = 403
+        else:
+            messages.success(request, "Override saved.")
+            return redirect("oncall:schedule", slug=schedule.slug)
+    if form.errors and status == 200:
+        status = 400
+    now = timezone.now()
+    final = schedule_final(schedule, start=now, end=now + dt.timedelta(weeks=weeks))
+    people = User.objects.in_bulk({s.user_id for s in final.shifts if s.user_id})
+    names = {pk: str(user) for pk, user in people.items()}
+    context = {
+        "schedule": schedule,
+        "paged": paged_for_schedule(schedule, now),
+        "final": final,
+        "people": people,
+        "svg": drawing.draw(final, schedule.timezone, names),
+        "legend": drawing.legend(final, names),
+        "weeks": weeks,
+        "week_choices": WEEKS,
+        "overrides": Override.objects.filter(schedule=schedule, end__gt=now).select_related("user").order_by("start"),
+        "form": form,
+        "may_write": may_write(request.user, schedule),
+    }
+    return render(request, "oncall/schedule.html", context, status=status)
+
+
+def _calendar_link(request: HttpRequest, schedule: Schedule) -> HttpResponse:
+    """Issue (shown once, in a message) or revoke the schedule's iCal feed link; the team and staff only (403)."""
+    if request.POST["calendar"] == "revoke":
+        calendar_token_revoke(schedule_id=schedule.pk, actor=request.user)
+        messages.success(request, "The calendar feed is stopped: its link no longer works.")
+    else:
+        _, token = calendar_token_issue(schedule_id=schedule.pk, actor=request.user)
+        url = settings.SREDESK_BASE_URL + reverse("oncall:calendar", args=[token])
+        messages.warning(request, f"Calendar link (shown only now; the old one stops working): {url} "
+                                  "— add ?person=<username> for one person's shifts.")  # fmt: skip
+    return redirect("oncall:schedule", slug=schedule.slug)
+
+
+def calendar_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The schedule's iCal feed (no sign-in: the token in the link is the key; 404 once revoked).
+
+    ``?person=<username>`` keeps one person's shifts. A week back and two months ahead of now, from the final
+    schedule.
+    """
+    schedule = Schedule.objects.filter(calendar_token_hash=token_hash(token)).exclude(calendar_token_hash="").first()
+    if schedule is None:
+        raise Http404("No such calendar.")
+    person = None
+    if "person" in request.GET:
+        person = User.objects.filter(username=request.GET["person"][:150]).first()
+        if person is None:
+            raise Http404("No such person.")
+    now = timezone.now()
+    final = schedule_final(schedule, start=now - calendar.PAST, end=now + calendar.AHEAD)
+    people = User.objects.in_bulk({s.user_id for s in final.shifts if s.user_id})
+    body = calendar.render(schedule, final, people, person=person, now=now)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{schedule.slug}.ics"'
+    return response

@@ -1,0 +1,40 @@
+"""The on-call admin: pages load, and an override cannot be put in the past from there either."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from oncall.models import Override
+from tests.factories import LayerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_load(operator_client):
+    layer = LayerFactory()
+    for name in ("schedule", "layer", "override", "escalationpolicy", "escalationstep"):
+        assert operator_client.get(reverse(f"admin:oncall_{name}_changelist")).status_code == 200
+        assert operator_client.get(reverse(f"admin:oncall_{name}_add")).status_code == 200
+    assert operator_client.get(reverse("admin:oncall_layer_change", args=[layer.pk])).status_code == 200
+    assert operator_client.get(reverse("admin:oncall_page_changelist")).status_code == 200
+
+
+def window(start):
+    end = start + dt.timedelta(days=1)
+    return {"start_0": f"{start:%Y-%m-%d}", "start_1": f"{start:%H:%M:%S}", "end_0": f"{end:%Y-%m-%d}",
+            "end_1": f"{end:%H:%M:%S}"}  # fmt: skip
+
+
+def test_an_override_in_the_past_is_refused(operator_client):
+    layer, person = LayerFactory(), UserFactory()
+    data = {"schedule": layer.schedule_id, "kind": "take", "user": person.pk, "note": ""}
+    page = operator_client.post(
+        reverse("admin:oncall_override_add"), data | window(timezone.localtime() - dt.timedelta(days=2))
+    )
+    assert page.status_code == 200 and "shifts already served are not rewritten" in page.content.decode()
+    assert not Override.objects.exists()
+    later = window(timezone.localtime() + dt.timedelta(days=1))
+    assert operator_client.post(reverse("admin:oncall_override_add"), data | later).status_code == 302
+    assert Override.objects.get().created_by is not None
