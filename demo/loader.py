@@ -28,6 +28,7 @@ from ownership.models import Membership, Repository, Responsibility, Service, Te
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.services import action_item_update, postmortem_update
 
+from .slos import demo_slos_load
 from .stories import at, incident_story_play
 
 AROUND_THE_CLOCK = {"work_start": dt.time(0, 0), "work_end": dt.time(0, 0), "working_days": "1234567"}
@@ -297,5 +298,6 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
             "timeline events": TimelineEvent.objects.filter(incident__in=played).count(),
         }
     )
+    demo_slos_load(result, services, now)  # after the incidents: the time SLIs count them
     result.created = +result.created  # drop the zeros
     return result

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from ownership import permissions
 from slos.budget import incident_budget
 from sredesk.exceptions import PermissionDenied
 from sredesk.forms import edited_since
@@ -92,6 +93,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pending_effects": incident.side_effects.filter(done_at__isnull=True),
         # An alert-made incident's alerts, firing first (one query, whatever their number).
         "alert_panel": incident_alert_groups(incident) if incident.integration_id else None,
+        # Forms only for those the write rule lets change it; others read, and are told who may write.
+        "may_write": permissions.may_write(request.user, incident),
+        "read_only": permissions.denied_message(incident),
         # What it used of each SLO's error budget of its services.
         "budget_uses": incident_budget(incident),
     }
@@ -160,7 +164,12 @@ def incident_note_view(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "incidents/_timeline.html",
-            {"incident": incident, "timeline": _timeline(incident), "note_error": not form.is_valid()},
+            {
+                "incident": incident,
+                "timeline": _timeline(incident),
+                "note_error": not form.is_valid(),
+                "may_write": permissions.may_write(request.user, incident),
+            },
         )
     return redirect("incidents:detail", pk=pk)
 

@@ -1,12 +1,18 @@
-"""Celery tasks: thin wrappers over ``oncall.escalation``."""
+"""Celery tasks: thin wrappers over ``oncall.escalation`` and ``oncall.handoffs``."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from .escalation import escalations_plan
+from .handoffs import handoffs_plan
 
 
 @shared_task(name="oncall.escalations_plan")
 def escalations_plan_task() -> int:
-    """Beat entry: write the pages due now (each once; see ``oncall.escalation``). Returns how many."""
-    return escalations_plan(now=timezone.now())
+    """Beat entry (every ``SREDESK_ESCALATION_PLAN_SECONDS``): write the pages due now (each once; see
+    ``oncall.escalation``), then plan the hand-off and "on call in 24 h" notices now due (each once; see
+    ``oncall.handoffs``; their keys make a repeat plan nothing). Returns how many pages it wrote."""
+    now = timezone.now()
+    pages = escalations_plan(now=now)
+    handoffs_plan(now=now)
+    return pages

@@ -38,6 +38,8 @@ its own rules; an anonymous user may write nothing.
   by writers.
 - **Services** (catalog fields) belong to their team: its members and staff.
   A service no team owns is staff's (it is configuration, not triage).
+- **SLOs** and their pushed samples follow their service: its team's members
+  and staff (moving an SLO to another service needs both services).
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
@@ -129,7 +131,7 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 
 def may_write(actor: User | None, obj: Any) -> bool:
-    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test or service.
+    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service or SLO.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
@@ -146,6 +148,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_postmortem(actor, obj.postmortem)
     if label == "ownership.service":
         return may_write_service(actor, obj)
+    if label == "slos.slo":
+        return may_write_service(actor, obj.service)
     if label in _SCHEDULE_OF:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
@@ -158,6 +162,8 @@ def denied_message(obj: Any) -> str:
     label = obj._meta.label_lower
     if label == "ownership.service":
         return "Only members of the service's team and staff may change this service."
+    if label == "slos.slo":
+        return "Only members of the service's team and staff may change its SLOs."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
     if label in _SCHEDULE_OF:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from incidents.models import Source
+from ownership import permissions
 from slos.budget import incident_budget
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
@@ -66,6 +67,7 @@ def open_postmortems(request: HttpRequest) -> HttpResponse:
 def link_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Form to link a regression test to a post-mortem; POST links it (idempotently)."""
     postmortem = get_object_or_404(PostMortem.objects.select_related("incident"), pk=pk)
+    permissions.require_write(request.user, postmortem)  # the form too, not only its submission
     form = LinkRegressionTestForm(request.POST or None, postmortem=postmortem)
     if request.method == "POST" and form.is_valid():
         try:
@@ -102,7 +104,10 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A post-mortem: rendered sections, workflow buttons, action items, regression tests, reminders."""
     postmortem = _postmortem(pk)
     items = list(postmortem.action_items.annotate_rules(now=timezone.now()).select_related("owner"))
+    may_write = permissions.may_write(request.user, postmortem)
     for item in items:
+        # The post-mortem's writers may change every item (no query per item); an item's own owner may change it.
+        item.may_write = may_write or permissions.may_write(request.user, item)
         item.status_form = ActionItemStatusForm(
             initial={"status": item.status, "wont_do_reason": item.wont_do_reason}, prefix=f"item{item.pk}"
         )
@@ -125,6 +130,9 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "snooze_form": SnoozeForm(),
         "decline_form": DeclineForm() if can_proceed(postmortem.decline) else None,
         "now": timezone.now(),
+        # Forms only for those the write rule lets change it; others read, and are told who may write.
+        "may_write": may_write,
+        "read_only": permissions.denied_message(postmortem),
     }
     return render(request, "postmortems/detail.html", context)
 
@@ -133,6 +141,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def postmortem_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The section editor: Markdown on the left, a live preview (htmx) on the right."""
     postmortem = _postmortem(pk)
+    permissions.require_write(request.user, postmortem)  # the form too, not only its submission
     form = PostMortemSectionsForm(request.POST or None, instance=postmortem)
     if request.method == "POST" and form.is_valid():
         try:
@@ -226,6 +235,7 @@ def action_item_edit(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     """Edit an action item's title, kind, priority, owner, due date and tracker link (status has its own form)."""
     postmortem = _postmortem(pk)
     item = get_object_or_404(ActionItem, pk=item_pk, postmortem=postmortem)
+    permissions.require_write(request.user, item)  # the form too, not only its submission
     form = ActionItemForm(request.POST or None, instance=item, postmortem=postmortem)
     if request.method == "POST" and form.is_valid():
         try:

@@ -2,7 +2,7 @@
 
 Django runs the backends in order, so a locked-out client is refused here,
 before ``ModelBackend`` hashes the password (PBKDF2: about 1 s of CPU per
-attempt on our hosts). Settings: ``AXES_*`` in ``sredesk.settings``.
+attempt on our hosts). Settings: ``AXES_*`` in ``sredesk.settings.security``.
 """
 
 from axes.backends import AxesStandaloneBackend

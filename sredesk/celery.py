@@ -4,10 +4,21 @@ import os
 
 from celery import Celery
 from celery.signals import worker_init
+from kombu.utils.objects import cached_property
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sredesk.settings")
 
-app = Celery("sredesk")
+
+
+class SredeskCelery(Celery):
+    """Celery with sredesk's beat program (sredesk.beat.Beat: safe to stop with Ctrl-C as soon as it starts)."""
+
+    @cached_property
+    def Beat(self):
+        return self.subclass_with_self("sredesk.beat:Beat")
+
+
+app = SredeskCelery("sredesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

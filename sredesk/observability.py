@@ -22,11 +22,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from incidents.effects import side_effects_pending_counts
 from notifications.base import email_enabled, slack_enabled
 from notifications.reach import reached_beyond_outbox
+from oncall.selectors import gap_seconds_ahead
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
 from postmortems.selectors import postmortems_by_status, postmortems_owing_regression_test
 from reports.histograms import HistogramCollector
+from slos.metrics import slo_metric_families
 from sredesk.tokens import bearer_token, token_hash, token_matches
 
 
@@ -149,6 +151,14 @@ class DatabaseCollector:
         unreachable.add_metric(["person"], people)
         unreachable.add_metric(["team"], teams)
         yield unreachable
+        gaps = GaugeMetricFamily(
+            "sredesk_oncall_gap_seconds",
+            "Seconds of the next 14 days in which a schedule's final schedule names nobody (oncall.rotation).",
+            labels=["schedule"],
+        )
+        for slug, seconds in gap_seconds_ahead(now=now).items():
+            gaps.add_metric([slug], seconds)
+        yield gaps
         yield GaugeMetricFamily(
             "sredesk_postmortems_awaiting_regression_test",
             "Post-mortems that owe a regression test: published, complete whose test regressed or was unlinked, "
@@ -183,6 +193,7 @@ class DatabaseCollector:
             "Age of the oldest reminder that is due but not yet sent.",
             value=oldest_due_unsent_seconds(now),
         )
+        yield from slo_metric_families()  # from the stored states: one query for any number of SLOs
 
 
 @require_GET

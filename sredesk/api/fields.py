@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sredesk.inputs import is_ascii_int, text_problem
+from sredesk.inputs import BIGINT_MAX, InputError, is_ascii_int, parse_int, text_problem
 
 from .filters import ref_lookup
 
@@ -140,3 +140,27 @@ class RefField(serializers.RelatedField):
 
     def to_representation(self, value):
         return value.pk
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole number as JSON sends it, or in ASCII digits (``sredesk.inputs.parse_int``): ``1.0``, ``true``,
+    ``"٣"`` and ``"1_000"`` are refused (DRF's IntegerField takes the first and the last two)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("invalid")
+        try:
+            number = parse_int(data, field=self.field_name or "value", min_value=None, max_value=BIGINT_MAX)
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message) from None
+        return super().to_internal_value(number)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal given as a JSON number or as text in ASCII (``"0.999"``); ``"٠.٩"`` is refused (``Decimal`` takes
+    any Unicode digits)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, str) and not data.isascii()):
+            self.fail("invalid")
+        return super().to_internal_value(data)

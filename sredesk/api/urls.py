@@ -26,6 +26,7 @@ from postmortems.api.views import (
     TestRunViewSet,
 )
 from reports.api import ServiceReportView, TeamReportView
+from slos.api.views import SLOViewSet
 
 REDOC_STYLE_HASHES = [
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
@@ -52,6 +53,7 @@ router.register("regression-tests", RegressionTestViewSet, basename="regression-
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("test-results", TestResultViewSet, basename="test-result")
 router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("slos", SLOViewSet, basename="slo")
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("layers", LayerViewSet, basename="layer")
 router.register("layer-members", MemberViewSet, basename="layer-member")

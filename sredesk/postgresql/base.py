@@ -9,7 +9,7 @@ it (``number of parameters must be between 0 and 65535``). This backend reports
 the limit: at most ``MAX_PARAMETERS`` per statement (half the server's, because
 ``bulk_update`` binds two per field and row: a ``WHEN pk THEN value`` pair).
 
-Selected in ``sredesk.settings`` for every ``postgres://`` ``DATABASE_URL``.
+Selected in ``sredesk.settings.core`` for every ``postgres://`` ``DATABASE_URL``.
 """
 
 from django.db.backends.postgresql import base, operations

@@ -31,6 +31,7 @@ from tests.factories import (
     PostMortemFactory,
     RegressionTestFactory,
     ServiceFactory,
+    SLOFactory,
     UserFactory,
 )
 
@@ -94,6 +95,7 @@ def fuzz_world(db, keep_connection):
     reminder = Reminder.objects.create(
         postmortem=postmortems[0], kind="no_regression_test", step=0, due_at=run.created_at
     )
+    slos = [SLOFactory(service=service), SLOFactory(sli_kind="incident_time")]
     ids = {
         "incidents": [i.pk for i in incidents],
         "postmortems": [p.pk for p in postmortems],
@@ -108,6 +110,7 @@ def fuzz_world(db, keep_connection):
         "test-runs": [run.pk],
         "test-results": [result.pk],
         "reminders": [reminder.pk],
+        "slos": [slo.pk for slo in slos],
     }
     return {"token": token, "repo_token": repo_token, "ids": ids}
 

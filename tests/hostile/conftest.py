@@ -13,6 +13,7 @@ from tests.factories import (
     RegressionTestFactory,
     RepositoryFactory,
     ServiceFactory,
+    SLOFactory,
     TeamFactory,
     UserFactory,
 )
@@ -35,6 +36,7 @@ def hostile_world(db):
     item = ActionItemFactory(postmortem=postmortem, owner=member)
     test = RegressionTestFactory(postmortem=postmortem, repository=repository)
     integration = Integration.objects.create(kind="generic", name="Hostile", default_service=service)
+    slo = SLOFactory(service=service)
     return {
         "team": team,
         "member": member,
@@ -45,6 +47,7 @@ def hostile_world(db):
         "item": item,
         "test": test,
         "integration": integration,
+        "slo": slo,
     }
 
 

@@ -80,6 +80,22 @@ WRITES = [
         "service edit", "patch", lambda w: f"/api/v1/services/{w['service'].pk}/",
         lambda w: {"description": "Takes payments"}, text=("description", "runbook_url"),
     ),
+    Write(
+        "SLO create", "post", lambda w: "/api/v1/slos/",
+        lambda w: {"service": w["service"].pk, "slug": "availability", "name": "Availability", "target": 0.999,
+                   "sli_kind": "events_pushed"},
+        text=("name", "description", "timezone"), choices=("min_severity",), refs=("service",),
+        times=("measured_since",),
+    ),
+    Write(
+        "SLO edit", "patch", lambda w: f"/api/v1/slos/{w['slo'].pk}/",
+        lambda w: {"name": "Availability"}, text=("name", "description"), refs=("service",),
+        times=("measured_since",),
+    ),
+    Write(
+        "SLO samples", "post", lambda w: f"/api/v1/slos/{w['slo'].pk}/samples/",
+        lambda w: {"samples": [{"bucket_start": "2024-05-01T10:05:00Z", "good": 1, "total": 1}]},
+    ),
 ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from incidents import services as incident_services
 from incidents.models import Incident, Source, TimelineEvent
 from ownership.models import Membership, Service
 from postmortems.models import ActionItem, PostMortem, RegressionTest
+from slos.models import SLO, Sample, bucket_floor
 from tests.api.clients import client_for
 from tests.factories import (
     ActionItemFactory,
@@ -31,6 +32,7 @@ from tests.factories import (
     RegressionTestFactory,
     RepositoryFactory,
     ServiceFactory,
+    SLOFactory,
     TeamFactory,
     UserFactory,
 )
@@ -89,6 +91,8 @@ def stored() -> tuple:
         list(ActionItem.objects.order_by("pk").values()),
         list(RegressionTest.objects.order_by("pk").values()),
         list(Service.objects.order_by("pk").values()),
+        list(SLO.objects.order_by("pk").values()),
+        list(Sample.objects.order_by("pk").values()),
     )
 
 
@@ -128,10 +132,24 @@ def _inc(w):
     return w["incident"].pk
 
 
+def _slo(w):
+    return SLOFactory(service=w["service"], slug="checkout-availability").pk
+
+
 def _pm(w):
     return w["postmortem"].pk
 
 
+OPENSLO = """apiVersion: openslo/v1
+kind: SLO
+metadata: {name: latency}
+spec:
+  service: checkout
+  indicator: {spec: {ratioMetric: {good: {metricSource: {type: sredesk, spec: {pushed: good}}},
+                                  total: {metricSource: {type: sredesk, spec: {pushed: total}}}}}}
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.99}]
+"""
 SOON = lambda: (timezone.localtime(timezone.now()) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
 TEST_ID = "tests/payments/test_retry.py::test_timeout_is_retried"
 SECTIONS = ("summary", "impact", "trigger", "root_cause", "detection", "resolution", "went_well", "went_wrong",
@@ -234,6 +252,15 @@ API = [
      "postmortem": _pm(w), "repository": w["repository"].pk, "test_id": TEST_ID}, None, _api(201)),
     ("unlink regression test", "delete", lambda w, s: f"/api/v1/regression-tests/{s}/", lambda w, s: None, _test,
      _api(204)),
+    ("add SLO", "post", lambda w, s: "/api/v1/slos/", lambda w, s: {"service": "checkout", "slug": "latency",
+     "name": "Latency", "target": 0.99, "sli_kind": "events_pushed"}, None, _api(201, "team")),
+    ("edit SLO", "patch", lambda w, s: f"/api/v1/slos/{s}/", lambda w, s: {"target": 0.995}, _slo, _api(200, "team")),
+    ("delete SLO", "delete", lambda w, s: f"/api/v1/slos/{s}/", lambda w, s: None, _slo, _api(204, "team")),
+    ("push SLO samples", "post", lambda w, s: f"/api/v1/slos/{s}/samples/", lambda w, s: {"samples": [{
+     "bucket_start": bucket_floor(timezone.now() - dt.timedelta(hours=1), 300).isoformat(), "good": 9,
+     "total": 10}]}, _slo, _api(200, "team")),
+    ("import SLO", "post", lambda w, s: "/api/v1/slos/import/", lambda w, s: {"yaml": OPENSLO}, None,
+     _api(200, "team")),
 ]  # fmt: skip
 
 WEB_CELLS = [(row[0], role, row) for row in WEB for role in ROLES[:-1]]
@@ -295,6 +322,6 @@ def test_api_write(world, write, role, row):
 
 
 def test_the_matrix_cell_count():
-    """Written down so the closing note's figure is checkable: (23 web writes + 23 API writes) x 6 kinds of person."""
-    assert (len(WEB), len(API), len(ROLES)) == (23, 23, 6)
-    assert len(WEB_CELLS) + len(WEB) + len(API_CELLS) == 276
+    """Written down so the closing note's figure is checkable: (23 web writes + 28 API writes) x 6 kinds of person."""
+    assert (len(WEB), len(API), len(ROLES)) == (23, 28, 6)
+    assert len(WEB_CELLS) + len(WEB) + len(API_CELLS) == 306

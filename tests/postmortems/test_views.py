@@ -72,8 +72,8 @@ def test_linking_a_test_stops_reminders_where_ci_does_not_report(
         assert reminders_sweep().planned == 0
 
 
-def test_malformed_test_id_is_refused_with_a_field_message(user_client):
-    postmortem = PostMortemFactory(published=True)
+def test_malformed_test_id_is_refused_with_a_field_message(user_client, team):
+    postmortem = PostMortemFactory(published=True, incident__owning_team=team)
 
     response = user_client.post(
         reverse("postmortems:link_test", args=[postmortem.pk]),

@@ -243,8 +243,8 @@ def test_roles_responders_and_severity(sre_client, sre, sre_team):
     assert incident.commander is None and not incident.responders.exists()
 
 
-def test_detail_offers_only_allowed_transitions(sre_client):
-    incident = IncidentFactory(status="acknowledged", acknowledged_at=timezone.now())
+def test_detail_offers_only_allowed_transitions(sre_client, sre_team):
+    incident = IncidentFactory(status="acknowledged", acknowledged_at=timezone.now(), owning_team=sre_team)
     page = sre_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
     verbs = re.findall(r'data-verb="(\w+)"', page)
     assert verbs == ["mitigate", "resolve"]
@@ -314,8 +314,8 @@ def test_action_items_add_edit_status_and_wont_do_needs_a_reason(sre_client, sre
     ]
 
 
-def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_client):
-    postmortem = PostMortemFactory(published=True)
+def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_client, sre_team):
+    postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
     RegressionTestFactory(postmortem=postmortem, test_id="tests/test_pay.py::test_retry", state="failing")
     ActionItemFactory(postmortem=postmortem, title="Still open")
     reminder = Reminder.objects.create(postmortem=postmortem, kind="no_regression_test", step=1, due_at=timezone.now())
@@ -372,8 +372,8 @@ def test_catalog_shows_gaps_and_counts(sre_client):
     ]
     (payments,) = [row for row in rows if row.startswith("Payments API")]
     (legacy,) = [row for row in rows if row.startswith("Legacy batch")]
-    # open incidents 1, incidents in 90 days 2, open action items 1
-    assert re.search(r"none 1 2 1", payments), payments
+    # no SLO (—), open incidents 1, incidents in 90 days 2, open action items 1
+    assert re.search(r"none — 1 2 1", payments), payments
     assert "no owner no dashboard no alerts no runbook" in legacy
     assert incident.public_id not in text_of(response)  # counts, not incidents
     assert "Only the 1 with gaps" in text_of(response)

@@ -1,0 +1,134 @@
+"""sredesk's own knobs: the port and public URL links use, the demo login, reminder escalation and cadence,
+notification delivery and channels (outbox, Slack, email), post-mortem severities and due dates, alert webhooks
+(size, retention, asynchronous commit of repeats), the key that encrypts signing secrets, whether tests may skip
+missing services, CI upload size.
+"""
+
+import base64
+import hashlib
+from datetime import timedelta
+
+from celery.schedules import schedule
+
+from .base import _base_url, _port, _setting_problem, env
+from .celery_conf import CELERY_BEAT_SCHEDULE
+from .core import DEBUG, IS_EMBEDDED_DATABASE, SECRET_KEY
+
+# The port `make run` serves on (the Procfile's web process binds it), and the public URL printed links use:
+# by default the same server, so the webhook URL create_integration prints, the curl line repository_token
+# prints and every reminder's link reach the server that runs. Set them in .env to have every command agree.
+SREDESK_PORT = _port("SREDESK_PORT", 8000)
+SREDESK_BASE_URL = _base_url("SREDESK_BASE_URL", f"http://127.0.0.1:{SREDESK_PORT}")
+# The demo login (demo/demo) exists only in the embedded default or with debug
+# on; never on a production database with debug off, whatever this says.
+SREDESK_DEMO_LOGIN = (IS_EMBEDDED_DATABASE or DEBUG) and env.bool("SREDESK_DEMO_LOGIN", default=True)
+
+# Escalation: from this step (0-based) the owning team's lead is reminded too,
+# from this one the team's Slack channel; after this many steps personal
+# reminders stop and the post-mortem goes into the team's weekly digest.
+REMINDER_LEAD_FROM_STEP = env.int("SREDESK_REMINDER_LEAD_FROM_STEP", default=2)
+REMINDER_TEAM_CHANNEL_FROM_STEP = env.int("SREDESK_REMINDER_TEAM_CHANNEL_FROM_STEP", default=4)
+REMINDER_MAX_PER_PERSON = env.int("SREDESK_REMINDER_MAX_PER_PERSON", default=8)
+# A snooze may end at most this many days after the post-mortem's due date.
+REMINDER_SNOOZE_MAX_DAYS_PAST_DUE = env.int("SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE", default=14)
+# Outbox messages and finished deliveries are deleted after this many days.
+SREDESK_NOTIFICATION_RETENTION_DAYS = env.int("SREDESK_NOTIFICATION_RETENTION_DAYS", default=90)
+
+# Reminder cadence, counted from the moment a post-mortem starts owing a
+# regression test (published, or its draft passed its due date): the first
+# reminder at once, then after 1, 3, 7 and 14 days, then every 7 days.
+REMINDER_CADENCE_SECONDS = [
+    float(s)
+    for s in env.list("SREDESK_REMINDER_CADENCE_SECONDS", default=["0", "86400", "259200", "604800", "1209600"])
+]
+REMINDER_REPEAT_SECONDS = env.float("SREDESK_REMINDER_REPEAT_SECONDS", default=7 * 86400.0)
+# The sweep reads and plans due reminders by windows of this many post-mortem (then action item) ids,
+# each in its own transaction: memory, statement size and per-item time stay bounded whatever the backlog.
+REMINDER_PLAN_CHUNK = max(1, env.int("SREDESK_REMINDER_PLAN_CHUNK", default=5000))
+# A delivery claimed (status "sending") longer ago than this is taken to have
+# lost its worker and is put back in the queue; a "pending" one older than
+# this is re-enqueued (its message may have been lost with the broker).
+NOTIFY_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_REDELIVER_AFTER_SECONDS", default=600.0)
+NOTIFY_MAX_ATTEMPTS = env.int("SREDESK_NOTIFY_MAX_ATTEMPTS", default=8)
+# A retry due later than this is not left to a broker ETA (Redis redelivers unacked messages after its
+# visibility timeout, FIELD-CASES BR-17): the row keeps its time and the sweep releases it.
+NOTIFY_MAX_ETA_SECONDS = env.float("SREDESK_NOTIFY_MAX_ETA_SECONDS", default=300.0)
+
+# Severities whose resolution creates a post-mortem draft (SEV1 and SEV2 by default).
+POSTMORTEM_REQUIRED_SEVERITIES = [int(s) for s in env.list("SREDESK_POSTMORTEM_SEVERITIES", default=["1", "2"])]
+# Post-mortem due dates by severity, in days after the incident is resolved ("1:5,2:10,3:20,4:30").
+POSTMORTEM_DUE_DAYS = {
+    int(k): int(v)
+    for k, v in (
+        pair.split(":") for pair in env.list("SREDESK_POSTMORTEM_DUE_DAYS", default=["1:5", "2:10", "3:20", "4:30"])
+    )
+}
+
+# Prometheus-pulled SLIs (slos.prometheus): the server's base URL (http://prometheus:9090), the timeout of one
+# query, and how long after a bucket ends it is pulled (its last scrape must have landed).
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=10.0)
+PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS", default=60.0)
+
+# Notification channels. The outbox (a database table) always receives every
+# message; Slack is used when a bot token is configured.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
+SREDESK_NOTIFY_BACKENDS = {
+    "outbox": "notifications.outbox.OutboxBackend",
+    "slack": "notifications.slack.SlackBackend",
+    "email": "notifications.email.EmailBackend",
+}
+
+# Email through Django's email framework: EMAIL_URL such as smtp://user:pass@host:587
+# (smtp+tls://, smtp+ssl://). Unset: no email channel.
+_email_url = env.str("EMAIL_URL", default="")
+if _email_url:
+    globals().update(env.email_url("EMAIL_URL"))  # EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS, ...
+SREDESK_EMAIL_ENABLED = bool(_email_url)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sredesk <sredesk@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+# Announcements (pages: an incident declared, escalated, re-opened) claimed longer ago than this are taken to
+# have lost their worker and are sent again: far sooner than a reminder (NOTIFY_REDELIVER_AFTER_SECONDS), since
+# a page that waits 10 minutes is a page missed. It must outlast one channel call (Slack and SMTP timeouts),
+# else a slow send still in flight would be sent twice. The beat looks every quarter of it (at most every 60 s).
+NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS", default=60.0)
+_slowest_send = max(SLACK_TIMEOUT_SECONDS, EMAIL_TIMEOUT)
+if _slowest_send >= NOTIFY_PAGE_REDELIVER_AFTER_SECONDS:
+    raise _setting_problem(
+        "SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS",
+        str(NOTIFY_PAGE_REDELIVER_AFTER_SECONDS),
+        f"must exceed SLACK_TIMEOUT_SECONDS and EMAIL_TIMEOUT_SECONDS ({_slowest_send} s),"
+        " or a send still in flight would be sent twice",
+    )
+CELERY_BEAT_SCHEDULE["notifications-requeue-stuck"]["schedule"] = schedule(
+    timedelta(seconds=min(60.0, max(5.0, NOTIFY_PAGE_REDELIVER_AFTER_SECONDS / 4)))
+)
+
+# Alert webhooks (/hooks/<integration id>/). Bodies above this size are refused
+# with 413; raw receipts are kept this many days (for audit and re-parsing).
+SREDESK_WEBHOOK_MAX_BYTES = env.int("SREDESK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+SREDESK_WEBHOOK_RETENTION_DAYS = env.int("SREDESK_WEBHOOK_RETENTION_DAYS", default=30)
+# PostgreSQL: a delivery whose every alert was already firing (it changes only last_seen_at/times_seen and
+# stores its receipt) commits without waiting for the WAL flush (synchronous_commit=off for that transaction
+# alone, and only when it is the outermost transaction). A server crash in the next ~0.6 s (3 x
+# wal_writer_delay), or a failover to a synchronous standby it did not wait for, can lose that receipt and
+# counter bump, never an alert, an incident change or a page; the next notification bumps the counters again.
+SREDESK_ASYNC_COMMIT_REPEATS = env.bool("SREDESK_ASYNC_COMMIT_REPEATS", default=True)
+# Fernet key(s) that encrypt integration signing secrets at rest: comma-separated,
+# the first encrypts and all decrypt (rotation). Generate one with
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+# Unset: derived from SECRET_KEY, so changing DJANGO_SECRET_KEY then makes stored
+# secrets unreadable; set it explicitly in production.
+SREDESK_ENCRYPTION_KEY = (
+    env.str("SREDESK_ENCRYPTION_KEY", default="")
+    or base64.urlsafe_b64encode(hashlib.sha256(b"sredesk-encryption-key:" + SECRET_KEY.encode()).digest()).decode()
+)
+
+# Tests that need PostgreSQL or Redis skip when they are not reachable, unless
+# this is set (CI sets it), in which case they fail.
+SREDESK_REQUIRE_SERVICES = env.bool("SREDESK_REQUIRE_SERVICES", default=False)
+
+# CI uploads: the largest JUnit XML file accepted (bytes).
+SREDESK_JUNIT_MAX_BYTES = env.int("SREDESK_JUNIT_MAX_BYTES", default=50 * 1024 * 1024)
