@@ -107,6 +107,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=60)),
         "options": {"expires": 60},
     },
+    # Last ISO week's report to each team's channel, once per team and week (reports.weekly); hourly, so the
+    # first tick of a week sends and the rest find it sent.
+    "reports-weekly-summaries": {
+        "task": "reports.weekly_summaries",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {
         "task": "incidents.webhook_deliveries_purge",
