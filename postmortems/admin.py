@@ -17,6 +17,7 @@ from .models import (
     Heartbeat,
     PostMortem,
     RegressionTest,
+    RegressionTestWaiver,
     Reminder,
     ReminderDelivery,
     TestResult,
@@ -93,6 +94,19 @@ class ReminderInline(admin.TabularInline):
         return False
 
 
+class RegressionTestWaiverInline(admin.TabularInline):
+    """"Not testable" requests: decided by the team lead through ``postmortems.waivers`` (Slack or here, read-only)."""
+
+    model = RegressionTestWaiver
+    extra = 0
+    fields = ("status", "reason", "requested_by", "requested_at", "decided_by", "decided_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class RegressionTestFilter(admin.SimpleListFilter):
     title = "regression test"
     parameter_name = "test"
@@ -143,7 +157,7 @@ class PostMortemAdmin(HistoryAdmin):
         "status", "published_at", "completed_at", "reminder_cycle", "reminder_cycle_started_at", "created_at",
         "updated_at",
     )  # fmt: skip
-    inlines = [ActionItemInline, RegressionTestInline, ReminderInline]
+    inlines = [ActionItemInline, RegressionTestInline, RegressionTestWaiverInline, ReminderInline]
     actions = [
         "send_reminder_now",
         _workflow_action("publish", "Publish"),
