@@ -4,8 +4,10 @@
 ``POST /api/<method>`` with its headers and parsed body (JSON or form). By
 default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
 the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx,
-a reply held back for a while). Point the real slack_sdk client at it with
-``SREDESK_SLACK_API_URL = fake.url``.
+a reply held back for a while), ``reply_next_for`` those of one method. Point the real slack_sdk client at it with
+``SREDESK_SLACK_API_URL = fake.url``. It also answers ``users.info`` from ``add_user``, ``views.open`` and
+``views.update`` with a view id and hash, and takes replies posted to a request's ``response_url`` when that URL is
+``fake.response_url(name)`` (recorded as method ``response/<name>``; see ``responses``).
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
 message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
@@ -71,6 +73,8 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._requests: list[SlackRequest] = []
         self._script: deque[ScriptedReply] = deque()
+        self._method_script: dict[str, deque[ScriptedReply]] = {}
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id (add_user)
         self._ts = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -132,6 +136,45 @@ class FakeSlack:
         with self._lock:
             self._script.extend([reply] * times)
 
+    def reply_next_for(
+        self,
+        method: str,
+        status: int = 200,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Like ``reply_next``, for calls of ``method`` alone (``"views.open"``); other methods answer as usual."""
+        reply = ScriptedReply(status, body if body is not None else {"ok": status == 200}, headers or {}, delay)
+        with self._lock:
+            self._method_script.setdefault(method, deque()).extend([reply] * times)
+
+    def add_user(self, user_id: str, email: str = "", *, confirmed: bool = True, **fields: Any) -> None:
+        """Make ``users.info`` know ``user_id``, with ``profile.email`` and ``is_email_confirmed``."""
+        user = {"id": user_id, "name": user_id.lower(), "deleted": False, "is_bot": False,
+                "is_email_confirmed": confirmed, "profile": {"email": email, "real_name": user_id}}
+        user.update(fields)
+        with self._lock:
+            self.users[user_id] = user
+
+    def response_url(self, name: str = "r") -> str:
+        """A ``response_url`` that lands here (allow it with SREDESK_SLACK_RESPONSE_URL_PREFIXES = [fake.url_root])."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    @property
+    def url_root(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def responses(self, name: str | None = None) -> list[SlackRequest]:
+        """What was posted to ``response_url(name)`` (every name when None)."""
+        prefix = "response/" + (name or "")
+        return [r for r in self.requests if r.method.startswith(prefix) and (name is None or r.method == prefix)]
+
+    def calls(self, method: str) -> list[SlackRequest]:
+        """Every request to Web API ``method`` (``"views.open"``)."""
+        return [r for r in self.requests if r.method == method]
+
     def rate_limit_next(self, retry_after: int = 30, times: int = 1) -> None:
         """Answer like Slack's rate limiter: HTTP 429, ``Retry-After``, ``{"ok": false, "error": "ratelimited"}``."""
         self.reply_next(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, times)
@@ -158,12 +201,22 @@ class FakeSlack:
 
     # --- the server -------------------------------------------------------------------
 
-    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply:
+    def _next_reply(self, body: dict[str, Any], method: str = "chat.postMessage") -> ScriptedReply:
         with self._lock:
+            if self._method_script.get(method):
+                return self._method_script[method].popleft()
             if self._script:
                 return self._script.popleft()
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
+            user = self.users.get(str(body.get("user", "")))
+        if method == "users.info":
+            return ScriptedReply(200, {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"})
+        if method in ("views.open", "views.update", "views.push"):
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else dict(view or {})
+            view.update(id=str(body.get("view_id") or f"V{self._ts:08d}"), hash=f"{ts}.h{self._ts}")
+            return ScriptedReply(200, {"ok": True, "view": view})
         return ScriptedReply(200, {"ok": True, "channel": body.get("channel", ""), "ts": ts})
 
     def _record(self, request: SlackRequest) -> None:
@@ -179,12 +232,22 @@ class FakeSlack:
             def do_POST(self) -> None:
                 at = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = _parse_body(self.headers.get("Content-Type", ""), raw)
+                self._serve(at, _parse_body(self.headers.get("Content-Type", ""), raw))
+
+            def do_GET(self) -> None:  # slack_sdk sends a few methods (users.info) as GET with a query string
+                at = time.monotonic()
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                self._serve(at, dict(parse_qsl(query, keep_blank_values=True)))
+
+            def _serve(self, at: float, body: dict[str, Any]) -> None:
                 method = self.path.split("?", 1)[0].removeprefix("/api/")
-                if not self.path.startswith("/api/"):
+                if self.path.startswith("/response/"):  # a response_url
+                    method = self.path.split("?", 1)[0].removeprefix("/")
+                    reply = ScriptedReply(200, "ok")
+                elif not self.path.startswith("/api/"):
                     reply = ScriptedReply(404, {"ok": False, "error": "unknown_method"})
                 else:
-                    reply = fake._next_reply(body)
+                    reply = fake._next_reply(body, method)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 request = SlackRequest(method, headers, body, at, status=reply.status, reply=reply.body)
                 fake._record(request)
