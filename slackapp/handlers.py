@@ -2,5 +2,9 @@
 
 One import per line: add yours, touch nothing else here.
 """
+# ruff: noqa: I001, F401
 
-from . import commands  # noqa: F401
+from . import commands
+from . import commands_incident
+from . import commands_postmortem
+from . import mentions

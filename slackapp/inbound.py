@@ -335,8 +335,7 @@ def run(inbound_id: int) -> str:
             status, error, replies = _call(handler, ctx)
         claimed.status, claimed.error, claimed.handled_at = status, error, timezone.now()
         claimed.save(update_fields=["status", "error", "handled_at"])
-        url = ctx.response_url
-        transaction.on_commit(lambda: _send_replies(url, replies, inbound_id))
+        transaction.on_commit(lambda: _send_replies(ctx, replies))
     return status
 
 
@@ -362,11 +361,27 @@ def _call(handler: Handler, ctx: SlackContext) -> tuple[str, str, list[Reply]]:
     return InboundRequest.Status.DONE, "", replies
 
 
-def _send_replies(url: str, replies: list[Reply], inbound_id: int) -> None:
+def _send_replies(ctx: SlackContext, replies: list[Reply]) -> None:
+    """Post the replies: to ``response_url`` when the request has one; else (events) in the channel it came from,
+    ephemeral to the user (``chat.postEphemeral``) or in the thread (``chat.postMessage``). Never raises."""
     for reply in replies:
-        if url:
-            post_response_url(url, reply.as_body(), inbound_id=inbound_id)
-        else:
+        if ctx.response_url:
+            post_response_url(ctx.response_url, reply.as_body(), inbound_id=ctx.inbound_id)
+            continue
+        if not ctx.channel_id or not settings.SLACK_BOT_TOKEN:
             logger.info(
-                "slack reply with no response_url dropped: %s", reply.text[:200], extra={"slack_inbound": inbound_id}
+                "slack reply with nowhere to go dropped: %s", reply.text[:200], extra={"slack_inbound": ctx.inbound_id}
             )
+            continue
+        try:
+            if reply.ephemeral and ctx.slack_user_id:
+                ctx.client.chat_postEphemeral(
+                    channel=ctx.channel_id, user=ctx.slack_user_id, text=reply.text, blocks=reply.blocks
+                )
+            else:
+                thread = str(ctx.event.get("thread_ts") or ctx.event.get("ts") or "") or None
+                ctx.client.chat_postMessage(
+                    channel=ctx.channel_id, text=reply.text, blocks=reply.blocks, thread_ts=thread
+                )
+        except (SlackClientError, OSError) as exc:
+            logger.warning("slack reply failed: %s", exc, extra={"slack_inbound": ctx.inbound_id})

@@ -70,3 +70,23 @@ class SlackLinkToken(models.Model):
 
     def __str__(self) -> str:
         return f"Slack link for {self.slack_user_id}"
+
+
+class SlackDeclare(models.Model):
+    """An incident declared from Slack, so the same person repeating the same title soon gets it back (BR-10).
+
+    ``title_key`` is the title case-folded with its spaces collapsed. A repeat
+    within ``SREDESK_SLACK_DECLARE_REPEAT_SECONDS`` answers with this incident
+    instead of declaring another (``slackapp.commands.declare``).
+    """
+
+    slack_user_id = models.CharField(max_length=32)
+    title_key = models.CharField(max_length=300)
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["slack_user_id", "title_key", "created_at"], name="slack_declare_repeat")]
+
+    def __str__(self) -> str:
+        return f"{self.slack_user_id} declared {self.incident_id}"
