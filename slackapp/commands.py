@@ -141,6 +141,14 @@ def declare(ctx: SlackContext) -> Reply:
     ``SREDESK_SLACK_DECLARE_REPEAT_SECONDS`` gets the first incident back, not a second one (BR-10): the person's
     row is locked so two workers handling two such commands at once decide one after the other."""
     severity, service, title = parse_declare(ctx.args)
+    return declare_once(ctx, severity, service, title)
+
+
+def declare_once(ctx: SlackContext, severity: int, service: Service | None, title: str) -> Reply:
+    """Declare from Slack unless ``ctx``'s person declared the same title within the repeat window (BR-10).
+
+    For every Slack way of declaring (the command, a mention, a modal). Must run in a transaction (handlers do).
+    """
     User.objects.select_for_update().filter(pk=ctx.person.pk).first()  # one declare at a time per person
     since = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_DECLARE_REPEAT_SECONDS)
     repeat = (

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from slack_sdk.errors import SlackClientError
@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackClientError
 from sredesk.choices import unknown_choice
 from sredesk.inputs import InputError, load_json, text_problem
 
-from . import registry
+from . import ledger, registry
 from .client import post_response_url, slack_client
 from .identity import link_message, person_by_slack_id, person_for_slack_user
 from .models import InboundRequest
@@ -71,9 +71,9 @@ def _form(body: bytes) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("body", f"Not a form body: {exc}") from None
-    form = dict(pairs)
-    _check_storable(form, "form")
-    return form
+    if "%00" in text or "\x00" in text:  # the one unstorable character a strict UTF-8 form can hold (a NUL)
+        raise InputError("body", "Contains a NUL character (%00), which cannot be stored.")
+    return dict(pairs)
 
 
 def _s(value: Any) -> str:
@@ -227,11 +227,10 @@ def receive(parsed: Parsed, *, retry_num: int = 0) -> HttpResponse:
     ctx = context_for(parsed.kind, parsed.payload or {})
     if handler.sync:
         return JsonResponse(_run_sync(handler, ctx))
-    row = _record(parsed, ctx, retry_num)
-    if row is not None and handler.modal is not None and ctx.trigger_id:
-        _open_loading_modal(row, handler)
-    if row is not None:
-        pk = row.pk
+    pk = _record(parsed, ctx, retry_num)
+    if pk is not None and handler.modal is not None and ctx.trigger_id:
+        _open_loading_modal(pk, ctx.trigger_id, handler)
+    if pk is not None:
         transaction.on_commit(lambda: enqueue(pk))
     if parsed.kind == "command":
         return JsonResponse(Reply(handler.ack).as_body())
@@ -250,39 +249,40 @@ def _run_sync(handler: Handler, ctx: SlackContext) -> dict[str, Any]:
 
 def _record(
     parsed: Parsed, ctx: SlackContext, retry_num: int, status: str = InboundRequest.Status.QUEUED
-) -> InboundRequest | None:
-    """Store the request under its natural key; None when it was stored already (a retry or a duplicate).
+) -> int | None:
+    """Store the request under its natural key: its id, or None when it was stored already (a retry, a duplicate).
 
     Requests no handler takes are kept too (``ignored``): the Slack health view shows the last one received.
     """
-    try:
-        with transaction.atomic():
-            return InboundRequest.objects.create(
-                kind=parsed.kind,
-                key=parsed.key,
-                name=parsed.name,
-                team_id=ctx.team_id[:32],
-                slack_user_id=ctx.slack_user_id[:32],
-                channel_id=ctx.channel_id[:32],
-                payload=parsed.payload,
-                retry_num=retry_num,
-                status=status,
-            )
-    except IntegrityError:
+    values = {
+        "kind": parsed.kind,
+        "key": parsed.key,
+        "name": parsed.name,
+        "team_id": ctx.team_id[:32],
+        "slack_user_id": ctx.slack_user_id[:32],
+        "channel_id": ctx.channel_id[:32],
+        "payload": parsed.payload,
+        "retry_num": retry_num,
+        "status": status,
+    }
+    pk = ledger.record_once(**values)
+    if pk is None:
         logger.info("slack %s %s received again (retry %s): acted on once", parsed.kind, parsed.key, retry_num)
         return None
+    return pk
 
 
-def _open_loading_modal(row: InboundRequest, handler: Handler) -> None:
+def _open_loading_modal(pk: int, trigger_id: str, handler: Handler) -> None:
     """views.open with the trigger id before anything slow (BR-31); a failure is kept for the worker to tell."""
+    view_id = view_hash = error = ""
     try:
         client = slack_client(timeout=settings.SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS)
-        view = client.views_open(trigger_id=row.payload.get("trigger_id"), view=handler.modal)["view"]
-        row.view_id, row.view_hash = _s(view.get("id")), _s(view.get("hash"))
+        view = client.views_open(trigger_id=trigger_id, view=handler.modal)["view"]
+        view_id, view_hash = _s(view.get("id")), _s(view.get("hash"))
     except (SlackClientError, OSError, KeyError, TypeError) as exc:
-        logger.warning("slack views.open failed: %s", exc, extra={"slack_inbound": row.pk})
-        row.error = "Slack did not open the form in time. Please try again."
-    InboundRequest.objects.filter(pk=row.pk).update(view_id=row.view_id, view_hash=row.view_hash, error=row.error)
+        logger.warning("slack views.open failed: %s", exc, extra={"slack_inbound": pk})
+        error = "Slack did not open the form in time. Please try again."
+    InboundRequest.objects.filter(pk=pk).update(view_id=view_id, view_hash=view_hash, error=error)
 
 
 def enqueue(inbound_id: int) -> None:
@@ -290,7 +290,7 @@ def enqueue(inbound_id: int) -> None:
     from .tasks import inbound_handle_task
 
     try:
-        inbound_handle_task.apply_async((inbound_id,))
+        ledger.publish(inbound_handle_task, (inbound_id,))
     except Exception as exc:
         logger.warning("slack inbound %s not queued: %s", inbound_id, exc, extra={"slack_inbound": inbound_id})
 

@@ -9,3 +9,11 @@ def inbound_handle_task(inbound_id: int) -> str:
     from . import inbound
 
     return inbound.run(inbound_id)
+
+
+@shared_task(name="slack.inbound_sweep")
+def inbound_sweep_task() -> dict[str, int]:
+    """Beat entry (every minute): lost Slack requests queued again, too-old ones failed, old rows purged."""
+    from . import ledger
+
+    return ledger.inbound_sweep()

@@ -43,9 +43,8 @@ def _door(request: HttpRequest, door: str) -> HttpResponse:
         body = bodies.read_bytes(request, setting="SREDESK_SLACK_MAX_BODY_BYTES")
     except bodies.BodyError as exc:
         return bodies.error_response(request, exc)
-    problem = signing.verify(
-        body, request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature")
-    )
+    meta = request.META  # (request.headers would build a dict of every header, per request)
+    problem = signing.verify(body, meta.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), meta.get("HTTP_X_SLACK_SIGNATURE"))
     if problem is not None:
         logger.info("slack %s refused: %s", door, problem.message)
         return JsonResponse({"error": problem.message}, status=problem.status)
@@ -53,7 +52,7 @@ def _door(request: HttpRequest, door: str) -> HttpResponse:
         parsed = PARSERS[door](body)
     except InputError as exc:
         return JsonResponse({"error": exc.message, "field": exc.field}, status=400)
-    retry = request.headers.get("X-Slack-Retry-Num", "")
+    retry = meta.get("HTTP_X_SLACK_RETRY_NUM", "")
     return inbound.receive(parsed, retry_num=int(retry) if is_ascii_int(retry) and len(retry) < 6 else 0)
 
 

@@ -91,6 +91,12 @@ SREDESK_SLACK_COMMAND = env.str("SREDESK_SLACK_COMMAND", default="/sredesk")
 SREDESK_SLACK_DECLARE_REPEAT_SECONDS = env.int("SREDESK_SLACK_DECLARE_REPEAT_SECONDS", default=60)
 # How long the one-time "link your Slack account" link stays valid.
 SREDESK_SLACK_LINK_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_LINK_MAX_AGE_SECONDS", default=3600)
+# A recorded Slack request still queued this long after it arrived (its task was lost) is queued again; one still
+# queued after SREDESK_SLACK_GIVE_UP_SECONDS is marked failed (its response_url has expired: Slack keeps it 30 min).
+SREDESK_SLACK_REQUEUE_AFTER_SECONDS = env.int("SREDESK_SLACK_REQUEUE_AFTER_SECONDS", default=60)
+SREDESK_SLACK_GIVE_UP_SECONDS = env.int("SREDESK_SLACK_GIVE_UP_SECONDS", default=1800)
+# Days the inbound ledger (slackapp.InboundRequest) keeps a request; Slack retries within minutes.
+SREDESK_SLACK_INBOUND_RETENTION_DAYS = env.int("SREDESK_SLACK_INBOUND_RETENTION_DAYS", default=30)
 # The timeout of the views.open a door makes before answering (it must leave room within Slack's 3 s).
 SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS = env.float("SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS", default=2.0)
 SREDESK_NOTIFY_BACKENDS = {
