@@ -72,8 +72,10 @@ def test_the_sweep_requeues_lost_requests_fails_expired_ones_and_purges_old_rows
                                 received_at=now - age, status=status)  # fmt: skip
         return InboundRequest.objects.get(pk=pk)
 
-    fresh, lost, expired = row("Ev-fresh", timedelta(seconds=5)), row("Ev-lost", timedelta(minutes=2)), row(
-        "Ev-expired", timedelta(minutes=31)
+    fresh, lost, expired = (
+        row("Ev-fresh", timedelta(seconds=5)),
+        row("Ev-lost", timedelta(minutes=2)),
+        row("Ev-expired", timedelta(minutes=31)),
     )
     old = row("Ev-old", timedelta(days=31), status="done")
 
