@@ -2,12 +2,16 @@
 
 ``FakeSlack`` listens on 127.0.0.1 (a free port, in a thread) and records every
 ``POST /api/<method>`` with its headers and parsed body (JSON or form). By
-default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
-the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx,
-a reply held back for a while), ``reply_next_for`` those of one method. Point the real slack_sdk client at it with
-``SREDESK_SLACK_API_URL = fake.url``. It also answers ``users.info`` from ``add_user``, ``views.open`` and
-``views.update`` with a view id and hash, and takes replies posted to a request's ``response_url`` when that URL is
-``fake.response_url(name)`` (recorded as method ``response/<name>``; see ``responses``).
+default it answers ``chat.postMessage`` like Slack does (a message to a person's
+``U…`` id lands in a ``D…`` conversation), ``chat.update`` of a message it holds
+(by conversation id and ``ts``, else ``channel_not_found``/``message_not_found``),
+``views.open``/``views.update`` (a view id and hash) and any other method with
+``ok``; ``reply_next`` scripts the next replies, of any method or of one
+(HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx, a reply held back
+for a while). Point the real slack_sdk client at it with
+``SREDESK_SLACK_API_URL = fake.url``. It answers ``users.info`` (sent as GET) from
+``add_user``, and takes replies posted to a request's ``response_url`` when that URL
+is ``fake.response_url(name)`` (recorded as method ``response/<name>``; see ``responses``).
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
 message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
@@ -64,6 +68,7 @@ class ScriptedReply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout); cut short by stop()
     drop: bool = False  # take the request, then close the connection without answering
+    method: str = ""  # only for this Web API method ("": the next request of any method)
 
 
 class FakeSlack:
@@ -73,9 +78,10 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._requests: list[SlackRequest] = []
         self._script: deque[ScriptedReply] = deque()
-        self._method_script: dict[str, deque[ScriptedReply]] = {}
-        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id (add_user)
         self._ts = 0
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}  # (conversation, ts) -> latest body
+        self._views = 0
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id (add_user)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # ends held-back replies, so stop() does not wait for them
@@ -127,12 +133,14 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         times: int = 1,
         delay: float = 0.0,
+        method: str = "",
     ) -> None:
-        """Answer the next ``times`` requests with this reply instead of the default ``ok``.
+        """Answer the next ``times`` requests (of ``method`` only, if given) with this reply instead of the default.
 
         ``body`` may be a dict (sent as JSON) or a string (sent as text/html, like a proxy's error page).
         """
-        reply = ScriptedReply(status, body if body is not None else {"ok": status == 200}, headers or {}, delay)
+        body = body if body is not None else {"ok": status == 200}
+        reply = ScriptedReply(status, body, headers or {}, delay, method=method)
         with self._lock:
             self._script.extend([reply] * times)
 
@@ -145,21 +153,19 @@ class FakeSlack:
         times: int = 1,
         delay: float = 0.0,
     ) -> None:
-        """Like ``reply_next``, for calls of ``method`` alone (``"views.open"``); other methods answer as usual."""
-        reply = ScriptedReply(status, body if body is not None else {"ok": status == 200}, headers or {}, delay)
-        with self._lock:
-            self._method_script.setdefault(method, deque()).extend([reply] * times)
+        """``reply_next`` for calls of ``method`` alone (``"views.open"``)."""
+        self.reply_next(status, body, headers, times, delay, method=method)
 
     def add_user(self, user_id: str, email: str = "", *, confirmed: bool = True, **fields: Any) -> None:
         """Make ``users.info`` know ``user_id``, with ``profile.email`` and ``is_email_confirmed``."""
         user = {"id": user_id, "name": user_id.lower(), "deleted": False, "is_bot": False,
-                "is_email_confirmed": confirmed, "profile": {"email": email, "real_name": user_id}}
+                "is_email_confirmed": confirmed, "profile": {"email": email, "real_name": user_id}}  # fmt: skip
         user.update(fields)
         with self._lock:
             self.users[user_id] = user
 
     def response_url(self, name: str = "r") -> str:
-        """A ``response_url`` that lands here (allow it with SREDESK_SLACK_RESPONSE_URL_PREFIXES = [fake.url_root])."""
+        """A ``response_url`` that lands here (allowed when ``url_root + "response/"`` is an allowed prefix)."""
         return f"http://127.0.0.1:{self.port}/response/{name}"
 
     @property
@@ -167,13 +173,9 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.port}/"
 
     def responses(self, name: str | None = None) -> list[SlackRequest]:
-        """What was posted to ``response_url(name)`` (every name when None)."""
+        """What was posted to ``response_url(name)`` (to every name when None)."""
         prefix = "response/" + (name or "")
         return [r for r in self.requests if r.method.startswith(prefix) and (name is None or r.method == prefix)]
-
-    def calls(self, method: str) -> list[SlackRequest]:
-        """Every request to Web API ``method`` (``"views.open"``)."""
-        return [r for r in self.requests if r.method == method]
 
     def rate_limit_next(self, retry_after: int = 30, times: int = 1) -> None:
         """Answer like Slack's rate limiter: HTTP 429, ``Retry-After``, ``{"ok": false, "error": "ratelimited"}``."""
@@ -199,25 +201,52 @@ class FakeSlack:
         """``chat.postMessage`` requests that were answered with HTTP 200 ``ok``."""
         return [r for r in self.posts(channel) if r.status == 200]
 
+    def calls(self, method: str) -> list[SlackRequest]:
+        """Requests of one Web API method, e.g. ``chat.update`` or ``views.open``."""
+        return [r for r in self.requests if r.method == method]
+
+    def message(self, conversation: str, ts: str) -> dict[str, Any]:
+        """The latest body posted or updated for the message ``ts`` in ``conversation`` ({} if none)."""
+        with self._lock:
+            return dict(self._messages.get((conversation, ts), {}))
+
     # --- the server -------------------------------------------------------------------
 
-    def _next_reply(self, body: dict[str, Any], method: str = "chat.postMessage") -> ScriptedReply:
+    def _next_reply(self, method: str, body: dict[str, Any]) -> ScriptedReply:
         with self._lock:
-            if self._method_script.get(method):
-                return self._method_script[method].popleft()
-            if self._script:
-                return self._script.popleft()
+            for scripted in self._script:
+                if scripted.method in ("", method):
+                    self._script.remove(scripted)
+                    return scripted
+            return ScriptedReply(200, self._default_reply(method, body))
+
+    def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What Slack answers by default (called under the lock)."""
+        channel = str(body.get("channel", ""))
+        if method == "chat.postMessage":
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
-            user = self.users.get(str(body.get("user", "")))
+            conversation = "D" + channel[1:] if channel.startswith("U") else channel  # a DM with the person
+            self._messages[(conversation, ts)] = body
+            return {"ok": True, "channel": conversation, "ts": ts}
+        if method == "chat.update":
+            key = (channel, str(body.get("ts", "")))
+            if not any(conversation == channel for conversation, _ in self._messages):
+                return {"ok": False, "error": "channel_not_found"}
+            if key not in self._messages:
+                return {"ok": False, "error": "message_not_found"}
+            self._messages[key] = body
+            return {"ok": True, "channel": key[0], "ts": key[1], "text": body.get("text", "")}
         if method == "users.info":
-            return ScriptedReply(200, {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"})
+            user = self.users.get(str(body.get("user", "")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in ("views.open", "views.update", "views.push"):
+            self._views += 1
             view = body.get("view")
             view = json.loads(view) if isinstance(view, str) else dict(view or {})
-            view.update(id=str(body.get("view_id") or f"V{self._ts:08d}"), hash=f"{ts}.h{self._ts}")
-            return ScriptedReply(200, {"ok": True, "view": view})
-        return ScriptedReply(200, {"ok": True, "channel": body.get("channel", ""), "ts": ts})
+            view_id = str(body.get("view_id") or f"V{self._views:08d}")
+            return {"ok": True, "view": {**view, "id": view_id, "hash": f"{self._views}.hash"}}
+        return {"ok": True}
 
     def _record(self, request: SlackRequest) -> None:
         with self._lock:
@@ -241,13 +270,13 @@ class FakeSlack:
 
             def _serve(self, at: float, body: dict[str, Any]) -> None:
                 method = self.path.split("?", 1)[0].removeprefix("/api/")
-                if self.path.startswith("/response/"):  # a response_url
+                if self.path.startswith("/response/"):  # a request's response_url
                     method = self.path.split("?", 1)[0].removeprefix("/")
                     reply = ScriptedReply(200, "ok")
                 elif not self.path.startswith("/api/"):
                     reply = ScriptedReply(404, {"ok": False, "error": "unknown_method"})
                 else:
-                    reply = fake._next_reply(body, method)
+                    reply = fake._next_reply(method, body)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 request = SlackRequest(method, headers, body, at, status=reply.status, reply=reply.body)
                 fake._record(request)
