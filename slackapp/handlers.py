@@ -8,3 +8,6 @@ from . import commands
 from . import commands_incident
 from . import commands_postmortem
 from . import mentions
+from . import cards
+from . import reminders
+from . import waivers
