@@ -3,6 +3,7 @@ then does the post-mortem owe no regression test (its reminders stop, it may com
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Source
@@ -95,3 +96,17 @@ def test_refused_without_a_reason_a_lead_or_write_access(case):
     with pytest.raises(ValidationError, match="no lead"):
         regression_test_waiver_request(postmortem_id=postmortem.pk, reason="x", actor=member, source="web")
     assert not RegressionTestWaiver.objects.exists()
+
+
+def test_staff_decide_in_the_admin_for_a_lead_without_slack(case, operator, operator_client):
+    postmortem, _, member = case
+    waiver, _ = regression_test_waiver_request(postmortem_id=postmortem.pk, reason="vendor", actor=member, source="web")
+    url = reverse("admin:postmortems_regressiontestwaiver_changelist")
+    assert operator_client.get(url).status_code == 200
+    answer = operator_client.post(url, {"action": "approve", "_selected_action": [waiver.pk]}, follow=True)
+    assert "1 request(s) approved." in answer.content.decode()
+    waiver.refresh_from_db()
+    assert (waiver.status, waiver.decided_by) == ("approved", operator)
+    assert postmortem.incident.timeline.filter(data__waiver_id=waiver.pk, source="admin").exists()
+    again = operator_client.post(url, {"action": "reject", "_selected_action": [waiver.pk]}, follow=True)
+    assert "0 request(s) rejected; 1 already decided." in again.content.decode()
