@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from reports.views import trend_context
+from slos.policy import policy_effect
 from slos.selectors import slos_by_service
 
 from . import charts
@@ -65,6 +66,7 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "weeks": CHART_WEEKS,
         "now": now,
         "slos": slos_by_service([service.pk]).get(service.pk, []),
+        "budget_policy": policy_effect(service),
         **trend_context("service", now=now, only=service.pk),
     }
     return render(request, "ownership/service.html", context)

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, DecimalField, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ownership.models import Service, Team
@@ -61,6 +61,24 @@ def steps_sooner(service_path: str) -> Case:
     prefix = "" if service_path == "pk" else f"{service_path}__"
     steps = Coalesce(f"{prefix}team__budget_policy__reminder_steps_sooner", Value(DEFAULT.reminder_steps_sooner))
     return Case(When(under_policy_q(service_path), then=steps), default=Value(0), output_field=IntegerField())
+
+
+def policy_annotations(service_path: str = "pk") -> dict:
+    """Annotations for a queryset of any model reaching a service by ``service_path`` (as ``under_policy_q``),
+    for lists that show the policy without a query per row: ``budget_policy_in_force`` (bool),
+    ``budget_policy_steps_sooner`` (reminder steps ahead, 0 when not in force) and ``budget_policy_due_factor``
+    (of a new post-mortem's usual time, 1 when not in force)."""
+    prefix = "" if service_path == "pk" else f"{service_path}__"
+    factor = Coalesce(f"{prefix}team__budget_policy__due_factor", Value(DEFAULT.due_factor))
+    return {
+        "budget_policy_in_force": Exists(spent_slos(OuterRef(service_path))),
+        "budget_policy_steps_sooner": steps_sooner(service_path),
+        "budget_policy_due_factor": Case(
+            When(under_policy_q(service_path), then=factor),
+            default=Value(Decimal(1)),
+            output_field=DecimalField(max_digits=3, decimal_places=2),
+        ),
+    }
 
 
 def postmortem_due_in(service: Service | None, usual: dt.timedelta) -> tuple[dt.timedelta, "PolicyEffect | None"]:
