@@ -155,6 +155,11 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
     assert reverse("slos:team_policy", args=["payments"]) in page
     assert 'id="budget-policy"' not in client.get(reverse("ownership:service", args=["ledger"])).content.decode()
 
+    catalog = client.get(reverse("ownership:services")).content.decode()
+    rows = {slug: catalog[catalog.index(f">{slug}</code>") :][:3000] for slug in ("checkout", "ledger")}
+    assert "Error-budget policy in force" in rows["checkout"].split("</tr>")[0]
+    assert "Error-budget policy in force" not in rows["ledger"].split("</tr>")[0]
+
     page = client.get(reverse("postmortems:detail", args=[spent.pk])).content.decode()
     assert 'id="budget-policy"' in page and "Checkout availability is exhausted" in page
     assert 'id="budget-policy"' not in client.get(reverse("postmortems:detail", args=[healthy.pk])).content.decode()
