@@ -2,16 +2,19 @@
 page, API fields, reminder text). How it bites is tests/postmortems/test_budget_policy_reminders.py."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 
 from notifications.models import OutboxMessage
 from postmortems import reminders
 from slos.evaluate import evaluate
 from slos.models import BudgetPolicy
+from slos.services import budget_policy_set
 from tests.api.clients import client_for
 from tests.factories import (
     IncidentFactory,
@@ -189,3 +192,32 @@ def test_a_reminder_says_why_it_comes_sooner(world, django_capture_on_commit_cal
     about = OutboxMessage.objects.get(text__contains=spent.incident.public_id).text
     assert "(sooner under the error-budget policy: Checkout availability is exhausted)" in about
     assert "error-budget" not in OutboxMessage.objects.get(text__contains=healthy.incident.public_id).text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_writes_at_once_make_one_policy_with_both_changes(requires_postgres):
+    team = TeamFactory()
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def write(**fields) -> None:
+        try:
+            start.wait(timeout=30)
+            budget_policy_set(team=team, actor=None, **fields)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=write, kwargs={"threshold": Decimal("0.3")}),
+        threading.Thread(target=write, kwargs={"reminder_steps_sooner": 2}),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    policy = BudgetPolicy.objects.get(team=team)  # one row
+    assert (policy.threshold, policy.reminder_steps_sooner) == (Decimal("0.3"), 2)  # neither change lost
