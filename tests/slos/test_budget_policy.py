@@ -221,3 +221,12 @@ def test_two_first_writes_at_once_make_one_policy_with_both_changes(requires_pos
     assert not errors, errors
     policy = BudgetPolicy.objects.get(team=team)  # one row
     assert (policy.threshold, policy.reminder_steps_sooner) == (Decimal("0.3"), 2)  # neither change lost
+
+
+def test_metrics_say_which_services_the_policy_holds(world, client):
+    gauges = {}
+    for line in client.get("/metrics").content.decode().splitlines():
+        key, _, value = line.rpartition(" ")
+        if key.startswith("sredesk_service_error_budget_policy_in_force{"):
+            gauges[key.split("{", 1)[1]] = float(value)
+    assert gauges == {'service="checkout",team="payments"}': 1.0, 'service="ledger",team="payments"}': 0.0}
