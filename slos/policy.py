@@ -63,6 +63,14 @@ def steps_sooner(service_path: str) -> Case:
     return Case(When(under_policy_q(service_path), then=steps), default=Value(0), output_field=IntegerField())
 
 
+def steps_sooner_by_service() -> dict[int, int]:
+    """{service id: reminder steps ahead} for every service under its team's policy (absent: 0). One query over
+    the services, whatever the number of post-mortems: the reminder sweep reads it once and looks each
+    post-mortem's primary service up, instead of a subquery per post-mortem row."""
+    rows = Service.objects.filter(under_policy_q()).annotate(steps=steps_sooner("pk")).values_list("pk", "steps")
+    return dict(rows)
+
+
 def policy_annotations(service_path: str = "pk") -> dict:
     """Annotations for a queryset of any model reaching a service by ``service_path`` (as ``under_policy_q``),
     for lists that show the policy without a query per row: ``budget_policy_in_force`` (bool),
