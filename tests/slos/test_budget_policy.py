@@ -13,7 +13,7 @@ from django.urls import reverse
 from notifications.models import OutboxMessage
 from postmortems import reminders
 from slos.evaluate import evaluate
-from slos.models import BudgetPolicy
+from slos.models import SLO, BudgetPolicy
 from slos.services import budget_policy_set
 from tests.api.clients import client_for
 from tests.factories import (
@@ -162,6 +162,10 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
     rows = {slug: catalog[catalog.index(f">{slug}</code>") :][:3000] for slug in ("checkout", "ledger")}
     assert "Error-budget policy in force" in rows["checkout"].split("</tr>")[0]
     assert "Error-budget policy in force" not in rows["ledger"].split("</tr>")[0]
+
+    for slo in SLO.objects.all():  # each SLO page of the held service says so, the healthy service's do not
+        page = client.get(reverse("slos:slo", args=[slo.pk])).content.decode()
+        assert ('id="budget-policy"' in page) == (slo.service == world["checkout"])
 
     page = client.get(reverse("postmortems:detail", args=[spent.pk])).content.decode()
     assert 'id="budget-policy"' in page and "Checkout availability is exhausted" in page
