@@ -160,8 +160,8 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
 
     catalog = client.get(reverse("ownership:services")).content.decode()
     rows = {slug: catalog[catalog.index(f">{slug}</code>") :][:3000] for slug in ("checkout", "ledger")}
-    assert "Error-budget policy in force" in rows["checkout"].split("</tr>")[0]
-    assert "Error-budget policy in force" not in rows["ledger"].split("</tr>")[0]
+    assert "Budget policy in force" in rows["checkout"].split("</tr>")[0]
+    assert "Budget policy in force" not in rows["ledger"].split("</tr>")[0]
 
     for slo in SLO.objects.all():  # each SLO page of the held service says so, the healthy service's do not
         page = client.get(reverse("slos:slo", args=[slo.pk])).content.decode()
