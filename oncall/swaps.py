@@ -25,6 +25,7 @@ from ownership.models import User
 from ownership.permissions import require_take_swap, require_write
 from sredesk.exceptions import StateConflict
 
+from .changes import shifts_watched
 from .models import Override, Schedule, Swap
 from .selectors import schedule_final
 from .services import not_past
@@ -94,13 +95,14 @@ def swap_take(*, swap_id: int, actor: User | None, now: dt.datetime | None = Non
         swap = Swap.objects.select_for_update().select_related("schedule").get(pk=swap_id)
         _require_asked(swap)
         require_take_swap(actor, swap)
-        override = Override.objects.create(
-            schedule=swap.schedule, kind=Override.Kind.TAKE, user=actor, start=swap.start, end=swap.end,
-            note=(f"swap {swap.pk}: takes {swap.asked_by}'s time" + (f" ({swap.note})" if swap.note else ""))[:500],
-            created_by=actor,
-        )  # fmt: skip
-        swap.state, swap.taken_by, swap.taken_at, swap.override = Swap.State.TAKEN, actor, now, override
-        swap.save(update_fields=["state", "taken_by", "taken_at", "override"])
+        with shifts_watched(swap.schedule_id, now=now):  # the asker and the taker are told
+            override = Override.objects.create(
+                schedule=swap.schedule, kind=Override.Kind.TAKE, user=actor, start=swap.start, end=swap.end,
+                note=(f"swap {swap.pk}: takes {swap.asked_by}'s time" + (f" ({swap.note})" if swap.note else ""))[:500],
+                created_by=actor,
+            )  # fmt: skip
+            swap.state, swap.taken_by, swap.taken_at, swap.override = Swap.State.TAKEN, actor, now, override
+            swap.save(update_fields=["state", "taken_by", "taken_at", "override"])
     logger.info("Swap taken", extra={"swap": swap.pk, "taker": actor.pk, "override": override.pk})
     return swap
 

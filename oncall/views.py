@@ -19,7 +19,8 @@ from sredesk.tokens import token_hash
 
 from . import calendar, drawing
 from .forms import OverrideForm, SwapAskForm
-from .models import Override, Schedule, Swap
+from .handoffs import handoff_due, handoff_note_add
+from .models import HandoffNote, Override, Schedule, Swap
 from .paging import paged_for_schedule
 from .selectors import on_call_at, schedule_final, shifts_of
 from .services import calendar_token_issue, calendar_token_revoke, override_create
@@ -87,6 +88,8 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
         "may_write": may_write(request.user, schedule),
         "swaps": _open_swaps(request, schedule, now),
         "now": now,
+        "handoff_due": handoff_due(schedule, request.user.pk, now=now),
+        "my_notes": HandoffNote.objects.filter(schedule=schedule, author=request.user, handed_over_at__isnull=True),
     }
     return render(request, "oncall/schedule.html", context, status=status)
 
@@ -119,6 +122,22 @@ def swap_ask_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Swap asked: it shows on the schedule page until someone takes it.")
     if request.POST.get("back") == "list":
         return redirect("oncall:schedules")
+    return redirect("oncall:schedule", slug=schedule.slug)
+
+
+@login_required
+@require_POST
+def handoff_note_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The outgoing person's note for whoever takes over next (``oncall.handoffs.handoff_note_add``)."""
+    schedule = get_object_or_404(Schedule, slug=slug)
+    try:
+        note = handoff_note_add(schedule_id=schedule.pk, actor=request.user, text=request.POST.get("text", "")[:5000])
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        when = f"{note.handoff_at:%Y-%m-%d %H:%M} UTC"
+        messages.success(request, f"Note saved: the hand-off notice at {when} (as scheduled now) carries it.")
     return redirect("oncall:schedule", slug=schedule.slug)
 
 

@@ -7,6 +7,7 @@ from oncall.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    HandoffNote,
     Layer,
     LayerMember,
     Override,
@@ -90,6 +91,23 @@ class SwapAskInput(StrictInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     asked_by = RefField("username", queryset=User.objects.filter(is_active=True), required=False,
                         help_text="Whose time (id or username; default you; others: the schedule's team).")  # fmt: skip
+
+
+class HandoffNoteSerializer(serializers.ModelSerializer):
+    """The outgoing person's note for the next hand-off; ``handed_over_at`` once a hand-off notice carried it."""
+
+    schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = HandoffNote
+        fields = ["id", "schedule", "author", "text", "handoff_at", "handed_over_at", "created_at"]
+        read_only_fields = fields
+
+
+class HandoffNoteInput(StrictInputSerializer):
+    schedule = RefField("slug", queryset=Schedule.objects.all(), help_text="The schedule (id or slug).")
+    text = serializers.CharField(max_length=4000, help_text="What the next person should know (up to 4,000).")
 
 
 class MemberCreateInput(StrictInputSerializer):

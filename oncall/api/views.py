@@ -17,8 +17,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oncall import services, swaps
-from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, Override, Schedule, Swap
+from oncall import handoffs, services, swaps
+from oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    HandoffNote,
+    Layer,
+    LayerMember,
+    Override,
+    Schedule,
+    Swap,
+)
 from oncall.paging import paged_for_schedule, paged_for_services
 from oncall.selectors import schedule_final
 from ownership.models import Service, User
@@ -216,6 +225,30 @@ class SwapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         """Withdraw an asked swap (its asker, the schedule's team, staff). 409 once taken, cancelled or expired."""
         swap = self.get_object()
         return self._answer(swaps.swap_cancel(swap_id=swap.pk, actor=request.user))
+
+
+class HandoffNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Hand-off notes: the outgoing person's word for whoever takes over next, carried by the hand-off notice."""
+
+    serializer_class = serializers.HandoffNoteSerializer
+    filterset_class = filters.HandoffNoteFilter
+    ordering_fields = ("created_at", "id")
+    ordering = ("-created_at", "-id")
+    schema_tags = ["on call"]
+
+    def get_queryset(self):
+        return HandoffNote.objects.select_related("schedule", "author")
+
+    @extend_schema(request=serializers.HandoffNoteInput, responses={201: serializers.HandoffNoteSerializer})
+    def create(self, request):
+        """Write your note for the next hand-off of a schedule: you must be on call for it now or within 24 hours
+        (400 on ``schedule`` otherwise); ``handoff_at`` says which hand-off the final schedule has then."""
+        data = serializers.HandoffNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = handoffs.handoff_note_add(schedule_id=data.validated_data["schedule"].pk, actor=request.user,
+                                         text=data.validated_data["text"])  # fmt: skip
+        body = self.get_serializer(self.get_queryset().get(pk=note.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class OnCallView(APIView):
