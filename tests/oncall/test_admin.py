@@ -46,7 +46,8 @@ def test_an_override_made_in_the_admin_tells_whose_shifts_changed(operator_clien
     from oncall.models import LayerMember
 
     layer, on_call, stand_in = LayerFactory(anchor_date=dt.date(2026, 1, 5)), UserFactory(), UserFactory()
-    LayerMember.objects.create(layer=layer, user=on_call, position=0, active_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    LayerMember.objects.create(layer=layer, user=on_call, position=0, active_from=since)
     data = {"schedule": layer.schedule_id, "kind": "take", "user": stand_in.pk, "note": ""}
     later = window(timezone.localtime() + dt.timedelta(days=1))
     assert operator_client.post(reverse("admin:oncall_override_add"), data | later).status_code == 302
