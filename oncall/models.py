@@ -225,6 +225,18 @@ class HandoffNote(models.Model):
         return f"note by {self.author} for the hand-off of {self.handoff_at:%Y-%m-%d %H:%M} UTC"
 
 
+class PersonCalendar(models.Model):
+    """A person's own iCal feed of their shifts across every schedule, behind a token (only its SHA-256 kept;
+    a new token revokes the old, and deleting the row stops the feed)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oncall_calendar")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user}"
+
+
 class EscalationPolicy(models.Model):
     """Who is paged, in order, while an incident on a service using it stays unacknowledged (``oncall.escalation``).
 

@@ -24,7 +24,7 @@ from ownership.permissions import require_write
 from sredesk.tokens import new_token
 
 from .changes import shifts_watched
-from .models import Layer, LayerMember, Override, Schedule
+from .models import Layer, LayerMember, Override, PersonCalendar, Schedule
 from .rotation import turn_boundaries
 from .selectors import layer_spec
 
@@ -154,3 +154,24 @@ def calendar_token_revoke(*, schedule_id: int, actor: User | None) -> bool:
     schedule.calendar_token_hash = ""
     schedule.save(update_fields=["calendar_token_hash"])
     return had
+
+
+@transaction.atomic
+def person_calendar_issue(*, user: User, actor: User | None) -> str:
+    """A new token for ``user``'s own iCal feed (their shifts across schedules), returned once; the old one stops."""
+    feed = PersonCalendar.objects.select_for_update().filter(user=user).first() or PersonCalendar(user=user)
+    require_write(actor, feed)
+    token, feed.token_hash = new_token("sdmycal")
+    feed.save()
+    return token
+
+
+@transaction.atomic
+def person_calendar_revoke(*, user: User, actor: User | None) -> bool:
+    """Stop ``user``'s own iCal feed; returns whether there was one."""
+    feed = PersonCalendar.objects.select_for_update().filter(user=user).first()
+    if feed is None:
+        return False
+    require_write(actor, feed)
+    feed.delete()
+    return True

@@ -10,5 +10,7 @@ urlpatterns = [
     path("schedules/<slug:slug>/handoff-note/", views.handoff_note_view, name="handoff_note"),
     path("swaps/<int:pk>/take/", views.swap_move_view, {"move": "take"}, name="swap_take"),
     path("swaps/<int:pk>/cancel/", views.swap_move_view, {"move": "cancel"}, name="swap_cancel"),
+    path("calendars/mine/", views.person_calendar_link_view, name="person_calendar_link"),
+    path("calendars/people/<str:token>.ics", views.person_calendar_view, name="person_calendar"),
     path("calendars/<str:token>.ics", views.calendar_view, name="calendar"),
 ]

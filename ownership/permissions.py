@@ -49,6 +49,8 @@ its own rules; an anonymous user may write nothing.
   in who is on the schedule's team or has a place in one of its layers, never
   the asker (``may_take_swap``); the taker's override is the swap's, so taking
   needs no write access to the schedule itself.
+- **A person's calendar feed** (their shifts across schedules) is theirs:
+  they and staff issue or stop it.
 - **Hand-off notes** are their author's own (the outgoing person's, who must
   be on call then or within a day, ``oncall.handoffs``); nobody writes one in
   another person's name, staff included.
@@ -186,6 +188,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_service(actor, obj.service)
     if label == "oncall.swap":
         return may_write_swap(actor, obj)
+    if label == "oncall.personcalendar":
+        return actor is not None and _signed_in(actor) and (actor.pk == obj.user_id or is_staff(actor))
     if label == "oncall.handoffnote":
         return actor is not None and _signed_in(actor) and actor.pk == obj.author_id
     if label in _SCHEDULE_OF:
@@ -204,6 +208,8 @@ def denied_message(obj: Any) -> str:
         return "Only members of the service's team and staff may change its SLOs."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "oncall.personcalendar":
+        return "A person's calendar feed is theirs: only they and staff issue or stop it."
     if label == "oncall.handoffnote":
         return "A hand-off note is its author's own: write yours while you are on call."
     if label == "oncall.swap":
