@@ -162,6 +162,15 @@ class ShiftsSerializer(serializers.Serializer):
     gaps = serializers.IntegerField(help_text="How many shifts are gaps (nobody on call).")
 
 
+class ThroughSerializer(serializers.Serializer):
+    """An escalation policy's step: its policy, its 1-based number in the policy's order and its wait."""
+
+    policy = serializers.CharField(source="policy.name")
+    policy_id = serializers.IntegerField(source="policy.pk")
+    number = serializers.IntegerField(help_text="1 is the first step.")
+    wait_minutes = serializers.IntegerField(source="step.wait_minutes", help_text="Minutes before the next step.")
+
+
 class OnCallRowSerializer(serializers.Serializer):
     """Who is paged for a service (or a schedule) at an instant, and from what."""
 
@@ -176,6 +185,12 @@ class OnCallRowSerializer(serializers.Serializer):
     person = serializers.SerializerMethodField()
     shift = ShiftSerializer(allow_null=True, help_text="The schedule's shift covering `at` (null without one).")
     next = ShiftSerializer(allow_null=True, help_text="The next shift with someone else on call (14 days ahead).")
+    step = ThroughSerializer(
+        allow_null=True,
+        help_text="Through which step of the service's escalation policy the person is paged at `at`: the first step "
+        "reaching them (a person target, or a schedule target whose final schedule names them); null without a "
+        "policy, a person, or a step reaching them.",
+    )
 
     @extend_schema_field(UserSummarySerializer(allow_null=True))
     def get_person(self, row):

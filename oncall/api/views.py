@@ -30,6 +30,7 @@ from oncall.models import (
 )
 from oncall.paging import paged_for_schedule, paged_for_services
 from oncall.selectors import schedule_final
+from oncall.steps import paged_through
 from ownership.models import Service, User
 from sredesk.api.filters import ref_lookup
 from sredesk.api.permissions import check_write
@@ -269,7 +270,9 @@ class OnCallView(APIView):
     )
     def get(self, request):
         """One row per service asked about (or for the schedule): the person paged, from the final schedule when
-        the service's paged responsibility names a schedule; ``next`` is the next shift with someone else."""
+        the service's paged responsibility names a schedule; ``next`` is the next shift with someone else; ``step``
+        is the escalation policy step through which that person is paged. Queries flat in the number of services
+        and schedules."""
         query = serializers.OnCallQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
@@ -281,9 +284,11 @@ class OnCallView(APIView):
             if "service" in query.validated_data:
                 services_ = [_ref(services_, "slug", query.validated_data["service"], "service")]
             answers = paged_for_services(list(services_), at)
+        through = paged_through(answers, at)
         rows = [
             {"service": a.service.slug if a.service else None, "schedule": a.schedule.slug if a.schedule else None,
-             "at": a.at, "source": a.source, "person": a.person, "shift": a.shift, "next": a.next}
+             "at": a.at, "source": a.source, "person": a.person, "shift": a.shift, "next": a.next,
+             "step": through.get(a.service.pk) if a.service else None}
             for a in answers
         ]  # fmt: skip
         people = User.objects.in_bulk({s.user_id for a in answers for s in (a.shift, a.next) if s and s.user_id})
