@@ -14,10 +14,12 @@ from .models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    HandoffNote,
     Layer,
     LayerMember,
     Override,
     Page,
+    PersonCalendar,
     Schedule,
     Swap,
 )
@@ -176,6 +178,37 @@ class SwapAdmin(admin.ModelAdmin):
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"Swap {pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
                                   messages.ERROR)  # fmt: skip
+
+
+@admin.register(HandoffNote)
+class HandoffNoteAdmin(admin.ModelAdmin):
+    """Outgoing people's notes (written by them on the web or API, carried by the next hand-off notice)."""
+
+    list_display = ("schedule", "author", "handoff_at", "handed_over_at", "created_at")
+    list_filter = ("schedule",)
+    search_fields = ("schedule__name", "author__username", "text")
+    list_select_related = ("schedule", "author")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PersonCalendar)
+class PersonCalendarAdmin(admin.ModelAdmin):
+    """People's own iCal feeds: deleting one stops it (the person issues a new link from "your shifts")."""
+
+    list_display = ("user", "created_at")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class EscalationStepInline(admin.TabularInline):

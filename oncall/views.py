@@ -44,7 +44,10 @@ def schedule_list_view(request: HttpRequest) -> HttpResponse:
     answers = on_call_at([s.pk for s in schedules], now)
     people = User.objects.in_bulk({s.user_id for pair in answers.values() for s in pair if s and s.user_id})
     rows = [(s, *answers.get(s.pk, (None, None))) for s in schedules]
-    mine = shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))
+    asked = set(Swap.objects.filter(asked_by_id=request.user.pk, state=Swap.State.ASKED, end__gt=now).values_list(
+        "schedule_id", "start"))  # fmt: skip
+    mine = [(schedule, shift, (schedule.pk, shift.start) in asked)
+            for schedule, shift in shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))]  # fmt: skip
     has_feed = PersonCalendar.objects.filter(user_id=request.user.pk).exists()
     context = {"rows": rows, "people": people, "now": now, "mine": mine, "has_feed": has_feed}
     return render(request, "oncall/schedules.html", context)
@@ -82,6 +85,7 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
     final = schedule_final(schedule, start=now, end=now + dt.timedelta(weeks=weeks))
     people = User.objects.in_bulk({s.user_id for s in final.shifts if s.user_id})
     names = {pk: str(user) for pk, user in people.items()}
+    swaps = _open_swaps(request, schedule, now)
     context = {
         "schedule": schedule,
         "paged": paged_for_schedule(schedule, now),
@@ -94,7 +98,8 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
         "overrides": Override.objects.filter(schedule=schedule, end__gt=now).select_related("user").order_by("start"),
         "form": form,
         "may_write": may_write(request.user, schedule),
-        "swaps": _open_swaps(request, schedule, now),
+        "swaps": swaps,
+        "asked_starts": [swap.start for swap, *_ in swaps if swap.asked_by_id == request.user.pk],
         "now": now,
         "handoff_due": handoff_due(schedule, request.user.pk, now=now),
         "my_notes": HandoffNote.objects.filter(schedule=schedule, author=request.user, handed_over_at__isnull=True),
