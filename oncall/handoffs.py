@@ -84,7 +84,8 @@ def handoffs_plan(*, now: dt.datetime) -> int:
                     handed_over_at=shift.start
                 )
             elif now + SOON - LOOKBACK < shift.start <= now + SOON:
-                made += _send("soon", schedule, shift, person, [])
+                # the window ends a minute after the 24 h mark: the shift's end is known only when it ends sooner
+                made += _send("soon", schedule, shift, person, [], ends_known=shift.end < final.end)
     return made
 
 
@@ -139,9 +140,9 @@ def handoff_note_add(*, schedule_id: int, actor: User | None, text: str, now: dt
 
 
 def _send(kind: str, schedule: Schedule, shift: Shift, person: User, lines: list[str],
-          notes: list[HandoffNote] = ()) -> int:  # fmt: skip
+          notes: list[HandoffNote] = (), *, ends_known: bool = True) -> int:  # fmt: skip
     url = settings.SREDESK_BASE_URL + reverse("oncall:schedule", args=[schedule.slug])
-    window = f"{shift.start:%Y-%m-%d %H:%M} UTC to {shift.end:%Y-%m-%d %H:%M} UTC"
+    window = f"{shift.start:%Y-%m-%d %H:%M} UTC" + (f" to {shift.end:%Y-%m-%d %H:%M} UTC" if ends_known else "")
     if kind == "handoff":
         subject = f"You are on call for {schedule.name} now"
         said = [f"Note from {note.author} (going off call): {note.text}" for note in notes]
