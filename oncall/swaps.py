@@ -17,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications.services import notify
 from ownership.models import User
 from ownership.permissions import require_take_swap, require_write
 from sredesk.exceptions import StateConflict
@@ -55,11 +58,13 @@ def swap_ask(
 
     The window must not have begun (a swap is taken before it starts) and the final schedule must name
     ``asked_by`` at every instant of it (a person swaps only their own time). Raises ValidationError naming
-    ``start``/``end``, PermissionDenied unless the actor is the asker or may write the schedule.
+    ``start``/``end``, PermissionDenied unless the actor is the asker or may write the schedule. The schedule
+    team's channel is told (once, in the same transaction); the asker and the taker hear "your shifts changed"
+    when it is taken.
     """
     now = now or timezone.now()
     asked_by = asked_by or actor
-    schedule = Schedule.objects.get(pk=schedule_id)
+    schedule = Schedule.objects.select_related("team").get(pk=schedule_id)
     if asked_by is None or not asked_by.is_authenticated:
         raise ValidationError({"asked_by": "Say whose time this swap is for."})
     swap = Swap(schedule=schedule, asked_by=asked_by, start=start, end=end, note=note)
@@ -79,7 +84,19 @@ def swap_ask(
     swap.start, swap.end = start, end
     swap.full_clean()
     swap.save()
+    _announce(swap)
     return swap
+
+
+def _announce(swap: Swap) -> int:
+    """Tell the schedule team's channel that a swap is asked (once per swap), so someone can take it."""
+    schedule, team = swap.schedule, swap.schedule.team
+    url = settings.SREDESK_BASE_URL + reverse("oncall:schedule", args=[schedule.slug]) + "#swaps"
+    subject = f"{swap.asked_by} asks someone to take their time on call for {schedule.name}"
+    text = (f"{subject}: {swap.start:%Y-%m-%d %H:%M} UTC to {swap.end:%Y-%m-%d %H:%M} UTC"
+            + (f" ({swap.note})" if swap.note else "") + ". Take it on the schedule page.")  # fmt: skip
+    return notify(key=f"oncall-swap-asked:{swap.pk}", topic=schedule.slug, subject=subject, text=text, url=url,
+                  slack=[team.slack_channel], outbox=[f"team:{team.slug}"])  # fmt: skip
 
 
 def swap_take(*, swap_id: int, actor: User | None, now: dt.datetime | None = None) -> Swap:
