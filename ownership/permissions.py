@@ -52,6 +52,11 @@ its own rules; an anonymous user may write nothing.
   in who is on the schedule's team or has a place in one of its layers, never
   the asker (``may_take_swap``); the taker's override is the swap's, so taking
   needs no write access to the schedule itself.
+- **A person's calendar feed** (their shifts across schedules) is theirs:
+  they and staff issue or stop it.
+- **Hand-off notes** are their author's own (the outgoing person's, who must
+  be on call then or within a day, ``oncall.handoffs``); nobody writes one in
+  another person's name, staff included.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -198,6 +203,10 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_team(actor, obj.team_id)
     if label == "oncall.swap":
         return may_write_swap(actor, obj)
+    if label == "oncall.personcalendar":
+        return actor is not None and _signed_in(actor) and (actor.pk == obj.user_id or is_staff(actor))
+    if label == "oncall.handoffnote":
+        return actor is not None and _signed_in(actor) and actor.pk == obj.author_id
     if label in _SCHEDULE_OF:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
@@ -216,6 +225,10 @@ def denied_message(obj: Any) -> str:
         return "Only members of the team and staff may change its error-budget policy."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "oncall.personcalendar":
+        return "A person's calendar feed is theirs: only they and staff issue or stop it."
+    if label == "oncall.handoffnote":
+        return "A hand-off note is its author's own: write yours while you are on call."
     if label == "oncall.swap":
         return "Only the person who asked for this swap, members of the schedule's team and staff may change it."
     if label in _SCHEDULE_OF:
