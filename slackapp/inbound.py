@@ -237,6 +237,24 @@ def receive(parsed: Parsed, *, retry_num: int = 0) -> HttpResponse:
     return HttpResponse(status=200)
 
 
+def database_trouble(parsed: Parsed, exc: BaseException) -> HttpResponse:
+    """A person's request the database could not take (locked, down): tell them, ephemeral, instead of Slack's
+    generic failure. A command's answer is its HTTP body; a click's goes to its response_url; a modal stays open
+    with the sentence under its first input. Nothing was recorded, so trying again is safe."""
+    sentence = "sredesk's database is busy or unreachable right now, so nothing was done. Please try again in a minute."
+    logger.warning("slack %s %r refused, database trouble: %s", parsed.kind, parsed.name, exc)
+    ctx = context_for(parsed.kind, parsed.payload or {})
+    if parsed.kind == "view_submission":
+        blocks = [b for b in ctx.view.get("blocks") or [] if isinstance(b, dict) and b.get("type") == "input"]
+        if blocks and blocks[0].get("block_id"):
+            return JsonResponse({"response_action": "errors", "errors": {blocks[0]["block_id"]: sentence}})
+    if parsed.kind in ("command", "suggestion"):
+        return JsonResponse(Reply(sentence).as_body() if parsed.kind == "command" else {"options": []})
+    if ctx.response_url:
+        post_response_url(ctx.response_url, Reply(sentence).as_body())
+    return HttpResponse(status=200)
+
+
 def _run_sync(handler: Handler, ctx: SlackContext) -> dict[str, Any]:
     ctx.person = person_by_slack_id(ctx.slack_user_id)
     if handler.person_required and ctx.person is None:
