@@ -15,7 +15,9 @@ TABLE = InboundRequest._meta.db_table
 def test_a_command_says_the_database_is_busy_and_an_event_asks_slack_to_retry(slack_app, client, locked):  # noqa: F811
     locked(TABLE)
     command = client.post("/slack/commands", **signed_command("ack INC-1"))
-    click = client.post("/slack/interactivity", **signed_action("incident.ack", response_url=slack_app.response_url("x")))
+    click = client.post(
+        "/slack/interactivity", **signed_action("incident.ack", response_url=slack_app.response_url("x"))
+    )
     event = client.post("/slack/events", **signed_event({"type": "reaction_added", "user": "U1"}))
 
     assert command.status_code == 200 and "database is busy or unreachable" in command.json()["text"]
