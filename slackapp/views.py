@@ -21,15 +21,15 @@ from django.views.decorators.http import require_POST
 from sredesk import bodies, dbtrouble
 from sredesk.inputs import InputError, is_ascii_int
 
-from . import inbound, signing
+from . import inbound, payloads, signing
 from .identity import LinkTokenInvalid, link_token_redeem
 
 logger = logging.getLogger(__name__)
 
 PARSERS = {
-    "commands": inbound.parse_command,
-    "interactivity": inbound.parse_interactivity,
-    "events": inbound.parse_event,
+    "commands": payloads.parse_command,
+    "interactivity": payloads.parse_interactivity,
+    "events": payloads.parse_event,
 }
 
 
