@@ -40,6 +40,9 @@ its own rules; an anonymous user may write nothing.
   A service no team owns is staff's (it is configuration, not triage).
 - **SLOs** and their pushed samples follow their service: its team's members
   and staff (moving an SLO to another service needs both services).
+- A team's **error-budget policy** (how hard its spent services' post-mortems
+  are chased) is the team's: its members and staff. Nobody tightens or
+  loosens another team's policy.
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
@@ -49,6 +52,11 @@ its own rules; an anonymous user may write nothing.
   in who is on the schedule's team or has a place in one of its layers, never
   the asker (``may_take_swap``); the taker's override is the swap's, so taking
   needs no write access to the schedule itself.
+- **A person's calendar feed** (their shifts across schedules) is theirs:
+  they and staff issue or stop it.
+- **Hand-off notes** are their author's own (the outgoing person's, who must
+  be on call then or within a day, ``oncall.handoffs``); nobody writes one in
+  another person's name, staff included.
 
 **Not testable.** Letting a post-mortem owe no regression test (a waiver)
 is asked for by its writers and decided by the owning team's lead or staff
@@ -126,6 +134,15 @@ def may_write_service(actor: User | None, service: Service) -> bool:
     return is_staff(actor) or is_member(actor, service.team_id)
 
 
+def may_write_team(actor: User | None, team_id: int | None) -> bool:
+    """A team's own settings (its error-budget policy): its members and staff."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    return is_staff(actor) or is_member(actor, team_id)
+
+
 def may_write_schedule(actor: User | None, schedule: Any) -> bool:
     """An on-call schedule (its layers, members, overrides) is its team's: members and staff, as a service."""
     if actor is None:
@@ -166,7 +183,8 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 
 def may_write(actor: User | None, obj: Any) -> bool:
-    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service or SLO.
+    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service, SLO,
+    error-budget policy or on-call object.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
@@ -185,8 +203,14 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_service(actor, obj)
     if label == "slos.slo":
         return may_write_service(actor, obj.service)
+    if label == "slos.budgetpolicy":
+        return may_write_team(actor, obj.team_id)
     if label == "oncall.swap":
         return may_write_swap(actor, obj)
+    if label == "oncall.personcalendar":
+        return actor is not None and _signed_in(actor) and (actor.pk == obj.user_id or is_staff(actor))
+    if label == "oncall.handoffnote":
+        return actor is not None and _signed_in(actor) and actor.pk == obj.author_id
     if label in _SCHEDULE_OF:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
@@ -201,8 +225,14 @@ def denied_message(obj: Any) -> str:
         return "Only members of the service's team and staff may change this service."
     if label == "slos.slo":
         return "Only members of the service's team and staff may change its SLOs."
+    if label == "slos.budgetpolicy":
+        return "Only members of the team and staff may change its error-budget policy."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "oncall.personcalendar":
+        return "A person's calendar feed is theirs: only they and staff issue or stop it."
+    if label == "oncall.handoffnote":
+        return "A hand-off note is its author's own: write yours while you are on call."
     if label == "oncall.swap":
         return "Only the person who asked for this swap, members of the schedule's team and staff may change it."
     if label in _SCHEDULE_OF:
