@@ -107,6 +107,7 @@ def incident_declare(
             announce="declared" if announce else "",
         )
     )
+    effects.incident_channel_owe(incident)  # its Slack channel, when the team wants one: by a worker, after commit
     return incident
 
 

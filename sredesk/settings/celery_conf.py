@@ -114,6 +114,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(hours=1)),
         "options": {"expires": 3600},
     },
+    # Archives Slack incident channels whose post-mortem completed their team's days ago (slackchannels); hourly.
+    "slack-channels-archive": {
+        "task": "slackchannels.archive_due",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {
         "task": "incidents.webhook_deliveries_purge",
