@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from .health import slack_health
 from .models import Notification, OutboxMessage, SlackProblem
 
 OUTBOX_HELP = (
@@ -48,15 +49,16 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 SLACK_PROBLEMS_HELP = (
-    "Slack errors a person must fix (a revoked token, the bot missing from a channel, an unknown member id), on the "
-    "workspace, a team or a person. Each is one row however often it recurs; it is marked fixed when the same call "
-    "succeeds again, or here once you have fixed it."
+    "Above: whether Slack works for sredesk now (asked when this page opens). Below: Slack errors a person must "
+    "fix (a revoked token, the bot missing from a channel, an unknown member id), on the workspace, a team or a "
+    "person. Each is one row however often it recurs; it is marked fixed when the same call succeeds again, or "
+    "here once you have fixed it."
 )
 
 
 @admin.register(SlackProblem)
 class SlackProblemAdmin(admin.ModelAdmin):
-    change_list_template = "admin/change_list_help.html"
+    change_list_template = "admin/notifications/slack_health.html"
     list_display = ("words", "owner", "error", "target", "occurrences", "first_seen_at", "last_seen_at", "fixed_at")
     list_filter = (("fixed_at", admin.EmptyFieldListFilter), "error")
     search_fields = ("words", "error", "target", "key")
@@ -76,4 +78,5 @@ class SlackProblemAdmin(admin.ModelAdmin):
         queryset.filter(fixed_at__isnull=True).update(fixed_at=timezone.now())
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"changelist_help": SLACK_PROBLEMS_HELP, **(extra_context or {})})
+        context = {"changelist_help": SLACK_PROBLEMS_HELP, "health": slack_health(), **(extra_context or {})}
+        return super().changelist_view(request, context)

@@ -133,6 +133,8 @@ class SlackProblem(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
+        verbose_name = "Slack problem"
+        verbose_name_plural = "Slack health and problems"
         constraints = [
             models.UniqueConstraint(
                 fields=["key", "error", "target"],

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +145,16 @@ def slack_call(method: str, *, target: str = "", **params: Any) -> dict[str, Any
     Raises SlackCallError (recorded, and logged) on any failure; ValueError for
     a method missing from ``METHOD_SCOPES``.
     """
+    response = slack_response(method, target=target, **params)
+    return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def slack_response(method: str, *, target: str = "", **params: Any) -> SlackResponse:
+    """``slack_call``, returning slack_sdk's whole response (its headers too: ``X-OAuth-Scopes`` of ``auth.test``)."""
     if method not in METHOD_SCOPES:
         raise ValueError(f"{method} is not in METHOD_SCOPES: add it with the scope it needs")
     try:
-        response = slack_client().api_call(method, params={k: v for k, v in params.items() if v is not None})
-        return dict(response.data) if isinstance(response.data, dict) else {}
+        return slack_client().api_call(method, params={k: v for k, v in params.items() if v is not None})
     except SlackApiError as exc:
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         status = exc.response.status_code
