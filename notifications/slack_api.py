@@ -38,8 +38,8 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.setTopic": "channels:manage",  # the incident page and post-mortem in its topic
     "conversations.archive": "channels:manage",  # archived some days after the post-mortem completes
     "conversations.unarchive": "channels:manage",
-    "conversations.join": "channels:join",  # the bot joins a public team channel it posts to
     "conversations.info": "channels:read",  # whether the bot is in each team's channel (health view)
+    "conversations.history": "channels:history",  # the text of a message given the team's reaction (timeline)
     "bookmarks.add": "bookmarks:write",  # incident page and post-mortem bookmarked in the channel
     "users.info": "users:read",  # a Slack user's profile, to map them to a sredesk person
     "views.open": "",  # modals need no scope of their own: a trigger id from the user's click
@@ -51,7 +51,6 @@ RECEIVED_SCOPES: dict[str, str] = {
     "pins:read": "pinned messages in an incident channel become timeline entries (pin_added events)",
     "reactions:read": "a team's chosen reaction in an incident channel becomes a timeline entry (reaction_added)",
     "users:read.email": "a Slack user's verified email, to find their sredesk account the first time",
-    "channels:history": "the text of a pinned or reacted-to message, for its timeline entry",
 }
 SCOPES_NEEDED: frozenset[str] = frozenset(s for s in METHOD_SCOPES.values() if s) | frozenset(RECEIVED_SCOPES)
 
