@@ -247,6 +247,7 @@ class FakeChannel:
     members: set[str] = field(default_factory=set)
     topic: str = ""
     bookmarks: list[dict[str, Any]] = field(default_factory=list)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # by ts, for conversations.history
 
 
 @dataclass
@@ -316,6 +317,12 @@ def _workspace_reply(self: FakeSlack, method: str, body: dict[str, Any]) -> Scri
         if channel is None:
             return _error("channel_not_found")
         return _ok(channel={**_channel_json(channel), "is_member": channel.id in ws.bot_member_of})
+    if method == "conversations.history":
+        if channel is None:
+            return _error("channel_not_found")
+        latest = str(body.get("latest", ""))
+        found = [m for ts, m in channel.messages.items() if ts == latest and body.get("inclusive") in ("true", "1")]
+        return _ok(messages=found, has_more=False)
     if method not in {
         "conversations.invite", "conversations.setTopic", "conversations.archive", "conversations.unarchive",
         "bookmarks.add",

@@ -23,7 +23,7 @@ def slack(settings):
 
 
 def test_health_names_missing_scopes_and_each_team_channel(slack, operator_client):
-    slack.workspace.scopes = ",".join(sorted(SCOPES_NEEDED - {"bookmarks:write"}) + ["admin"])
+    slack.workspace.scopes = ",".join([*sorted(SCOPES_NEEDED - {"bookmarks:write"}), "admin"])
     joined = slack.workspace.add_channel("sre-payments", bot_in=True)
     outside = slack.workspace.add_channel("sre-search")
     TeamFactory(name="Payments", slack_channel=joined.id)
