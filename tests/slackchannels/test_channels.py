@@ -300,3 +300,15 @@ def test_a_team_without_a_channel_setting_but_an_existing_channel_keeps_it_up_to
     IncidentChannel.objects.create(incident=incident, channel_id=slack.workspace.add_channel("inc-x").id, name="inc-x")
     incident_channel_sync(incident.pk)
     assert len(slack.calls("conversations.invite")) == 1
+
+
+def test_the_incident_page_links_its_channel(
+    slack, team, commander, service, client, django_capture_on_commit_callbacks
+):
+    incident = declare(commander, service, capture=django_capture_on_commit_callbacks)
+    row = IncidentChannel.objects.get(incident=incident)
+    client.force_login(commander)
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'<a href="https://slack.com/app_redirect?channel={row.channel_id}">#{row.name}</a>' in page
+    other = IncidentFactory(owning_team=team)
+    assert "slack-channel" not in client.get(f"/incidents/{other.pk}/").content.decode()
