@@ -72,7 +72,7 @@ def slack_health() -> SlackHealth:
         health.token_words = "Slack is off: SLACK_BOT_TOKEN is not set, so sredesk neither calls nor answers Slack."
         return health
     try:
-        response = slack_response("auth.test")
+        response = slack_response("auth.test", record=False)
     except SlackCallError as exc:
         health.token_ok, health.token_words = False, plain_words(exc.error)
         return health
@@ -93,7 +93,7 @@ def _team_channel(team) -> TeamChannelHealth:
             team, channel, None, "Given by name: Slack checks only ids. Give the channel's id (C…) to check it."
         )
     try:
-        info = slack_call("conversations.info", target=channel, channel=channel).get("channel", {})
+        info = slack_call("conversations.info", record=False, channel=channel).get("channel", {})
     except SlackCallError as exc:
         return TeamChannelHealth(team, channel, False, plain_words(exc.error, channel))
     if info.get("is_archived"):

@@ -137,18 +137,19 @@ def slack_client() -> WebClient:
     )
 
 
-def slack_call(method: str, *, target: str = "", **params: Any) -> dict[str, Any]:
+def slack_call(method: str, *, target: str = "", record: bool = True, **params: Any) -> dict[str, Any]:
     """Call Slack Web API ``method`` with ``params`` (form fields); returns its reply (``ok`` true) as a dict.
 
-    ``target`` names the channel or member concerned, for the recorded failure.
+    ``target`` names the channel or member concerned, for the recorded failure;
+    ``record=False`` records none (the health view's own questions).
     Raises SlackCallError (recorded, and logged) on any failure; ValueError for
     a method missing from ``METHOD_SCOPES``.
     """
-    response = slack_response(method, target=target, **params)
+    response = slack_response(method, target=target, record=record, **params)
     return dict(response.data) if isinstance(response.data, dict) else {}
 
 
-def slack_response(method: str, *, target: str = "", **params: Any) -> SlackResponse:
+def slack_response(method: str, *, target: str = "", record: bool = True, **params: Any) -> SlackResponse:
     """``slack_call``, returning slack_sdk's whole response (its headers too: ``X-OAuth-Scopes`` of ``auth.test``)."""
     if method not in METHOD_SCOPES:
         raise ValueError(f"{method} is not in METHOD_SCOPES: add it with the scope it needs")
@@ -168,7 +169,8 @@ def slack_response(method: str, *, target: str = "", **params: Any) -> SlackResp
     except (SlackClientError, OSError) as exc:
         logger.warning("Slack unreachable", extra={"method": method, "error": str(exc)})
         failure = SlackCallError(method, "unreachable")
-    record_failure(method, failure.error, target=target, status=failure.status)
+    if record:
+        record_failure(method, failure.error, target=target, status=failure.status)
     raise failure
 
 

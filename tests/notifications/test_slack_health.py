@@ -55,3 +55,9 @@ def test_without_slack_the_view_calls_nothing(settings, operator_client):
     page = operator_client.get(URL).content.decode()
     assert "Slack is off: SLACK_BOT_TOKEN is not set" in page
     assert "No Slack call has failed." in page
+
+
+def test_opening_the_view_records_nothing(slack, operator_client):
+    TeamFactory(name="Gone", slack_channel="C0DELETED")
+    operator_client.get(URL)
+    assert not SlackCallFailure.objects.exists()
