@@ -19,7 +19,7 @@ from django.db import transaction
 
 from incidents.models import Incident, Source, TimelineEvent
 from incidents.services import incident_add_note
-from notifications.slack_api import SlackCallError, slack_call
+from notifications.slack_api import SlackCallError, plain_words, slack_call
 from ownership.models import User
 from sredesk.exceptions import PermissionDenied
 
@@ -68,8 +68,9 @@ def slack_message_to_timeline(
     ``how`` says what made it count, e.g. "Pinned" or "Marked :memo:". Returns
     ``Outcome(already=True)`` when the message is on the timeline already, and
     ``Outcome(refusal=...)`` when ``actor`` is None (a Slack user linked to
-    no sredesk person), the write rule refuses them, or Slack cannot give the
-    text. Raises SlackCallError for a temporary Slack error (the event is retried).
+    no sredesk person), the write rule refuses them, or Slack refuses the text;
+    when Slack is only down, the entry says the text could not be read (the
+    event will not come again: its id is recorded).
     """
     row = IncidentChannel.objects.filter(channel_id=channel_id).select_related("incident__owning_team").first()
     if row is None or not ts:
@@ -80,9 +81,10 @@ def slack_message_to_timeline(
         try:
             text = message_text(channel_id, ts)
         except SlackCallError as exc:
-            if not exc.needs_person:
-                raise
-            return Outcome(refusal=f"sredesk could not read that message ({exc.error}).")
+            if exc.needs_person:
+                return Outcome(refusal=f"sredesk could not read that message: {plain_words(exc.error, channel_id)}")
+            # The event is not delivered again (its id is recorded): keep that it counted, without its text.
+            text = f"(message {ts}: Slack did not give its text, {exc.error})"
     text = html.unescape(text or "").strip()[:TEXT_LIMIT]  # Slack escapes &, < and > in message text
     if not text:
         return Outcome(refusal="That message has no text sredesk could put on the timeline.")

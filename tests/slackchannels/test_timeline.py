@@ -69,3 +69,12 @@ def test_only_the_teams_reaction_counts(channel, team):
     team.save()
     incident.owning_team.refresh_from_db()
     assert not reaction_counts(incident, "memo")
+
+
+def test_slack_down_while_reading_still_records_that_it_counted(channel, commander, slack):
+    slack.fail_method("conversations.history", "internal_error", status=500)
+    outcome = slack_message_to_timeline(
+        channel_id=channel.channel_id, ts="1700000000.000100", text=None, actor=commander, how="Marked :memo:"
+    )
+    assert outcome.entry is not None
+    assert "Slack did not give its text" in entries(channel.incident)[0]
