@@ -105,12 +105,7 @@ def _team_channel(team) -> TeamChannelHealth:
 
 def _last_inbound() -> tuple[datetime | None, str]:
     """When Slack last sent sredesk a request (the Slack app's inbound ledger), and what it was."""
-    try:
-        model = apps.get_model("slackapp", "InboundRequest")
-    except LookupError:
-        return None, "The Slack app's inbound doors are not installed."
-    row = model.objects.order_by("-pk").first()
+    row = apps.get_model("slackapp", "InboundRequest").objects.order_by("-received_at", "-pk").first()
     if row is None:
-        return None, "Slack has not sent sredesk any request yet: check the URLs in the app's settings."
-    at = next((getattr(row, name) for name in ("received_at", "created_at", "at") if hasattr(row, name)), None)
-    return at, str(row)
+        return None, "Slack has not sent sredesk any request yet: check the app's three URLs (docs/slack-app.md)."
+    return row.received_at, str(row)

@@ -48,6 +48,7 @@ METHOD_SCOPES: dict[str, str] = {
 # Scopes the app needs for what Slack sends it rather than what it calls.
 RECEIVED_SCOPES: dict[str, str] = {
     "commands": "the /sredesk slash command",
+    "app_mentions:read": "@sredesk <verb> in a channel (app_mention events)",
     "pins:read": "pinned messages in an incident channel become timeline entries (pin_added events)",
     "reactions:read": "a team's chosen reaction in an incident channel becomes a timeline entry (reaction_added)",
     "users:read.email": "a Slack user's verified email, to find their sredesk account the first time",

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from notifications.models import SlackCallFailure
 from notifications.slack_api import SCOPES_NEEDED
+from slackapp.models import InboundRequest
 from tests.factories import TeamFactory
 from tests.fakes import FakeSlack
 
@@ -61,3 +62,9 @@ def test_opening_the_view_records_nothing(slack, operator_client):
     TeamFactory(name="Gone", slack_channel="C0DELETED")
     operator_client.get(URL)
     assert not SlackCallFailure.objects.exists()
+
+
+def test_the_last_inbound_request_is_named(slack, operator_client):
+    assert "Slack has not sent sredesk any request yet" in operator_client.get(URL).content.decode()
+    InboundRequest.objects.create(kind="command", key="U1:T1", name="ack", payload={})
+    assert "Slash command ack (queued)" in operator_client.get(URL).content.decode()
