@@ -1,8 +1,8 @@
 """Every Slack Web API call sredesk makes besides posting a message: one client, one error vocabulary, one scope list.
 
 ``slack_call(method, **params)`` calls ``method`` through slack_sdk's
-``WebClient`` (base URL ``SREDESK_SLACK_API_URL``, timeout
-``SREDESK_SLACK_TIMEOUT_SECONDS``, no SDK-level retries: the caller's task or
+``WebClient`` (``slackapp.client.slack_client``: base URL ``SREDESK_SLACK_API_URL``,
+timeout ``SREDESK_SLACK_TIMEOUT_SECONDS``, no SDK-level retries: the caller's task or
 sweep retries) and returns Slack's reply as a dict. Any failure raises
 ``SlackCallError`` with Slack's error code (``invalid_auth``, ``name_taken``,
 ...; ``http_<status>`` for a reply without one, ``unreachable`` for a network
@@ -20,8 +20,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
@@ -128,16 +126,6 @@ class SlackCallError(Exception):
         return self.error in NEEDS_PERSON
 
 
-def slack_client() -> WebClient:
-    """A WebClient with sredesk's token, base URL and timeout, and no retries of its own."""
-    return WebClient(
-        token=settings.SLACK_BOT_TOKEN,
-        base_url=settings.SREDESK_SLACK_API_URL,
-        timeout=settings.SREDESK_SLACK_TIMEOUT_SECONDS,
-        retry_handlers=[],
-    )
-
-
 def slack_call(method: str, *, target: str = "", record: bool = True, **params: Any) -> dict[str, Any]:
     """Call Slack Web API ``method`` with ``params`` (form fields); returns its reply (``ok`` true) as a dict.
 
@@ -155,6 +143,8 @@ def slack_response(method: str, *, target: str = "", record: bool = True, **para
     if method not in METHOD_SCOPES:
         raise ValueError(f"{method} is not in METHOD_SCOPES: add it with the scope it needs")
     try:
+        from slackapp.client import slack_client  # the one WebClient set-up: token, base URL, timeout, no retries
+
         return slack_client().api_call(method, params={k: v for k, v in params.items() if v is not None})
     except SlackApiError as exc:
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
