@@ -43,6 +43,8 @@ its own rules; an anonymous user may write nothing.
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
+- **Integrations** (alert sources) are configuration shared by every team:
+  staff only.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -131,7 +133,8 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 
 def may_write(actor: User | None, obj: Any) -> bool:
-    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service or SLO.
+    """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service, SLO,
+    on-call object or integration.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
@@ -154,6 +157,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
         return may_write_schedule(actor, obj)
+    if label == "incidents.integration":
+        return actor is None or (_signed_in(actor) and is_staff(actor))
     raise TypeError(f"No write rule for {label}.")
 
 
@@ -168,6 +173,8 @@ def denied_message(obj: Any) -> str:
         return "Only members of the owning team, the incident commander and staff may change this incident."
     if label in _SCHEDULE_OF:
         return "Only members of the schedule's team and staff may change its on-call schedule."
+    if label == "incidents.integration":
+        return "Only staff may change an integration's settings."
     return (
         "Only members of the owning team, the incident commander, the post-mortem's owner and staff "
         "may change this post-mortem."
