@@ -20,6 +20,7 @@ from django_fsm import can_proceed
 from incidents.models import Incident, Source, TimelineEvent
 from ownership.models import User
 from ownership.permissions import require_write
+from slos.policy import postmortem_due_in
 from sredesk.exceptions import StateConflict
 from sredesk.versions import BasedOn, merge_edit, value_key
 
@@ -50,8 +51,9 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
     per incident (the one-to-one key): a retried step or a repeated resolve
     finds the existing draft. Owner: the incident commander, else the owning
     team's lead (None when neither exists). Due ``SREDESK_POSTMORTEM_DUE_DAYS[severity]``
-    days after ``resolved_at``. The incident's timeline is copied in as
-    literal Markdown (``timeline_markdown``). Returns (None, False) for a
+    days after ``resolved_at``, or that times the policy's ``due_factor`` while the primary service is under
+    its team's error-budget policy (``slos.policy.postmortem_due_in``; the timeline says so). The incident's
+    timeline is copied in as literal Markdown (``timeline_markdown``). Returns (None, False) for a
     severity that needs no post-mortem, and for an alert-made incident its
     integration finds too short or unacknowledged
     (``postmortems.decline.draft_needed``, said once on the timeline).
@@ -70,9 +72,9 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
         return existing, False
     team = incident.owning_team
     owner = incident.commander or (team.lead if team else None)
-    due_at = (incident.resolved_at or incident.detected_at) + timedelta(
-        days=settings.SREDESK_POSTMORTEM_DUE_DAYS[incident.severity]
-    )
+    usual = timedelta(days=settings.SREDESK_POSTMORTEM_DUE_DAYS[incident.severity])
+    due_in, policy = postmortem_due_in(incident.primary_service, usual)
+    due_at = (incident.resolved_at or incident.detected_at) + due_in
     try:
         with transaction.atomic():
             postmortem = PostMortem.objects.create(
@@ -80,9 +82,10 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
             )
     except IntegrityError:  # a concurrent resolve created it first
         return PostMortem.objects.get(incident=incident), False
+    sooner = f" ({policy.due_percent} % of the usual time: error-budget policy, {policy.reason})" if policy else ""
     postmortem_timeline_append(
         incident.pk,
-        f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}",
+        f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}{sooner}",
         actor=None,
         source=Source.SYSTEM,
         data={"postmortem_id": postmortem.pk},

@@ -11,10 +11,11 @@ of the usual days (``postmortems.services``). The reminder sweep, the
 post-mortem draft, the pages and the API all ask here.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ownership.models import Service, Team
@@ -53,6 +54,25 @@ def under_policy_q(service_path: str = "pk") -> Q:
     return Q(Exists(spent_slos(OuterRef(service_path))))
 
 
+def steps_sooner(service_path: str) -> Case:
+    """An expression on any model reaching a service by ``service_path`` (as ``under_policy_q``): how many
+    reminder cadence steps ahead its post-mortems' reminders go, the team policy's ``reminder_steps_sooner``
+    while the service is under it, else 0. One subquery in the statement (the reminder sweep stays flat)."""
+    prefix = "" if service_path == "pk" else f"{service_path}__"
+    steps = Coalesce(f"{prefix}team__budget_policy__reminder_steps_sooner", Value(DEFAULT.reminder_steps_sooner))
+    return Case(When(under_policy_q(service_path), then=steps), default=Value(0), output_field=IntegerField())
+
+
+def postmortem_due_in(service: Service | None, usual: dt.timedelta) -> tuple[dt.timedelta, "PolicyEffect | None"]:
+    """How long a new post-mortem of an incident on ``service`` (its primary service) has: ``usual``, times the
+    policy's ``due_factor`` while the service is under its team's policy. Returns (that time, the policy in force
+    or None). Two queries when there is a service."""
+    effect = policy_effect(service) if service is not None else None
+    if effect is None:
+        return usual, None
+    return usual * float(effect.policy.due_factor), effect
+
+
 def services_under_policy():
     """Services under their team's error-budget policy."""
     return Service.objects.filter(under_policy_q())
@@ -66,17 +86,27 @@ class PolicyEffect:
     slos: list[SLO]
 
     @property
-    def sentence(self) -> str:
+    def reason(self) -> str:
+        """Why it is in force, e.g. "Availability is exhausted"."""
         names = ", ".join(slo.name for slo in self.slos)
         when = (
             "is exhausted"
             if self.policy.threshold == 0
             else f"is at or below {self.policy.threshold * 100:.0f} % of its budget"
         )
-        due = (self.policy.due_factor * 100).quantize(Decimal(1))
+        return f"{names} {when}"
+
+    @property
+    def due_percent(self) -> Decimal:
+        """A new post-mortem's time to its due date, in percent of the usual."""
+        return (self.policy.due_factor * 100).quantize(Decimal(1))
+
+    @property
+    def sentence(self) -> str:
         return (
-            f"Error-budget policy in force: {names} {when}. Post-mortems of this service's incidents are reminded "
-            f"{self.policy.reminder_steps_sooner} step(s) sooner, and new ones are due in {due} % of the usual time."
+            f"Error-budget policy in force: {self.reason}. Post-mortems of this service's incidents are reminded "
+            f"{self.policy.reminder_steps_sooner} step(s) sooner, and new ones are due in {self.due_percent} % of "
+            "the usual time."
         )
 
 

@@ -27,6 +27,13 @@ never silently ends. A person is reminded inside their working hours only
 (``ownership.hours``): a delivery due at night is held (``not_before``) until
 the next opening. Snoozed post-mortems are skipped until the snooze ends.
 
+While an incident's primary service is under its team's error-budget policy
+(``slos.policy``: one of its SLOs has spent its budget, down to the team's
+threshold), every debt of the post-mortem escalates ``reminder_steps_sooner``
+steps ahead: step ``n + k`` falls at the usual time of step ``n``. The steps
+jumped over are never owed (no ledger row, unlike a step missed while no sweep
+ran), and a debt never goes back to an earlier step when the policy is lifted.
+
 Planning is set-based (a fixed number of queries whatever the number of
 post-mortems) and idempotent under concurrency: reminders are unique per
 (post-mortem, kind, subject, cycle, step) and deliveries per (reminder,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Exists, Max, Min, Model, OuterRef, Q, QuerySet
 
 from incidents.models import public_id_for
+from slos.policy import steps_sooner
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
 from ..querysets import action_item_overdue_since, overdue_draft_q, owing_regression_test_q
@@ -35,6 +36,9 @@ class Due:
     due_at: dt.datetime
     action_item: ActionItem | None = None
     snoozed_until: dt.datetime | None = None  # the post-mortem's snooze, over or not (None: never snoozed)
+    # Cadence steps ahead under the error-budget policy (``slos.policy``): step ``n + sooner`` falls at the
+    # usual time of step ``n``, and steps below ``sooner`` are never planned.
+    sooner: int = 0
 
     @property
     def public_id(self) -> str:
@@ -50,8 +54,14 @@ class Due:
 
     @property
     def since(self) -> dt.datetime:
-        """When the debt began (its step 0's due time)."""
-        return self.due_at - dt.timedelta(seconds=cadence_offset(self.step))
+        """When the debt began (its first step's due time)."""
+        return self.due_at - dt.timedelta(seconds=cadence_offset(self.step - self.sooner))
+
+    def step_due_at(self, step: int) -> dt.datetime | None:
+        """When ``step`` of this debt falls due under the same policy; None for a step the policy skips."""
+        if step < self.sooner:
+            return None
+        return self.since + dt.timedelta(seconds=cadence_offset(step - self.sooner))
 
 
 def cadence_offset(step: int) -> float:
@@ -63,15 +73,22 @@ def cadence_offset(step: int) -> float:
     return offsets[-1] + (step - len(offsets) + 1) * settings.SREDESK_REMINDER_REPEAT_SECONDS
 
 
-def cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime] | None:
+def cadence_step(since: dt.datetime, now: dt.datetime, sooner: int = 0) -> tuple[int, dt.datetime] | None:
     """The latest cadence step due at ``now`` for a debt that began at ``since``.
 
     Steps fall at ``SREDESK_REMINDER_CADENCE_SECONDS`` after ``since``, then every
     ``SREDESK_REMINDER_REPEAT_SECONDS`` after the last of them. Returns (step, the
     step's due time), or None before the first step. Steps missed while
     nothing ran are not sent late one by one: only the latest counts (planning
-    records the missed ones as superseded, with the reason).
+    records the missed ones as superseded, with the reason). ``sooner``: the
+    error-budget policy's steps ahead (``slos.policy.steps_sooner``); the step
+    returned is that many higher, due at the same time.
     """
+    found = _cadence_step(since, now)
+    return None if found is None else (found[0] + sooner, found[1])
+
+
+def _cadence_step(since: dt.datetime, now: dt.datetime) -> tuple[int, dt.datetime] | None:
     offsets = settings.SREDESK_REMINDER_CADENCE_SECONDS
     repeat = settings.SREDESK_REMINDER_REPEAT_SECONDS
     elapsed = (now - since).total_seconds()
@@ -108,7 +125,7 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
         PostMortem.objects.filter(_awake(now))
         # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
         .filter(overdue_draft_q(now) | owing_regression_test_q(now, tests=tests))
-        .annotate(regressed=regressed)
+        .annotate(regressed=regressed, sooner=steps_sooner("incident__primary_service"))
         .order_by()
         # Tuples, not model instances: planning reads a handful of columns of thousands of rows.
         .values_list(
@@ -124,6 +141,7 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
             "owner_id",
             "regressed",
             "snoozed_until",
+            "sooner",
         )
     )
 
@@ -144,6 +162,7 @@ def _postmortem_dues(rows: list[tuple], now: dt.datetime) -> list[Due]:
         owner_id,
         is_regressed,
         snoozed_until,
+        sooner,
     ) in rows:
         if status in (S.DRAFT, S.IN_REVIEW):
             kind, since, cycle = Kind.OVERDUE_DRAFT, due_at, 0
@@ -153,10 +172,22 @@ def _postmortem_dues(rows: list[tuple], now: dt.datetime) -> list[Due]:
             kind, since = Kind.NO_REGRESSION_TEST, cycle_started if cycle else published_at
         else:
             continue
-        step = cadence_step(since, now) if since else None
+        step = cadence_step(since, now, sooner) if since else None
         if step is not None:
             dues.append(
-                Due(pk, incident_id, title, team_id, owner_id, due_at, kind, cycle, *step, snoozed_until=snoozed_until)
+                Due(
+                    pk,
+                    incident_id,
+                    title,
+                    team_id,
+                    owner_id,
+                    due_at,
+                    kind,
+                    cycle,
+                    *step,
+                    snoozed_until=snoozed_until,
+                    sooner=sooner,
+                )
             )
     return dues
 
@@ -170,6 +201,7 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
         .exclude(postmortem__status__in=[S.COMPLETE, S.DECLINED])
         .filter(Q(postmortem__snoozed_until__isnull=True) | Q(postmortem__snoozed_until__lte=now))
         .select_related("owner", "postmortem__incident")
+        .annotate(policy_sooner=steps_sooner("postmortem__incident__primary_service"))
         .only(
             "id",
             "title",
@@ -195,7 +227,7 @@ def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
         # Not before the item existed: one created already late (a confirmed past due date) gets its
         # personal reminders from the start, rather than going straight to the digest.
         since = max(action_item_overdue_since(item.due_date), item.created_at)
-        step = cadence_step(since, now)
+        step = cadence_step(since, now, item.policy_sooner)
         if step is not None:
             pm, incident = item.postmortem, item.postmortem.incident
             dues.append(
@@ -211,6 +243,7 @@ def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
                     *step,
                     action_item=item,
                     snoozed_until=pm.snoozed_until,
+                    sooner=item.policy_sooner,
                 )
             )
     return dues

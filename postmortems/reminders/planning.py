@@ -20,11 +20,24 @@ from sredesk.lookups import chunks
 
 from ..models import Reminder, ReminderDelivery
 from .delivery import _enqueue
-from .due import PERSON_FIELDS, Due, cadence_offset, due_reminder_chunks
+from .due import PERSON_FIELDS, Due, due_reminder_chunks
 
 logger = logging.getLogger(__name__)
 
 Channel = ReminderDelivery.Channel
+
+
+def unplanned(dues: list[Due], planned: set[tuple]) -> list[Due]:
+    """The steps of ``dues`` to plan: not planned yet, and not behind a step of the same debt already planned.
+
+    A debt never goes back to an earlier step: when the error-budget policy is lifted, the step it brought
+    forward stays the latest, and the next one falls at its usual time.
+    """
+    reached: dict[tuple, int] = {}
+    for postmortem_id, kind, subject_key, cycle, step in planned:
+        debt = (postmortem_id, kind, subject_key, cycle)
+        reached[debt] = max(step, reached.get(debt, step))
+    return [d for d in dues if d.key not in planned and d.step > reached.get(d.key[:4], -1)]
 
 
 def planned_keys(dues: list[Due]) -> set[tuple]:
@@ -49,13 +62,14 @@ def missed_steps(due: Due, planned: set[tuple], *, last_sweep: dt.datetime | Non
 
     ``last_sweep`` is the instant the previous sweep planned at (None before the first sweep: no history to
     have missed). A step that fell due before it was left unplanned on purpose (a snooze covered it, or it
-    was not owed yet) and is not recorded.
+    was not owed yet) and is not recorded. Nor is a step the error-budget policy jumps over (``Due.sooner``):
+    it is not missed, it is never owed.
     """
     if last_sweep is None:
         return []
     missed = []
-    for step in range(due.step):
-        due_at = due.since + dt.timedelta(seconds=cadence_offset(step))
+    for step in range(due.sooner, due.step):
+        due_at = due.step_due_at(step)
         if due_at <= last_sweep or (due.snoozed_until and due_at < due.snoozed_until):
             continue
         if (due.postmortem_id, due.kind, due.subject_key, due.cycle, step) in planned:
@@ -230,9 +244,10 @@ def reminders_send_now(*, postmortem_ids: list[int], now: dt.datetime | None = N
     fresh, planned_before = set(), set()
     for part in chunks(personal, settings.SREDESK_REMINDER_PLAN_CHUNK):
         planned = planned_keys(part)
-        new = [d for d in part if d.key not in planned]
+        new = unplanned(part, planned)
         fresh |= {d.postmortem_id for d in new}
-        planned_before |= {d.postmortem_id for d in part if d.key in planned}
+        new_keys = {d.key for d in new}
+        planned_before |= {d.postmortem_id for d in part if d.key not in new_keys}
         mine += _plan(new, now=now) if new else []
     already = len(planned_before - fresh)
     deliveries = ReminderDelivery.objects.filter(reminder_id__any=mine)

@@ -25,8 +25,8 @@ from ownership.models import Team
 
 from ..models import Heartbeat, Reminder, ReminderDelivery
 from .delivery import _enqueue, _what
-from .due import Due, cadence_offset, due_reminder_chunks
-from .planning import _plan, _team_leads, missed_steps, planned_keys
+from .due import Due, due_reminder_chunks
+from .planning import _plan, _team_leads, missed_steps, planned_keys, unplanned
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def plan_due(*, now: dt.datetime, last_sweep: dt.datetime | None = None) -> Plan
         _plan_isolated(personal, now=now, last_sweep=last_sweep, result=result)
         for due in personal:
             if due.step + 1 < most:
-                upcoming = due.since + dt.timedelta(seconds=cadence_offset(due.step + 1))
+                upcoming = due.step_due_at(due.step + 1)
                 result.next_due_at = min(filter(None, [result.next_due_at, upcoming]))
         _add_to_digests(result.digests, chunk)
     return result
@@ -104,7 +104,7 @@ def _plan_isolated(dues: list[Due], *, now: dt.datetime, last_sweep: dt.datetime
     try:
         with transaction.atomic():
             planned = planned_keys(dues)
-            new = [d for d in dues if d.key not in planned]
+            new = unplanned(dues, planned)
             missed = dict(m for d in new for m in missed_steps(d, planned, last_sweep=last_sweep, now=now))
             created = _plan([*missed, *new], now=now, superseded={d.key: why for d, why in missed.items()})
     except Exception:  # any error of one step must not stop the others: isolate it
