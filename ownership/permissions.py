@@ -38,13 +38,13 @@ its own rules; an anonymous user may write nothing.
   by writers.
 - **Services** (catalog fields) belong to their team: its members and staff.
   A service no team owns is staff's (it is configuration, not triage).
+- **Integrations** (alert sources) are configuration shared by every team:
+  staff only.
 - **SLOs** and their pushed samples follow their service: its team's members
   and staff (moving an SLO to another service needs both services).
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
-- **Integrations** (alert sources) are configuration shared by every team:
-  staff only.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -141,6 +141,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
     module has no rule for is a bug, not a refusal).
     """
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return actor is None or (_signed_in(actor) and is_staff(actor))
     if label == "incidents.incident":
         return may_write_incident(actor, obj)
     if label == "postmortems.postmortem":
@@ -157,14 +159,14 @@ def may_write(actor: User | None, obj: Any) -> bool:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
         return may_write_schedule(actor, obj)
-    if label == "incidents.integration":
-        return actor is None or (_signed_in(actor) and is_staff(actor))
     raise TypeError(f"No write rule for {label}.")
 
 
 def denied_message(obj: Any) -> str:
     """Who may change ``obj``, as a sentence for the refusal."""
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return "Only staff may change an integration's settings."
     if label == "ownership.service":
         return "Only members of the service's team and staff may change this service."
     if label == "slos.slo":
@@ -173,8 +175,6 @@ def denied_message(obj: Any) -> str:
         return "Only members of the owning team, the incident commander and staff may change this incident."
     if label in _SCHEDULE_OF:
         return "Only members of the schedule's team and staff may change its on-call schedule."
-    if label == "incidents.integration":
-        return "Only staff may change an integration's settings."
     return (
         "Only members of the owning team, the incident commander, the post-mortem's owner and staff "
         "may change this post-mortem."
