@@ -7,7 +7,10 @@ so nothing owed is lost when a process dies:
   ``announced_at`` (an incident declared, escalated, resolved or re-opened, a
   post-mortem published, a regression test failing or missing);
 - ``postmortem_draft``: a pending ``SideEffect`` row, owed when an incident
-  whose severity needs a post-mortem is resolved.
+  whose severity needs a post-mortem is resolved;
+- ``slack_cards``: an incident's Slack message per conversation
+  (``IncidentCard``), owed a post when first announced there and an edit
+  whenever the incident changes (its ``version`` moves past the card's).
 
 After commit ``queue_after_commit`` hands each to the worker task
 ``incidents.side_effect`` (``side_effect_run``); beat's
@@ -34,12 +37,14 @@ from notifications.services import notify
 from oncall import paging as oncall_paging
 from ownership.models import User
 
-from . import alert_labels
+from . import alert_labels, cards
+from .cards import incident_url
 from .models import Incident, SideEffect, TimelineEvent
 
 logger = logging.getLogger(__name__)
 
 ANNOUNCE = "announce"
+CARDS = "slack_cards"
 POSTMORTEM_DRAFT = SideEffect.Kind.POSTMORTEM_DRAFT.value
 
 # Back-off of a failed effect before the sweep queues it again: 1, 2, 4 ... minutes, at most an hour.
@@ -71,10 +76,6 @@ def _enqueue(kind: str, target_ids: list[int]) -> None:
 
 
 # --- announce ----------------------------------------------------------------------------------------
-
-
-def incident_url(incident: Incident) -> str:
-    return settings.SREDESK_BASE_URL + reverse("incidents:detail", args=[incident.pk])
 
 
 def _postmortem_url(postmortem_id: int) -> str:
@@ -126,8 +127,10 @@ def _announce(event: TimelineEvent) -> None:
         if alerts:  # which instances: the labels that tell the incident's alerts apart
             text = f"{text} ({alerts})"
         url = incident_url(incident)
-        channels.append(person.slack_user_id if person else "")
         names += [f"user:{person.username}"] if person else []
+        if cards.cards_owe(incident, [*channels, person.slack_user_id if person else ""]):
+            queue_after_commit(CARDS, [incident.pk])
+        channels = []
     notify(
         key=f"timeline-event:{event.pk}",
         topic=incident.public_id,
@@ -240,9 +243,9 @@ class Effect:
 
 EFFECTS = {
     ANNOUNCE: Effect(run=_run_announce, failed=lambda target_id, error: None, pending=_pending_announcements),
-    POSTMORTEM_DRAFT: Effect(
-        run=_run_postmortem_draft, failed=_postmortem_draft_failed, pending=_pending_drafts
-    ),
+    # Each card records its own failure (``cards.cards_sync``).
+    CARDS: Effect(run=cards.cards_sync, failed=lambda target_id, error: None, pending=cards.cards_pending),
+    POSTMORTEM_DRAFT: Effect(run=_run_postmortem_draft, failed=_postmortem_draft_failed, pending=_pending_drafts),
 }
 
 
@@ -269,6 +272,7 @@ def side_effects_pending_counts() -> dict[str, int]:
     return {
         ANNOUNCE: TimelineEvent.objects.filter(announced_at__isnull=True).exclude(announcement="").count(),
         POSTMORTEM_DRAFT: SideEffect.objects.filter(kind=POSTMORTEM_DRAFT, done_at__isnull=True).count(),
+        CARDS: cards.cards_pending_count(),
     }
 
 

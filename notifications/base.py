@@ -14,11 +14,27 @@ from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
+class Button:
+    """Something the reader can do from the message: an action sredesk handles (``action_id`` and ``value``,
+    e.g. ``incident.ack`` / ``"42"``), or a link (``url``). ``style``: "", "primary" or "danger".
+
+    Channels with buttons (Slack) show them; the others leave them out (the text and ``url`` say the same).
+    """
+
+    label: str
+    action_id: str
+    value: str = ""
+    url: str = ""
+    style: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """What to say. ``address`` is channel-specific: a Slack id, an email, an outbox name.
 
     ``dedup_key`` names the logical message, so a backend that can make a
-    resend harmless (the outbox can) writes it once.
+    resend harmless (the outbox can) writes it once. ``buttons``: what the
+    reader can do from it (``Button``).
     """
 
     address: str
@@ -26,6 +42,16 @@ class Message:
     text: str
     url: str = ""
     dedup_key: str = ""
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a channel put a message, for editing it later: the conversation (a Slack DM's ``D…`` id when the
+    address was a person) and the channel's message id (Slack's ``ts``)."""
+
+    conversation: str
+    ref: str
 
 
 class NotifyError(Exception):
@@ -52,6 +78,15 @@ class Backend(Protocol):
     """A channel's sender. ``send`` returns the channel's id for the message (may be "")."""
 
     def send(self, message: Message) -> str: ...
+
+
+class EditableBackend(Backend, Protocol):
+    """A channel whose messages can be edited in place (Slack): ``post`` says where the message went,
+    ``update`` replaces its content. Both raise the error types above."""
+
+    def post(self, message: Message) -> Posted: ...
+
+    def update(self, message: Message, *, posted: Posted) -> None: ...
 
 
 @cache

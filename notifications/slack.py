@@ -1,4 +1,4 @@
-"""Slack backend over slack_sdk's WebClient (``chat.postMessage``).
+"""Slack backend over slack_sdk's WebClient (``chat.postMessage``, ``chat.update``), buttons as Block Kit.
 
 The API base URL comes from ``settings.SREDESK_SLACK_API_URL`` so tests can point the
 real client at a local server. Slack's error codes map onto our three error
@@ -13,7 +13,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from .base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError
+from .base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError, Posted
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -30,6 +30,9 @@ PERMANENT_ERRORS = frozenset(
         "cannot_dm_bot",
         "msg_too_long",
         "invalid_blocks",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
 
@@ -71,6 +74,31 @@ def slack_text(message: Message) -> str:
     return body + link
 
 
+# Block Kit limits: a button's text 75 characters, its value 2,000, an actions block 25 elements.
+BUTTON_LABEL_LIMIT, BUTTON_VALUE_LIMIT, ACTIONS_LIMIT = 75, 2000, 25
+
+
+def slack_blocks(message: Message, text: str) -> list[dict] | None:
+    """Block Kit for ``message``: its text in a section, then its buttons (None when it has none: plain text)."""
+    if not message.buttons:
+        return None
+    elements = []
+    for button in message.buttons[:ACTIONS_LIMIT]:
+        element = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": button.label[:BUTTON_LABEL_LIMIT], "emoji": True},
+            "action_id": button.action_id,
+        }
+        if button.value:
+            element["value"] = button.value[:BUTTON_VALUE_LIMIT]
+        if button.url:
+            element["url"] = button.url
+        if button.style:
+            element["style"] = button.style
+        elements.append(element)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, {"type": "actions", "elements": elements}]
+
+
 class SlackBackend:
     def __init__(self) -> None:
         # No SDK-level retries: slack_sdk would otherwise re-post by itself when a
@@ -85,18 +113,46 @@ class SlackBackend:
 
     def send(self, message: Message) -> str:
         """Post ``message`` to the channel or user id in ``message.address``; returns the message ``ts``."""
+        return self.post(message).ref
+
+    def post(self, message: Message) -> Posted:
+        """Post ``message`` (``chat.postMessage``, with its buttons); returns the conversation id Slack answered
+        (a DM's ``D…`` id for a person's ``U…`` id: what ``chat.update`` needs) and the message ``ts``."""
         text = slack_text(message)
-        try:
-            response = self.client.chat_postMessage(channel=message.address, text=text, unfurl_links=False)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
-            if status == 429:
-                retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After"))
-                raise NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after) from exc
-            if error in PERMANENT_ERRORS:
-                raise NotifyPermanentError(f"Slack refused the message: {error}") from exc
-            raise NotifyTransientError(f"Slack error {status}: {error or exc}") from exc
-        except (SlackClientError, OSError) as exc:
-            raise NotifyTransientError(f"Slack unreachable: {exc}") from exc
-        return str(response.get("ts", ""))
+        response = _call(
+            self.client.chat_postMessage,
+            channel=message.address,
+            text=text,
+            blocks=slack_blocks(message, text),
+            unfurl_links=False,
+        )
+        return Posted(conversation=str(response.get("channel") or message.address), ref=str(response.get("ts", "")))
+
+    def update(self, message: Message, *, posted: Posted) -> None:
+        """Replace the content of the message ``posted`` with ``message`` (``chat.update``); buttons left out
+        of ``message`` disappear from it."""
+        text = slack_text(message)
+        _call(
+            self.client.chat_update,
+            channel=posted.conversation,
+            ts=posted.ref,
+            text=text,
+            blocks=slack_blocks(message, text) or [],
+        )
+
+
+def _call(method, **kwargs):
+    """Call a Web API ``method`` of the client, mapping Slack's failures onto the three notify error types."""
+    try:
+        return method(**kwargs)
+    except SlackApiError as exc:
+        status = exc.response.status_code
+        error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+        if status == 429:
+            retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After"))
+            raise NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after) from exc
+        if error in PERMANENT_ERRORS:
+            raise NotifyPermanentError(f"Slack refused the message: {error}") from exc
+        raise NotifyTransientError(f"Slack error {status}: {error or exc}") from exc
+    except (SlackClientError, OSError) as exc:
+        raise NotifyTransientError(f"Slack unreachable: {exc}") from exc

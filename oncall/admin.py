@@ -3,11 +3,25 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Override, Page, Schedule
+from sredesk.exceptions import PermissionDenied
+
+from .models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Layer,
+    LayerMember,
+    Override,
+    Page,
+    Schedule,
+    Swap,
+)
 from .services import CLOCK_TOLERANCE, calendar_token_issue
+from .swaps import swap_cancel
 
 PAST = "must not be in the past: shifts already served are not rewritten."
 
@@ -102,6 +116,33 @@ class OverrideAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Swap)
+class SwapAdmin(admin.ModelAdmin):
+    """Swaps as asked and taken (through ``oncall.swaps``: asked on the web or API, never edited here)."""
+
+    list_display = ("schedule", "asked_by", "start", "end", "state", "taken_by", "taken_at")
+    list_filter = ("state", "schedule__team", "schedule")
+    search_fields = ("schedule__name", "asked_by__username", "taken_by__username", "note")
+    list_select_related = ("schedule", "asked_by", "taken_by")
+    date_hierarchy = "start"
+    actions = ["cancel_swaps"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected asked swaps")
+    def cancel_swaps(self, request, queryset) -> None:
+        for pk in queryset.filter(state=Swap.State.ASKED).values_list("pk", flat=True):
+            try:
+                swap_cancel(swap_id=pk, actor=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"Swap {pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
+                                  messages.ERROR)  # fmt: skip
 
 
 class EscalationStepInline(admin.TabularInline):

@@ -102,7 +102,7 @@ def _draw(final: FinalSchedule, zone_name: str, names: dict[int, str], layout: L
             width = max((stop - start).total_seconds() / span * bar_w, 0.5)
             who = names.get(shift.user_id, "nobody (gap)") if shift.user_id else "nobody (gap)"
             fill = colours.get(shift.user_id, GAP) if shift.user_id else GAP
-            stroke = "#222" if shift.origin == "override" else "none"
+            stroke = "#222" if shift.origin in ("override", "swap") else "none"
             begins, ends = shift.start.astimezone(zone), shift.end.astimezone(zone)
             title = f"{who}: {begins:%a %d %b %H:%M} – {ends:%a %d %b %H:%M} {zone_name} ({shift.origin})"
             rects.append((f"{x:.1f}", y + 2, f"{width:.1f}", row_h - 4, fill, stroke, title))

@@ -46,3 +46,25 @@ class OverrideForm(forms.Form):
     def instant(self, name: str) -> dt.datetime:
         """The field's wall time as the first instant the schedule zone's clock reads it (or later), aware UTC."""
         return first_reading(self.cleaned_data[name], self.zone)
+
+
+class InstantField(forms.CharField):
+    """An ISO 8601 instant with an offset (``2026-03-11T17:00:00+00:00``), as an aware datetime; naive is refused."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            instant = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise forms.ValidationError("Give an ISO 8601 time with an offset.") from None
+        if instant.tzinfo is None:
+            raise forms.ValidationError("Give an ISO 8601 time with an offset.")
+        return instant
+
+
+class SwapAskForm(forms.Form):
+    """Ask for a swap of one of your shifts: its instants come from the page's shift (hidden), a note is optional."""
+
+    start = InstantField(max_length=40, widget=forms.HiddenInput)
+    end = InstantField(max_length=40, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=500)

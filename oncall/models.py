@@ -154,6 +154,54 @@ class Override(models.Model):
         return f"{self.user} {self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
 
 
+class Swap(models.Model):
+    """A swap: ``asked_by`` asks someone to take [start, end) of their time on call (aware UTC); whoever takes it
+    gets a take override for the window (``override``, origin "swap" in the final schedule).
+
+    States: ``asked`` -> ``taken`` (by ``taken_by``, with its override) | ``cancelled`` (by the asker or the
+    schedule's team) | ``expired`` (its window began untaken). Only an asked swap moves, under a row lock
+    (``oncall.swaps``); the constraints keep a taken swap with its taker and override.
+    """
+
+    class State(models.TextChoices):
+        ASKED = "asked", "asked"
+        TAKEN = "taken", "taken"
+        CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swaps")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="swaps_asked")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ASKED)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="swaps_taken"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    override = models.OneToOneField(Override, on_delete=models.SET_NULL, null=True, blank=True, related_name="swap")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["schedule", "start", "id"]
+        indexes = [models.Index(fields=["schedule", "state", "start"], name="swap_schedule_state_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="swap_end_after_start"),
+            models.CheckConstraint(
+                condition=~Q(state="taken") | Q(taken_by__isnull=False, taken_at__isnull=False),
+                name="swap_taken_has_taker",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="taken") | Q(taken_by__isnull=True, override__isnull=True),
+                name="swap_only_taken_has_taker",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        window = f"{self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M} UTC"
+        return f"swap {self.pk}: {self.asked_by} {window} ({self.state})"
+
+
 class EscalationPolicy(models.Model):
     """Who is paged, in order, while an incident on a service using it stays unacknowledged (``oncall.escalation``).
 

@@ -9,7 +9,8 @@ call. Paging, the schedule and service pages, the API and every later consumer
 The rules, at an instant ``t`` (aware UTC):
 
 1. A **take** override covering ``t`` (``start <= t < end``) names its person;
-   of several, the one created last (highest id) wins.
+   of several, the one created last (highest id) wins. The shift's origin is
+   ``"swap"`` when the override is a taken swap's, else ``"override"``.
 2. Otherwise the layers, highest ``priority`` first (ties: lowest id), and the
    first that names someone wins. A layer names nobody at ``t`` when it has a
    restriction and the schedule zone's wall clock at ``t`` is outside it
@@ -88,13 +89,16 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class OverrideSpec:
-    """``user_id`` takes (``kind="take"``) or is removed from (``kind="remove"``) [start, end), UTC."""
+    """``user_id`` takes (``kind="take"``) or is removed from (``kind="remove"``) [start, end), UTC.
+
+    ``source`` is ``"swap"`` for the take override a taken swap made, else ``"override"``."""
 
     id: int
     kind: str
     user_id: int
     start: dt.datetime
     end: dt.datetime
+    source: str = "override"
 
     def covers(self, at: dt.datetime) -> bool:
         return self.start <= at < self.end
@@ -112,7 +116,8 @@ class ScheduleSpec:
 class Shift:
     """[start, end) (aware UTC) with ``user_id`` on call (None: a gap) and where it came from.
 
-    ``origin`` is ``"override"`` (``override_id`` says which), ``"layer"`` (``layer_id``) or ``"gap"``.
+    ``origin`` is ``"override"`` or ``"swap"`` (``override_id`` says which override), ``"layer"``
+    (``layer_id``) or ``"gap"``.
     """
 
     start: dt.datetime
@@ -259,7 +264,7 @@ def final_schedule(spec: ScheduleSpec, start: dt.datetime, end: dt.datetime) -> 
                 _extend(per_layer[layer_id], Shift(at, until, user_id, "layer", layer_id=layer_id))
         take = next((o for o in takes if o.covers(at)), None)
         if take is not None:
-            piece = Shift(at, until, take.user_id, "override", override_id=take.id)
+            piece = Shift(at, until, take.user_id, take.source, override_id=take.id)
         else:
             winner = next((c for c in ranked if users[c.layer.id] is not None), None)
             piece = (

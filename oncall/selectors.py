@@ -30,8 +30,12 @@ def schedule_specs(schedule_ids: Iterable[int], *, start: dt.datetime, end: dt.d
     for m in rows:
         members[m.layer_id].append(MemberSpec(m.user_id, m.position, m.active_from, m.active_until, m.pk))
     overrides = defaultdict(list)
-    for o in Override.objects.filter(schedule_id__in=zones, start__lt=end, end__gt=start).order_by("id"):
-        overrides[o.schedule_id].append(OverrideSpec(o.pk, o.kind, o.user_id, o.start, o.end))
+    rows = Override.objects.filter(schedule_id__in=zones, start__lt=end, end__gt=start).order_by("id")
+    for pk, schedule_id, kind, user_id, begins, ends, swap in rows.values_list(
+        "pk", "schedule_id", "kind", "user_id", "start", "end", "swap__id"
+    ):
+        source = "swap" if swap is not None else "override"
+        overrides[schedule_id].append(OverrideSpec(pk, kind, user_id, begins, ends, source))
     by_schedule = defaultdict(list)
     for layer in layers:
         by_schedule[layer.schedule_id].append(layer_spec(layer, members[layer.pk]))

@@ -29,7 +29,8 @@ from .selectors import layer_spec
 CLOCK_TOLERANCE = dt.timedelta(minutes=1)
 
 
-def _not_past(field: str, value: dt.datetime, now: dt.datetime) -> dt.datetime:
+def not_past(field: str, value: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """``value`` if aware and not before ``now`` (within ``CLOCK_TOLERANCE``, then ``now``); else ValidationError."""
     if timezone.is_naive(value):
         raise ValidationError({field: "Give a time zone (e.g. 2026-03-09T08:00:00Z); naive times are refused."})
     if value < now - CLOCK_TOLERANCE:
@@ -59,7 +60,7 @@ def member_add(
     now = now or timezone.now()
     layer = Layer.objects.select_for_update().select_related("schedule").get(pk=layer_id)
     require_write(actor, layer)
-    start = _not_past("active_from", active_from, now) if active_from else next_handoff(layer, now)
+    start = not_past("active_from", active_from, now) if active_from else next_handoff(layer, now)
     if position is None:
         last = layer.members.order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 1
@@ -77,7 +78,7 @@ def member_end(
     now = now or timezone.now()
     member = LayerMember.objects.select_for_update().select_related("layer__schedule").get(pk=member_id)
     require_write(actor, member)
-    until = _not_past("active_until", at, now) if at else now
+    until = not_past("active_until", at, now) if at else now
     if member.active_until is not None and member.active_until <= until:
         return member  # already out by then
     if member.active_from >= until:
@@ -102,7 +103,7 @@ def override_create(
     require_write(actor, schedule)
     if kind not in Override.Kind.values:
         raise ValidationError({"kind": f"Give one of {', '.join(Override.Kind.values)}."})
-    start = _not_past("start", start, now)
+    start = not_past("start", start, now)
     if timezone.is_naive(end) or end <= start:
         raise ValidationError({"end": "must be an aware time after start."})
     created_by = actor if actor is not None and actor.is_authenticated else None

@@ -6,5 +6,8 @@ app_name = "oncall"
 urlpatterns = [
     path("schedules/", views.schedule_list_view, name="schedules"),
     path("schedules/<slug:slug>/", views.schedule_view, name="schedule"),
+    path("schedules/<slug:slug>/swaps/", views.swap_ask_view, name="swap_ask"),
+    path("swaps/<int:pk>/take/", views.swap_move_view, {"move": "take"}, name="swap_take"),
+    path("swaps/<int:pk>/cancel/", views.swap_move_view, {"move": "cancel"}, name="swap_cancel"),
     path("calendars/<str:token>.ics", views.calendar_view, name="calendar"),
 ]

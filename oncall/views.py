@@ -10,18 +10,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from ownership.models import User
-from ownership.permissions import may_write
-from sredesk.exceptions import PermissionDenied
+from ownership.permissions import may_take_swap, may_write
+from sredesk.exceptions import PermissionDenied, StateConflict
 from sredesk.tokens import token_hash
 
 from . import calendar, drawing
-from .forms import OverrideForm
-from .models import Override, Schedule
+from .forms import OverrideForm, SwapAskForm
+from .models import Override, Schedule, Swap
 from .paging import paged_for_schedule
 from .selectors import on_call_at, schedule_final, shifts_of
 from .services import calendar_token_issue, calendar_token_revoke, override_create
+from .swaps import swap_ask, swap_cancel, swap_take, swaps_expire
 
 WEEKS = (1, 2, 3, 4)
 
@@ -83,8 +85,58 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
         "overrides": Override.objects.filter(schedule=schedule, end__gt=now).select_related("user").order_by("start"),
         "form": form,
         "may_write": may_write(request.user, schedule),
+        "swaps": _open_swaps(request, schedule, now),
+        "now": now,
     }
     return render(request, "oncall/schedule.html", context, status=status)
+
+
+def _open_swaps(request: HttpRequest, schedule: Schedule, now: dt.datetime) -> list[tuple[Swap, bool, bool]]:
+    """[(asked swap, whether the viewer may take it, may cancel it)] of the schedule, by start."""
+    swaps_expire(now=now)
+    rows = Swap.objects.filter(schedule=schedule, state=Swap.State.ASKED).select_related("asked_by").order_by("start")
+    rows = [(swap, may_take_swap(request.user, swap), may_write(request.user, swap)) for swap in rows[:50]]
+    return rows
+
+
+@login_required
+@require_POST
+def swap_ask_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask for a swap of one of your shifts (from "your shifts" or the schedule page); back to where it was asked."""
+    schedule = get_object_or_404(Schedule, slug=slug)
+    form = SwapAskForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+    else:
+        try:
+            swap_ask(schedule_id=schedule.pk, actor=request.user, start=form.cleaned_data["start"],
+                     end=form.cleaned_data["end"], note=form.cleaned_data["note"])  # fmt: skip
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(request, error)
+        else:
+            messages.success(request, "Swap asked: it shows on the schedule page until someone takes it.")
+    if request.POST.get("back") == "list":
+        return redirect("oncall:schedules")
+    return redirect("oncall:schedule", slug=schedule.slug)
+
+
+@login_required
+@require_POST
+def swap_move_view(request: HttpRequest, pk: int, move: str) -> HttpResponse:
+    """Take (``move="take"``) or cancel an asked swap; a refusal or a lost race is a message on the schedule page."""
+    swap = get_object_or_404(Swap.objects.select_related("schedule"), pk=pk)
+    try:
+        if move == "take":
+            swap_take(swap_id=swap.pk, actor=request.user)
+            messages.success(request, f"You took {swap.asked_by}'s time: the schedule shows it as a swap.")
+        else:
+            swap_cancel(swap_id=swap.pk, actor=request.user)
+            messages.success(request, "Swap cancelled.")
+    except (StateConflict, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    return redirect("oncall:schedule", slug=swap.schedule.slug)
 
 
 def _calendar_link(request: HttpRequest, schedule: Schedule) -> HttpResponse:

@@ -45,6 +45,12 @@ its own rules; an anonymous user may write nothing.
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
+- **Swaps** of a schedule: a person asks for someone to take their own time on
+  call (the schedule's writers may ask for them), and the asker and the
+  schedule's writers may cancel it. Taking one is for oneself: anyone signed
+  in who is on the schedule's team or has a place in one of its layers, never
+  the asker (``may_take_swap``); the taker's override is the swap's, so taking
+  needs no write access to the schedule itself.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -127,6 +133,31 @@ def may_write_schedule(actor: User | None, schedule: Any) -> bool:
     return is_staff(actor) or is_member(actor, schedule.team_id)
 
 
+def may_write_swap(actor: User | None, swap: Any) -> bool:
+    """Ask for or cancel a swap: its asker (for their own time) and the schedule's writers."""
+    if actor is not None and _signed_in(actor) and actor.pk == swap.asked_by_id:
+        return True
+    return may_write_schedule(actor, swap.schedule)
+
+
+def may_take_swap(actor: User | None, swap: Any) -> bool:
+    """Take a swap for oneself: someone signed in, not its asker, on the schedule's team or in one of its layers'
+    orders (any place, past or future: people who stand in for each other), or staff. Two queries at most."""
+    if actor is None or not _signed_in(actor) or actor.pk == swap.asked_by_id:
+        return False
+    if is_staff(actor) or is_member(actor, swap.schedule.team_id):
+        return True
+    return swap.schedule.layers.filter(members__user_id=actor.pk).exists()
+
+
+def require_take_swap(actor: User | None, swap: Any) -> None:
+    """Raise ``PermissionDenied`` unless ``may_take_swap(actor, swap)``."""
+    if not may_take_swap(actor, swap):
+        if actor is not None and actor.pk == swap.asked_by_id:
+            raise PermissionDenied("You asked for this swap: someone else takes it (or cancel it).")
+        raise PermissionDenied("Only people on the schedule's team or in its rotation take its swaps.")
+
+
 # On-call objects and the attribute path to the schedule whose rule they follow.
 _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.override": ("schedule",),
                 "oncall.layermember": ("layer", "schedule")}  # fmt: skip
@@ -155,6 +186,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_service(actor, obj)
     if label == "slos.slo":
         return may_write_service(actor, obj.service)
+    if label == "oncall.swap":
+        return may_write_swap(actor, obj)
     if label in _SCHEDULE_OF:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
@@ -173,6 +206,8 @@ def denied_message(obj: Any) -> str:
         return "Only members of the service's team and staff may change its SLOs."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "oncall.swap":
+        return "Only the person who asked for this swap, members of the schedule's team and staff may change it."
     if label in _SCHEDULE_OF:
         return "Only members of the schedule's team and staff may change its on-call schedule."
     return (

@@ -28,9 +28,11 @@ def memory_notifier(settings):
     }
     notify_base._backend.cache_clear()
     memory.outbox.clear()
+    memory.updates.clear()
     yield memory.outbox
     notify_base._backend.cache_clear()
     memory.outbox.clear()
+    memory.updates.clear()
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 
 ``FakeSlack`` listens on 127.0.0.1 (a free port, in a thread) and records every
 ``POST /api/<method>`` with its headers and parsed body (JSON or form). By
-default it answers ``chat.postMessage`` like Slack does; ``reply_next`` scripts
-the next replies (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx,
-a reply held back for a while). Point the real slack_sdk client at it with
+default it answers ``chat.postMessage`` like Slack does (a message to a person's
+``U…`` id lands in a ``D…`` conversation), ``chat.update`` of a message it holds
+(by conversation id and ``ts``, else ``channel_not_found``/``message_not_found``),
+``views.open``/``views.update`` (a view id and hash) and any other method with
+``ok``; ``reply_next`` scripts the next replies, of any method or of one
+(HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx, a reply held back
+for a while). Point the real slack_sdk client at it with
 ``SREDESK_SLACK_API_URL = fake.url``.
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
@@ -62,6 +66,7 @@ class ScriptedReply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout); cut short by stop()
     drop: bool = False  # take the request, then close the connection without answering
+    method: str = ""  # only for this Web API method ("": the next request of any method)
 
 
 class FakeSlack:
@@ -72,6 +77,8 @@ class FakeSlack:
         self._requests: list[SlackRequest] = []
         self._script: deque[ScriptedReply] = deque()
         self._ts = 0
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}  # (conversation, ts) -> latest body
+        self._views = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # ends held-back replies, so stop() does not wait for them
@@ -123,12 +130,14 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         times: int = 1,
         delay: float = 0.0,
+        method: str = "",
     ) -> None:
-        """Answer the next ``times`` requests with this reply instead of the default ``ok``.
+        """Answer the next ``times`` requests (of ``method`` only, if given) with this reply instead of the default.
 
         ``body`` may be a dict (sent as JSON) or a string (sent as text/html, like a proxy's error page).
         """
-        reply = ScriptedReply(status, body if body is not None else {"ok": status == 200}, headers or {}, delay)
+        body = body if body is not None else {"ok": status == 200}
+        reply = ScriptedReply(status, body, headers or {}, delay, method=method)
         with self._lock:
             self._script.extend([reply] * times)
 
@@ -156,15 +165,49 @@ class FakeSlack:
         """``chat.postMessage`` requests that were answered with HTTP 200 ``ok``."""
         return [r for r in self.posts(channel) if r.status == 200]
 
+    def calls(self, method: str) -> list[SlackRequest]:
+        """Requests of one Web API method, e.g. ``chat.update`` or ``views.open``."""
+        return [r for r in self.requests if r.method == method]
+
+    def message(self, conversation: str, ts: str) -> dict[str, Any]:
+        """The latest body posted or updated for the message ``ts`` in ``conversation`` ({} if none)."""
+        with self._lock:
+            return dict(self._messages.get((conversation, ts), {}))
+
     # --- the server -------------------------------------------------------------------
 
-    def _next_reply(self, body: dict[str, Any]) -> ScriptedReply:
+    def _next_reply(self, method: str, body: dict[str, Any]) -> ScriptedReply:
         with self._lock:
-            if self._script:
-                return self._script.popleft()
+            for scripted in self._script:
+                if scripted.method in ("", method):
+                    self._script.remove(scripted)
+                    return scripted
+            return ScriptedReply(200, self._default_reply(method, body))
+
+    def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What Slack answers by default (called under the lock)."""
+        channel = str(body.get("channel", ""))
+        if method == "chat.postMessage":
             self._ts += 1
             ts = f"{int(time.time())}.{self._ts:06d}"
-        return ScriptedReply(200, {"ok": True, "channel": body.get("channel", ""), "ts": ts})
+            conversation = "D" + channel[1:] if channel.startswith("U") else channel  # a DM with the person
+            self._messages[(conversation, ts)] = body
+            return {"ok": True, "channel": conversation, "ts": ts}
+        if method == "chat.update":
+            key = (channel, str(body.get("ts", "")))
+            if not any(conversation == channel for conversation, _ in self._messages):
+                return {"ok": False, "error": "channel_not_found"}
+            if key not in self._messages:
+                return {"ok": False, "error": "message_not_found"}
+            self._messages[key] = body
+            return {"ok": True, "channel": key[0], "ts": key[1], "text": body.get("text", "")}
+        if method in ("views.open", "views.update", "views.push"):
+            self._views += 1
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else dict(view or {})
+            view_id = str(body.get("view_id") or f"V{self._views:08d}")
+            return {"ok": True, "view": {**view, "id": view_id, "hash": f"{self._views}.hash"}}
+        return {"ok": True}
 
     def _record(self, request: SlackRequest) -> None:
         with self._lock:
@@ -184,7 +227,7 @@ class FakeSlack:
                 if not self.path.startswith("/api/"):
                     reply = ScriptedReply(404, {"ok": False, "error": "unknown_method"})
                 else:
-                    reply = fake._next_reply(body)
+                    reply = fake._next_reply(method, body)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 request = SlackRequest(method, headers, body, at, status=reply.status, reply=reply.body)
                 fake._record(request)

@@ -2,9 +2,11 @@
 
 ``lifecycle``: severities, sources, incidents, timeline entries, side effects.
 ``alerts``: integrations, alerts, webhook receipts.
+``cards``: an incident's live Slack message per conversation.
 """
 
 from .alerts import Alert, Integration, WebhookDelivery, default_severity_map
+from .cards import IncidentCard
 from .lifecycle import (
     PUBLIC_ID_PREFIX,
     Incident,
@@ -20,6 +22,7 @@ __all__ = [
     "PUBLIC_ID_PREFIX",
     "Alert",
     "Incident",
+    "IncidentCard",
     "Integration",
     "Severity",
     "SideEffect",

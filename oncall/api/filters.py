@@ -2,7 +2,7 @@
 
 import django_filters
 
-from oncall.models import EscalationPolicy, Layer, LayerMember, Override, Schedule
+from oncall.models import EscalationPolicy, Layer, LayerMember, Override, Schedule, Swap
 from ownership.models import Team, User
 from sredesk.api import filters as f
 
@@ -46,6 +46,18 @@ class OverrideFilter(django_filters.FilterSet):
 
     class Meta:
         model = Override
+        fields: list[str] = []
+
+
+class SwapFilter(django_filters.FilterSet):
+    schedule = f.ref("schedule", Schedule, "slug", "Swaps of this schedule (id or slug).")
+    asked_by = f.ref("asked_by", User, "username", "Swaps this person asked for (id or username).")
+    taken_by = f.ref("taken_by", User, "username", "Swaps this person took (id or username).")
+    state = f.multi_choice("state", Swap.State.choices, "Any of these states (asked, taken, cancelled, expired).")
+    ends_after = f.instant("end", "gt", "Swaps ending after this time (ISO 8601; no offset means UTC).")
+
+    class Meta:
+        model = Swap
         fields: list[str] = []
 
 

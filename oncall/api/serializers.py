@@ -3,7 +3,16 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Override, Schedule
+from oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Layer,
+    LayerMember,
+    Override,
+    Schedule,
+    Swap,
+)
 from ownership.api.serializers import TeamSummarySerializer, UserSummarySerializer
 from ownership.models import User
 from sredesk.api.fields import AwareDateTimeField, RefField, StrictInputSerializer
@@ -60,6 +69,29 @@ class OverrideCreateInput(StrictInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+class SwapSerializer(serializers.ModelSerializer):
+    """A swap: who asked for whose time, its window (UTC), its state, and who took it (with the override made)."""
+
+    schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    asked_by = UserSummarySerializer(read_only=True)
+    taken_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Swap
+        fields = ["id", "schedule", "asked_by", "start", "end", "note", "state", "taken_by", "taken_at", "override",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class SwapAskInput(StrictInputSerializer):
+    schedule = RefField("slug", queryset=Schedule.objects.all(), help_text="The schedule (id or slug).")
+    start = AwareDateTimeField(help_text="From (ISO 8601 with offset); in the future.")
+    end = AwareDateTimeField(help_text="Until (exclusive), after start; at most 92 days on.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    asked_by = RefField("username", queryset=User.objects.filter(is_active=True), required=False,
+                        help_text="Whose time (id or username; default you; others: the schedule's team).")  # fmt: skip
+
+
 class MemberCreateInput(StrictInputSerializer):
     layer = serializers.PrimaryKeyRelatedField(queryset=Layer.objects.select_related("schedule"))
     user = RefField("username", queryset=User.objects.filter(is_active=True), help_text="Who (id or username).")
@@ -91,7 +123,9 @@ class ShiftSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     person = serializers.SerializerMethodField()
-    origin = serializers.ChoiceField(choices=["layer", "override", "gap"], help_text="Where it comes from.")
+    origin = serializers.ChoiceField(
+        choices=["layer", "override", "swap", "gap"], help_text="Where it comes from (swap: a taken swap's override)."
+    )
     layer = serializers.IntegerField(source="layer_id", allow_null=True)
     override = serializers.IntegerField(source="override_id", allow_null=True)
 

@@ -17,8 +17,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oncall import services
-from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, Override, Schedule
+from oncall import services, swaps
+from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, Override, Schedule, Swap
 from oncall.paging import paged_for_schedule, paged_for_services
 from oncall.selectors import schedule_final
 from ownership.models import Service, User
@@ -161,6 +161,61 @@ class OverrideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseView
         if kept is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(self.get_serializer(self.get_queryset().get(pk=kept.pk)).data)
+
+
+class SwapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Swaps: a person asks someone to take a window of their time on call; the first taker gets an override.
+
+    States: asked, taken, cancelled, expired (an asked swap whose window began). Lists and reads mark expired
+    swaps first, so a state read here is current.
+    """
+
+    serializer_class = serializers.SwapSerializer
+    filterset_class = filters.SwapFilter
+    ordering_fields = ("start", "end", "id", "created_at")
+    ordering = ("start", "id")
+    schema_tags = ["on call"]
+
+    def get_queryset(self):
+        return Swap.objects.select_related("schedule", "asked_by", "taken_by")
+
+    def list(self, request, *args, **kwargs):
+        swaps.swaps_expire(now=timezone.now())
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        swaps.swaps_expire(now=timezone.now())
+        return super().retrieve(request, *args, **kwargs)
+
+    def _answer(self, swap: Swap, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=swap.pk)).data, status=code)
+
+    @extend_schema(request=serializers.SwapAskInput, responses={201: serializers.SwapSerializer})
+    def create(self, request):
+        """Ask for a swap of [start, end): the final schedule must name the asker (default you) for all of it, and
+        it must not have begun. Others may ask for someone only as the schedule's team or staff (403)."""
+        data = serializers.SwapAskInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        schedule = fields.pop("schedule")
+        swap = swaps.swap_ask(schedule_id=schedule.pk, actor=request.user, **fields)
+        return self._answer(swap, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: serializers.SwapSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])  # may_take_swap, in the service
+    def take(self, request, pk=None):
+        """Take the swap for yourself: a take override of its window in your name. 409 ``swap_taken`` names who
+        took it first; 409 ``swap_closed`` when cancelled or expired; 403 for the asker and people outside the
+        schedule's team and rotation."""
+        swap = self.get_object()
+        return self._answer(swaps.swap_take(swap_id=swap.pk, actor=request.user))
+
+    @extend_schema(request=None, responses={200: serializers.SwapSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Withdraw an asked swap (its asker, the schedule's team, staff). 409 once taken, cancelled or expired."""
+        swap = self.get_object()
+        return self._answer(swaps.swap_cancel(swap_id=swap.pk, actor=request.user))
 
 
 class OnCallView(APIView):

@@ -4,11 +4,35 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.base import Message
+from notifications.base import Button, Message
 from notifications.delivery import deliver
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder, ReminderDelivery
 from .due import Due, Kind, due_reminders
+
+# A reminder's buttons (``action_id``s; the value is the post-mortem's pk), answered by the Slack app's handlers:
+# each opens a modal that settles the reminder where it arrived.
+LINK_TEST, SNOOZE, NOT_TESTABLE, OPEN = (
+    "reminder.link_test",
+    "reminder.snooze",
+    "reminder.not_testable",
+    "reminder.open",
+)
+
+
+def reminder_buttons(kind: str, postmortem_id: int, url: str) -> tuple[Button, ...]:
+    """What the reader of a reminder of ``kind`` can do from it: link a regression test, snooze, say the
+    failure is not testable (regression-test kinds), and open the post-mortem (every kind)."""
+    value = str(postmortem_id)
+    buttons = []
+    if kind in (Kind.NO_REGRESSION_TEST, Kind.TEST_REGRESSED):
+        buttons.append(Button("Link regression test…", LINK_TEST, value, style="primary"))
+    if kind != Kind.OVERDUE_ACTION_ITEM:
+        buttons.append(Button("Snooze…", SNOOZE, value))
+    if kind == Kind.NO_REGRESSION_TEST:
+        buttons.append(Button("Not testable…", NOT_TESTABLE, value))
+    buttons.append(Button("Open post-mortem", OPEN, value, url=url))
+    return tuple(buttons)
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -61,7 +85,8 @@ def _what(due: Due) -> str:
 
 
 def reminder_message(delivery: ReminderDelivery) -> Message:
-    """The text of one reminder: exactly what is missing, and the link where it is fixed."""
+    """The text of one reminder: exactly what is missing, the link where it is fixed, and the buttons that
+    settle it from Slack (``reminder_buttons``)."""
     reminder = delivery.reminder
     pm = reminder.postmortem
     incident = pm.incident
@@ -112,6 +137,7 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
         text=text,
         url=detail,
         dedup_key=f"reminder-delivery:{delivery.pk}",
+        buttons=reminder_buttons(reminder.kind, pm.pk, detail),
     )
 
 

@@ -14,6 +14,7 @@ from oncall.api.views import (
     OnCallView,
     OverrideViewSet,
     ScheduleViewSet,
+    SwapViewSet,
 )
 from ownership.api.me import MeView
 from ownership.api.views import PersonViewSet, RepositoryViewSet, ServiceViewSet, TeamViewSet
@@ -58,6 +59,7 @@ router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("layers", LayerViewSet, basename="layer")
 router.register("layer-members", MemberViewSet, basename="layer-member")
 router.register("overrides", OverrideViewSet, basename="override")
+router.register("swaps", SwapViewSet, basename="swap")
 router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
 
 urlpatterns = [

@@ -3,9 +3,10 @@
 The webhook request only records the announcement (and, for a resolution, the
 post-mortem draft it owes) and queues a task after commit; a real worker
 subprocess (``tests/e2e/workers.py``) plans and posts it through slack_sdk to
-the local Slack stand-in. When the broker is unreachable at commit time the
-webhook still answers 200, and the side-effect sweep later sends the
-announcement, once, and has the draft created.
+the local Slack stand-in: on Slack, the incident's card, one message per
+conversation, edited in place later. When the broker is unreachable at commit
+time the webhook still answers 200, and the side-effect sweep later sends the
+announcement and the card's edit, once, and has the draft created.
 
 Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
 """
@@ -98,8 +99,9 @@ def test_a_real_worker_announces_what_the_webhook_recorded_and_recovers_what_the
             integration.webhook_path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
         )
 
-    def slack_says(word: str) -> list:
-        return [r for r in fake_slack.ok_posts() if f" {word}: Checkout 5xx above 5%" in r.text]
+    def cards_say(status: str, method: str = "chat.postMessage") -> list:
+        ok = [r for r in fake_slack.calls(method) if r.status == 200]
+        return [r for r in ok if r.text.split("\n")[1].startswith(status)]
 
     def diagnostics() -> str:
         posts = "\n".join(f"  {r.status} {r.channel}: {r.text[:120]!r}" for r in fake_slack.requests)
@@ -110,12 +112,12 @@ def test_a_real_worker_announces_what_the_webhook_recorded_and_recovers_what_the
     assert post(alert("firing")).json()["alerts"]["new"] == 1
     incident = Incident.objects.get()
     wait_until(
-        lambda: {r.channel for r in slack_says("declared")} == {CHANNEL, PAGED},
+        lambda: {r.channel for r in cards_say("Triggered")} == {CHANNEL, PAGED},
         timeout=WAIT,
-        what="the declaration on Slack, to the team channel and the paged person",
+        what="the incident's card on Slack, in the team channel and to the paged person",
         diagnostics=diagnostics,
     )
-    assert all(r.text.startswith(f"{incident.public_id} (SEV1) declared") for r in slack_says("declared"))
+    assert all(r.text.startswith(f"{incident.public_id} (SEV1) Checkout 5xx above 5%") for r in cards_say("Triggered"))
 
     # 2. The broker is down when the alert resolves: the webhook still answers, the announcement waits.
     publish_to_broker(UNREACHABLE_BROKER)
@@ -127,19 +129,21 @@ def test_a_real_worker_announces_what_the_webhook_recorded_and_recovers_what_the
     assert pending.get().announced_at is None
     assert not PostMortem.objects.exists()
 
-    # 3. The broker is back: beat's sweep queues both again (the draft once its first wait is over); each is done once.
+    # 3. The broker is back: beat's sweep queues all three again (the draft once its first wait is over): the
+    # announcement, the cards' edit and the draft; each is done once.
     publish_to_broker(celery_workers.broker_url)
     later = timezone.now() + effects.RETRY_BASE
-    assert effects.side_effects_recover(now=later) == 2
+    assert effects.side_effects_recover(now=later) == 3
+    conversations = {(card.conversation, card.ts) for card in incident.cards.all()}
     wait_until(
         lambda: (
             pending.get().announced_at is not None
-            and {r.channel for r in slack_says("resolved")} == {CHANNEL, PAGED}
+            and {(r.channel, r.body["ts"]) for r in cards_say("Resolved", "chat.update")} == conversations
             and PostMortem.objects.filter(incident=incident).exists()
         ),
         timeout=WAIT,
-        what="the resolution on Slack and the post-mortem draft after the sweep",
+        what="the cards edited to resolved and the post-mortem draft after the sweep",
         diagnostics=diagnostics,
     )
     assert effects.side_effects_recover(now=later) == 0
-    assert len(slack_says("declared")) == 2 and len(slack_says("resolved")) == 2
+    assert len(fake_slack.posts()) == 2 and len(cards_say("Resolved", "chat.update")) == 2

@@ -195,7 +195,8 @@ def test_declare_takes_the_owning_team_from_the_primary_service_and_announces(
     assert incident.owning_team == team
     assert list(incident.services.all()) == [service]
     assert sorted(m.address for m in memory_notifier) == ["C0PAYMENTS", "U0PAGED01"]
-    assert all(f"{incident.public_id} (SEV1) declared" in m.text for m in memory_notifier)
+    assert all(m.text.startswith(f"{incident.public_id} (SEV1) Checkout errors\nTriggered") for m in memory_notifier)
+    assert all([b.label for b in m.buttons] == ["Acknowledge", "Resolve", "Add note", "Open"] for m in memory_notifier)
     assert sorted(Notification.objects.filter(channel="outbox").values_list("address", flat=True)) == [
         f"team:{team.slug}",
         "user:pager",

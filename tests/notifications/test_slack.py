@@ -174,6 +174,29 @@ def test_deliver_sends_to_slack(slack_delivery, fake_slack):
     assert f"{slack_delivery.reminder.postmortem.incident.public_id} post-mortem has no regression test" in post.text
 
 
+def test_a_reminder_carries_the_buttons_that_settle_it_in_slack(slack_delivery, fake_slack):
+    """Issue 16: a reminder can be settled where it arrived: link a test, snooze, not testable, or open it."""
+    assert reminder_deliver(delivery_id=slack_delivery.pk) == "sent"
+
+    [post] = fake_slack.posts(channel=OWNER_SLACK_ID)
+    section, actions = post.body["blocks"]
+    assert section["text"]["text"] == post.text  # the same words as the notification's fallback text
+    pm_id = str(slack_delivery.reminder.postmortem_id)
+    assert [(e["text"]["text"], e["action_id"], e["value"]) for e in actions["elements"]] == [
+        ("Link regression test…", "reminder.link_test", pm_id),
+        ("Snooze…", "reminder.snooze", pm_id),
+        ("Not testable…", "reminder.not_testable", pm_id),
+        ("Open post-mortem", "reminder.open", pm_id),
+    ]
+    assert actions["elements"][-1]["url"].endswith(f"/postmortems/{pm_id}/")
+
+
+def test_a_message_without_buttons_is_plain_text(slack_settings, fake_slack):
+    SlackBackend().send(MESSAGE)
+
+    assert "blocks" not in fake_slack.posts()[0].body
+
+
 def test_deliver_rate_limited_leaves_the_delivery_pending(slack_delivery, fake_slack):
     fake_slack.rate_limit_next(retry_after=30)
 

@@ -45,7 +45,7 @@ def test_schedule_page_now_next_and_the_week(client, payments):
     assert "Next U-D from 2026-03-11 18:00 CET" in shown
     assert "<svg" in page.content.decode() and "U-D: Wed 11 Mar 18:00 – Thu 12 Mar 09:00" in page.content.decode()
     rows = re.findall(r"<tr><td>(.*?)</tr>", page.content.decode())
-    who = [re.search(r"<td>(U-.)</td><td>(\w+)</td>$", row).groups() for row in rows]
+    who = [re.search(r"<td>(U-.)</td><td>(\w+)</td>", row).groups() for row in rows]
     assert who == [("U-B", "layer"), ("U-D", "override"), ("U-B", "layer"), ("U-C", "layer"), ("U-A", "layer")]
     listing = text(client.get(reverse("oncall:schedules")))
     assert "U-B" in listing and "U-D from 2026-03-11 18:00 CET" in listing
