@@ -37,11 +37,14 @@ test-fast: $(BIN)/.installed
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
 # `make bench BENCHES=junit` runs one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
-BENCHES ?= sweep junit api ingest slo
+# bench/slack.py publishes to a real Redis (its messages are removed again at the end): CELERY_BROKER_URL, else this.
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/0
+BENCHES ?= sweep junit api ingest slo slack
 bench: $(BIN)/.installed
 	@status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py"; \
-	  DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(BIN)/python bench/$$name.py $(BENCH_ARGS) || status=1; \
+	  DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(BENCH_BROKER_URL)}" \
+	    $(BIN)/python bench/$$name.py $(BENCH_ARGS) || status=1; \
 	done; exit $$status
 
 clean:

@@ -8,6 +8,7 @@ door                                            limit (setting)                 
 ==============================================  ====================================  ============
 ``/hooks/<integration>/``                       ``SREDESK_WEBHOOK_MAX_BYTES``         1 MiB
 ``/ci/junit/``, ``POST /api/v1/test-runs/upload/``  ``SREDESK_JUNIT_MAX_BYTES``      50 MiB
+``/slack/commands``, ``/interactivity``, ``/events``  ``SREDESK_SLACK_MAX_BODY_BYTES``  256 KiB
 every other view (web forms, API JSON, admin)   Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``  2.5 MiB
 ==============================================  ====================================  ============
 
@@ -268,7 +269,7 @@ def error_response(request: HttpRequest, exc: BodyError) -> HttpResponse:
         code = "too_large" if exc.status == 413 else "bad_request"
         body = error_body(code, exc.message, {exc.field: [exc.message]})
         return JsonResponse(body, status=exc.status, headers=headers)
-    if request.path_info.startswith(("/ci/", "/hooks/")):
+    if request.path_info.startswith(("/ci/", "/hooks/", "/slack/")):
         return JsonResponse({"error": exc.message, "field": exc.field}, status=exc.status, headers=headers)
     return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8", headers=headers)
 

@@ -1,4 +1,4 @@
-"""Middleware: alert webhooks take a short path; web pages show times in the signed-in person's zone."""
+"""Middleware: alert webhooks and Slack's doors take a short path; web pages show times in the viewer's zone."""
 
 import zoneinfo
 from collections.abc import Callable
@@ -6,15 +6,23 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_resolver
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from sredesk import dbtrouble
 
 WEBHOOK_PREFIX = "/hooks/"
 WEBHOOK_URLCONF = "incidents.webhooks"
+# Slack's signed doors (slackapp.views): machine clients as well, answered within Slack's 3 s.
+SLACK_DOORS = {
+    "/slack/commands": "slackapp.views.commands",
+    "/slack/interactivity": "slackapp.views.interactivity",
+    "/slack/events": "slackapp.views.events",
+}
 
 
 class WebhookShortPathMiddleware:
-    """Alert webhooks (``/hooks/...``) go straight to their view, past the browser middleware below this one.
+    """Alert webhooks (``/hooks/...``) and Slack's doors (``SLACK_DOORS``) go straight to their view, past the
+    browser middleware below this one.
 
     Sessions, CSRF, authentication, messages, clickjacking headers, htmx and
     the viewer's time zone mean nothing to Alertmanager or PagerDuty, and
@@ -27,13 +35,17 @@ class WebhookShortPathMiddleware:
         self.get_response = get_response
         # The URL patterns sredesk/urls.py includes at /hooks/: resolving against them alone skips the site's.
         self.hooks = get_resolver(WEBHOOK_URLCONF)
+        self.slack = {path: import_string(view) for path, view in SLACK_DOORS.items()}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(WEBHOOK_PREFIX):
+        slack_door = self.slack.get(request.path_info)
+        if slack_door is None and not request.path_info.startswith(WEBHOOK_PREFIX):
             return self.get_response(request)
         request.get_host()  # raises DisallowedHost, answered 400 by Django's exception handling
-        match = self.hooks.resolve(request.path_info[len(WEBHOOK_PREFIX) - 1 :])  # Resolver404 is answered 404
         try:
+            if slack_door is not None:
+                return slack_door(request)
+            match = self.hooks.resolve(request.path_info[len(WEBHOOK_PREFIX) - 1 :])  # Resolver404 is answered 404
             return match.func(request, *match.args, **match.kwargs)
         except Exception as exc:
             if dbtrouble.is_database_trouble(exc):  # 503 + Retry-After: Alertmanager and PagerDuty retry it

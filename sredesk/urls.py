@@ -28,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("sredesk.api.urls")),
     path("ci/", include("postmortems.ci_urls")),
+    path("slack/", include("slackapp.urls")),
     path("accounts/login/", SredeskLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", observability.healthz, name="healthz"),

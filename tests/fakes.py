@@ -9,7 +9,9 @@ default it answers ``chat.postMessage`` like Slack does (a message to a person's
 ``ok``; ``reply_next`` scripts the next replies, of any method or of one
 (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx, a reply held back
 for a while). Point the real slack_sdk client at it with
-``SREDESK_SLACK_API_URL = fake.url``.
+``SREDESK_SLACK_API_URL = fake.url``. It answers ``users.info`` (sent as GET) from
+``add_user``, and takes replies posted to a request's ``response_url`` when that URL
+is ``fake.response_url(name)`` (recorded as method ``response/<name>``; see ``responses``).
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
 message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
@@ -79,6 +81,7 @@ class FakeSlack:
         self._ts = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}  # (conversation, ts) -> latest body
         self._views = 0
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id (add_user)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # ends held-back replies, so stop() does not wait for them
@@ -141,6 +144,39 @@ class FakeSlack:
         with self._lock:
             self._script.extend([reply] * times)
 
+    def reply_next_for(
+        self,
+        method: str,
+        status: int = 200,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """``reply_next`` for calls of ``method`` alone (``"views.open"``)."""
+        self.reply_next(status, body, headers, times, delay, method=method)
+
+    def add_user(self, user_id: str, email: str = "", *, confirmed: bool = True, **fields: Any) -> None:
+        """Make ``users.info`` know ``user_id``, with ``profile.email`` and ``is_email_confirmed``."""
+        user = {"id": user_id, "name": user_id.lower(), "deleted": False, "is_bot": False,
+                "is_email_confirmed": confirmed, "profile": {"email": email, "real_name": user_id}}  # fmt: skip
+        user.update(fields)
+        with self._lock:
+            self.users[user_id] = user
+
+    def response_url(self, name: str = "r") -> str:
+        """A ``response_url`` that lands here (allowed when ``url_root + "response/"`` is an allowed prefix)."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    @property
+    def url_root(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def responses(self, name: str | None = None) -> list[SlackRequest]:
+        """What was posted to ``response_url(name)`` (to every name when None)."""
+        prefix = "response/" + (name or "")
+        return [r for r in self.requests if r.method.startswith(prefix) and (name is None or r.method == prefix)]
+
     def rate_limit_next(self, retry_after: int = 30, times: int = 1) -> None:
         """Answer like Slack's rate limiter: HTTP 429, ``Retry-After``, ``{"ok": false, "error": "ratelimited"}``."""
         self.reply_next(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, times)
@@ -201,6 +237,9 @@ class FakeSlack:
                 return {"ok": False, "error": "message_not_found"}
             self._messages[key] = body
             return {"ok": True, "channel": key[0], "ts": key[1], "text": body.get("text", "")}
+        if method == "users.info":
+            user = self.users.get(str(body.get("user", "")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in ("views.open", "views.update", "views.push"):
             self._views += 1
             view = body.get("view")
@@ -222,9 +261,19 @@ class FakeSlack:
             def do_POST(self) -> None:
                 at = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = _parse_body(self.headers.get("Content-Type", ""), raw)
+                self._serve(at, _parse_body(self.headers.get("Content-Type", ""), raw))
+
+            def do_GET(self) -> None:  # slack_sdk sends a few methods (users.info) as GET with a query string
+                at = time.monotonic()
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                self._serve(at, dict(parse_qsl(query, keep_blank_values=True)))
+
+            def _serve(self, at: float, body: dict[str, Any]) -> None:
                 method = self.path.split("?", 1)[0].removeprefix("/api/")
-                if not self.path.startswith("/api/"):
+                if self.path.startswith("/response/"):  # a request's response_url
+                    method = self.path.split("?", 1)[0].removeprefix("/")
+                    reply = ScriptedReply(200, "ok")
+                elif not self.path.startswith("/api/"):
                     reply = ScriptedReply(404, {"ok": False, "error": "unknown_method"})
                 else:
                     reply = fake._next_reply(method, body)

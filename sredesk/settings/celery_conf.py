@@ -114,6 +114,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(hours=1)),
         "options": {"expires": 3600},
     },
+    # Queues again the Slack requests whose task was lost (broker down at the door), fails those too old to act on,
+    # deletes the ledger's rows past SREDESK_SLACK_INBOUND_RETENTION_DAYS (slackapp.ledger.inbound_sweep).
+    "slack-inbound-sweep": {
+        "task": "slack.inbound_sweep",
+        "schedule": schedule(timedelta(seconds=60)),
+        "options": {"expires": 60},
+    },
     # Deletes raw webhook receipts older than SREDESK_WEBHOOK_RETENTION_DAYS; hourly.
     "webhook-deliveries-purge": {
         "task": "incidents.webhook_deliveries_purge",

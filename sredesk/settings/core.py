@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "reports",
     "oncall",
     "notifications",
+    "slackapp",
     "demo",
 ]
 

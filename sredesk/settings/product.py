@@ -75,6 +75,30 @@ SREDESK_PROMETHEUS_DELAY_SECONDS = env.float("SREDESK_PROMETHEUS_DELAY_SECONDS",
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SREDESK_SLACK_API_URL = env.str(renamed("SREDESK_SLACK_API_URL"), default="https://slack.com/api/")
 SREDESK_SLACK_TIMEOUT_SECONDS = env.int(renamed("SREDESK_SLACK_TIMEOUT_SECONDS"), default=10)
+# The inbound Slack app (slackapp: /slack/commands, /slack/interactivity, /slack/events). Unset signing secret: the
+# doors answer 404 with a sentence (`make run` needs no Slack). During a rotation the previous secret is accepted too.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SREDESK_SLACK_SIGNING_SECRET_PREVIOUS = env.str("SREDESK_SLACK_SIGNING_SECRET_PREVIOUS", default="")
+# A request whose X-Slack-Request-Timestamp is further than this from now (either way) is refused (replays).
+SREDESK_SLACK_REQUEST_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_REQUEST_MAX_AGE_SECONDS", default=300)
+# The largest inbound Slack body read (bytes); a modal's submission is the biggest Slack sends.
+SREDESK_SLACK_MAX_BODY_BYTES = env.int("SREDESK_SLACK_MAX_BODY_BYTES", default=256 * 1024)
+# Replies go back to a request's response_url only when it starts with one of these (comma-separated).
+SREDESK_SLACK_RESPONSE_URL_PREFIXES = env.list("SREDESK_SLACK_RESPONSE_URL_PREFIXES", default=["https://hooks.slack.com/"])
+# The slash command as configured in Slack's app settings (its name appears in help and error sentences).
+SREDESK_SLACK_COMMAND = env.str("SREDESK_SLACK_COMMAND", default="/sredesk")
+# The same person declaring the same title again within this many seconds gets the first incident (BR-10).
+SREDESK_SLACK_DECLARE_REPEAT_SECONDS = env.int("SREDESK_SLACK_DECLARE_REPEAT_SECONDS", default=60)
+# How long the one-time "link your Slack account" link stays valid.
+SREDESK_SLACK_LINK_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_LINK_MAX_AGE_SECONDS", default=3600)
+# A recorded Slack request still queued this long after it arrived (its task was lost) is queued again; one still
+# queued after SREDESK_SLACK_GIVE_UP_SECONDS is marked failed (its response_url has expired: Slack keeps it 30 min).
+SREDESK_SLACK_REQUEUE_AFTER_SECONDS = env.int("SREDESK_SLACK_REQUEUE_AFTER_SECONDS", default=60)
+SREDESK_SLACK_GIVE_UP_SECONDS = env.int("SREDESK_SLACK_GIVE_UP_SECONDS", default=1800)
+# Days the inbound ledger (slackapp.InboundRequest) keeps a request; Slack retries within minutes.
+SREDESK_SLACK_INBOUND_RETENTION_DAYS = env.int("SREDESK_SLACK_INBOUND_RETENTION_DAYS", default=30)
+# The timeout of the views.open a door makes before answering (it must leave room within Slack's 3 s).
+SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS = env.float("SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS", default=2.0)
 SREDESK_NOTIFY_BACKENDS = {
     "outbox": "notifications.outbox.OutboxBackend",
     "slack": "notifications.slack.SlackBackend",

@@ -74,10 +74,11 @@ THIRD_PARTY = {
     "CELERY_REDBEAT_KEY_PREFIX": "CELERY_REDBEAT_KEY_PREFIX",
     "CELERY_REDBEAT_LOCK_TIMEOUT": "CELERY_REDBEAT_LOCK_TIMEOUT",
     "SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN",  # Slack's own name for a bot token
+    "SLACK_SIGNING_SECRET": "SLACK_SIGNING_SECRET",  # Slack's own name for an app's signing secret
 }
 # Settings that are neither Django's, nor sredesk's (SREDESK_), nor read from a variable: third parties' own.
 THIRD_PARTY_SETTINGS = ("CELERY_", "AXES_", "REST_FRAMEWORK", "SPECTACULAR_SETTINGS", "CONTENT_SECURITY_POLICY")
-THIRD_PARTY_SETTINGS += ("SIMPLE_HISTORY_", "SLACK_BOT_TOKEN")
+THIRD_PARTY_SETTINGS += ("SIMPLE_HISTORY_", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 # Django's, though not in its global_settings (no default): BASE_DIR from its project template, ROOT_URLCONF.
 THIRD_PARTY_SETTINGS += ("BASE_DIR", "ROOT_URLCONF")
 

@@ -1,0 +1,48 @@
+"""Two workers at once (PostgreSQL): the same declare handled concurrently acts once (BR-10)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from incidents.models import Incident
+from slackapp import inbound
+from slackapp.models import InboundRequest
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+
+from .signing import command_body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_br10_two_workers_handling_the_same_declare_at_once_declare_one_incident(slack_app, requires_postgres):
+    team = TeamFactory(slug="payments")
+    ada = UserFactory(username="ada", slack_user_id="U0000001")
+    MembershipFactory(team=team, user=ada)
+    ServiceFactory(slug="checkout", team=team)
+    rows = []
+    for n in range(2):  # two submits of the same line: two trigger ids, so two requests in the ledger
+        body = command_body("declare sev1 checkout Checkout errors", response_url=slack_app.response_url(f"w{n}"))
+        parsed = inbound.parse_command(body)
+        rows.append(InboundRequest.objects.create(kind="command", key=parsed.key, name="declare",
+                                                  slack_user_id="U0000001", payload=parsed.payload))  # fmt: skip
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker(pk):
+        try:
+            barrier.wait()
+            results.append(inbound.run(pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(row.pk,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["done", "done"]
+    incident = Incident.objects.get()
+    texts = sorted(r.body["text"] for r in slack_app.responses())
+    assert len(texts) == 2 and incident.public_id in texts[0] and incident.public_id in texts[1]
+    assert sum("a moment ago" in t for t in texts) == 1
