@@ -15,6 +15,10 @@ and a primary service, 2,000 owners, all with round-the-clock working hours;
   verified test, published with a linked test on a service whose CI does not report
   (accepted), drafts due in 5 days, published but snoozed.
 
+Each service has one evaluated SLO; the budget of services 1, 21, 41, … is exhausted, so
+the post-mortems of their incidents (half of the due ones) are under the default
+error-budget policy (``slos.policy``: reminded one cadence step sooner).
+
 Measured: ``postmortems.reminders.reminders_plan_due(now=...)``, which creates the
 10,000 due ``Reminder`` rows and their ``ReminderDelivery`` rows (outbox to the
 owner, and to the team lead from step 2: about 16,700), one committed transaction
@@ -133,10 +137,31 @@ LOAD_SQL = [
     FROM (SELECT g, g %% 10 AS r, (g / 60) %% 4 AS v FROM generate_series(1, %(n)s) g) s
     WHERE (r = 0 AND v IN (1, 2)) OR r IN (1, 2, 4, 5, 6, 7)
     """,
+    # One SLO per service, evaluated; services 1, 21, 41, ... have exhausted budgets, so their post-mortems are under
+    # the (default) error-budget policy: one cadence step sooner.
+    """
+    INSERT INTO slos_slo (id, slug, name, description, target, window_kind, window_days, timezone, sli_kind,
+                          bucket_seconds, good_query, total_query, min_severity, measured_since, min_coverage,
+                          alert_min_bad_events, absent_after_seconds, paused, created_at, updated_at, service_id)
+    SELECT g, 'availability', 'Availability ' || g, '', 0.999, 'rolling', 30, 'UTC', 'events_pushed', 300, '', '',
+           2, %(now)s - interval '60 days', 0.9, 10, 900, false, %(now)s, %(now)s, g
+    FROM generate_series(1, 2 * %(teams)s) g
+    """,
+    """
+    INSERT INTO slos_slostate (slo_id, computed_at, status, window_start, window_end, elapsed_seconds,
+                               covered_seconds, coverage, good, total, attainment, budget_total, budget_left,
+                               budget_left_fraction, burn_rates, note)
+    SELECT g, %(now)s, CASE WHEN g %% 20 = 1 THEN 'exhausted' ELSE 'ok' END, %(now)s - interval '30 days', %(now)s,
+           2592000, 2592000, 1, CASE WHEN g %% 20 = 1 THEN 998000 ELSE 999600 END, 1000000,
+           CASE WHEN g %% 20 = 1 THEN 0.998 ELSE 0.9996 END, 1000, CASE WHEN g %% 20 = 1 THEN -1000 ELSE 600 END,
+           CASE WHEN g %% 20 = 1 THEN -1.0 ELSE 0.6 END, '{}', ''
+    FROM generate_series(1, 2 * %(teams)s) g
+    """,
 ]
 
 # The ceiling: what reminders_plan_due decides, in two statements. The cadence (the
-# product's cadence_step) runs in SQL from the same settings.
+# product's cadence_step) and the error-budget policy (slos.policy: an SLO of the primary service, not paused,
+# with data, at or below its team's threshold, steps the policy's count sooner) run in SQL from the same settings.
 CEILING_REMINDERS = """
 WITH owing AS MATERIALIZED (
     SELECT p.id,
@@ -147,10 +172,17 @@ WITH owing AS MATERIALIZED (
            CASE WHEN p.status IN ('draft', 'in_review') THEN p.due_at
                 WHEN rg.postmortem_id IS NOT NULL THEN COALESCE(p.reminder_cycle_started_at, p.published_at)
                 WHEN p.reminder_cycle > 0 THEN p.reminder_cycle_started_at
-                ELSE p.published_at END AS since
+                ELSE p.published_at END AS since,
+           CASE WHEN COALESCE(bp.enabled, true) AND EXISTS (
+                    SELECT 1 FROM slos_slostate st JOIN slos_slo s ON s.id = st.slo_id
+                    WHERE s.service_id = i.primary_service_id AND NOT s.paused
+                      AND st.status IN ('ok', 'at_risk', 'exhausted')
+                      AND st.budget_left_fraction <= COALESCE(bp.threshold, 0))
+                THEN COALESCE(bp.reminder_steps_sooner, 1) ELSE 0 END AS sooner
     FROM postmortems_postmortem p
     JOIN incidents_incident i ON i.id = p.incident_id
     LEFT JOIN ownership_service sv ON sv.id = i.primary_service_id
+    LEFT JOIN slos_budgetpolicy bp ON bp.team_id = sv.team_id
     LEFT JOIN (SELECT DISTINCT postmortem_id FROM postmortems_regressiontest
                WHERE state IN ('failing', 'missing')) rg ON rg.postmortem_id = p.id
     WHERE (p.snoozed_until IS NULL OR p.snoozed_until <= %(now)s)
@@ -172,13 +204,13 @@ WITH owing AS MATERIALIZED (
     WHERE o.since IS NOT NULL
 )
 INSERT INTO postmortems_reminder (postmortem_id, kind, subject_key, cycle, step, due_at, created_at)
-SELECT id, kind, '', cycle, step,
+SELECT id, kind, '', cycle, step + sooner,
        since + make_interval(secs => CASE WHEN step < %(n_offsets)s - 1 THEN (%(offsets)s::float8[])[step + 1]
                                           ELSE (%(offsets)s::float8[])[%(n_offsets)s]
                                                + (step - (%(n_offsets)s - 1)) * %(repeat)s END),
        %(now)s
 FROM stepped
-WHERE step IS NOT NULL AND step < %(max_steps)s
+WHERE step IS NOT NULL AND step + sooner < %(max_steps)s
 ON CONFLICT DO NOTHING
 """
 
@@ -226,7 +258,7 @@ def load(now: dt.datetime, scale: float) -> None:
             cursor.execute(statement, params)
         for table in ("ownership_team", "ownership_user", "ownership_membership", "ownership_service",
                       "ownership_repository", "incidents_incident", "postmortems_postmortem",
-                      "postmortems_regressiontest"):  # fmt: skip
+                      "postmortems_regressiontest", "slos_slo"):  # fmt: skip
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     common.vacuum_analyze(
         "ownership_user",
@@ -235,6 +267,8 @@ def load(now: dt.datetime, scale: float) -> None:
         "incidents_incident",
         "postmortems_postmortem",
         "postmortems_regressiontest",
+        "slos_slo",
+        "slos_slostate",
         "postmortems_reminder",
         "postmortems_reminderdelivery",
     )

@@ -42,6 +42,9 @@ its own rules; an anonymous user may write nothing.
   staff only.
 - **SLOs** and their pushed samples follow their service: its team's members
   and staff (moving an SLO to another service needs both services).
+- A team's **error-budget policy** (how hard its spent services' post-mortems
+  are chased) is the team's: its members and staff. Nobody tightens or
+  loosens another team's policy.
 - **On-call schedules** (layers, members, overrides) belong to the schedule's
   team: its members and staff, as services do. Nobody else puts a person on
   another team's rotation.
@@ -124,6 +127,15 @@ def may_write_service(actor: User | None, service: Service) -> bool:
     return is_staff(actor) or is_member(actor, service.team_id)
 
 
+def may_write_team(actor: User | None, team_id: int | None) -> bool:
+    """A team's own settings (its error-budget policy): its members and staff."""
+    if actor is None:
+        return True
+    if not _signed_in(actor):
+        return False
+    return is_staff(actor) or is_member(actor, team_id)
+
+
 def may_write_schedule(actor: User | None, schedule: Any) -> bool:
     """An on-call schedule (its layers, members, overrides) is its team's: members and staff, as a service."""
     if actor is None:
@@ -165,7 +177,7 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 def may_write(actor: User | None, obj: Any) -> bool:
     """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service, SLO,
-    on-call object or integration.
+    error-budget policy, on-call object or integration.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
@@ -186,6 +198,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_service(actor, obj)
     if label == "slos.slo":
         return may_write_service(actor, obj.service)
+    if label == "slos.budgetpolicy":
+        return may_write_team(actor, obj.team_id)
     if label == "oncall.swap":
         return may_write_swap(actor, obj)
     if label in _SCHEDULE_OF:
@@ -204,6 +218,8 @@ def denied_message(obj: Any) -> str:
         return "Only members of the service's team and staff may change this service."
     if label == "slos.slo":
         return "Only members of the service's team and staff may change its SLOs."
+    if label == "slos.budgetpolicy":
+        return "Only members of the team and staff may change its error-budget policy."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
     if label == "oncall.swap":

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from reports.views import trend_context
+from slos.policy import policy_effect, services_under_policy
 from slos.selectors import slos_by_service
 
 from . import charts
@@ -30,14 +31,17 @@ class SredeskLoginView(LoginView):
 
 @login_required
 def service_catalog_view(request: HttpRequest) -> HttpResponse:
-    """Every service: owner, tier, catalog gaps, SLO statuses, open incidents, open action items, regression tests.
+    """Every service: owner, tier, catalog gaps, SLO statuses (and whether its team's error-budget policy holds it),
+    open incidents, open action items, regression tests.
 
     ``?gaps=1`` shows only the services with a catalog gap.
     """
     rows = service_catalog(now=timezone.now())
     slos = slos_by_service()  # one query: every SLO with its last state
+    held = set(services_under_policy().values_list("pk", flat=True))  # one query
     for row in rows:
         row.slos = slos.get(row.service.pk, [])
+        row.budget_policy = row.service.pk in held
     only_gaps = request.GET.get("gaps") == "1"
     with_gaps = sum(1 for row in rows if row.gaps)
     if only_gaps:
@@ -65,6 +69,7 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
         "weeks": CHART_WEEKS,
         "now": now,
         "slos": slos_by_service([service.pk]).get(service.pk, []),
+        "budget_policy": policy_effect(service),
         **trend_context("service", now=now, only=service.pk),
     }
     return render(request, "ownership/service.html", context)

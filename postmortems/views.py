@@ -13,6 +13,7 @@ from django_fsm import can_proceed
 from incidents.models import Source
 from ownership import permissions
 from slos.budget import incident_budget
+from slos.policy import policy_effect
 from sredesk.forms import edited_since
 from sredesk.versions import EditConflict
 
@@ -109,6 +110,7 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "postmortem": postmortem,
         "sections": [(field, title, getattr(postmortem, field)) for field, title in SECTIONS],
         "budget_uses": incident_budget(postmortem.incident),
+        "budget_policy": policy_effect(service) if (service := postmortem.incident.primary_service) else None,
         "items": items,
         "tests": postmortem.regression_tests.select_related(
             "repository", "state_run__repository", "linked_by", "action_item"

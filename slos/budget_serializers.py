@@ -49,3 +49,22 @@ class BudgetUseSerializer(serializers.Serializer):
 def budget_data(uses: list[BudgetUse]) -> list[dict]:
     """``incident_budget``'s result as the API gives it."""
     return BudgetUseSerializer(uses, many=True).data
+
+
+class PolicyInForceSerializer(serializers.Serializer):
+    """Whether the owning team's error-budget policy is in force for a service (``slos.policy``), read from the
+    annotations of ``slos.policy.policy_annotations`` (use with ``source="*"``)."""
+
+    in_force = serializers.BooleanField(
+        source="budget_policy_in_force",
+        help_text="An SLO of the service has spent its budget down to the team's threshold (0: exhausted).",
+    )
+    reminder_steps_sooner = serializers.IntegerField(
+        source="budget_policy_steps_sooner", help_text="Reminder cadence steps its post-mortems go ahead (0: none)."
+    )
+    due_factor = serializers.DecimalField(
+        source="budget_policy_due_factor",
+        max_digits=3,
+        decimal_places=2,
+        help_text="A new post-mortem of its incidents is due after this fraction of the usual time (1: as usual).",
+    )

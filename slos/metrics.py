@@ -6,6 +6,8 @@ query whatever the number of SLOs. Labels: ``service`` and ``slo`` (slugs,
 unique together) and ``team``. A figure the data cannot tell (no data, no
 traffic; BR-36) has no sample at all rather than a made-up 100 %; its status
 says why. An SLO not evaluated yet shows only in ``sredesk_slo_target_ratio``.
+``sredesk_service_error_budget_policy_in_force`` says, per service with an SLO,
+whether its team's error-budget policy holds it (``slos.policy``; one query more).
 """
 
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 
 from .models import Status
+from .policy import services_under_policy
 from .selectors import slos_with_state, state_of
 from .windows import BURN_WINDOWS, window_name
 
@@ -20,7 +23,7 @@ LABELS = ["service", "slo", "team"]
 
 
 def slo_metric_families() -> Iterator[GaugeMetricFamily]:
-    """The SLO gauges, one query."""
+    """The SLO gauges and the policy gauge, two queries."""
     target = GaugeMetricFamily("sredesk_slo_target_ratio", "The SLO's target (0.999 is 99.9 %).", labels=LABELS)
     attainment = GaugeMetricFamily(
         "sredesk_slo_attainment_ratio",
@@ -57,8 +60,17 @@ def slo_metric_families() -> Iterator[GaugeMetricFamily]:
         "Unix time of the SLO's last evaluation (a dead beat shows as a growing age).",
         labels=LABELS,
     )
+    policy = GaugeMetricFamily(
+        "sredesk_service_error_budget_policy_in_force",
+        "1 while the team's error-budget policy holds the service (its post-mortems are reminded sooner, new ones "
+        "due sooner), else 0; services with an SLO.",
+        labels=["service", "team"],
+    )
+    held = set(services_under_policy().values_list("pk", flat=True))
+    services: dict[int, list[str]] = {}
     for slo in slos_with_state():
         labels = [slo.service.slug, slo.slug, slo.service.team.slug if slo.service.team_id else ""]
+        services[slo.service_id] = [labels[0], labels[2]]
         target.add_metric(labels, float(slo.target))
         state = state_of(slo)
         if state is None:
@@ -77,4 +89,6 @@ def slo_metric_families() -> Iterator[GaugeMetricFamily]:
             rate = (state.burn_rates or {}).get(str(seconds))
             if rate is not None:
                 burn.add_metric([*labels, window_name(seconds)], rate)
-    yield from (target, attainment, left, left_amount, burn, coverage, status, computed)
+    for service_id, labels in services.items():
+        policy.add_metric(labels, 1.0 if service_id in held else 0.0)
+    yield from (target, attainment, left, left_amount, burn, coverage, status, computed, policy)

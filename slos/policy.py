@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, DecimalField, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ownership.models import Service, Team
@@ -63,6 +63,32 @@ def steps_sooner(service_path: str) -> Case:
     return Case(When(under_policy_q(service_path), then=steps), default=Value(0), output_field=IntegerField())
 
 
+def steps_sooner_by_service() -> dict[int, int]:
+    """{service id: reminder steps ahead} for every service under its team's policy (absent: 0). One query over
+    the services, whatever the number of post-mortems: the reminder sweep reads it once and looks each
+    post-mortem's primary service up, instead of a subquery per post-mortem row."""
+    rows = Service.objects.filter(under_policy_q()).annotate(steps=steps_sooner("pk")).values_list("pk", "steps")
+    return dict(rows)
+
+
+def policy_annotations(service_path: str = "pk") -> dict:
+    """Annotations for a queryset of any model reaching a service by ``service_path`` (as ``under_policy_q``),
+    for lists that show the policy without a query per row: ``budget_policy_in_force`` (bool),
+    ``budget_policy_steps_sooner`` (reminder steps ahead, 0 when not in force) and ``budget_policy_due_factor``
+    (of a new post-mortem's usual time, 1 when not in force)."""
+    prefix = "" if service_path == "pk" else f"{service_path}__"
+    factor = Coalesce(f"{prefix}team__budget_policy__due_factor", Value(DEFAULT.due_factor))
+    return {
+        "budget_policy_in_force": Exists(spent_slos(OuterRef(service_path))),
+        "budget_policy_steps_sooner": steps_sooner(service_path),
+        "budget_policy_due_factor": Case(
+            When(under_policy_q(service_path), then=factor),
+            default=Value(Decimal(1)),
+            output_field=DecimalField(max_digits=3, decimal_places=2),
+        ),
+    }
+
+
 def postmortem_due_in(service: Service | None, usual: dt.timedelta) -> tuple[dt.timedelta, "PolicyEffect | None"]:
     """How long a new post-mortem of an incident on ``service`` (its primary service) has: ``usual``, times the
     policy's ``due_factor`` while the service is under its team's policy. Returns (that time, the policy in force
@@ -103,6 +129,7 @@ class PolicyEffect:
 
     @property
     def sentence(self) -> str:
+        """The policy in force and what it changes, as the pages show it."""
         return (
             f"Error-budget policy in force: {self.reason}. Post-mortems of this service's incidents are reminded "
             f"{self.policy.reminder_steps_sooner} step(s) sooner, and new ones are due in {self.due_percent} % of "

@@ -1,4 +1,5 @@
-"""Writing SLOs: create, change and delete, for every door (the API, OpenSLO import, the demo).
+"""Writing SLOs (create, change and delete) and a team's error-budget policy, for every door (the API, OpenSLO
+import, the web form, the demo).
 
 Each service takes the acting person (``actor``; None is sredesk itself) and
 applies the one write rule (``ownership.permissions``: an SLO follows its
@@ -15,11 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ownership.models import Service, User
+from ownership.models import Service, Team, User
 from ownership.permissions import require_write
 
 from . import alerts
-from .models import SLO, BurnAlert
+from .models import SLO, BudgetPolicy, BurnAlert
 from .windows import window_of
 
 # The fields a door may set; everything else (ids, times, state) is sredesk's.
@@ -109,3 +110,30 @@ def slo_delete(*, slo_id: int, actor: User | None) -> None:
         now = timezone.now()
         alerts.send_changes(slo, dict.fromkeys(firing, False), window_of(slo, now), now)
     slo.delete()
+
+
+# The fields of a team's error-budget policy a door may set (``slos.policy`` reads them).
+POLICY_WRITABLE = ("enabled", "threshold", "reminder_steps_sooner", "due_factor")
+
+
+@transaction.atomic
+def budget_policy_set(*, team: Team, actor: User | None, **fields: Any) -> BudgetPolicy:
+    """Set the ``fields`` given (names of ``POLICY_WRITABLE``) of ``team``'s error-budget policy; a team without
+    one starts from the default policy (the field defaults). Setting the same values again changes nothing but
+    ``updated_at``; two first writes at once land on the one row (the one-to-one key) one after the other.
+
+    Raises ``PermissionDenied`` unless ``actor`` may write the team's policy (its members and staff,
+    ``ownership.permissions``), ``TypeError`` for another field, ``ValidationError`` by field for values the
+    policy refuses (threshold 0..1, 0..5 steps, due factor 0.1..1).
+    """
+    unknown = sorted(set(fields) - set(POLICY_WRITABLE))
+    if unknown:
+        raise TypeError(f"Not writable policy fields: {', '.join(unknown)}")
+    require_write(actor, BudgetPolicy(team=team))
+    BudgetPolicy.objects.get_or_create(team=team)
+    policy = BudgetPolicy.objects.select_for_update().get(team=team)
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.full_clean(validate_unique=False, validate_constraints=False)
+    policy.save()
+    return policy

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
+from slos.budget_serializers import PolicyInForceSerializer
 from sredesk.api.fields import RefField, StrictInputSerializer
 
 PERSON_REF = "The person's id or username."
@@ -158,6 +159,9 @@ class ServiceSerializer(serializers.ModelSerializer):
     catalog_gaps = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="What the catalog misses: owner, dashboard, ..."
     )
+    budget_policy = PolicyInForceSerializer(
+        source="*", read_only=True, help_text="The owning team's error-budget policy, when it holds the service."
+    )
 
     class Meta:
         model = Service
@@ -175,6 +179,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "repositories",
             "responsibilities",
             "catalog_gaps",
+            "budget_policy",
             "version",
         ]
         read_only_fields = fields

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from ownership.services import service_update
+from slos.policy import policy_annotations
 from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.viewsets import ReadOnlyViewSet
 
@@ -49,14 +50,18 @@ class ServiceViewSet(ETagMixin, ReadOnlyViewSet):
     schema_tags = ["services"]
 
     def get_queryset(self):
-        return Service.objects.select_related("team").prefetch_related(
-            "repositories",
-            Prefetch(
-                "responsibilities",
-                Responsibility.objects.select_related("user", "team", "schedule").prefetch_related(
-                    Prefetch("team__memberships", Membership.objects.select_related("user"))
+        return (
+            Service.objects.select_related("team")
+            .annotate(**policy_annotations())
+            .prefetch_related(
+                "repositories",
+                Prefetch(
+                    "responsibilities",
+                    Responsibility.objects.select_related("user", "team", "schedule").prefetch_related(
+                        Prefetch("team__memberships", Membership.objects.select_related("user"))
+                    ),
                 ),
-            ),
+            )
         )
 
     @extend_schema(request=serializers.ServiceUpdateInput, responses=serializers.ServiceSerializer)

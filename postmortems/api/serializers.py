@@ -30,7 +30,7 @@ from postmortems.querysets import action_item_is_overdue, postmortem_is_overdue_
 from postmortems.services import POSTMORTEM_SECTIONS
 from postmortems.testids import MAX_TEST_ID_CHARS
 from slos.budget import incident_budget
-from slos.budget_serializers import BudgetUseSerializer, budget_data
+from slos.budget_serializers import BudgetUseSerializer, PolicyInForceSerializer, budget_data
 from sredesk.api.fields import (
     AwareDateTimeField,
     LabelChoiceField,
@@ -147,6 +147,12 @@ class PostMortemListSerializer(serializers.ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True)
     has_verified_test = serializers.BooleanField(read_only=True, help_text="CI has seen a linked test pass.")
     overdue = serializers.SerializerMethodField()
+    budget_policy = PolicyInForceSerializer(
+        source="*",
+        read_only=True,
+        help_text="The error-budget policy of the incident's primary service: while in force, the reminders about "
+        "this post-mortem go `reminder_steps_sooner` steps ahead.",
+    )
 
     class Meta:
         model = PostMortem
@@ -165,6 +171,7 @@ class PostMortemListSerializer(serializers.ModelSerializer):
             "snoozed_until",
             "snooze_reason",
             "has_verified_test",
+            "budget_policy",
             "created_at",
             "updated_at",
             "version",

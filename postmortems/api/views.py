@@ -29,6 +29,7 @@ from postmortems.models import (
     TestRun,
 )
 from postmortems.moves import postmortem_move
+from slos.policy import policy_annotations
 from sredesk.api.errors import ErrorSerializer
 from sredesk.api.etags import ETagMixin, check_if_match
 from sredesk.api.permissions import check_write
@@ -52,7 +53,7 @@ class PostMortemViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     def get_queryset(self):
         verified = RegressionTest.objects.filter(postmortem=OuterRef("pk"), state=RegressionTest.State.VERIFIED)
         queryset = PostMortem.objects.select_related("incident__owning_team", "owner").annotate(
-            has_verified_test=Exists(verified)
+            has_verified_test=Exists(verified), **policy_annotations("incident__primary_service")
         )
         if self.action != "list":
             queryset = queryset.select_related("incident__primary_service").prefetch_related(

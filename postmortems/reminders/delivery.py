@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from notifications.base import Button, Message
 from notifications.delivery import deliver
+from slos.policy import policy_effect
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder, ReminderDelivery
 from .due import Due, Kind, due_reminders
@@ -85,8 +86,9 @@ def _what(due: Due) -> str:
 
 
 def reminder_message(delivery: ReminderDelivery) -> Message:
-    """The text of one reminder: exactly what is missing, the link where it is fixed, and the buttons that
-    settle it from Slack (``reminder_buttons``)."""
+    """The text of one reminder: exactly what is missing, the link where it is fixed, the buttons that settle it
+    from Slack (``reminder_buttons``), and, while the service is under its team's error-budget policy, why it
+    comes sooner (``slos.policy``)."""
     reminder = delivery.reminder
     pm = reminder.postmortem
     incident = pm.incident
@@ -128,6 +130,9 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
     )
     if sent_before:
         text += f" (reminder {sent_before + 1})"
+    policy = policy_effect(incident.primary_service) if incident.primary_service_id else None
+    if policy is not None:  # say why it comes sooner than the usual cadence
+        text += f" (sooner under the error-budget policy: {policy.reason})"
     owner = (item.owner if item is not None else None) or pm.owner  # who owes this: the item's owner, else the pm's
     if delivery.recipient_team_id or (owner is not None and delivery.recipient_user_id != owner.pk):
         text = f"Escalation, owner {owner or 'unassigned'}: {text}"
@@ -144,7 +149,9 @@ def reminder_message(delivery: ReminderDelivery) -> Message:
 def reminder_deliver(*, delivery_id: int) -> str:
     """Send one reminder delivery if it is pending and still needed; see ``notifications.delivery.deliver``."""
     return deliver(
-        ReminderDelivery.objects.select_related("reminder__postmortem__incident__owning_team"),
+        ReminderDelivery.objects.select_related(
+            "reminder__postmortem__incident__owning_team", "reminder__postmortem__incident__primary_service__team"
+        ),
         delivery_id,
         build=reminder_message,
         obsolete=lambda delivery: reminder_obsolete_reason(delivery.reminder),

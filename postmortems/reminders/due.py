@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Exists, Max, Min, Model, OuterRef, Q, QuerySet
 
 from incidents.models import public_id_for
-from slos.policy import steps_sooner
+from slos.policy import steps_sooner_by_service
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
 from ..querysets import action_item_overdue_since, overdue_draft_q, owing_regression_test_q
@@ -81,7 +81,7 @@ def cadence_step(since: dt.datetime, now: dt.datetime, sooner: int = 0) -> tuple
     step's due time), or None before the first step. Steps missed while
     nothing ran are not sent late one by one: only the latest counts (planning
     records the missed ones as superseded, with the reason). ``sooner``: the
-    error-budget policy's steps ahead (``slos.policy.steps_sooner``); the step
+    error-budget policy's steps ahead (``slos.policy.steps_sooner_by_service``); the step
     returned is that many higher, due at the same time.
     """
     found = _cadence_step(since, now)
@@ -125,7 +125,7 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
         PostMortem.objects.filter(_awake(now))
         # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
         .filter(overdue_draft_q(now) | owing_regression_test_q(now, tests=tests))
-        .annotate(regressed=regressed, sooner=steps_sooner("incident__primary_service"))
+        .annotate(regressed=regressed)
         .order_by()
         # Tuples, not model instances: planning reads a handful of columns of thousands of rows.
         .values_list(
@@ -141,12 +141,13 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
             "owner_id",
             "regressed",
             "snoozed_until",
-            "sooner",
+            "incident__primary_service_id",
         )
     )
 
 
-def _postmortem_dues(rows: list[tuple], now: dt.datetime) -> list[Due]:
+def _postmortem_dues(rows: list[tuple], now: dt.datetime, held: dict[int, int]) -> list[Due]:
+    """``held``: reminder steps ahead per service under the error-budget policy (``steps_sooner_by_service``)."""
     S = PostMortem.Status
     dues = []
     for (
@@ -162,8 +163,9 @@ def _postmortem_dues(rows: list[tuple], now: dt.datetime) -> list[Due]:
         owner_id,
         is_regressed,
         snoozed_until,
-        sooner,
+        service_id,
     ) in rows:
+        sooner = held.get(service_id, 0)
         if status in (S.DRAFT, S.IN_REVIEW):
             kind, since, cycle = Kind.OVERDUE_DRAFT, due_at, 0
         elif is_regressed:
@@ -201,7 +203,6 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
         .exclude(postmortem__status__in=[S.COMPLETE, S.DECLINED])
         .filter(Q(postmortem__snoozed_until__isnull=True) | Q(postmortem__snoozed_until__lte=now))
         .select_related("owner", "postmortem__incident")
-        .annotate(policy_sooner=steps_sooner("postmortem__incident__primary_service"))
         .only(
             "id",
             "title",
@@ -216,18 +217,20 @@ def _overdue_items(now: dt.datetime) -> QuerySet[ActionItem]:
             "postmortem__incident__id",
             "postmortem__incident__title",
             "postmortem__incident__owning_team_id",
+            "postmortem__incident__primary_service_id",
             *(f"owner__{f}" for f in PERSON_FIELDS),
         )
     )
 
 
-def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
+def _item_dues(items: list[ActionItem], now: dt.datetime, held: dict[int, int]) -> list[Due]:
     dues = []
     for item in items:
+        sooner = held.get(item.postmortem.incident.primary_service_id, 0)
         # Not before the item existed: one created already late (a confirmed past due date) gets its
         # personal reminders from the start, rather than going straight to the digest.
         since = max(action_item_overdue_since(item.due_date), item.created_at)
-        step = cadence_step(since, now, item.policy_sooner)
+        step = cadence_step(since, now, sooner)
         if step is not None:
             pm, incident = item.postmortem, item.postmortem.incident
             dues.append(
@@ -243,7 +246,7 @@ def _item_dues(items: list[ActionItem], now: dt.datetime) -> list[Due]:
                     *step,
                     action_item=item,
                     snoozed_until=pm.snoozed_until,
-                    sooner=item.policy_sooner,
+                    sooner=sooner,
                 )
             )
     return dues
@@ -257,20 +260,23 @@ def due_reminder_chunks(*, now: dt.datetime, postmortem_ids: Collection[int] | N
     query that also looks only at those post-mortems' regression tests: its
     memory, statement size and cost stay the same whatever the number of
     post-mortems, and the walk reads each row once. ``postmortem_ids`` (at
-    most a chunk's worth on SQLite) travels as one array parameter. See the
+    most a chunk's worth on SQLite) travels as one array parameter. The
+    error-budget policy (which services it holds, ``slos.policy``) is read
+    once, by one query over the services, and shifts each debt's steps. See the
     package docstring for the kinds and their start times.
     """
     items = _overdue_items(now)
+    held = steps_sooner_by_service()  # the error-budget policy, read once for the whole walk
     if postmortem_ids is not None:
         tests = RegressionTest.objects.filter(postmortem_id__any=postmortem_ids)
-        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__any=postmortem_ids)), now)
-        yield _item_dues(list(items.filter(postmortem_id__any=postmortem_ids)), now)
+        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__any=postmortem_ids)), now, held)
+        yield _item_dues(list(items.filter(postmortem_id__any=postmortem_ids)), now, held)
         return
     for low, high in _windows(PostMortem):
         tests = RegressionTest.objects.filter(postmortem_id__gt=low, postmortem_id__lte=high)
-        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__gt=low, pk__lte=high)), now)
+        yield _postmortem_dues(list(_owing_postmortems(now, tests).filter(pk__gt=low, pk__lte=high)), now, held)
     for low, high in _windows(ActionItem):
-        yield _item_dues(list(items.filter(pk__gt=low, pk__lte=high)), now)
+        yield _item_dues(list(items.filter(pk__gt=low, pk__lte=high)), now, held)
 
 
 def _windows(model: type[Model]) -> Iterator[tuple[int, int]]:

@@ -2,7 +2,7 @@
 
 from csp.constants import SELF
 from csp.decorators import csp_update
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -27,6 +27,7 @@ from postmortems.api.views import (
     TestRunViewSet,
 )
 from reports.api import ServiceReportView, TeamReportView
+from slos.api.policy import BudgetPolicyView
 from slos.api.views import SLOViewSet
 
 REDOC_STYLE_HASHES = [
@@ -66,6 +67,7 @@ urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
     path("v1/reports/teams/", TeamReportView.as_view(), name="reports-api-teams"),
     path("v1/reports/services/", ServiceReportView.as_view(), name="reports-api-services"),
+    re_path(r"^v1/teams/(?P<team_id>[0-9]{1,18})/budget-policy/$", BudgetPolicyView.as_view(), name="budget-policy"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Our own templates: no inline script or style (Content-Security-Policy), nothing from another host.
