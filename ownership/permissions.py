@@ -38,6 +38,8 @@ its own rules; an anonymous user may write nothing.
   by writers.
 - **Services** (catalog fields) belong to their team: its members and staff.
   A service no team owns is staff's (it is configuration, not triage).
+- **Integrations** (alert sources) are configuration shared by every team:
+  staff only.
 - **SLOs** and their pushed samples follow their service: its team's members
   and staff (moving an SLO to another service needs both services).
 - A team's **error-budget policy** (how hard its spent services' post-mortems
@@ -184,13 +186,15 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 def may_write(actor: User | None, obj: Any) -> bool:
     """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service, SLO,
-    error-budget policy or on-call object.
+    error-budget policy, on-call object or integration.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
     module has no rule for is a bug, not a refusal).
     """
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return actor is None or (_signed_in(actor) and is_staff(actor))
     if label == "incidents.incident":
         return may_write_incident(actor, obj)
     if label == "postmortems.postmortem":
@@ -221,6 +225,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
 def denied_message(obj: Any) -> str:
     """Who may change ``obj``, as a sentence for the refusal."""
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return "Only staff may change an integration's settings."
     if label == "ownership.service":
         return "Only members of the service's team and staff may change this service."
     if label == "slos.slo":

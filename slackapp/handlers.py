@@ -11,3 +11,4 @@ from . import mentions
 from . import cards
 from . import reminders
 from . import waivers
+from . import channels

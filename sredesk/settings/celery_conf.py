@@ -121,6 +121,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(hours=1)),
         "options": {"expires": 3600},
     },
+    # Archives Slack incident channels whose post-mortem completed their team's days ago (slackchannels); hourly.
+    "slack-channels-archive": {
+        "task": "slackchannels.archive_due",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
     # Queues again the Slack requests whose task was lost (broker down at the door), fails those too old to act on,
     # deletes the ledger's rows past SREDESK_SLACK_INBOUND_RETENTION_DAYS (slackapp.ledger.inbound_sweep).
     "slack-inbound-sweep": {
