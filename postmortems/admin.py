@@ -96,7 +96,7 @@ class ReminderInline(admin.TabularInline):
 
 
 class RegressionTestWaiverInline(admin.TabularInline):
-    """"Not testable" requests: decided by the team lead through ``postmortems.waivers`` (Slack or here, read-only)."""
+    """ "Not testable" requests: decided by the team lead through ``postmortems.waivers`` (Slack or here, read-only)."""
 
     model = RegressionTestWaiver
     extra = 0
@@ -368,7 +368,7 @@ class TestResultAdmin(admin.ModelAdmin):
 
 @admin.register(RegressionTestWaiver)
 class RegressionTestWaiverAdmin(admin.ModelAdmin):
-    """"Not testable" requests. The owning team's lead decides from Slack; staff can decide here, for a lead who
+    """ "Not testable" requests. The owning team's lead decides from Slack; staff can decide here, for a lead who
     has no Slack (``postmortems.waivers.regression_test_waiver_decide``: once, on the timeline)."""
 
     list_display = ("postmortem", "status", "reason", "requested_by", "requested_at", "decided_by", "decided_at")

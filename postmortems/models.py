@@ -245,7 +245,7 @@ class RegressionTest(models.Model):
 
 
 class RegressionTestWaiver(models.Model):
-    """"Not testable": a request that a post-mortem owe no regression test, with a reason.
+    """ "Not testable": a request that a post-mortem owe no regression test, with a reason.
 
     It counts once the owning team's lead (or staff) approves it
     (``postmortems.waivers``): an approved waiver stops the post-mortem's
