@@ -22,6 +22,7 @@ run: $(BIN)/.installed
 ## test: lint, check migrations, run the test suite
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -31,6 +32,7 @@ test: $(BIN)/.installed
 TEST_FAST_WORKERS ?= auto
 test-fast: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_FAST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
 
 ## bench: speed benchmarks on PostgreSQL (see README "Benchmarks"); each ends "<name>: <figure> vs <ceiling> ratio=<x>"

@@ -69,9 +69,7 @@ def incident_update(
         for pk in sorted(wanted.keys() - current.keys()):
             incident_set_responder(**common, user=wanted[pk], responding=True)
     if communications_lead is not UNSET:
-        incident_assign_role(
-            **common, role="communications_lead", user=communications_lead, based_on=based_on
-        )
+        incident_assign_role(**common, role="communications_lead", user=communications_lead, based_on=based_on)
     if commander is not UNSET:
         incident_assign_role(**common, role="commander", user=commander, based_on=based_on)
     return Incident.objects.get(pk=incident.pk)

@@ -9,7 +9,6 @@ from kombu.utils.objects import cached_property
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sredesk.settings")
 
 
-
 class SredeskCelery(Celery):
     """Celery with sredesk's beat program (sredesk.beat.Beat: safe to stop with Ctrl-C as soon as it starts)."""
 

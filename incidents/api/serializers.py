@@ -4,7 +4,6 @@ Times are ISO 8601 in UTC (``2024-05-01T10:00:00Z``); durations are seconds.
 Severity reads ``SEV1``..``SEV4`` and is accepted as that or as 1..4.
 """
 
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 

@@ -148,9 +148,7 @@ def _join(
             [through(incident_id=incident.pk, service_id=pk) for pk in sorted(service_ids)], ignore_conflicts=True
         )
     if severity < incident.severity:
-        incident = incident_set_severity(
-            incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
-        )
+        incident = incident_set_severity(incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT)
     return incident
 
 

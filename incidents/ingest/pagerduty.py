@@ -138,9 +138,7 @@ def _apply_pagerduty(integration: Integration, event: PagerDutyEvent) -> IngestR
         elif kind in ("incident.priority_updated", "incident.escalated"):
             severity = PAGERDUTY_PRIORITIES.get(event.priority.strip().upper())
             if severity is not None:
-                incident_set_severity(
-                    incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT
-                )
+                incident_set_severity(incident_id=incident.pk, severity=severity, actor=None, source=Source.ALERT)
         elif kind in PAGERDUTY_NOTES:
             author = f" by {event.agent_name}" if event.agent_name else ""
             services.incident_add_note(**common, text=f"{PAGERDUTY_NOTES[kind]}{author}: {event.note}")

@@ -84,7 +84,9 @@ SREDESK_SLACK_REQUEST_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_REQUEST_MAX_AGE_S
 # The largest inbound Slack body read (bytes); a modal's submission is the biggest Slack sends.
 SREDESK_SLACK_MAX_BODY_BYTES = env.int("SREDESK_SLACK_MAX_BODY_BYTES", default=256 * 1024)
 # Replies go back to a request's response_url only when it starts with one of these (comma-separated).
-SREDESK_SLACK_RESPONSE_URL_PREFIXES = env.list("SREDESK_SLACK_RESPONSE_URL_PREFIXES", default=["https://hooks.slack.com/"])
+SREDESK_SLACK_RESPONSE_URL_PREFIXES = env.list(
+    "SREDESK_SLACK_RESPONSE_URL_PREFIXES", default=["https://hooks.slack.com/"]
+)
 # The slash command as configured in Slack's app settings (its name appears in help and error sentences).
 SREDESK_SLACK_COMMAND = env.str("SREDESK_SLACK_COMMAND", default="/sredesk")
 # The same person declaring the same title again within this many seconds gets the first incident (BR-10).

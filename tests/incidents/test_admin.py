@@ -1,6 +1,5 @@
 """The incidents admin: search by public id, computed durations, actions through the services, read-only lifecycle."""
 
-
 import pytest
 from django.urls import reverse
 

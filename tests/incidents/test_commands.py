@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 
 def test_create_integration_prints_the_url_and_token_once(svc_a, settings, client):
 
-
     settings.SREDESK_BASE_URL = "https://sredesk.example.com"
     out = StringIO()
     call_command("create_integration", "--kind", "alertmanager", "--name", "Prod AM", "--service", "svc-a", stdout=out)

@@ -63,7 +63,11 @@ def test_the_web_forms_and_the_api_make_the_same_edit(incident, client):
     )
 
     assert response.status_code == 200
-    assert list(other.timeline.order_by("id").values_list("message", "kind")) == web == [
-        ("Escalated SEV3 → SEV1", "severity_change"),
-        ("Incident commander: Mia Member", "role_change"),
-    ]
+    assert (
+        list(other.timeline.order_by("id").values_list("message", "kind"))
+        == web
+        == [
+            ("Escalated SEV3 → SEV1", "severity_change"),
+            ("Incident commander: Mia Member", "role_change"),
+        ]
+    )

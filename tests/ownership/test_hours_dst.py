@@ -177,8 +177,17 @@ def test_a_day_the_zone_skipped_has_no_hours():
     assert got.astimezone(ZoneInfo("Pacific/Apia")).replace(tzinfo=None) == dt.datetime(2012, 1, 6, 9, 0)
 
 
-MONTHS = [(zone, year, month) for zone, year in [*((z, 2026) for z in ZONES), ("Europe/Moscow", 2011),
-          ("Europe/Moscow", 2014), ("Pacific/Apia", 2011), ("America/Asuncion", 2017)] for month in range(1, 13)]
+MONTHS = [
+    (zone, year, month)
+    for zone, year in [
+        *((z, 2026) for z in ZONES),
+        ("Europe/Moscow", 2011),
+        ("Europe/Moscow", 2014),
+        ("Pacific/Apia", 2011),
+        ("America/Asuncion", 2017),
+    ]
+    for month in range(1, 13)
+]
 
 
 @pytest.mark.parametrize("zone_name", sorted({zone for zone, _, _ in MONTHS}))

@@ -121,9 +121,7 @@ def test_a_chunk_that_fails_does_not_stop_the_others(settings, monkeypatch, capl
         result = reminders.reminders_sweep(now=now)
 
     assert (result.planned, result.failed) == (9, 1)
-    assert set(Reminder.objects.values_list("postmortem_id", flat=True)) == {pm.pk for pm in postmortems} - {
-        broken.pk
-    }
+    assert set(Reminder.objects.values_list("postmortem_id", flat=True)) == {pm.pk for pm in postmortems} - {broken.pk}
     assert f"post-mortem {broken.pk} failed" in caplog.text
     assert reminders.sweep_figures()["oldest_failed_due_at"] == now - dt.timedelta(minutes=1)
 

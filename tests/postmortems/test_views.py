@@ -47,9 +47,7 @@ def test_open_list_shows_reminder_count_and_missing_test(user_client, django_cap
     assert "none" in row and reverse("postmortems:link_test", args=[owed.pk]) in row
 
 
-def test_linking_a_test_stops_reminders_where_ci_does_not_report(
-    user_client, team, django_capture_on_commit_callbacks
-):
+def test_linking_a_test_stops_reminders_where_ci_does_not_report(user_client, team, django_capture_on_commit_callbacks):
     postmortem = PostMortemFactory(
         published=True,
         incident__primary_service=ServiceFactory(ci_reports_tests=False),

@@ -208,7 +208,10 @@ def test_the_incident_page_and_api_show_the_budget_used(client, november_inciden
     body = client_for(user).get(f"/api/v1/incidents/{inc.pk}/").json()
     (use,) = body["error_budget"]
     assert (use["slo"]["name"], use["slo"]["service"], use["unit"], use["counted"]) == (
-        "Checkout up", "checkout", "seconds", True
+        "Checkout up",
+        "checkout",
+        "seconds",
+        True,
     )
     (part,) = use["windows"]
     assert (part["used"], part["budget"], part["coverage"]) == (960.0, pytest.approx(2592), 1.0)

@@ -27,7 +27,8 @@ def messages_of(response) -> list[str]:
 def test_two_posts_acknowledge_once_and_the_second_says_by_whom_and_when(sre_client, sre, sre_team):
     incident = IncidentFactory(
         owning_team=sre_team,
-        started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
+        started_at=FIRST_CLICK - dt.timedelta(minutes=5),
+        detected_at=FIRST_CLICK - dt.timedelta(minutes=3),
     )
     url = reverse("incidents:transition", args=[incident.pk, "acknowledge"])
 
@@ -52,7 +53,8 @@ def test_two_posts_acknowledge_once_and_the_second_says_by_whom_and_when(sre_cli
 def test_a_later_click_by_someone_else_changes_nothing(client, sre, sre_team):
     incident = IncidentFactory(
         owning_team=sre_team,
-        started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
+        started_at=FIRST_CLICK - dt.timedelta(minutes=5),
+        detected_at=FIRST_CLICK - dt.timedelta(minutes=3),
     )
     url = reverse("incidents:transition", args=[incident.pk, "acknowledge"])
     client.force_login(sre)
@@ -74,7 +76,8 @@ def test_a_later_click_by_someone_else_changes_nothing(client, sre, sre_team):
 def test_acknowledging_an_incident_that_moved_on_names_the_first_acknowledgement(sre_client, sre, sre_team):
     incident = IncidentFactory(
         owning_team=sre_team,
-        started_at=FIRST_CLICK - dt.timedelta(minutes=5), detected_at=FIRST_CLICK - dt.timedelta(minutes=3)
+        started_at=FIRST_CLICK - dt.timedelta(minutes=5),
+        detected_at=FIRST_CLICK - dt.timedelta(minutes=3),
     )
     with time_machine.travel(FIRST_CLICK, tick=False):
         sre_client.post(reverse("incidents:transition", args=[incident.pk, "acknowledge"]), follow=True)

@@ -29,7 +29,7 @@ def test_the_catalog_and_the_service_page_show_the_slug_commands_take(sre_client
     catalog = sre_client.get("/services/").content.decode()
     page = sre_client.get("/services/payments-api/").content.decode()
 
-    assert "<code class=\"slug\">payments-api</code>" in catalog
+    assert '<code class="slug">payments-api</code>' in catalog
     assert "<code>service=payments-api</code>" in page
 
 
