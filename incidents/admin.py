@@ -11,7 +11,17 @@ from sredesk.templatetags.sredesk_ui import duration
 
 from . import services
 from .integrations import integration_create, integration_token_rotate
-from .models import Alert, Incident, Integration, SideEffect, Source, TimelineEvent, WebhookDelivery, parse_public_id
+from .models import (
+    Alert,
+    Incident,
+    IncidentCard,
+    Integration,
+    SideEffect,
+    Source,
+    TimelineEvent,
+    WebhookDelivery,
+    parse_public_id,
+)
 from .times import lifecycle_time
 
 
@@ -66,6 +76,19 @@ class AlertInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class IncidentCardInline(admin.TabularInline):
+    """The incident's Slack messages (``incidents.cards``): where each is, the version it shows, the last error."""
+
+    model = IncidentCard
+    extra = 0
+    fields = ("address", "conversation", "ts", "synced_version", "synced_at", "attempts", "last_error", "failed_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # owed by the announcement, posted and edited by the worker
 
 
 class SideEffectInline(admin.TabularInline):
@@ -163,7 +186,7 @@ class IncidentAdmin(HistoryAdmin):
     filter_horizontal = ("services", "responders")
     list_select_related = ("owning_team",)
     raw_id_fields = ("integration",)
-    inlines = [SideEffectInline, TimelineEventInline, AlertInline]
+    inlines = [SideEffectInline, IncidentCardInline, TimelineEventInline, AlertInline]
     readonly_fields = (
         "started_at", "detected_at", "status", "acknowledged_at", "acknowledged_by", "mitigated_at", "resolved_at",
         "mtta", "time_to_mitigate", "mttr", "mtta_seconds", "time_to_mitigate_seconds", "mttr_seconds", "created_at",

@@ -79,7 +79,7 @@ def card_buttons(incident: Incident) -> tuple[Button, ...]:
     if incident.status == Incident.Status.TRIGGERED:
         buttons.append(Button("Acknowledge", ACK, value, style="primary"))
     if incident.status != Incident.Status.RESOLVED:
-        buttons.append(Button("Resolve", RESOLVE, value))
+        buttons.append(Button("Resolve", RESOLVE, value, confirm=f"Resolve {incident.public_id} now?"))
     buttons += [Button("Add note", NOTE, value), Button("Open", OPEN, value, url=incident_url(incident))]
     return tuple(buttons)
 

@@ -46,3 +46,17 @@ def incidents_open_by_severity() -> list[tuple[str, int]]:
 def incidents_needing_acknowledgement() -> QuerySet[Incident]:
     """Triggered incidents nobody has acknowledged, longest waiting first."""
     return incident_list().filter(status=Incident.Status.TRIGGERED).order_by("detected_at", "id")
+
+
+def incident_last_move(incident: Incident, target: str):
+    """The timeline entry of the latest move of ``incident`` into status ``target`` (who made it, when, through
+    which door), or None. For an acknowledgement the incident's own ``acknowledged_by``/``acknowledged_at``
+    are the first writer's and are what to show; this names who resolved, mitigated or re-opened."""
+    from .models import TimelineEvent
+
+    return (
+        TimelineEvent.objects.filter(incident=incident, kind=TimelineEvent.Kind.STATUS_CHANGE, data__to=target)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )

@@ -203,63 +203,66 @@ def _transition(
     return incident, event
 
 
+# The headline a worker announces after each move ("" for none): acknowledging and mitigating are not announced.
+MOVE_ANNOUNCEMENT = {"acknowledge": "", "mitigate": "", "resolve": "resolved", "reopen": "re-opened"}
+MOVE_TARGET = {"acknowledge": "acknowledged", "mitigate": "mitigated", "resolve": "resolved", "reopen": "triggered"}
+
+
 @transaction.atomic
+def incident_move(
+    *, incident_id: int, verb: str, actor: User | None, source: str, at: datetime | None = None
+) -> tuple[Incident, bool]:
+    """Apply one lifecycle move (``verb``: acknowledge, mitigate, resolve, reopen); returns (incident, moved).
+
+    ``moved`` is False when the incident was already in the target state: a
+    double click or a second person got there first, and the first move's
+    times and person are kept (the caller may say who, from the incident and
+    its timeline). Acknowledging records the actor as ``acknowledged_by``;
+    resolving announces the resolution after commit and, for severities that
+    need one (``SREDESK_POSTMORTEM_SEVERITIES``), owes the post-mortem draft,
+    which a worker creates after commit and retries until it exists
+    (``effects.postmortem_draft_owe``): the resolve succeeds whatever the
+    draft step does. Raises InvalidTransition for an illegal move (e.g.
+    acknowledge a resolved incident), PermissionDenied for a person who may
+    not write to the incident.
+    """
+    kwargs = {"by": actor} if verb == "acknowledge" else {}
+    incident, event = _transition(
+        incident_id=incident_id,
+        verb=verb,
+        target=MOVE_TARGET[verb],
+        actor=actor,
+        source=source,
+        at=at,
+        announce=MOVE_ANNOUNCEMENT[verb],
+        **kwargs,
+    )
+    if event is not None and verb == "resolve":
+        effects.postmortem_draft_owe(incident)
+    return incident, event is not None
+
+
 def incident_acknowledge(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Acknowledge. No-op when already acknowledged; the first acknowledgement's time and person are kept.
 
     Raises InvalidTransition from mitigated or resolved.
     """
-    incident, _ = _transition(
-        incident_id=incident_id, verb="acknowledge", target="acknowledged", actor=actor, source=source, at=at, by=actor
-    )
-    return incident
+    return incident_move(incident_id=incident_id, verb="acknowledge", actor=actor, source=source, at=at)[0]
 
 
-@transaction.atomic
 def incident_mitigate(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Mark impact stopped (``mitigated_at``). No-op when mitigated; InvalidTransition when resolved."""
-    incident, _ = _transition(
-        incident_id=incident_id, verb="mitigate", target="mitigated", actor=actor, source=source, at=at
-    )
-    return incident
+    return incident_move(incident_id=incident_id, verb="mitigate", actor=actor, source=source, at=at)[0]
 
 
-@transaction.atomic
 def incident_resolve(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
-    """Resolve at ``at`` (default now). No-op when already resolved.
-
-    Announces the resolution after commit, and for severities that need one
-    (``SREDESK_POSTMORTEM_SEVERITIES``) owes the post-mortem draft, which a
-    worker creates after commit and retries until it exists
-    (``effects.postmortem_draft_owe``): the resolve succeeds whatever the draft step does.
-    """
-    incident, event = _transition(
-        incident_id=incident_id,
-        verb="resolve",
-        target="resolved",
-        actor=actor,
-        source=source,
-        at=at,
-        announce="resolved",
-    )
-    if event is not None:
-        effects.postmortem_draft_owe(incident)
-    return incident
+    """Resolve at ``at`` (default now). No-op when already resolved; owes the post-mortem draft (``incident_move``)."""
+    return incident_move(incident_id=incident_id, verb="resolve", actor=actor, source=source, at=at)[0]
 
 
-@transaction.atomic
 def incident_reopen(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Back to triggered from mitigated or resolved; clears mitigated_at and resolved_at (kept on the timeline)."""
-    incident, _ = _transition(
-        incident_id=incident_id,
-        verb="reopen",
-        target="triggered",
-        actor=actor,
-        source=source,
-        at=at,
-        announce="re-opened",
-    )
-    return incident
+    return incident_move(incident_id=incident_id, verb="reopen", actor=actor, source=source, at=at)[0]
 
 
 TRANSITIONS = {

@@ -17,6 +17,7 @@ from django.utils.module_loading import import_string
 class Button:
     """Something the reader can do from the message: an action sredesk handles (``action_id`` and ``value``,
     e.g. ``incident.ack`` / ``"42"``), or a link (``url``). ``style``: "", "primary" or "danger".
+    ``confirm``: a question the reader answers before the click counts ("" for none).
 
     Channels with buttons (Slack) show them; the others leave them out (the text and ``url`` say the same).
     """
@@ -26,6 +27,7 @@ class Button:
     value: str = ""
     url: str = ""
     style: str = ""
+    confirm: str = ""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ class Notification(DeliveryBase):
     subject = models.CharField(max_length=300)
     text = models.TextField()
     url = models.URLField(max_length=500, blank=True)
+    buttons = models.JSONField(
+        default=list, blank=True, help_text="What the reader can do from it: Button fields (label, action_id, ...)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

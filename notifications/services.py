@@ -1,11 +1,12 @@
 """Plan one-off notifications: domain code says what to tell whom, once per key."""
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from .base import email_enabled, slack_enabled
+from .base import Button, email_enabled, slack_enabled
 from .models import Notification
 
 
@@ -26,14 +27,16 @@ def notify(
     slack: list[str],
     outbox: list[str],
     email: list[str] = (),
+    buttons: tuple[Button, ...] = (),
 ) -> int:
     """Plan a notification to Slack ids/channels, outbox names and email addresses, once per ``key``.
 
     Each (key, channel, address) becomes one ``Notification`` row; a repeated
     call with the same key (a retried task, a replayed webhook) plans nothing
     new. Slack addresses are dropped when no bot token is configured, email
-    addresses when no mail server is.
-    Delivery tasks are enqueued after commit. Returns how many rows it created.
+    addresses when no mail server is. ``buttons``: what the reader can do from
+    it, on the channels that show buttons (Slack). Delivery tasks are
+    enqueued after commit. Returns how many rows it created.
     """
     targets = [(Notification.Channel.OUTBOX, a) for a in outbox]
     if slack_enabled():
@@ -53,6 +56,7 @@ def notify(
                     "subject": subject[:300],
                     "text": text,
                     "url": url,
+                    "buttons": [asdict(button) for button in buttons],
                 },
             )
             if created:

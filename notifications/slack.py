@@ -96,6 +96,13 @@ def slack_blocks(message: Message, text: str) -> list[dict] | None:
             element["url"] = button.url
         if button.style:
             element["style"] = button.style
+        if button.confirm:
+            element["confirm"] = {
+                "title": {"type": "plain_text", "text": button.label[:BUTTON_LABEL_LIMIT]},
+                "text": {"type": "plain_text", "text": button.confirm[:300]},
+                "confirm": {"type": "plain_text", "text": button.label[:30]},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            }
         elements.append(element)
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, {"type": "actions", "elements": elements}]
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .base import Message, NotifyTransientError
+from .base import Button, Message, NotifyTransientError
 from .delivery import deliver, release_due, requeue_stuck
 from .models import Notification
 from .services import _enqueue
@@ -12,7 +12,12 @@ from .services import _enqueue
 
 def _message(row: Notification) -> Message:
     return Message(
-        address=row.address, subject=row.subject, text=row.text, url=row.url, dedup_key=f"notification:{row.pk}"
+        address=row.address,
+        subject=row.subject,
+        text=row.text,
+        url=row.url,
+        dedup_key=f"notification:{row.pk}",
+        buttons=tuple(Button(**button) for button in row.buttons),
     )
 
 

@@ -60,6 +60,10 @@ its own rules; an anonymous user may write nothing.
   be on call then or within a day, ``oncall.handoffs``); nobody writes one in
   another person's name, staff included.
 
+**Not testable.** Letting a post-mortem owe no regression test (a waiver)
+is asked for by its writers and decided by the owning team's lead or staff
+(``may_approve_waiver``).
+
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
 so let that repository's runs verify it, only when the incident's services
@@ -272,6 +276,25 @@ def require_declare(actor: User | None, *, owning_team: Team | None, commander: 
         "leave it empty and the team will appoint one.",
         field="commander",
     )
+
+
+def may_approve_waiver(actor: User | None, postmortem: PostMortem) -> bool:
+    """Whether ``actor`` may approve or reject a "not testable" request (``postmortems.waivers``) for
+    ``postmortem``: the lead of the incident's owning team, and staff. Nobody else, not even the requester:
+    letting a post-mortem owe no regression test is the lead's call."""
+    if actor is None or not _signed_in(actor):
+        return False
+    if is_staff(actor):
+        return True
+    team = postmortem.incident.owning_team
+    lead = team.lead if team is not None else None
+    return lead is not None and lead.pk == actor.pk
+
+
+def require_approve_waiver(actor: User | None, postmortem: PostMortem) -> None:
+    """Raise ``PermissionDenied`` unless ``may_approve_waiver(actor, postmortem)``."""
+    if not may_approve_waiver(actor, postmortem):
+        raise PermissionDenied("Only the owning team's lead and staff may decide whether a post-mortem owes no test.")
 
 
 def ci_may_link(repository: Repository, postmortem: PostMortem) -> bool:

@@ -17,6 +17,7 @@ from .models import (
     Heartbeat,
     PostMortem,
     RegressionTest,
+    RegressionTestWaiver,
     Reminder,
     ReminderDelivery,
     TestResult,
@@ -26,6 +27,7 @@ from .models import (
 from .regression_tests import regression_test_verify_by_hand
 from .reminders import reminders_send_now
 from .services import postmortem_transition
+from .waivers import regression_test_waiver_decide
 
 
 class ActionItemAdminForm(forms.ModelForm):
@@ -93,6 +95,19 @@ class ReminderInline(admin.TabularInline):
         return False
 
 
+class RegressionTestWaiverInline(admin.TabularInline):
+    """ "Not testable" requests: decided by the team lead through ``postmortems.waivers`` (Slack or here, read-only)."""
+
+    model = RegressionTestWaiver
+    extra = 0
+    fields = ("status", "reason", "requested_by", "requested_at", "decided_by", "decided_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class RegressionTestFilter(admin.SimpleListFilter):
     title = "regression test"
     parameter_name = "test"
@@ -143,7 +158,7 @@ class PostMortemAdmin(HistoryAdmin):
         "status", "published_at", "completed_at", "reminder_cycle", "reminder_cycle_started_at", "created_at",
         "updated_at",
     )  # fmt: skip
-    inlines = [ActionItemInline, RegressionTestInline, ReminderInline]
+    inlines = [ActionItemInline, RegressionTestInline, RegressionTestWaiverInline, ReminderInline]
     actions = [
         "send_reminder_now",
         _workflow_action("publish", "Publish"),
@@ -349,3 +364,38 @@ class TestResultAdmin(admin.ModelAdmin):
     search_fields = ("test_id",)
     list_select_related = ("test_run__repository",)
     raw_id_fields = ("test_run",)
+
+
+@admin.register(RegressionTestWaiver)
+class RegressionTestWaiverAdmin(admin.ModelAdmin):
+    """ "Not testable" requests. The owning team's lead decides from Slack; staff can decide here, for a lead who
+    has no Slack (``postmortems.waivers.regression_test_waiver_decide``: once, on the timeline)."""
+
+    list_display = ("postmortem", "status", "reason", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("reason", "postmortem__incident__title")
+    list_select_related = ("postmortem__incident", "requested_by", "decided_by")
+    readonly_fields = ("postmortem", "status", "reason", "requested_by", "requested_at", "decided_by", "decided_at")
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # asked by a post-mortem's writer (Slack's Not testable…)
+
+    def _decide(self, request, queryset, *, approve: bool) -> None:
+        decided = 0
+        for waiver in queryset:
+            _, did = regression_test_waiver_decide(
+                waiver_id=waiver.pk, approve=approve, actor=request.user, source=Source.ADMIN
+            )
+            decided += did
+        left = queryset.count() - decided
+        verb = "approved" if approve else "rejected"
+        self.message_user(request, f"{decided} request(s) {verb}" + (f"; {left} already decided" if left else "") + ".")
+
+    @admin.action(description="Approve: the post-mortem owes no regression test")
+    def approve(self, request, queryset) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject: a regression test is owed")
+    def reject(self, request, queryset) -> None:
+        self._decide(request, queryset, approve=False)

@@ -32,6 +32,20 @@ from .writes import postmortem_timeline_append
 DECLINE_REASON_MAX_CHARS = 500
 
 
+def clean_reason(reason: str, *, empty: str) -> str:
+    """A person's reason for letting a post-mortem off (declining it, or waiving its test): whitespace folded.
+
+    Raises ValidationError (``reason``) with ``empty`` when nothing is left, or when it is over
+    ``DECLINE_REASON_MAX_CHARS`` characters.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": empty})
+    if len(reason) > DECLINE_REASON_MAX_CHARS:
+        raise ValidationError({"reason": f"At most {DECLINE_REASON_MAX_CHARS} characters."})
+    return reason
+
+
 @transaction.atomic
 def postmortem_decline(*, postmortem_id: int, reason: str, actor: User | None, source: str) -> PostMortem:
     """Decline a draft or in-review post-mortem with a reason; logged on the incident's timeline.
@@ -41,11 +55,7 @@ def postmortem_decline(*, postmortem_id: int, reason: str, actor: User | None, s
     InvalidPostMortemTransition (409) for a published or complete one (it was
     needed: someone wrote it).
     """
-    reason = " ".join(reason.split())
-    if not reason:
-        raise ValidationError({"reason": "Say why nobody needs this post-mortem."})
-    if len(reason) > DECLINE_REASON_MAX_CHARS:
-        raise ValidationError({"reason": f"At most {DECLINE_REASON_MAX_CHARS} characters."})
+    reason = clean_reason(reason, empty="Say why nobody needs this post-mortem.")
     postmortem = PostMortem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=postmortem_id)
     require_write(actor, postmortem)
     if postmortem.status == PostMortem.Status.DECLINED:

@@ -6,6 +6,7 @@ from sredesk.forms import LinkField, VersionedFormMixin
 
 from .export import SECTIONS
 from .models import ActionItem, PostMortem
+from .selectors import postmortem_repositories
 from .testids import MAX_TEST_ID_CHARS
 
 
@@ -26,8 +27,7 @@ class LinkRegressionTestForm(forms.Form):
     def __init__(self, *args, postmortem: PostMortem, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action_item"].queryset = postmortem.action_items.all()
-        services = postmortem.incident.services.all()
-        repos = Repository.objects.filter(services__in=services).distinct()
+        repos = postmortem_repositories(postmortem)
         if repos.exists():
             self.fields["repository"].queryset = repos
 

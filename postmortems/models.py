@@ -244,6 +244,45 @@ class RegressionTest(models.Model):
         super().save(*args, **kwargs)
 
 
+class RegressionTestWaiver(models.Model):
+    """ "Not testable": a request that a post-mortem owe no regression test, with a reason.
+
+    It counts once the owning team's lead (or staff) approves it
+    (``postmortems.waivers``): an approved waiver stops the post-mortem's
+    regression-test reminders and lifts that completion blocker; the loop
+    closure figures still count only tests. At most one pending request per
+    post-mortem (a database constraint), decided once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the team lead"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    postmortem = models.ForeignKey(PostMortem, on_delete=models.CASCADE, related_name="waivers")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem"], condition=Q(status="pending"), name="waiver_one_pending_per_postmortem"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Not testable ({self.get_status_display().lower()}): {self.reason[:60]}"
+
+
 class Reminder(models.Model):
     """One logical reminder: the ledger row that makes each step happen once.
 

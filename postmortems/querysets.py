@@ -20,7 +20,10 @@ The rules:
   ``verified`` one (CI has seen it pass), or a ``linked`` one when the
   incident's primary service does not report CI results to sredesk
   (``Service.ci_reports_tests`` off).
-* ``owing_regression_test``: without an accepted test, and published, or
+* ``waived``: the owning team's lead approved that the post-mortem owes no
+  regression test ("not testable", ``postmortems.waivers``); it owes none,
+  and may complete without one, but is not counted as having a test.
+* ``owing_regression_test``: without an accepted test or a waiver, and published, or
   complete with a test that has since failed or gone missing in CI, or an
   overdue draft (declined owes nothing). That is the debt sredesk exists to close;
   ``/metrics``' ``sredesk_postmortems_awaiting_regression_test``, the
@@ -123,12 +126,20 @@ def regressed_test_q(tests: models.QuerySet | None = None) -> Q:
     return Q(Exists(_tests(tests).filter(state__in=("failing", "missing"))))
 
 
+def waived_q() -> Q:
+    """The owning team's lead approved that the post-mortem owes no regression test ("not testable")."""
+    from .models import RegressionTestWaiver
+
+    return Q(Exists(RegressionTestWaiver.objects.filter(postmortem=OuterRef("pk"), status="approved")))
+
+
 def owing_regression_test_q(now: dt.datetime, *, tests: models.QuerySet | None = None) -> Q:
-    """No accepted test, and published, or complete with a regressed test, or an overdue draft (module docstring).
+    """No accepted test and no approved waiver, and published, or complete with a regressed test, or an overdue
+    draft (module docstring).
 
     ``tests``: as for ``accepted_test_q`` (speed only)."""
     started = Q(status="published") | (Q(status="complete") & regressed_test_q(tests)) | overdue_draft_q(now)
-    return started & ~accepted_test_q(tests)
+    return started & ~accepted_test_q(tests) & ~waived_q()
 
 
 RED_STATES = ("failing", "missing")  # RegressionTest.State.FAILING, MISSING: the regression guard regressed

@@ -108,3 +108,45 @@ def postmortems_by_status() -> dict[str, int]:
     """How many post-mortems are in each workflow status, every status present (0 when none), ``declined`` included."""
     counts = dict(PostMortem.objects.order_by().values_list("status").annotate(n=Count("id")))
     return {status: counts.get(status, 0) for status in PostMortem.Status.values}
+
+
+def postmortem_repositories(postmortem: PostMortem) -> QuerySet:
+    """The repositories of the incident's services (primary and affected): where its regression test lives."""
+    from ownership.models import Repository
+
+    services = postmortem.incident.services.all()
+    return Repository.objects.filter(services__in=services).distinct().order_by("name")
+
+
+# How far back the test picker looks: the latest runs of each repository (a CI may upload many per day).
+RECENT_RUNS_PER_REPOSITORY = 20
+
+
+def recent_test_results(*, repository_ids: list[int], typed: str, limit: int = 100) -> list:
+    """Canonical test ids seen in recent CI runs (``RECENT_RUNS_PER_REPOSITORY`` per repository) of
+    ``repository_ids`` whose id contains ``typed`` (case-insensitive; "" matches all): at most ``limit``
+    ``TestResult`` rows, one per (repository, test) — the newest — ordered by test id, with their run's
+    repository. What a test picker offers as someone types.
+    """
+    from django.db.models import Max
+
+    from .ci_models import TestResult, TestRun
+
+    runs = []
+    for repository_id in repository_ids:
+        runs += (
+            TestRun.objects.filter(repository_id=repository_id)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)[:RECENT_RUNS_PER_REPOSITORY]
+        )
+    if not runs:
+        return []
+    matches = TestResult.objects.filter(test_run_id__in=runs)
+    if typed:
+        matches = matches.filter(test_id__icontains=typed)
+    newest = matches.values("test_run__repository_id", "test_key").annotate(newest=Max("pk")).values("newest")
+    return list(
+        TestResult.objects.filter(pk__in=[row["newest"] for row in newest.order_by()[: limit * 2]])
+        .select_related("test_run__repository")
+        .order_by("test_id", "pk")[:limit]
+    )

@@ -25,7 +25,7 @@ from sredesk.exceptions import StateConflict
 from sredesk.versions import BasedOn, merge_edit, value_key
 
 from .markdown import markdown_literal
-from .models import ActionItem, PostMortem, RegressionTest
+from .models import ActionItem, PostMortem, RegressionTest, RegressionTestWaiver
 from .writes import postmortem_timeline_append
 
 
@@ -103,7 +103,8 @@ def postmortem_completion_blockers(postmortem: PostMortem) -> list[str]:
     Every action item must be done or won't-do (with a reason, which the
     database enforces), and at least one regression test must be in the
     state the post-mortem requires (``verified``, or ``linked`` for a
-    service whose CI does not report to sredesk).
+    service whose CI does not report to sredesk), unless the team lead
+    approved that it is not testable (``postmortems.waivers``).
     """
     blockers = []
     open_items = postmortem.action_items.exclude(status__in=[ActionItem.Status.DONE, ActionItem.Status.WONT_DO])
@@ -111,12 +112,16 @@ def postmortem_completion_blockers(postmortem: PostMortem) -> list[str]:
         titles = ", ".join(f"“{t}”" for t in open_items.values_list("title", flat=True)[:5])
         blockers.append(f"{open_items.count()} action item(s) still open: {titles}.")
     if postmortem.regression_test_requirement == RegressionTest.State.VERIFIED:
-        if not postmortem.regression_tests.filter(state=RegressionTest.State.VERIFIED).exists():
+        test_blocker = not postmortem.regression_tests.filter(state=RegressionTest.State.VERIFIED).exists()
+    else:
+        test_blocker = not postmortem.regression_tests.filter(
+            state__in=[RegressionTest.State.LINKED, RegressionTest.State.VERIFIED]
+        ).exists()
+    if test_blocker and not postmortem.waivers.filter(status=RegressionTestWaiver.Status.APPROVED).exists():
+        if postmortem.regression_test_requirement == RegressionTest.State.VERIFIED:
             blockers.append(_not_seen_passing(postmortem))
-    elif not postmortem.regression_tests.filter(
-        state__in=[RegressionTest.State.LINKED, RegressionTest.State.VERIFIED]
-    ).exists():
-        blockers.append("No regression test is linked.")
+        else:
+            blockers.append("No regression test is linked.")
     return blockers
 
 
@@ -191,6 +196,12 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
     return postmortem
 
 
+def postmortem_snooze_latest(postmortem: PostMortem) -> datetime:
+    """The latest time a snooze of ``postmortem``'s reminders may end (aware UTC):
+    ``SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE`` days after its due date. Every door offers and checks this."""
+    return postmortem.due_at + timedelta(days=settings.SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE)
+
+
 @transaction.atomic
 def postmortem_snooze(
     *, postmortem_id: int, until: datetime | None, reason: str, actor: User | None, source: str
@@ -213,7 +224,7 @@ def postmortem_snooze(
             raise ValidationError({"until": "Give a time zone (e.g. 2024-05-01T09:00:00Z)."})
         if until <= timezone.now():
             raise ValidationError({"until": "A snooze must end in the future."})
-        latest = postmortem.due_at + timedelta(days=settings.SREDESK_REMINDER_SNOOZE_MAX_DAYS_PAST_DUE)
+        latest = postmortem_snooze_latest(postmortem)
         if until > latest:
             raise ValidationError(
                 {

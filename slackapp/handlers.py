@@ -8,4 +8,7 @@ from . import commands
 from . import commands_incident
 from . import commands_postmortem
 from . import mentions
+from . import cards
+from . import reminders
+from . import waivers
 from . import channels

@@ -124,4 +124,5 @@ def test_detail_pages_run_a_fixed_number_of_queries(populated):
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url).status_code == 200
         counts.append(len(ctx.captured_queries))
-    assert counts[0] <= 12 and counts[1] <= 5, counts
+    # The post-mortem: 13 with the look-up of a "not testable" waiver when no test meets the requirement yet.
+    assert counts[0] <= 13 and counts[1] <= 5, counts

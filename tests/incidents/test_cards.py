@@ -69,6 +69,8 @@ def test_one_card_per_conversation_edited_in_place_as_the_incident_moves(
     for post in posts:
         assert post.text.startswith(f"{incident.public_id} (SEV2) Checkout 5xx\nTriggered")
         assert buttons(post.body) == ["Acknowledge", "Resolve", "Add note", "Open"]
+        [resolve] = [e for e in post.body["blocks"][1]["elements"] if e["action_id"] == cards.RESOLVE]
+        assert resolve["confirm"]["text"]["text"] == f"Resolve {incident.public_id} now?"  # asked before it counts
     card_rows = {c.address: c for c in IncidentCard.objects.filter(incident=incident)}
     assert card_rows[PAGED].conversation == "D" + PAGED[1:]  # chat.update needs the DM's id, not the person's
     assert {c.ts for c in card_rows.values()} == {p.reply["ts"] for p in posts}

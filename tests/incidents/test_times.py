@@ -134,6 +134,7 @@ def test_the_admin_refuses_a_new_incident_started_after_its_detection_and_cannot
         **split("detected_at", detected),
         **split("started_at", detected + dt.timedelta(minutes=10)),
         "side_effects-TOTAL_FORMS": 0, "side_effects-INITIAL_FORMS": 0,
+        "cards-TOTAL_FORMS": 0, "cards-INITIAL_FORMS": 0,
         "timeline-TOTAL_FORMS": 0, "timeline-INITIAL_FORMS": 0,
         "alerts-TOTAL_FORMS": 0, "alerts-INITIAL_FORMS": 0,
     }  # fmt: skip
