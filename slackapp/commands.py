@@ -49,14 +49,18 @@ def usage(verb: str) -> str:
 
 
 def split_incident(args: str) -> tuple[int | None, str]:
-    """(the incident number named as the first or last word of ``args``, the rest); (None, args) when none."""
+    """(the incident number named as the first or last word of ``args``, the rest); (None, args) when none.
+
+    A word shaped like an id that names no possible incident (``INC-0``, ``INC-<20 digits>``, ``INC-٣``) raises
+    SlackUserError: the command must not fall back to the channel's incident, which the user did not name.
+    """
     words = args.split()
     for index in (0, -1):
         if words and _INC_WORD.match(words[index]):
             try:
                 number = parse_public_id(words[index])
-            except InputError:
-                return None, args
+            except InputError as exc:
+                raise SlackUserError(f"{slack_escape(words[index][:40])} is no incident: {exc.message}") from None
             rest = words[1:] if index == 0 else words[:-1]
             return number, " ".join(rest)
     return None, args
