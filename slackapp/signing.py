@@ -66,6 +66,8 @@ def verify(
             f"X-Slack-Request-Timestamp is {abs(int(age))} s {when}; at most "
             f"{settings.SREDESK_SLACK_REQUEST_MAX_AGE_SECONDS} s is accepted (check the server's clock).",
         )
+    if not signature.isascii():  # hmac.compare_digest refuses non-ASCII text (a TypeError, not a mismatch)
+        return SignatureProblem(401, "X-Slack-Signature is not v0=<hex>: not a request from Slack.")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
