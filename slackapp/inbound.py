@@ -117,7 +117,10 @@ def parse_interactivity(body: bytes) -> Parsed:
 
 
 def parse_event(body: bytes) -> Parsed:
-    """An Events API envelope: ``url_verification`` is answered, ``event_callback`` keyed by ``event_id``."""
+    """An Events API envelope: ``url_verification`` is answered, ``event_callback`` keyed by ``event_id``.
+
+    Raises InputError for a body that is no JSON object, holds unstorable text, or an ``event_id`` that is no text.
+    """
     envelope = load_json(body, field="body")
     if not isinstance(envelope, dict):
         raise InputError("body", "An Events API request is a JSON object.")
@@ -127,6 +130,8 @@ def parse_event(body: bytes) -> Parsed:
     event = envelope.get("event")
     if envelope.get("type") != "event_callback" or not isinstance(event, dict) or not envelope.get("event_id"):
         return Parsed("answer", answer={})  # app_rate_limited and friends: acknowledged
+    if not isinstance(envelope["event_id"], str):  # else every such event would share the key "" and act once
+        raise InputError("event_id", "An event's event_id is text (Ev...).")
     return Parsed("event", _s(event.get("type"))[:KEY_MAX], _s(envelope.get("event_id"))[:KEY_MAX], envelope)
 
 

@@ -154,3 +154,14 @@ def test_a_response_url_elsewhere_is_never_called(world, client, django_capture_
         with django_capture_on_commit_callbacks(execute=True):
             client.post("/slack/commands", **signed_command(f"status INC-{world['incident'].pk}", response_url=url))
     assert [r.method for r in fake.requests if "elsewhere" in r.method or r.method.startswith("response")] == []
+
+
+@pytest.mark.parametrize("event_id", [1, 2.5, ["Ev1"], {"id": "Ev1"}, True], ids=repr)
+def test_an_event_id_that_is_not_text_is_refused_not_keyed_as_empty(world, client, event_id):
+    """Two such events would share the key "" and the second would be dropped as a duplicate of the first."""
+    mention = {"type": "app_mention", "text": "<@UAPP> help", "user": "U0000001", "channel": "C1", "ts": "1.2"}
+    body = json.dumps({"type": "event_callback", "event_id": event_id, "event": mention}).encode()
+    counts = RowCounts()
+    response = client.post("/slack/events", **signed(body, JSON))
+    assert response.status_code == 400 and response.json()["field"] == "event_id", response.content
+    counts.assert_unchanged()
