@@ -76,6 +76,13 @@ def _form(body: bytes) -> dict[str, str]:
     return dict(pairs)
 
 
+def _require_key_text(parent: dict[str, Any], name: str, field: str) -> None:
+    """InputError naming ``field`` unless ``parent[name]`` is non-empty text: a part of a natural key, which
+    Slack always sends; a missing one would give many requests the same key and drop all but the first."""
+    if not parent.get(name) or not isinstance(parent.get(name), str):
+        raise InputError(field, f"A Slack request of this type carries {field} as text.")
+
+
 def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -106,9 +113,12 @@ def parse_interactivity(body: bytes) -> Parsed:
         first = actions[0] if isinstance(actions, list) and isinstance(actions[0], dict) else {}
         container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
         where = _s(container.get("message_ts")) or _s(view.get("id"))
+        _require_key_text(first, "action_ts", "actions.0.action_ts")  # two clicks must not share a key
         key = f"{where}:{_s(first.get('action_id'))}:{_s(first.get('action_ts'))}"
         return Parsed("action", _s(first.get("action_id"))[:KEY_MAX], key[:KEY_MAX], payload)
     if kind == "view_submission":
+        _require_key_text(view, "id", "view.id")
+        _require_key_text(view, "hash", "view.hash")
         key = f"{_s(view.get('id'))}:{_s(view.get('hash'))}"
         return Parsed("view_submission", _s(view.get("callback_id"))[:KEY_MAX], key[:KEY_MAX], payload)
     if kind == "block_suggestion":

@@ -165,3 +165,21 @@ def test_an_event_id_that_is_not_text_is_refused_not_keyed_as_empty(world, clien
     response = client.post("/slack/events", **signed(body, JSON))
     assert response.status_code == 400 and response.json()["field"] == "event_id", response.content
     counts.assert_unchanged()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"actions": [{"action_id": "incident_ack", "value": "1"}]}, "actions.0.action_ts"),
+        ({"actions": [{"action_id": "incident_ack", "action_ts": 1.5}]}, "actions.0.action_ts"),
+        ({"type": "view_submission", "view": {"callback_id": "x", "hash": "h"}}, "view.id"),
+        ({"type": "view_submission", "view": {"callback_id": "x", "id": "V1", "hash": 7}}, "view.hash"),
+    ],
+)
+def test_an_interaction_without_the_parts_of_its_key_is_refused(world, client, change, field):
+    """Without them two different clicks (or submissions) would share one key and the second would be dropped."""
+    click = urlencode({"payload": json.dumps({**block_actions("incident_ack"), **change})}).encode()
+    counts = RowCounts()
+    response = client.post("/slack/interactivity", **signed(click, FORM))
+    assert response.status_code == 400 and response.json()["field"] == field, response.content
+    counts.assert_unchanged()
