@@ -39,7 +39,12 @@ class _At(Clock):
 
 
 def secrets_configured() -> list[str]:
-    """The signing secrets accepted now: the current one, then the previous one; empty when Slack is not set up."""
+    """The signing secrets accepted now: the current one, then the previous one; empty when Slack is not set up.
+
+    The previous secret counts only beside a current one: alone it is the secret being retired, not a set-up app.
+    """
+    if not settings.SLACK_SIGNING_SECRET.strip():
+        return []
     return [s for s in (settings.SLACK_SIGNING_SECRET, settings.SREDESK_SLACK_SIGNING_SECRET_PREVIOUS) if s.strip()]
 
 
