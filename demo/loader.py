@@ -24,6 +24,8 @@ from incidents.integrations import integration_create
 from incidents.models import Incident, Integration, Source, TimelineEvent
 from incidents.update import incident_assign_role
 from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Schedule
+from oncall.selectors import schedule_final
+from oncall.swaps import swap_ask
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.action_items import action_item_update
 from postmortems.models import ActionItem, PostMortem, RegressionTest
@@ -150,7 +152,8 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
 def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: dict[str, Service]) -> None:
     """Per demo team: a weekly schedule of its members in its lead's zone (hand-off Monday 09:00, from Monday
     2026-01-05) and a policy (the schedule's on-call, then the lead, then the team's channel, 15 minutes apart,
-    twice), used by the team's services that have none. Created only when missing."""
+    twice), used by the team's services that have none; the next person on call asks for a swap of a day.
+    Created only when missing."""
     for team in teams.values():
         lead = team.lead
         zone = lead.timezone if lead else "UTC"
@@ -164,6 +167,7 @@ def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: d
             since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
             for position, membership in enumerate(members):
                 LayerMember.objects.create(layer=layer, user=membership.user, position=position, active_from=since)
+            _demo_swap(schedule)
         policy, created = EscalationPolicy.objects.get_or_create(
             name=f"{team.name} escalation", defaults={"team": team, "repeat": 1}
         )
@@ -177,6 +181,17 @@ def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: d
                 if service.team_id == team.pk and service.escalation_policy_id is None:
                     service.escalation_policy = policy
                     service.save(update_fields=["escalation_policy"])
+
+
+def _demo_swap(schedule: Schedule) -> None:
+    """The next person on call asks someone to take the first day of their coming turn (through the service)."""
+    now = timezone.now()
+    final = schedule_final(schedule, start=now, end=now + dt.timedelta(days=21))
+    coming = next((s for s in final.shifts if s.user_id and s.start > now + dt.timedelta(hours=1)), None)
+    if coming is not None:
+        asker = User.objects.get(pk=coming.user_id)
+        end = min(coming.end, coming.start + dt.timedelta(days=1))
+        swap_ask(schedule_id=schedule.pk, actor=asker, start=coming.start, end=end, note="a family day: who covers?")
 
 
 def demo_integrations_load(result: DemoLoadResult, services: dict[str, Service]) -> list[Integration]:

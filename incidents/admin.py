@@ -5,6 +5,7 @@ from django.db.models import F
 from django.db.models.functions import Length
 
 from sredesk.admin import HistoryAdmin
+from sredesk.forms import WholeNumberField
 from sredesk.inputs import InputError
 from sredesk.templatetags.sredesk_ui import duration
 
@@ -257,7 +258,8 @@ class IntegrationForm(forms.ModelForm):
 
     class Meta:
         model = Integration
-        fields = ("name", "kind", "enabled", *Integration.ROUTING_FIELDS)
+        fields = ("name", "kind", "enabled", *Integration.ROUTING_FIELDS, *Integration.POSTMORTEM_FIELDS)
+        field_classes = {"reopen_window_seconds": WholeNumberField, "postmortem_min_duration_seconds": WholeNumberField}
 
     def clean(self) -> dict:
         """Put the typed (or cleared) secret on the integration before the model's checks see it.

@@ -8,6 +8,9 @@ so nothing owed is lost when a process dies:
   post-mortem published, a regression test failing or missing);
 - ``postmortem_draft``: a pending ``SideEffect`` row, owed when an incident
   whose severity needs a post-mortem is resolved;
+- ``incident_channel``: a pending ``SideEffect`` row, owed when an incident of
+  a team that wants Slack incident channels is declared, and again when its
+  commander, responders or post-mortem change (``slackchannels``);
 - ``slack_cards``: an incident's Slack message per conversation
   (``IncidentCard``), owed a post when first announced there and an edit
   whenever the incident changes (its ``version`` moves past the card's).
@@ -210,25 +213,80 @@ def _run_postmortem_draft(incident_id: int) -> bool:
         SideEffect.objects.filter(pk=effect.pk).update(
             done_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
         )
+        if created:
+            incident_channel_owe(incident)  # its channel gets the post-mortem's bookmark and topic
     return created
 
 
-def _postmortem_draft_failed(incident_id: int, error: str) -> None:
-    effect = SideEffect.objects.filter(incident_id=incident_id, kind=POSTMORTEM_DRAFT, done_at__isnull=True).first()
-    if effect is None:
+def _failed(kind: str) -> Callable[[int, str], None]:
+    """Record a failed attempt of the ``kind`` effect of an incident: its error, and when the sweep tries again."""
+
+    def failed(incident_id: int, error: str) -> None:
+        effect = SideEffect.objects.filter(incident_id=incident_id, kind=kind, done_at__isnull=True).first()
+        if effect is None:
+            return
+        attempts = effect.attempts + 1
+        SideEffect.objects.filter(pk=effect.pk, done_at__isnull=True).update(
+            attempts=attempts, last_error=error, next_attempt_at=timezone.now() + retry_delay(attempts)
+        )
+
+    return failed
+
+
+def _pending(kind: str) -> Callable[[datetime, int], list[int]]:
+    """The incidents whose ``kind`` effect is owed and due for another attempt, oldest first."""
+
+    def pending(now: datetime, limit: int) -> list[int]:
+        return list(
+            SideEffect.objects.filter(kind=kind, done_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("incident_id", flat=True)[:limit]
+        )
+
+    return pending
+
+
+# --- Slack incident channel --------------------------------------------------------------------------
+
+INCIDENT_CHANNEL = SideEffect.Kind.INCIDENT_CHANNEL.value
+
+
+def incident_channel_owe(incident: Incident) -> None:
+    """Record, in the current transaction, that ``incident``'s Slack channel must be created or brought up to date
+    (invites, topic, bookmarks), and queue that after commit.
+
+    Owed on declare (every door), and again when the commander, the
+    responders or the post-mortem change; only when the owning team wants
+    incident channels and Slack is on (``slackchannels.services.channel_wanted``),
+    or when the incident has a channel already. Slack being down never fails the
+    change that owes it: a worker does it, and the sweep retries with back-off.
+    """
+    from slackchannels.services import channel_owed  # Slack builds on incidents
+
+    if not channel_owed(incident):
         return
-    attempts = effect.attempts + 1
-    SideEffect.objects.filter(pk=effect.pk, done_at__isnull=True).update(
-        attempts=attempts, last_error=error, next_attempt_at=timezone.now() + retry_delay(attempts)
-    )
+    now = timezone.now()
+    owed = {"created_at": now, "next_attempt_at": now + RETRY_BASE, "done_at": None, "attempts": 0, "last_error": ""}
+    SideEffect.objects.update_or_create(incident_id=incident.pk, kind=INCIDENT_CHANNEL, defaults=owed)
+    queue_after_commit(INCIDENT_CHANNEL, [incident.pk])
 
 
-def _pending_drafts(now: datetime, limit: int) -> list[int]:
-    return list(
-        SideEffect.objects.filter(kind=POSTMORTEM_DRAFT, done_at__isnull=True, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "pk")
-        .values_list("incident_id", flat=True)[:limit]
+def _run_incident_channel(incident_id: int) -> bool:
+    """Set up the incident's channel (``slackchannels.services.incident_channel_sync``, idempotent step by step)
+    and mark the effect done, unless it was owed again meanwhile; True if this call did it.
+
+    No row lock is held across Slack calls here: the channel row itself is the guard (one per incident).
+    """
+    from slackchannels.services import incident_channel_sync
+
+    effect = SideEffect.objects.filter(incident_id=incident_id, kind=INCIDENT_CHANNEL, done_at__isnull=True).first()
+    if effect is None:
+        return False
+    incident_channel_sync(incident_id)
+    done = SideEffect.objects.filter(pk=effect.pk, created_at=effect.created_at, done_at__isnull=True).update(
+        done_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
     )
+    return bool(done)
 
 
 # --- the path ----------------------------------------------------------------------------------------
@@ -245,7 +303,12 @@ EFFECTS = {
     ANNOUNCE: Effect(run=_run_announce, failed=lambda target_id, error: None, pending=_pending_announcements),
     # Each card records its own failure (``cards.cards_sync``).
     CARDS: Effect(run=cards.cards_sync, failed=lambda target_id, error: None, pending=cards.cards_pending),
-    POSTMORTEM_DRAFT: Effect(run=_run_postmortem_draft, failed=_postmortem_draft_failed, pending=_pending_drafts),
+    POSTMORTEM_DRAFT: Effect(
+        run=_run_postmortem_draft, failed=_failed(POSTMORTEM_DRAFT), pending=_pending(POSTMORTEM_DRAFT)
+    ),
+    INCIDENT_CHANNEL: Effect(
+        run=_run_incident_channel, failed=_failed(INCIDENT_CHANNEL), pending=_pending(INCIDENT_CHANNEL)
+    ),
 }
 
 
@@ -272,6 +335,7 @@ def side_effects_pending_counts() -> dict[str, int]:
     return {
         ANNOUNCE: TimelineEvent.objects.filter(announced_at__isnull=True).exclude(announcement="").count(),
         POSTMORTEM_DRAFT: SideEffect.objects.filter(kind=POSTMORTEM_DRAFT, done_at__isnull=True).count(),
+        INCIDENT_CHANNEL: SideEffect.objects.filter(kind=INCIDENT_CHANNEL, done_at__isnull=True).count(),
         CARDS: cards.cards_pending_count(),
     }
 

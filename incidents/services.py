@@ -107,6 +107,7 @@ def incident_declare(
             announce="declared" if announce else "",
         )
     )
+    effects.incident_channel_owe(incident)  # its Slack channel, when the team wants one: by a worker, after commit
     return incident
 
 
@@ -270,13 +271,18 @@ TRANSITIONS = {
 
 
 @transaction.atomic
-def incident_add_note(*, incident_id: int, text: str, actor: User | None, source: str) -> TimelineEvent:
-    """Append a note to the timeline. Raises ValidationError for an empty note."""
+def incident_add_note(
+    *, incident_id: int, text: str, actor: User | None, source: str, data: dict | None = None
+) -> TimelineEvent:
+    """Append a note to the timeline. Raises ValidationError for an empty note.
+
+    ``data``: where the note came from, kept on the entry (a Slack message's channel and ``ts``).
+    """
     if not text.strip():
         raise ValidationError({"text": "A note needs some text."})
     incident = Incident.objects.get(pk=incident_id)
     require_write(actor, incident)
     [entry] = timeline_append(
-        timeline_entry(incident.pk, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source)
+        timeline_entry(incident.pk, TimelineEvent.Kind.NOTE, text.strip(), actor=actor, source=source, data=data)
     )
     return entry

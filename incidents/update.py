@@ -20,6 +20,7 @@ from ownership.models import User
 from ownership.permissions import require_write
 from sredesk.versions import BasedOn, merge_edit
 
+from . import effects
 from .models import Incident, Severity, TimelineEvent
 from .timeline import timeline_append, timeline_entry
 
@@ -145,6 +146,8 @@ def incident_assign_role(
             data={"role": role, "user_id": user.pk if user else None},
         )
     )
+    if role == "commander" and user is not None:
+        effects.incident_channel_owe(incident)  # invited to the incident's Slack channel, if it has one
     return incident
 
 
@@ -170,6 +173,8 @@ def incident_set_responder(
             data={"role": "responder", "user_id": user.pk, "responding": responding},
         )
     )
+    if responding:
+        effects.incident_channel_owe(incident)  # invited to the incident's Slack channel, if it has one
     return incident
 
 

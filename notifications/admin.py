@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils import timezone
 
-from .models import Notification, OutboxMessage
+from .health import slack_health
+from .models import Notification, OutboxMessage, SlackProblem
 
 OUTBOX_HELP = (
     "What sredesk sent to its database outbox: a copy of every announcement and reminder, one per recipient "
@@ -44,3 +46,37 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"changelist_help": ANNOUNCEMENT_HELP, **(extra_context or {})})
+
+
+SLACK_PROBLEMS_HELP = (
+    "Above: whether Slack works for sredesk now (asked when this page opens). Below: Slack errors a person must "
+    "fix (a revoked token, the bot missing from a channel, an unknown member id), on the workspace, a team or a "
+    "person. Each is one row however often it recurs; it is marked fixed when the same call succeeds again, or "
+    "here once you have fixed it."
+)
+
+
+@admin.register(SlackProblem)
+class SlackProblemAdmin(admin.ModelAdmin):
+    change_list_template = "admin/notifications/slack_health.html"
+    list_display = ("words", "owner", "error", "target", "occurrences", "first_seen_at", "last_seen_at", "fixed_at")
+    list_filter = (("fixed_at", admin.EmptyFieldListFilter), "error")
+    search_fields = ("words", "error", "target", "key")
+    list_select_related = ("team", "person")
+    readonly_fields = [f.name for f in SlackProblem._meta.fields]
+    actions = ["mark_fixed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # recorded by the calls that met them
+
+    @admin.display(description="on")
+    def owner(self, problem: SlackProblem) -> str:
+        return str(problem.team or problem.person or "the Slack workspace")
+
+    @admin.action(description="Mark fixed")
+    def mark_fixed(self, request, queryset) -> None:
+        queryset.filter(fixed_at__isnull=True).update(fixed_at=timezone.now())
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"changelist_help": SLACK_PROBLEMS_HELP, "health": slack_health(), **(extra_context or {})}
+        return super().changelist_view(request, context)

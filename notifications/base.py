@@ -55,7 +55,10 @@ class Posted:
 
 
 class NotifyError(Exception):
-    """Base class for delivery failures."""
+    """Base class for delivery failures. ``code``: the channel's own error code when it gave one
+    (Slack's ``channel_not_found``...), for ``notifications.problems``."""
+
+    code: str = ""
 
 
 class NotifyTransientError(NotifyError):

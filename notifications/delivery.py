@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError, get_backend
 from .models import DeliveryBase
+from .problems import channel_failed, channel_reached
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +70,12 @@ def deliver(
     try:
         ref = get_backend(row.channel).send(build(row))
     except NotifyPermanentError as exc:
+        channel_failed(row.channel, row.address, exc)  # a Slack error a person must fix becomes a visible problem
         mine.update(status=Status.FAILED, last_error=str(exc))
         logger.error("%s %s failed for good: %s", model.__name__, pk, exc)
         return "failed"
     except NotifyTransientError as exc:
+        channel_failed(row.channel, row.address, exc)
         if row.attempts >= settings.SREDESK_NOTIFY_MAX_ATTEMPTS:
             mine.update(status=Status.FAILED, last_error=f"gave up after {row.attempts} attempts: {exc}")
             logger.error("%s %s failed after %d attempts: %s", model.__name__, pk, row.attempts, exc)
@@ -88,6 +91,7 @@ def deliver(
             return "deferred"
         exc.retry_in = wait
         raise
+    channel_reached(row.channel, row.address)
     mine.update(status=Status.SENT, sent_at=timezone.now(), external_ref=ref, last_error="")
     return "sent"
 

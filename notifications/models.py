@@ -1,5 +1,6 @@
 """The notification layer's tables: delivery ledgers and the database outbox."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -85,3 +86,62 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} to {self.recipient}: {self.subject}"
+
+
+class SlackCallFailure(models.Model):
+    """One failed Slack Web API call (``notifications.slack_api``): what the health view calls the last outbound error.
+
+    Purged with the deliveries (``SREDESK_NOTIFICATION_RETENTION_DAYS``).
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    method = models.CharField(max_length=64, help_text="e.g. conversations.create")
+    error = models.CharField(max_length=100, help_text="Slack's error code, http_<status>, or unreachable.")
+    target = models.CharField(max_length=100, blank=True, help_text="The channel or member concerned.")
+    status = models.PositiveSmallIntegerField(default=0, help_text="HTTP status (0: no reply).")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.method}: {self.error}"
+
+
+class SlackProblem(models.Model):
+    """A Slack error that a person must fix (``slack_api.NEEDS_PERSON``), on the workspace, a team or a person.
+
+    Open (``fixed_at`` empty) from the first failure until the same call
+    succeeds again or an operator marks it fixed; repeats bump ``occurrences``
+    and ``last_seen_at`` on the one open row (a unique constraint), so a
+    failing delivery shows as one problem, not a stream of retries.
+    ``key`` is ``workspace``, ``team:<id>`` or ``person:<id>``.
+    """
+
+    key = models.CharField(max_length=40)
+    team = models.ForeignKey("ownership.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    error = models.CharField(max_length=100, help_text="Slack's error code.")
+    method = models.CharField(max_length=64, blank=True)
+    target = models.CharField(max_length=100, blank=True, help_text="The channel or member id concerned.")
+    words = models.TextField(help_text="What it means and what to do.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    occurrences = models.PositiveIntegerField(default=1)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        verbose_name = "Slack problem"
+        verbose_name_plural = "Slack health and problems"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "error", "target"],
+                condition=models.Q(fixed_at__isnull=True),
+                name="slack_problem_open_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.words

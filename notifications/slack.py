@@ -5,7 +5,8 @@ real client at a local server. Slack's error codes map onto our three error
 types: HTTP 429 -> NotifyRateLimited with the ``Retry-After`` seconds;
 ``channel_not_found``, ``not_in_channel``, ``is_archived``, ``invalid_auth``,
 ``account_inactive``, ``token_revoked`` and friends -> NotifyPermanentError;
-anything else, including network errors -> NotifyTransientError.
+anything else, including network errors -> NotifyTransientError. Each error carries Slack's code
+(``code``), which the delivery step records for the Slack health view (``notifications.problems``).
 Reference: https://api.slack.com/methods/chat.postMessage#errors
 """
 
@@ -150,9 +151,14 @@ def _call(method, **kwargs):
         error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
         if status == 429:
             retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After"))
-            raise NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after) from exc
-        if error in PERMANENT_ERRORS:
-            raise NotifyPermanentError(f"Slack refused the message: {error}") from exc
-        raise NotifyTransientError(f"Slack error {status}: {error or exc}") from exc
+            failure = NotifyRateLimited(f"Slack rate limited: retry after {retry_after:g} s", retry_after)
+        elif error in PERMANENT_ERRORS:
+            failure = NotifyPermanentError(f"Slack refused the message: {error}")
+        else:
+            failure = NotifyTransientError(f"Slack error {status}: {error or exc}")
+        failure.code = error or f"http_{status}"
+        raise failure from exc
     except (SlackClientError, OSError) as exc:
-        raise NotifyTransientError(f"Slack unreachable: {exc}") from exc
+        failure = NotifyTransientError(f"Slack unreachable: {exc}")
+        failure.code = "unreachable"
+        raise failure from exc

@@ -9,14 +9,17 @@ from django.utils import timezone
 
 from sredesk.exceptions import PermissionDenied
 
+from .changes import shifts_watched
 from .models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    HandoffNote,
     Layer,
     LayerMember,
     Override,
     Page,
+    PersonCalendar,
     Schedule,
     Swap,
 )
@@ -72,8 +75,34 @@ class LayerInline(admin.TabularInline):
     show_change_link = True
 
 
+class ShiftsWatchedAdmin(admin.ModelAdmin):
+    """Tells the people whose next 14 days an admin save or delete changes (``oncall.changes``), as the services
+    do: watching starts before the object is saved and ends after its inlines are (the admin's transaction)."""
+
+    def schedule_of(self, obj) -> int | None:
+        return obj.schedule_id
+
+    def save_model(self, request, obj, form, change):
+        schedule_id = self.schedule_of(obj)
+        if schedule_id is not None:
+            request._oncall_watch = shifts_watched(schedule_id)
+            request._oncall_watch.__enter__()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        watch = getattr(request, "_oncall_watch", None)
+        if watch is not None:
+            request._oncall_watch = None
+            watch.__exit__(None, None, None)
+
+    def delete_model(self, request, obj):
+        with shifts_watched(self.schedule_of(obj)):
+            super().delete_model(request, obj)
+
+
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ShiftsWatchedAdmin):
     list_display = ("name", "team", "timezone")
     list_filter = ("team", "timezone")
     search_fields = ("name", "slug", "team__name")
@@ -82,6 +111,12 @@ class ScheduleAdmin(admin.ModelAdmin):
     autocomplete_fields = ("team",)
     inlines = [LayerInline]
     actions = ["issue_calendar_token"]
+
+    def schedule_of(self, obj) -> int | None:
+        return obj.pk
+
+    def delete_model(self, request, obj):
+        super(ShiftsWatchedAdmin, self).delete_model(request, obj)  # a schedule gone pages nobody: nothing to tell
 
     @admin.action(description="Issue a new calendar (iCal) link (shown once; the old one stops working)")
     def issue_calendar_token(self, request, queryset) -> None:
@@ -92,7 +127,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(ShiftsWatchedAdmin):
     list_display = ("name", "schedule", "priority", "turn_length", "turn_unit", "handoff_time", "anchor_date")
     list_filter = ("turn_unit", "schedule__team")
     search_fields = ("name", "schedule__name")
@@ -102,7 +137,7 @@ class LayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(ShiftsWatchedAdmin):
     form = OverrideForm
     list_display = ("schedule", "kind", "user", "start", "end", "created_by")
     list_filter = ("kind", "schedule__team", "schedule")
@@ -143,6 +178,37 @@ class SwapAdmin(admin.ModelAdmin):
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"Swap {pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
                                   messages.ERROR)  # fmt: skip
+
+
+@admin.register(HandoffNote)
+class HandoffNoteAdmin(admin.ModelAdmin):
+    """Outgoing people's notes (written by them on the web or API, carried by the next hand-off notice)."""
+
+    list_display = ("schedule", "author", "handoff_at", "handed_over_at", "created_at")
+    list_filter = ("schedule",)
+    search_fields = ("schedule__name", "author__username", "text")
+    list_select_related = ("schedule", "author")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PersonCalendar)
+class PersonCalendarAdmin(admin.ModelAdmin):
+    """People's own iCal feeds: deleting one stops it (the person issues a new link from "your shifts")."""
+
+    list_display = ("user", "created_at")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class EscalationStepInline(admin.TabularInline):

@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) feeds of a schedule's final schedule: every shift, or one person's.
+"""iCalendar (RFC 5545) feeds of a schedule's final schedule (every shift, or one person's), and a person's own
+feed of their shifts across every schedule.
 
 A feed is one ``VCALENDAR`` of ``VEVENT``s with UTC times (``...Z``), so calendar
 apps place each shift by its instants and show it in their own zone; a gap is an
@@ -15,7 +16,7 @@ import datetime as dt
 from ownership.models import User
 
 from .models import Schedule
-from .rotation import FinalSchedule
+from .rotation import FinalSchedule, Shift
 
 PAST = dt.timedelta(days=7)  # the feed's window: a week back (what just happened), ...
 AHEAD = dt.timedelta(days=60)  # ... two months ahead
@@ -50,11 +51,19 @@ def render(schedule: Schedule, final: FinalSchedule, people: dict[int, User], *,
            now: dt.datetime) -> str:  # fmt: skip
     """The feed of ``final`` (all shifts and gaps, or only ``person``'s shifts) as iCalendar text."""
     name = f"On call: {schedule.name}" + (f" ({person})" if person else "")
+    shifts = [(schedule, s) for s in final.shifts if person is None or s.user_id == person.pk]
+    return _calendar(name, shifts, people, now=now)
+
+
+def render_person(person: User, shifts: list[tuple[Schedule, Shift]], *, now: dt.datetime) -> str:
+    """``person``'s own feed: their shifts across schedules (``oncall.selectors.shifts_of``) as iCalendar text."""
+    return _calendar(f"On call: {person}", shifts, {person.pk: person}, now=now)
+
+
+def _calendar(name: str, shifts: list[tuple[Schedule, Shift]], people: dict[int, User], *, now: dt.datetime) -> str:
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//sredesk//on-call//EN", "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{_text(name)}"]  # fmt: skip
-    for shift in final.shifts:
-        if person is not None and shift.user_id != person.pk:
-            continue
+    for schedule, shift in shifts:
         who = str(people[shift.user_id]) if shift.user_id in people else None
         summary = f"On call: {who} ({schedule.name})" if who else f"Nobody on call ({schedule.name}): a gap"
         description = f"From {shift.origin}" + (f" {shift.override_id}" if shift.override_id else "")

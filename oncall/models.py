@@ -202,6 +202,41 @@ class Swap(models.Model):
         return f"swap {self.pk}: {self.asked_by} {window} ({self.state})"
 
 
+class HandoffNote(models.Model):
+    """The outgoing person's note for whoever takes over from them next on ``schedule``.
+
+    Written while its author is on call, or within a day of going on call (``oncall.handoffs.handoff_note_add``);
+    ``handoff_at`` is the end of that shift as the final schedule said then. The incoming person's hand-off
+    notice carries the author's notes still pending at the hand-off and marks them ``handed_over_at``.
+    """
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="handoff_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handoff_notes")
+    text = models.TextField(max_length=4000)
+    handoff_at = models.DateTimeField(help_text="The hand-off the note was written for (UTC), as then scheduled.")
+    handed_over_at = models.DateTimeField(null=True, blank=True, help_text="When a hand-off notice carried it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["schedule", "created_at", "id"]
+        indexes = [models.Index(fields=["schedule", "author", "handed_over_at"], name="handoffnote_pending")]
+
+    def __str__(self) -> str:
+        return f"note by {self.author} for the hand-off of {self.handoff_at:%Y-%m-%d %H:%M} UTC"
+
+
+class PersonCalendar(models.Model):
+    """A person's own iCal feed of their shifts across every schedule, behind a token (only its SHA-256 kept;
+    a new token revokes the old, and deleting the row stops the feed)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oncall_calendar")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user}"
+
+
 class EscalationPolicy(models.Model):
     """Who is paged, in order, while an incident on a service using it stays unacknowledged (``oncall.escalation``).
 

@@ -6,7 +6,8 @@ and raises ``sredesk.exceptions.PermissionDenied`` under
 ``django.core.exceptions.ValidationError`` naming the field for a bad value.
 The past is never rewritten: a change takes effect at an instant not before
 now (a time up to ``CLOCK_TOLERANCE`` ago is taken as now, a browser's clock a
-little behind), so shifts already served stay as they were.
+little behind), so shifts already served stay as they were. Each write that changes who is on call in the next
+14 days tells the people whose shifts it changed (``oncall.changes.shifts_watched``, in the same transaction).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ownership.models import User
 from ownership.permissions import require_write
 from sredesk.tokens import new_token
 
-from .models import Layer, LayerMember, Override, Schedule
+from .changes import shifts_watched
+from .models import Layer, LayerMember, Override, PersonCalendar, Schedule
 from .rotation import turn_boundaries
 from .selectors import layer_spec
 
@@ -64,7 +66,8 @@ def member_add(
     if position is None:
         last = layer.members.order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 1
-    return LayerMember.objects.create(layer=layer, user=user, position=position, active_from=start)
+    with shifts_watched(layer.schedule_id, now=now):
+        return LayerMember.objects.create(layer=layer, user=user, position=position, active_from=start)
 
 
 @transaction.atomic
@@ -81,11 +84,12 @@ def member_end(
     until = not_past("active_until", at, now) if at else now
     if member.active_until is not None and member.active_until <= until:
         return member  # already out by then
-    if member.active_from >= until:
-        member.delete()
-        return None
-    member.active_until = until
-    member.save(update_fields=["active_until"])
+    with shifts_watched(member.layer.schedule_id, now=now):
+        if member.active_from >= until:
+            member.delete()
+            return None
+        member.active_until = until
+        member.save(update_fields=["active_until"])
     return member
 
 
@@ -109,7 +113,8 @@ def override_create(
     created_by = actor if actor is not None and actor.is_authenticated else None
     override = Override(schedule=schedule, kind=kind, user=user, start=start, end=end, note=note, created_by=created_by)
     override.full_clean()
-    override.save()
+    with shifts_watched(schedule.pk, now=now):
+        override.save()
     return override
 
 
@@ -121,11 +126,12 @@ def override_cancel(*, override_id: int, actor: User | None, now: dt.datetime | 
     require_write(actor, override)
     if override.end <= now:
         raise ValidationError({"end": "This override is over: shifts already served are not rewritten."})
-    if override.start >= now:
-        override.delete()
-        return None
-    override.end = now
-    override.save(update_fields=["end"])
+    with shifts_watched(override.schedule_id, now=now):
+        if override.start >= now:
+            override.delete()
+            return None
+        override.end = now
+        override.save(update_fields=["end"])
     return override
 
 
@@ -148,3 +154,24 @@ def calendar_token_revoke(*, schedule_id: int, actor: User | None) -> bool:
     schedule.calendar_token_hash = ""
     schedule.save(update_fields=["calendar_token_hash"])
     return had
+
+
+@transaction.atomic
+def person_calendar_issue(*, user: User, actor: User | None) -> str:
+    """A new token for ``user``'s own iCal feed (their shifts across schedules), returned once; the old one stops."""
+    feed = PersonCalendar.objects.select_for_update().filter(user=user).first() or PersonCalendar(user=user)
+    require_write(actor, feed)
+    token, feed.token_hash = new_token("sdmycal")
+    feed.save()
+    return token
+
+
+@transaction.atomic
+def person_calendar_revoke(*, user: User, actor: User | None) -> bool:
+    """Stop ``user``'s own iCal feed; returns whether there was one."""
+    feed = PersonCalendar.objects.select_for_update().filter(user=user).first()
+    if feed is None:
+        return False
+    require_write(actor, feed)
+    feed.delete()
+    return True

@@ -17,14 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications.services import notify
 from ownership.models import User
 from ownership.permissions import require_take_swap, require_write
 from sredesk.exceptions import StateConflict
 
+from .changes import shifts_watched
 from .models import Override, Schedule, Swap
 from .selectors import schedule_final
 from .services import not_past
@@ -56,11 +60,13 @@ def swap_ask(
     ``asked_by`` at every instant of it (a person swaps only their own time), and no asked swap of theirs on
     the schedule may overlap it (else two takers would each get the same time: a double-click on "ask"). Asks
     on one schedule are decided one after the other (its row locked). Raises ValidationError naming
-    ``start``/``end``, PermissionDenied unless the actor is the asker or may write the schedule.
+    ``start``/``end``, PermissionDenied unless the actor is the asker or may write the schedule. The schedule
+    team's channel is told (once, in the same transaction); the asker and the taker hear "your shifts changed"
+    when it is taken.
     """
     now = now or timezone.now()
     asked_by = asked_by or actor
-    schedule = Schedule.objects.select_for_update().get(pk=schedule_id)
+    schedule = Schedule.objects.select_for_update(of=("self",)).select_related("team").get(pk=schedule_id)
     if asked_by is None or not asked_by.is_authenticated:
         raise ValidationError({"asked_by": "Say whose time this swap is for."})
     swap = Swap(schedule=schedule, asked_by=asked_by, start=start, end=end, note=note)
@@ -86,7 +92,19 @@ def swap_ask(
     swap.start, swap.end = start, end
     swap.full_clean()
     swap.save()
+    _announce(swap)
     return swap
+
+
+def _announce(swap: Swap) -> int:
+    """Tell the schedule team's channel that a swap is asked (once per swap), so someone can take it."""
+    schedule, team = swap.schedule, swap.schedule.team
+    url = settings.SREDESK_BASE_URL + reverse("oncall:schedule", args=[schedule.slug]) + "#swaps"
+    subject = f"{swap.asked_by} asks someone to take their time on call for {schedule.name}"
+    text = (f"{subject}: {swap.start:%Y-%m-%d %H:%M} UTC to {swap.end:%Y-%m-%d %H:%M} UTC"
+            + (f" ({swap.note})" if swap.note else "") + ". Take it on the schedule page.")  # fmt: skip
+    return notify(key=f"oncall-swap-asked:{swap.pk}", topic=schedule.slug, subject=subject, text=text, url=url,
+                  slack=[team.slack_channel], outbox=[f"team:{team.slug}"])  # fmt: skip
 
 
 def swap_take(*, swap_id: int, actor: User | None, now: dt.datetime | None = None) -> Swap:
@@ -102,13 +120,14 @@ def swap_take(*, swap_id: int, actor: User | None, now: dt.datetime | None = Non
         swap = Swap.objects.select_for_update().select_related("schedule").get(pk=swap_id)
         _require_asked(swap)
         require_take_swap(actor, swap)
-        override = Override.objects.create(
-            schedule=swap.schedule, kind=Override.Kind.TAKE, user=actor, start=swap.start, end=swap.end,
-            note=(f"swap {swap.pk}: takes {swap.asked_by}'s time" + (f" ({swap.note})" if swap.note else ""))[:500],
-            created_by=actor,
-        )  # fmt: skip
-        swap.state, swap.taken_by, swap.taken_at, swap.override = Swap.State.TAKEN, actor, now, override
-        swap.save(update_fields=["state", "taken_by", "taken_at", "override"])
+        with shifts_watched(swap.schedule_id, now=now):  # the asker and the taker are told
+            override = Override.objects.create(
+                schedule=swap.schedule, kind=Override.Kind.TAKE, user=actor, start=swap.start, end=swap.end,
+                note=(f"swap {swap.pk}: takes {swap.asked_by}'s time" + (f" ({swap.note})" if swap.note else ""))[:500],
+                created_by=actor,
+            )  # fmt: skip
+            swap.state, swap.taken_by, swap.taken_at, swap.override = Swap.State.TAKEN, actor, now, override
+            swap.save(update_fields=["state", "taken_by", "taken_at", "override"])
     logger.info("Swap taken", extra={"swap": swap.pk, "taker": actor.pk, "override": override.pk})
     return swap
 

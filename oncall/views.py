@@ -19,10 +19,17 @@ from sredesk.tokens import token_hash
 
 from . import calendar, drawing
 from .forms import OverrideForm, SwapAskForm
-from .models import Override, Schedule, Swap
+from .handoffs import handoff_due, handoff_note_add
+from .models import HandoffNote, Override, PersonCalendar, Schedule, Swap
 from .paging import paged_for_schedule
 from .selectors import on_call_at, schedule_final, shifts_of
-from .services import calendar_token_issue, calendar_token_revoke, override_create
+from .services import (
+    calendar_token_issue,
+    calendar_token_revoke,
+    override_create,
+    person_calendar_issue,
+    person_calendar_revoke,
+)
 from .swaps import swap_ask, swap_cancel, swap_take, swaps_expire
 
 WEEKS = (1, 2, 3, 4)
@@ -37,8 +44,13 @@ def schedule_list_view(request: HttpRequest) -> HttpResponse:
     answers = on_call_at([s.pk for s in schedules], now)
     people = User.objects.in_bulk({s.user_id for pair in answers.values() for s in pair if s and s.user_id})
     rows = [(s, *answers.get(s.pk, (None, None))) for s in schedules]
-    mine = shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))
-    return render(request, "oncall/schedules.html", {"rows": rows, "people": people, "now": now, "mine": mine})
+    asked = set(Swap.objects.filter(asked_by_id=request.user.pk, state=Swap.State.ASKED, end__gt=now).values_list(
+        "schedule_id", "start"))  # fmt: skip
+    mine = [(schedule, shift, (schedule.pk, shift.start) in asked)
+            for schedule, shift in shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))]  # fmt: skip
+    has_feed = PersonCalendar.objects.filter(user_id=request.user.pk).exists()
+    context = {"rows": rows, "people": people, "now": now, "mine": mine, "has_feed": has_feed}
+    return render(request, "oncall/schedules.html", context)
 
 
 @login_required
@@ -73,6 +85,7 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
     final = schedule_final(schedule, start=now, end=now + dt.timedelta(weeks=weeks))
     people = User.objects.in_bulk({s.user_id for s in final.shifts if s.user_id})
     names = {pk: str(user) for pk, user in people.items()}
+    swaps = _open_swaps(request, schedule, now)
     context = {
         "schedule": schedule,
         "paged": paged_for_schedule(schedule, now),
@@ -85,8 +98,11 @@ def schedule_view(request: HttpRequest, slug: str) -> HttpResponse:
         "overrides": Override.objects.filter(schedule=schedule, end__gt=now).select_related("user").order_by("start"),
         "form": form,
         "may_write": may_write(request.user, schedule),
-        "swaps": _open_swaps(request, schedule, now),
+        "swaps": swaps,
+        "asked_starts": [swap.start for swap, *_ in swaps if swap.asked_by_id == request.user.pk],
         "now": now,
+        "handoff_due": handoff_due(schedule, request.user.pk, now=now),
+        "my_notes": HandoffNote.objects.filter(schedule=schedule, author=request.user, handed_over_at__isnull=True),
     }
     return render(request, "oncall/schedule.html", context, status=status)
 
@@ -119,6 +135,22 @@ def swap_ask_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Swap asked: it shows on the schedule page until someone takes it.")
     if request.POST.get("back") == "list":
         return redirect("oncall:schedules")
+    return redirect("oncall:schedule", slug=schedule.slug)
+
+
+@login_required
+@require_POST
+def handoff_note_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The outgoing person's note for whoever takes over next (``oncall.handoffs.handoff_note_add``)."""
+    schedule = get_object_or_404(Schedule, slug=slug)
+    try:
+        note = handoff_note_add(schedule_id=schedule.pk, actor=request.user, text=request.POST.get("text", "")[:5000])
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        when = f"{note.handoff_at:%Y-%m-%d %H:%M} UTC"
+        messages.success(request, f"Note saved: the hand-off notice at {when} (as scheduled now) carries it.")
     return redirect("oncall:schedule", slug=schedule.slug)
 
 
@@ -172,4 +204,32 @@ def calendar_view(request: HttpRequest, token: str) -> HttpResponse:
     body = calendar.render(schedule, final, people, person=person, now=now)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="{schedule.slug}.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def person_calendar_link_view(request: HttpRequest) -> HttpResponse:
+    """Issue (shown once, in a message) or stop the signed-in person's own iCal feed of their shifts."""
+    if request.POST.get("calendar") == "revoke":
+        person_calendar_revoke(user=request.user, actor=request.user)
+        messages.success(request, "Your calendar feed is stopped: its link no longer works.")
+    else:
+        token = person_calendar_issue(user=request.user, actor=request.user)
+        url = settings.SREDESK_BASE_URL + reverse("oncall:person_calendar", args=[token])
+        messages.warning(request, f"Your calendar link (shown only now; the old one stops working): {url}")
+    return redirect("oncall:schedules")
+
+
+def person_calendar_view(request: HttpRequest, token: str) -> HttpResponse:
+    """A person's own iCal feed: their shifts on every schedule, a week back and two months ahead, from the final
+    schedules (``oncall.selectors.shifts_of``). No sign-in: the token is the key; 404 once stopped or replaced."""
+    feed = PersonCalendar.objects.filter(token_hash=token_hash(token[:200])).select_related("user").first()
+    if feed is None or not feed.user.is_active:
+        raise Http404("No such calendar.")
+    now = timezone.now()
+    shifts = shifts_of(feed.user.pk, start=now - calendar.PAST, end=now + calendar.AHEAD)
+    body = calendar.render_person(feed.user, shifts, now=now)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="on-call.ics"'
     return response

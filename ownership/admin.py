@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Prefetch, Q
 
+from notifications.problems import open_slack_problems
 from notifications.reach import person_reach, reached_beyond_outbox
 from sredesk.admin import HistoryAdmin, SharedChoicesInline
 
@@ -58,6 +59,14 @@ class TeamAdmin(HistoryAdmin):
     search_fields = ("name", "slug", "slack_channel")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+    readonly_fields = ("slack_problems",)
+
+    @admin.display(description="Slack problems")
+    def slack_problems(self, team: Team) -> str:
+        """Open Slack errors on this team a person must fix (``notifications.problems``), or "none"."""
+        if team.pk is None:
+            return "—"
+        return "; ".join(p.words for p in open_slack_problems(team=team)) or "none"
 
     def get_queryset(self, request):
         return (

@@ -5,7 +5,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -27,6 +27,11 @@ slack_member_id_validator = RegexValidator(
     rf"^{SLACK_MEMBER_ID}\Z",
     "A Slack member id starts with U or W, then upper-case letters and digits (e.g. U024BE7LH): "
     "in Slack, your profile, then the ⋮ menu, then Copy member ID.",
+)
+
+# An emoji name as Slack sends it in reaction_added (no colons): lower-case letters, digits, _ + ' -.
+slack_reaction_validator = RegexValidator(
+    r"^[a-z0-9_+'-]{0,100}\Z", "An emoji name as Slack spells it, without colons: e.g. memo or white_check_mark."
 )
 
 
@@ -59,6 +64,26 @@ class Team(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     slack_channel = models.CharField(
         max_length=80, blank=True, help_text="Channel id (C…) or name (#sre-payments) for team notifications."
+    )
+    slack_incident_channels = models.BooleanField(
+        "Slack channel per incident",
+        default=False,
+        help_text="On: each incident the team declares gets its own Slack channel (inc-<n>-<title>), with the "
+        "commander, responders and paged person invited. Needs SLACK_BOT_TOKEN.",
+    )
+    slack_channel_archive_days = models.PositiveSmallIntegerField(
+        "archive incident channels after (days)",
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="An incident's channel is archived this many days after its post-mortem completes (or is "
+        "declined; for an incident that needs none, after it is resolved).",
+    )
+    slack_timeline_reaction = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[slack_reaction_validator],
+        help_text="An emoji name (e.g. memo): a message in an incident channel given this reaction goes on the "
+        "incident's timeline, as pinned messages do. Empty: pins only.",
     )
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
     history = HistoricalRecords()

@@ -38,6 +38,8 @@ its own rules; an anonymous user may write nothing.
   by writers.
 - **Services** (catalog fields) belong to their team: its members and staff.
   A service no team owns is staff's (it is configuration, not triage).
+- **Integrations** (alert sources) are configuration shared by every team:
+  staff only.
 - **SLOs** and their pushed samples follow their service: its team's members
   and staff (moving an SLO to another service needs both services).
 - A team's **error-budget policy** (how hard its spent services' post-mortems
@@ -52,6 +54,11 @@ its own rules; an anonymous user may write nothing.
   in who is on the schedule's team or has a place in one of its layers, never
   the asker (``may_take_swap``); the taker's override is the swap's, so taking
   needs no write access to the schedule itself.
+- **A person's calendar feed** (their shifts across schedules) is theirs:
+  they and staff issue or stop it.
+- **Hand-off notes** are their author's own (the outgoing person's, who must
+  be on call then or within a day, ``oncall.handoffs``); nobody writes one in
+  another person's name, staff included.
 
 **CI tokens.** A repository's CI token acts for that repository alone: it may
 link a test to a post-mortem (a test case's ``incident=INC-42`` property), and
@@ -175,13 +182,15 @@ _SCHEDULE_OF = {"oncall.schedule": (), "oncall.layer": ("schedule",), "oncall.ov
 
 def may_write(actor: User | None, obj: Any) -> bool:
     """Whether ``actor`` may change ``obj``: an incident, post-mortem, action item, regression test, service, SLO,
-    error-budget policy or on-call object.
+    error-budget policy, on-call object or integration.
 
     Regression tests follow their post-mortem; action items too, and their owner. Raises
     TypeError for any other object (a door asking about something this
     module has no rule for is a bug, not a refusal).
     """
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return actor is None or (_signed_in(actor) and is_staff(actor))
     if label == "incidents.incident":
         return may_write_incident(actor, obj)
     if label == "postmortems.postmortem":
@@ -198,6 +207,10 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_team(actor, obj.team_id)
     if label == "oncall.swap":
         return may_write_swap(actor, obj)
+    if label == "oncall.personcalendar":
+        return actor is not None and _signed_in(actor) and (actor.pk == obj.user_id or is_staff(actor))
+    if label == "oncall.handoffnote":
+        return actor is not None and _signed_in(actor) and actor.pk == obj.author_id
     if label in _SCHEDULE_OF:
         for attribute in _SCHEDULE_OF[label]:
             obj = getattr(obj, attribute)
@@ -208,6 +221,8 @@ def may_write(actor: User | None, obj: Any) -> bool:
 def denied_message(obj: Any) -> str:
     """Who may change ``obj``, as a sentence for the refusal."""
     label = obj._meta.label_lower
+    if label == "incidents.integration":
+        return "Only staff may change an integration's settings."
     if label == "ownership.service":
         return "Only members of the service's team and staff may change this service."
     if label == "slos.slo":
@@ -216,6 +231,10 @@ def denied_message(obj: Any) -> str:
         return "Only members of the team and staff may change its error-budget policy."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "oncall.personcalendar":
+        return "A person's calendar feed is theirs: only they and staff issue or stop it."
+    if label == "oncall.handoffnote":
+        return "A hand-off note is its author's own: write yours while you are on call."
     if label == "oncall.swap":
         return "Only the person who asked for this swap, members of the schedule's team and staff may change it."
     if label in _SCHEDULE_OF:

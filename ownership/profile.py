@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from notifications.base import slack_enabled
+from notifications.problems import open_slack_problems
 from notifications.reach import Reach, person_reach
 from sredesk.inputs import InputError, check_text
 
@@ -143,6 +145,7 @@ class Reachability:
     ``reach``: the channels (``notifications.reach``). ``hours``: their working hours in words.
     ``next_opening``: when a reminder due ``now`` goes out (``now`` itself inside their hours).
     ``team_channels``: the Slack channels of their teams, told instead when Slack cannot reach them directly.
+    ``slack_problems``: Slack errors about them a person must fix (``notifications.problems``), in plain words.
     """
 
     reach: Reach
@@ -150,6 +153,7 @@ class Reachability:
     now: dt.datetime
     next_opening: dt.datetime
     team_channels: tuple[str, ...]
+    slack_problems: tuple[str, ...] = ()
 
     @property
     def in_hours(self) -> bool:
@@ -169,4 +173,5 @@ def person_reachability(person: User, *, now: dt.datetime) -> Reachability:
         now=now,
         next_opening=next_working_time(person, now),
         team_channels=channels,
+        slack_problems=tuple(p.words for p in open_slack_problems(person=person)) if slack_enabled() else (),
     )

@@ -56,11 +56,14 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.select_related("team").prefetch_related("repositories"), slug=slug)
     now = timezone.now()
     dashboard = service_dashboard(service, since=charts.window_start(now=now, weeks=CHART_WEEKS), now=now)
-    from oncall.paging import paged_for_services  # on call builds on ownership, not the other way round
+    from oncall.gaps import upcoming_gaps  # on call builds on ownership, not the other way round
+    from oncall.paging import paged_for_services
 
+    paged = paged_for_services([service], now)[0]
     context = {
         "service": service,
-        "paged": paged_for_services([service], now)[0],
+        "paged": paged,
+        "oncall_gaps": upcoming_gaps([paged.schedule.pk], now=now)[paged.schedule.pk] if paged.schedule else [],
         "dashboard": dashboard,
         "gaps": service.catalog_gaps,
         "lead": service.team.lead if service.team else None,

@@ -15,14 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from incidents.effects import incident_url
-from incidents.models import Incident, Severity, Source, parse_public_id
+from incidents.models import Incident, Severity, Source
 from incidents.services import incident_declare
 from ownership.models import Service, User
-from sredesk.inputs import InputError, text_problem
+from sredesk.inputs import text_problem
 
 from .identity import person_for_slack_user
 from .models import SlackDeclare
-from .registry import Reply, SlackContext, SlackUserError, command, incident_for_channel
+from .registry import Reply, SlackContext, SlackUserError, command, incident_for_channel, split_incident
 
 HELP = [
     ("declare [sevN] [service] <title>", "declare an incident (SEV3 unless you say)"),
@@ -37,7 +37,6 @@ HELP = [
     ("snooze <duration> <reason> [INC-n]", "pause the post-mortem's reminders (duration: 2d, 12h, 1w2d)"),
     ("help", "this list"),
 ]
-_INC_WORD = re.compile(r"^inc-\d+$", re.IGNORECASE)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,31})(?:\|[^>]*)?>$")
 TITLE_MAX = 300  # Incident.title
 
@@ -46,24 +45,6 @@ def usage(verb: str) -> str:
     """``/sredesk <verb> ...`` as help shows it."""
     line = next((u for u, _ in HELP if u.split()[0] == verb), verb)
     return f"`{settings.SREDESK_SLACK_COMMAND} {line}`"
-
-
-def split_incident(args: str) -> tuple[int | None, str]:
-    """(the incident number named as the first or last word of ``args``, the rest); (None, args) when none.
-
-    A word shaped like an id that names no possible incident (``INC-0``, ``INC-<20 digits>``, ``INC-٣``) raises
-    SlackUserError: the command must not fall back to the channel's incident, which the user did not name.
-    """
-    words = args.split()
-    for index in (0, -1):
-        if words and _INC_WORD.match(words[index]):
-            try:
-                number = parse_public_id(words[index])
-            except InputError as exc:
-                raise SlackUserError(f"{slack_escape(words[index][:40])} is no incident: {exc.message}") from None
-            rest = words[1:] if index == 0 else words[:-1]
-            return number, " ".join(rest)
-    return None, args
 
 
 def target_incident(ctx: SlackContext, verb: str) -> tuple[Incident, str]:

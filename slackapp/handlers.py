@@ -8,3 +8,4 @@ from . import commands
 from . import commands_incident
 from . import commands_postmortem
 from . import mentions
+from . import channels

@@ -26,6 +26,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from kombu.transport.redis import Channel as RedisChannel
 from kombu.transport.virtual import Channel as VirtualChannel
+from kombu.transport.virtual import Transport as VirtualTransport
 from kombu.utils.json import dumps
 from kombu.utils.uuid import uuid
 
@@ -96,16 +97,23 @@ _local = threading.local()
 
 def _channel() -> VirtualChannel | None:
     """This thread's channel to the broker, or None when the broker is no kombu virtual transport."""
+    conf = app.conf
+    url = conf.broker_write_url or conf.broker_url
     channel = getattr(_local, "channel", None)
+    if channel is not None and _local.url != url:  # the broker was changed (tests do): open a channel to the new one
+        _forget_channel()
+        channel = None
     if channel is None:
+        if getattr(_local, "plain_url", None) == url:
+            return None  # AMQP and the like: apply_async, every time
         conn = app.connection_for_write()
-        channel = conn.default_channel
-        if not isinstance(channel, VirtualChannel):
+        if not isinstance(conn.transport, VirtualTransport):
             conn.release()
+            _local.plain_url = url
             return None
-        _local.connection, _local.channel = conn, channel
+        channel = conn.default_channel
+        _local.connection, _local.channel, _local.url = conn, channel, url
         # Read once with the channel: Celery's configuration lookups cost more than the rest of a publish.
-        conf = app.conf
         _local.conf = (conf.task_time_limit, conf.task_soft_time_limit, conf.task_default_queue)
     return channel
 

@@ -162,7 +162,7 @@ def names(kind: str) -> list[str]:
 # --- the incident a request is about ----------------------------------------------------------------------
 
 _channel_resolver: Callable[[str], Incident | None] | None = None
-_INCIDENT_ID = re.compile(r"(?<![\w-])INC-\d{1,18}(?!\w)", re.IGNORECASE)
+_INCIDENT_WORD = re.compile(r"^inc-\d+$", re.IGNORECASE)  # any digits: an impossible id is refused, not skipped
 
 
 def channel_incident_resolver(func: Callable[[str], Incident | None]) -> Callable[[str], Incident | None]:
@@ -179,18 +179,29 @@ def incident_for_channel(channel_id: str) -> Incident | None:
     return _channel_resolver(channel_id)
 
 
-def named_incident_id(text: str) -> int | None:
-    """The number of the first ``INC-<n>`` in ``text``, or None."""
+def split_incident(text: str) -> tuple[int | None, str]:
+    """(the incident ``INC-<n>`` names as the first or last word of ``text``, the rest); (None, text) when none.
+
+    The one reader of "which incident does this line name" for every Slack door: a command's arguments, a
+    button's value, a modal's private metadata. Only the first or last word counts, so a note that mentions
+    another incident ("same as INC-41") is not taken for it. A word shaped like an id that names no possible
+    incident (``INC-0``, ``INC-<20 digits>``, ``INC-٣``) raises SlackUserError: the request must not fall back
+    to the channel's incident, which the user did not name.
+    """
     from incidents.models import parse_public_id
     from sredesk.inputs import InputError
 
-    match = _INCIDENT_ID.search(text or "")
-    if match is None:
-        return None
-    try:
-        return parse_public_id(match.group())
-    except InputError:
-        return None
+    words = (text or "").split()
+    for index in (0, -1):
+        if words and _INCIDENT_WORD.match(words[index]):
+            try:
+                number = parse_public_id(words[index])
+            except InputError as exc:
+                word = words[index][:40].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                raise SlackUserError(f"{word} is no incident: {exc.message}") from None
+            rest = words[1:] if index == 0 else words[:-1]
+            return number, " ".join(rest)
+    return None, text
 
 
 # --- the context --------------------------------------------------------------------------------------------
@@ -247,13 +258,13 @@ class SlackContext:
 
     @cached_property
     def incident(self) -> Incident | None:
-        """The incident the request names (``INC-42`` in args, value, action value or private metadata), else the
-        incident of the channel it came from, else None."""
+        """The incident the request names (``INC-42`` as the first or last word of its args, value, action value or
+        private metadata: ``split_incident``), else the incident of the channel it came from, else None."""
         from incidents.models import Incident
 
         texts = [self.args, self.value, str(self.action.get("value", "")), str(self.view.get("private_metadata", ""))]
         for text in texts:
-            number = named_incident_id(text)
+            number, _ = split_incident(text)
             if number is not None:
                 return Incident.objects.filter(pk=number).first()
         return incident_for_channel(self.channel_id)

@@ -18,18 +18,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from sredesk import bodies
+from sredesk import bodies, dbtrouble
 from sredesk.inputs import InputError, is_ascii_int
 
-from . import inbound, signing
+from . import inbound, payloads, signing
 from .identity import LinkTokenInvalid, link_token_redeem
 
 logger = logging.getLogger(__name__)
 
 PARSERS = {
-    "commands": inbound.parse_command,
-    "interactivity": inbound.parse_interactivity,
-    "events": inbound.parse_event,
+    "commands": payloads.parse_command,
+    "interactivity": payloads.parse_interactivity,
+    "events": payloads.parse_event,
 }
 
 
@@ -53,7 +53,12 @@ def _door(request: HttpRequest, door: str) -> HttpResponse:
     except InputError as exc:
         return JsonResponse({"error": exc.message, "field": exc.field}, status=400)
     retry = meta.get("HTTP_X_SLACK_RETRY_NUM", "")
-    return inbound.receive(parsed, retry_num=int(retry) if is_ascii_int(retry) and len(retry) < 6 else 0)
+    try:
+        return inbound.receive(parsed, retry_num=int(retry) if is_ascii_int(retry) and len(retry) < 6 else 0)
+    except Exception as exc:
+        if not dbtrouble.is_database_trouble(exc) or parsed.kind == "event":
+            raise  # an event gets the 503 (sredesk.middleware): Slack delivers it again later
+        return inbound.database_trouble(parsed, exc)
 
 
 @csrf_exempt

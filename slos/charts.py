@@ -10,6 +10,7 @@ much there is).
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import pygal
@@ -77,21 +78,59 @@ def burn_down(slo: SLO, state: SLOState | None) -> BurnDown | None:
     return BurnDown(points, ideal)
 
 
+# Room for the x-axis labels, in the SVG's own units (CONFIG's 560-wide drawing, scaled as a whole to the page's
+# width, so what fits here fits at 390 px as at 1366 px): the plot is at least this wide once the y-axis labels
+# ("-500 %") and title take their part, and a label is about this many font sizes wide per character.
+PLOT_WIDTH = 380
+GLYPH_WIDTH = 0.62
+LABEL_GAP = 24
+
+
+def _label_format(data: BurnDown) -> str:
+    """Dates for day steps; hours too for hour steps, without the date when the window is one day or less."""
+    first, last = data.points[0][0], data.points[-1][0]
+    if len(data.points) > 1 and data.points[1][0] - first >= dt.timedelta(days=1):
+        return "%d %b"
+    return "%H:%M" if last - first <= dt.timedelta(days=1) else "%d %b %H:%M"
+
+
+def major_label_indices(count: int, chars: int, *, font_size: float) -> list[int]:
+    """Indices of the points (of ``count``, evenly spread over the plot) that get an x label of ``chars``
+    characters, so that no two labels overlap and the last one does not run off the drawing's right edge."""
+    if count <= 1:
+        return [0] if count else []
+    width = chars * font_size * GLYPH_WIDTH
+    unit = PLOT_WIDTH / (count - 1)
+    stride = max(1, math.ceil((width + LABEL_GAP) / unit))
+    return [i for i in range(0, count, stride) if i * unit + width / 2 <= PLOT_WIDTH + CONFIG["margin"]]
+
+
 def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
-    """The burn-down as a line chart (percent of the window's budget left) with the even-burn line beside it."""
+    """The burn-down as a line chart (percent of the window's budget left) with the even-burn line beside it.
+
+    The x axis labels a few steps, as many as fit without touching (``major_label_indices``); the table under
+    the chart has every step.
+    """
     chart = pygal.Line(
-        **{**CONFIG, "style": Style(**{**STYLE.to_dict(), "colors": ("#1565c0", "#8a94a3")})},
+        **{
+            **CONFIG,
+            "style": Style(**{**STYLE.to_dict(), "colors": ("#1565c0", "#8a94a3")}),
+            "legend_at_bottom_columns": 2,  # two entries, named in full
+            "truncate_legend": -1,
+        },
         title=None,
         show_dots=False,
         stroke_style={"width": 3},
         y_title="budget left, %",
-        value_formatter=lambda v: f"{v:.1f} %",
+        value_formatter=lambda v: f"{v:.0f} %",
         include_x_axis=True,
     )
     chart.show_minor_x_labels = False
-    labels = [end.strftime("%d %b %H:%M") for end, _ in data.points]
+    form = _label_format(data)
+    labels = [end.strftime(form) for end, _ in data.points]
     chart.x_labels = labels
-    chart.x_labels_major = labels[:: max(len(labels) // 5, 1)]
+    majors = major_label_indices(len(labels), max(map(len, labels)), font_size=STYLE.major_label_font_size)
+    chart.x_labels_major = [labels[i] for i in majors]
     chart.add("Budget left", [round(value * 100, 2) for _, value in data.points])
     chart.add(
         "Even burn", [round(value * 100, 2) for value in data.ideal], stroke_style={"width": 2, "dasharray": "6,4"}

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from .inputs import parse_int
 from .versions import BasedOn, EditConflict, value_digest, value_key
 
 
@@ -29,6 +30,19 @@ class LinkField(forms.URLField):
     def __init__(self, **kwargs):
         kwargs.setdefault("assume_scheme", "https")
         super().__init__(**kwargs)
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number a person types, in ASCII digits (``sredesk.inputs.parse_int``).
+
+    Django's ``IntegerField`` takes ``"300.0"``, ``"1_000"`` and ``"٣٠٠"`` (Arabic-Indic digits) as numbers;
+    this one refuses them with a message on the field. Bounds: ``min_value`` / ``max_value`` as usual.
+    """
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        return parse_int(str(value), field=self.label or "value", min_value=None)  # an InputError lands on the field
 
 
 class VersionedFormMixin:

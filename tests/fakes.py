@@ -8,10 +8,14 @@ default it answers ``chat.postMessage`` like Slack does (a message to a person's
 ``views.open``/``views.update`` (a view id and hash) and any other method with
 ``ok``; ``reply_next`` scripts the next replies, of any method or of one
 (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx, a reply held back
-for a while). Point the real slack_sdk client at it with
-``SREDESK_SLACK_API_URL = fake.url``. It answers ``users.info`` (sent as GET) from
-``add_user``, and takes replies posted to a request's ``response_url`` when that URL
-is ``fake.response_url(name)`` (recorded as method ``response/<name>``; see ``responses``).
+for a while), ``fail_method`` the next replies of one method with an error.
+The channel methods (``conversations.create/invite/setTopic/archive/unarchive/info/history``,
+``bookmarks.add``, ``auth.test``) act on a small ``FakeWorkspace`` (``fake.workspace``)
+with Slack's rules and errors (``name_taken``, ``already_in_channel``, ``cant_invite``...).
+Point the real slack_sdk client at it with ``SREDESK_SLACK_API_URL = fake.url``. It answers
+``users.info`` (sent as GET) from ``add_user``, and takes replies posted to a request's
+``response_url`` when that URL is ``fake.response_url(name)`` (recorded as method
+``response/<name>``; see ``responses``).
 
 ``FakeSMTP`` is a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every
 message it accepts; ``reply_next`` makes it refuse the next ones (``550 ...``).
@@ -21,12 +25,13 @@ Point Django's SMTP backend at it with ``EMAIL_HOST`` / ``EMAIL_PORT``.
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -85,6 +90,7 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # ends held-back replies, so stop() does not wait for them
+        self.workspace = FakeWorkspace()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -186,6 +192,10 @@ class FakeSlack:
         with self._lock:
             self._script.extend([ScriptedReply(0, "", drop=True)] * times)
 
+    def fail_method(self, method: str, error: str, *, status: int = 200, times: int = 1, delay: float = 0.0) -> None:
+        """Answer the next ``times`` calls of ``method`` (e.g. ``conversations.create``) with ``ok: false, error``."""
+        self.reply_next(status, {"ok": False, "error": error}, times=times, delay=delay, method=method)
+
     @property
     def requests(self) -> list[SlackRequest]:
         with self._lock:
@@ -218,6 +228,9 @@ class FakeSlack:
                 if scripted.method in ("", method):
                     self._script.remove(scripted)
                     return scripted
+            workspace_reply = self._workspace_reply(method, body)
+            if workspace_reply is not None:
+                return replace(workspace_reply, delay=self.workspace.slow.get(method, 0.0))
             return ScriptedReply(200, self._default_reply(method, body))
 
     def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -303,6 +316,139 @@ class FakeSlack:
                 pass
 
         return Handler
+
+
+# --- a small workspace behind the channel methods -------------------------------------------------
+
+SLACK_CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+@dataclass
+class FakeChannel:
+    id: str
+    name: str
+    archived: bool = False
+    members: set[str] = field(default_factory=set)
+    topic: str = ""
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # by ts, for conversations.history
+
+
+@dataclass
+class FakeWorkspace:
+    """What the channel methods act on. Tests seed it (``add_channel``) and read it back.
+
+    ``deactivated``: member ids Slack refuses to invite (``cant_invite``); ``unknown``: ids it does not know
+    (``user_not_found``); ``scopes``: what ``auth.test`` reports in ``X-OAuth-Scopes``;
+    ``bot_member_of``: channel ids the bot is in (``conversations.info``'s ``is_member``; created ones too).
+    """
+
+    bot_user_id: str = "U0SREDESK"
+    bot_id: str = "B0000001"
+    team_id: str = "T0000001"
+    channels: dict[str, FakeChannel] = field(default_factory=dict)  # by id
+    deactivated: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)
+    scopes: str = ""
+    bot_member_of: set[str] = field(default_factory=set)
+    join_on_create: set[str] = field(default_factory=set)  # member ids in every channel created (already members)
+    slow: dict[str, float] = field(default_factory=dict)  # method -> seconds its answer is held back
+    _ids: int = 0
+
+    def add_channel(self, name: str, *, archived: bool = False, bot_in: bool = False) -> FakeChannel:
+        self._ids += 1
+        channel = FakeChannel(id=f"C{self._ids:08d}", name=name, archived=archived)
+        self.channels[channel.id] = channel
+        if bot_in:
+            self.bot_member_of.add(channel.id)
+        return channel
+
+    def by_name(self, name: str) -> FakeChannel | None:
+        return next((c for c in self.channels.values() if c.name == name), None)
+
+
+def _error(error: str) -> ScriptedReply:
+    return ScriptedReply(200, {"ok": False, "error": error})
+
+
+def _ok(**fields: Any) -> ScriptedReply:
+    return ScriptedReply(200, {"ok": True, **fields})
+
+
+def _channel_json(channel: FakeChannel) -> dict[str, Any]:
+    return {"id": channel.id, "name": channel.name, "is_archived": channel.archived, "is_channel": True}
+
+
+def _workspace_reply(self: FakeSlack, method: str, body: dict[str, Any]) -> ScriptedReply | None:
+    """Slack's answer to a channel method from the fake workspace (called under the fake's lock); None: not one."""
+    ws = self.workspace
+    if method == "auth.test":
+        reply = _ok(user_id=ws.bot_user_id, bot_id=ws.bot_id, team_id=ws.team_id, team="Acme", user="sredesk")
+        return ScriptedReply(200, reply.body, {"X-OAuth-Scopes": ws.scopes})
+    if method == "conversations.create":
+        name = str(body.get("name", ""))
+        if len(name) > 80:
+            return _error("invalid_name_maxlength")
+        if not SLACK_CHANNEL_NAME.fullmatch(name):
+            return _error("invalid_name_specials")
+        if ws.by_name(name) is not None:
+            return _error("name_taken")
+        channel = ws.add_channel(name, bot_in=True)
+        channel.members |= {ws.bot_user_id, *ws.join_on_create}
+        return _ok(channel=_channel_json(channel))
+    channel = ws.channels.get(str(body.get("channel") or body.get("channel_id") or ""))
+    if method == "conversations.info":
+        if channel is None:
+            return _error("channel_not_found")
+        return _ok(channel={**_channel_json(channel), "is_member": channel.id in ws.bot_member_of})
+    if method == "conversations.history":
+        if channel is None:
+            return _error("channel_not_found")
+        latest = str(body.get("latest", ""))
+        found = [m for ts, m in channel.messages.items() if ts == latest and body.get("inclusive") in ("true", "1")]
+        return _ok(messages=found, has_more=False)
+    if method not in {
+        "conversations.invite", "conversations.setTopic", "conversations.archive", "conversations.unarchive",
+        "bookmarks.add",
+    }:  # fmt: skip
+        return None
+    if channel is None:
+        return _error("channel_not_found")
+    if method == "conversations.archive":
+        if channel.archived:
+            return _error("already_archived")
+        channel.archived = True
+        return _ok()
+    if method == "conversations.unarchive":
+        if not channel.archived:
+            return _error("not_archived")
+        channel.archived = False
+        return _ok()
+    if channel.archived:
+        return _error("is_archived")
+    if method == "conversations.invite":
+        user = str(body.get("users", ""))
+        if "," in user:
+            return _error("invalid_arguments")  # sredesk invites one by one
+        if user in (ws.bot_user_id, ws.bot_id):
+            return _error("cant_invite_self")
+        if user in ws.unknown:
+            return _error("user_not_found")
+        if user in ws.deactivated:
+            return _error("cant_invite")
+        if user in channel.members:
+            return _error("already_in_channel")
+        channel.members.add(user)
+        return _ok(channel=_channel_json(channel))
+    if method == "conversations.setTopic":
+        channel.topic = str(body.get("topic", ""))
+        return _ok(channel=_channel_json(channel))
+    bookmark = {"id": f"Bk{len(channel.bookmarks) + 1:08d}", "title": body.get("title"), "link": body.get("link")}
+    channel.bookmarks.append(bookmark)
+    return _ok(bookmark=bookmark)
+
+
+FakeSlack._workspace_reply = _workspace_reply
 
 
 def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:

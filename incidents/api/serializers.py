@@ -19,7 +19,9 @@ from sredesk.api.fields import (
     MoveChangedField,
     MoveHintField,
     RefField,
+    StrictBooleanField,
     StrictInputSerializer,
+    StrictIntegerField,
     label_choice_input,
 )
 
@@ -324,8 +326,23 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "webhook_url",
             "enabled",
             *Integration.ROUTING_FIELDS,
+            *Integration.POSTMORTEM_FIELDS,
             "has_signing_secret",
             "token_rotated_at",
             "created_at",
         ]
         read_only_fields = fields
+
+
+class IntegrationUpdateInput(StrictInputSerializer):
+    """Which of an integration's incidents earn a post-mortem draft (staff only; other settings: the admin)."""
+
+    postmortem_min_duration_seconds = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=Integration.MAX_POSTMORTEM_MIN_DURATION_SECONDS,
+        help_text="Shortest incident (started to resolved, seconds) that earns a draft; 0: every one.",
+    )
+    postmortem_requires_ack = StrictBooleanField(
+        required=False, help_text="Only incidents a person acknowledged earn a draft (JSON true or false)."
+    )

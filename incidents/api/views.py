@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from incidents import services
+from incidents.integrations import integration_update
 from incidents.models import Alert, Incident, Integration, Source, TimelineEvent, parse_public_id
 from incidents.moves import incident_move
 from incidents.update import incident_update
@@ -218,7 +219,10 @@ class AlertViewSet(ReadOnlyViewSet):
 
 
 class IntegrationViewSet(ReadOnlyViewSet):
-    """Alert sources and their webhook URLs. Tokens and signing secrets are never shown."""
+    """Alert sources and their webhook URLs. Tokens and signing secrets are never shown.
+
+    Staff may PATCH which of an integration's incidents earn a post-mortem draft; the rest is the admin's.
+    """
 
     serializer_class = serializers.IntegrationSerializer
     filterset_class = filters.IntegrationFilter
@@ -228,3 +232,12 @@ class IntegrationViewSet(ReadOnlyViewSet):
 
     def get_queryset(self):
         return Integration.objects.select_related("default_service")
+
+    @extend_schema(request=serializers.IntegrationUpdateInput, responses=serializers.IntegrationSerializer)
+    def partial_update(self, request, pk=None):
+        """Set which of its incidents earn a post-mortem draft (minimum duration, acknowledgement). Staff only."""
+        integration = self.get_object()
+        data = serializers.IntegrationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        integration_update(integration_id=integration.pk, actor=request.user, **data.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=integration.pk)).data)

@@ -61,6 +61,11 @@ class Integration(models.Model):
         "resolve_mode",
         "reopen_window_seconds",
     )
+    # Which of its incidents earn a post-mortem draft (postmortems.decline.draft_needed): the
+    # admin's form and the API's PATCH (staff) edit these.
+    POSTMORTEM_FIELDS = ("postmortem_min_duration_seconds", "postmortem_requires_ack")
+    # A week: an incident that lasted longer than any gate above this is not a flapping alert.
+    MAX_POSTMORTEM_MIN_DURATION_SECONDS = 7 * 24 * 3600
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="public id")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -148,7 +153,8 @@ class Integration(models.Model):
         return self.kind in self.SIGNED_KINDS
 
     def clean(self) -> None:
-        """The signing-secret rule, for every door (admin form, ``create_integration``, the services).
+        """The signing-secret rule and the post-mortem gate's bound, for every door (admin form,
+        ``create_integration``, the services, the API).
 
         A signing secret on a kind that does not sign its requests would be
         stored and then ignored by the webhook, which for that kind checks the
@@ -157,6 +163,13 @@ class Integration(models.Model):
         of an integration that has one is changed.
         """
         super().clean()
+        if (self.postmortem_min_duration_seconds or 0) > self.MAX_POSTMORTEM_MIN_DURATION_SECONDS:
+            raise ValidationError(
+                {
+                    "postmortem_min_duration_seconds": f"At most {self.MAX_POSTMORTEM_MIN_DURATION_SECONDS} seconds "
+                    "(7 days)."
+                }
+            )
         if self.has_signing_secret and not self.signs_requests:
             kinds = " and ".join(str(self.Kind(kind).label) for kind in self.SIGNED_KINDS)
             raise ValidationError(

@@ -322,6 +322,7 @@ class SideEffect(models.Model):
 
     class Kind(models.TextChoices):
         POSTMORTEM_DRAFT = "postmortem_draft", "Post-mortem draft"
+        INCIDENT_CHANNEL = "incident_channel", "Slack incident channel"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="side_effects", db_index=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)

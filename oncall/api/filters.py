@@ -2,7 +2,7 @@
 
 import django_filters
 
-from oncall.models import EscalationPolicy, Layer, LayerMember, Override, Schedule, Swap
+from oncall.models import EscalationPolicy, HandoffNote, Layer, LayerMember, Override, Schedule, Swap
 from ownership.models import Team, User
 from sredesk.api import filters as f
 
@@ -58,6 +58,15 @@ class SwapFilter(django_filters.FilterSet):
 
     class Meta:
         model = Swap
+        fields: list[str] = []
+
+
+class HandoffNoteFilter(django_filters.FilterSet):
+    schedule = f.ref("schedule", Schedule, "slug", "Notes on this schedule (id or slug).")
+    author = f.ref("author", User, "username", "Notes by this person (id or username).")
+
+    class Meta:
+        model = HandoffNote
         fields: list[str] = []
 
 

@@ -7,6 +7,7 @@ from oncall.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    HandoffNote,
     Layer,
     LayerMember,
     Override,
@@ -92,6 +93,23 @@ class SwapAskInput(StrictInputSerializer):
                         help_text="Whose time (id or username; default you; others: the schedule's team).")  # fmt: skip
 
 
+class HandoffNoteSerializer(serializers.ModelSerializer):
+    """The outgoing person's note for the next hand-off; ``handed_over_at`` once a hand-off notice carried it."""
+
+    schedule = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = HandoffNote
+        fields = ["id", "schedule", "author", "text", "handoff_at", "handed_over_at", "created_at"]
+        read_only_fields = fields
+
+
+class HandoffNoteInput(StrictInputSerializer):
+    schedule = RefField("slug", queryset=Schedule.objects.all(), help_text="The schedule (id or slug).")
+    text = serializers.CharField(max_length=4000, help_text="What the next person should know (up to 4,000).")
+
+
 class MemberCreateInput(StrictInputSerializer):
     layer = serializers.PrimaryKeyRelatedField(queryset=Layer.objects.select_related("schedule"))
     user = RefField("username", queryset=User.objects.filter(is_active=True), help_text="Who (id or username).")
@@ -144,6 +162,15 @@ class ShiftsSerializer(serializers.Serializer):
     gaps = serializers.IntegerField(help_text="How many shifts are gaps (nobody on call).")
 
 
+class ThroughSerializer(serializers.Serializer):
+    """An escalation policy's step: its policy, its 1-based number in the policy's order and its wait."""
+
+    policy = serializers.CharField(source="policy.name")
+    policy_id = serializers.IntegerField(source="policy.pk")
+    number = serializers.IntegerField(help_text="1 is the first step.")
+    wait_minutes = serializers.IntegerField(source="step.wait_minutes", help_text="Minutes before the next step.")
+
+
 class OnCallRowSerializer(serializers.Serializer):
     """Who is paged for a service (or a schedule) at an instant, and from what."""
 
@@ -158,6 +185,12 @@ class OnCallRowSerializer(serializers.Serializer):
     person = serializers.SerializerMethodField()
     shift = ShiftSerializer(allow_null=True, help_text="The schedule's shift covering `at` (null without one).")
     next = ShiftSerializer(allow_null=True, help_text="The next shift with someone else on call (14 days ahead).")
+    step = ThroughSerializer(
+        allow_null=True,
+        help_text="Through which step of the service's escalation policy the person is paged at `at`: the first step "
+        "reaching them (a person target, or a schedule target whose final schedule names them); null without a "
+        "policy, a person, or a step reaching them.",
+    )
 
     @extend_schema_field(UserSummarySerializer(allow_null=True))
     def get_person(self, row):

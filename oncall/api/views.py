@@ -17,10 +17,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oncall import services, swaps
-from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, Override, Schedule, Swap
+from oncall import handoffs, services, swaps
+from oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    HandoffNote,
+    Layer,
+    LayerMember,
+    Override,
+    Schedule,
+    Swap,
+)
 from oncall.paging import paged_for_schedule, paged_for_services
 from oncall.selectors import schedule_final
+from oncall.steps import paged_through
 from ownership.models import Service, User
 from sredesk.api.filters import ref_lookup
 from sredesk.api.permissions import check_write
@@ -218,6 +228,30 @@ class SwapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         return self._answer(swaps.swap_cancel(swap_id=swap.pk, actor=request.user))
 
 
+class HandoffNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Hand-off notes: the outgoing person's word for whoever takes over next, carried by the hand-off notice."""
+
+    serializer_class = serializers.HandoffNoteSerializer
+    filterset_class = filters.HandoffNoteFilter
+    ordering_fields = ("created_at", "id")
+    ordering = ("-created_at", "-id")
+    schema_tags = ["on call"]
+
+    def get_queryset(self):
+        return HandoffNote.objects.select_related("schedule", "author")
+
+    @extend_schema(request=serializers.HandoffNoteInput, responses={201: serializers.HandoffNoteSerializer})
+    def create(self, request):
+        """Write your note for the next hand-off of a schedule: you must be on call for it now or within 24 hours
+        (400 on ``schedule`` otherwise); ``handoff_at`` says which hand-off the final schedule has then."""
+        data = serializers.HandoffNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = handoffs.handoff_note_add(schedule_id=data.validated_data["schedule"].pk, actor=request.user,
+                                         text=data.validated_data["text"])  # fmt: skip
+        body = self.get_serializer(self.get_queryset().get(pk=note.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
 class OnCallView(APIView):
     """``GET /api/v1/oncall/``: who is paged at ``at`` (default now) for a service, a schedule, or every service."""
 
@@ -236,7 +270,9 @@ class OnCallView(APIView):
     )
     def get(self, request):
         """One row per service asked about (or for the schedule): the person paged, from the final schedule when
-        the service's paged responsibility names a schedule; ``next`` is the next shift with someone else."""
+        the service's paged responsibility names a schedule; ``next`` is the next shift with someone else; ``step``
+        is the escalation policy step through which that person is paged. Queries flat in the number of services
+        and schedules."""
         query = serializers.OnCallQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
@@ -248,9 +284,11 @@ class OnCallView(APIView):
             if "service" in query.validated_data:
                 services_ = [_ref(services_, "slug", query.validated_data["service"], "service")]
             answers = paged_for_services(list(services_), at)
+        through = paged_through(answers, at)
         rows = [
             {"service": a.service.slug if a.service else None, "schedule": a.schedule.slug if a.schedule else None,
-             "at": a.at, "source": a.source, "person": a.person, "shift": a.shift, "next": a.next}
+             "at": a.at, "source": a.source, "person": a.person, "shift": a.shift, "next": a.next,
+             "step": through.get(a.service.pk) if a.service else None}
             for a in answers
         ]  # fmt: skip
         people = User.objects.in_bulk({s.user_id for a in answers for s in (a.shift, a.next) if s and s.user_id})

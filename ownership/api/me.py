@@ -32,6 +32,9 @@ class ReachabilitySerializer(serializers.Serializer):
         help_text="Slack cannot message you directly; your teams' channels are told.",
     )
     team_channels = serializers.ListField(child=serializers.CharField())
+    slack_problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Slack errors about you that someone must fix, in plain words."
+    )
     working_hours = serializers.CharField(source="hours")
     in_working_hours = serializers.BooleanField(source="in_hours")
     next_opening = serializers.DateTimeField(help_text="When a reminder due now goes out (UTC); now inside your hours.")

@@ -4,7 +4,9 @@
 including Django ``ValidationError`` from the services (400, ``message_dict`` ->
 ``fields``; ``sredesk.inputs.InputError`` under its own field), a domain
 ``StateConflict`` (409: ``InvalidTransition``, ``InvalidPostMortemTransition``),
-``Http404``/``DoesNotExist`` (404) and ``PermissionDenied`` (403).
+``Http404``/``DoesNotExist`` (404) and ``PermissionDenied`` (403: a domain
+``sredesk.exceptions.PermissionDenied`` keeps its sentence, and its ``field``
+under ``fields``, as the web and Slack show it).
 """
 
 import sys
@@ -17,6 +19,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from sredesk.exceptions import PermissionDenied as DomainPermissionDenied
 from sredesk.exceptions import StateConflict
 from sredesk.inputs import InputError
 
@@ -91,10 +94,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(error_body("too_large", str(exc) or "The request body is too large."), status=413)
     if isinstance(exc, SuspiciousOperation):  # e.g. too many multipart fields or files
         return Response(error_body("bad_request", str(exc) or "Malformed request."), status=400)
+    if isinstance(exc, DomainPermissionDenied):  # the domain's sentence, as the web and Slack show it
+        set_rollback()
+        fields = {exc.field: [exc.message]} if exc.field else None
+        return Response(error_body("permission_denied", exc.message, fields), status=403)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if not isinstance(exc, exceptions.APIException):
         return None
     set_rollback()

@@ -186,3 +186,12 @@ class StrictDecimalField(serializers.DecimalField):
         if isinstance(data, bool) or (isinstance(data, str) and not data.isascii()):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: DRF's BooleanField also takes ``"yes"``, ``"on"``, ``1`` and ``"0"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from incidents.api.views import AlertViewSet, IncidentViewSet, IntegrationViewSet
 from oncall.api.views import (
     EscalationPolicyViewSet,
+    HandoffNoteViewSet,
     LayerViewSet,
     MemberViewSet,
     OnCallView,
@@ -61,6 +62,7 @@ router.register("layers", LayerViewSet, basename="layer")
 router.register("layer-members", MemberViewSet, basename="layer-member")
 router.register("overrides", OverrideViewSet, basename="override")
 router.register("swaps", SwapViewSet, basename="swap")
+router.register("handoff-notes", HandoffNoteViewSet, basename="handoff-note")
 router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
 
 urlpatterns = [

@@ -68,6 +68,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=SREDESK_ESCALATION_PLAN_SECONDS)),
         "options": {"expires": SREDESK_ESCALATION_PLAN_SECONDS},
     },
+    # Tells each team about its schedules' gaps in the next 14 days, once per (schedule, gap start), and expires
+    # swaps whose window began untaken (oncall.tasks.schedules_sweep_task).
+    "oncall-schedules-sweep": {
+        "task": "oncall.schedules_sweep",
+        "schedule": schedule(timedelta(minutes=5)),
+        "options": {"expires": 300},
+    },
     # Plans due post-mortem reminders and re-queues stuck deliveries.
     "reminders-sweep": {
         "task": "postmortems.reminders_sweep",
@@ -111,6 +118,12 @@ CELERY_BEAT_SCHEDULE = {
     # first tick of a week sends and the rest find it sent.
     "reports-weekly-summaries": {
         "task": "reports.weekly_summaries",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
+    # Archives Slack incident channels whose post-mortem completed their team's days ago (slackchannels); hourly.
+    "slack-channels-archive": {
+        "task": "slackchannels.archive_due",
         "schedule": schedule(timedelta(hours=1)),
         "options": {"expires": 3600},
     },

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "oncall",
     "notifications",
     "slackapp",
+    "slackchannels",
     "demo",
 ]
 

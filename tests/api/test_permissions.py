@@ -40,3 +40,16 @@ def test_a_revoked_token_is_401(world):
     response = client.get("/api/v1/incidents/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_refused_declaration_says_why_as_the_web_form_does(world):
+    """The service's sentence, not DRF's generic 'You do not have permission', and the field it is about."""
+    body = {"title": "Mine now", "primary_service": world["service"].pk, "commander": world["outsider"].pk}
+
+    response = client_for(world["outsider"]).post("/api/v1/incidents/", body, format="json")
+
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "permission_denied"
+    assert error["message"].startswith("Only members of Payments and staff may appoint the commander")
+    assert error["fields"] == {"commander": [error["message"]]}

@@ -1,13 +1,15 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright against a live server on PostgreSQL.
 
-One walk through an incident's whole life as a person does it: sign in,
+One walk through an incident's whole life as a person does it: sign in (as a
+team lead with no staff rights, so the write rule answers as it does for users),
 declare a SEV2, double-click "Acknowledge" (BR-15: acknowledged once), add a
 note without a reload (htmx), mitigate and resolve (a post-mortem draft
 appears), write the post-mortem with its live Markdown preview, add an action
 item, link a regression test, let CI upload a JUnit file that verifies it
 (``POST /ci/junit/`` with the repository's token), mark the action item done,
-publish and complete. Every main page is photographed at laptop (1280x800)
-and phone (390x844) width into ``var/screenshots/`` for a person to look at.
+publish and complete; another team's incident reads without its forms. Every main
+page is photographed at laptop (1280x800) and phone (390x844) width into
+``var/screenshots/`` for a person to look at (the admin's as an operator).
 
 Uses ``/usr/bin/chromium`` (``apt-get install chromium``), never ``playwright
 install``. Skips without PostgreSQL or Chromium; fails instead when
@@ -85,12 +87,17 @@ def browser(browser_ready):
 
 @pytest.fixture
 def world(browser_ready, transactional_db):
-    """The demo company (for pages worth looking at) plus the person who signs in and a CI-connected service."""
+    """The demo company (for pages worth looking at) plus the person who signs in and a CI-connected service.
+
+    Sam leads Card Payments and is not staff: what Sam may change is what the write rule gives a team's lead
+    (``ownership.permissions``). ``ops`` (staff) is the operator who opens the admin.
+    """
     load_demo(demo_login=False)
     person = User.objects.create_user(
         "sam", password=PASSWORD, first_name="Sam", last_name="Rivera", timezone="Europe/Berlin",
-        is_staff=True, is_superuser=True, work_start=dt.time(0), work_end=dt.time(0), working_days="1234567",
+        work_start=dt.time(0), work_end=dt.time(0), working_days="1234567",
     )  # fmt: skip
+    User.objects.create_user("ops", password=PASSWORD, is_staff=True, is_superuser=True)
     team = Team.objects.create(name="Card Payments", slug="card-payments", slack_channel="#card-payments")
     Membership.objects.create(team=team, user=person, role=Membership.Role.LEAD)
     repository = Repository.objects.create(name="acme/card-payments", url="https://git.example.com/acme/card-payments")
@@ -114,10 +121,10 @@ def shoot(page, name: str, width: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
 
-def sign_in(page, base: str) -> None:
+def sign_in(page, base: str, username: str = "sam") -> None:
     page.goto(base + "/")
     assert "/accounts/login/" in page.url  # the UI needs a login
-    page.fill("#id_username", "sam")
+    page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
@@ -256,6 +263,12 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
     expect(page.locator("#incident-results")).to_contain_text("1 incident matches these filters")
     assert re.search(r"/incidents/\?search=card(\+|%20)payments$", page.url), page.url  # its own, tidy URL
 
+    # Another team's incident: Sam reads it, with who may change it said once, and no form to change it with.
+    theirs = Incident.objects.exclude(owning_team=world["service"].team).exclude(owning_team=None).first()
+    page.goto(f"{base}/incidents/{theirs.pk}/")
+    expect(page.locator("#read-only")).to_contain_text("Only members of the owning team")
+    expect(page.locator("button[data-verb]")).to_have_count(0)
+
     pages = {
         "overview": "/",
         "incidents": "/incidents/",
@@ -266,9 +279,14 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
         "service": "/services/card-payments-api/",
         "service-demo": "/services/storefront/",
         "my-work": "/me/",
-        "admin-incidents": "/admin/incidents/incident/",
+        "admin-incidents": "/admin/incidents/incident/",  # as the operator: Sam is not staff
     }
     for name, path in pages.items():
+        if name == "admin-incidents":
+            context.close()
+            context = browser.new_context(viewport=LAPTOP)
+            page = context.new_page()
+            sign_in(page, base, "ops")
         page.goto(base + path)
         expect(page.locator("h1")).to_be_visible()
         shoot(page, name, "laptop")
@@ -281,6 +299,11 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, base)
     for name, path in pages.items():
+        if name == "admin-incidents":
+            phone.close()
+            phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+            page = phone.new_page()
+            sign_in(page, base, "ops")
         page.goto(base + path)
         expect(page.locator("h1")).to_be_visible()
         # Nothing wider than the phone: the page scrolls down, never sideways (the admin's tables may).

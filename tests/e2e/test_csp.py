@@ -2,7 +2,8 @@
 
 Chromium reports every refusal (inline script or style, a style attribute, a
 worker, a resource from another host) on the console; each page of the demo
-company is loaded signed in as staff and the console must stay clean. Swagger
+company is loaded signed in as staff (``ops``: the admin's pages too, and every
+form) and the console must stay clean. Swagger
 UI (/api/docs/) and Redoc (/api/redoc/) must render the schema, served from
 our own static files. The one refusal allowed is Redoc's Redocly logo, which
 it would load from cdn.redoc.ly: the policy keeping it out is the point.
@@ -43,7 +44,7 @@ def test_no_page_has_anything_refused_by_the_policy(world, live_server, browser)
             else None
         ),
     )
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "ops")
 
     for path in paths:
         page.goto(live_server.url + path)

@@ -631,6 +631,7 @@ def test_admin_add_shows_the_token_once_and_encrypts_the_secret(client, svc_a):
             "default_severity": 3,
             "resolve_mode": "resolve",
             "reopen_window_seconds": 600,
+            "postmortem_min_duration_seconds": 300,
             "signing_secret": "whsec-123",
         },
         follow=True,

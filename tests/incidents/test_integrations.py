@@ -39,6 +39,7 @@ def form(**fields) -> dict:
         "default_severity": "3",
         "resolve_mode": "resolve",
         "reopen_window_seconds": "3600",
+        "postmortem_min_duration_seconds": "300",
         "signing_secret": "",
         **fields,
     }

@@ -19,6 +19,7 @@ def test_pages_load(operator_client):
         assert operator_client.get(reverse(f"admin:oncall_{name}_add")).status_code == 200
     assert operator_client.get(reverse("admin:oncall_layer_change", args=[layer.pk])).status_code == 200
     assert operator_client.get(reverse("admin:oncall_page_changelist")).status_code == 200
+    assert operator_client.get(reverse("admin:oncall_swap_changelist")).status_code == 200
 
 
 def window(start):
@@ -38,3 +39,18 @@ def test_an_override_in_the_past_is_refused(operator_client):
     later = window(timezone.localtime() + dt.timedelta(days=1))
     assert operator_client.post(reverse("admin:oncall_override_add"), data | later).status_code == 302
     assert Override.objects.get().created_by is not None
+
+
+def test_an_override_made_in_the_admin_tells_whose_shifts_changed(operator_client):
+    from notifications.models import Notification
+    from oncall.models import LayerMember
+
+    layer, on_call, stand_in = LayerFactory(anchor_date=dt.date(2026, 1, 5)), UserFactory(), UserFactory()
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    LayerMember.objects.create(layer=layer, user=on_call, position=0, active_from=since)
+    data = {"schedule": layer.schedule_id, "kind": "take", "user": stand_in.pk, "note": ""}
+    later = window(timezone.localtime() + dt.timedelta(days=1))
+    assert operator_client.post(reverse("admin:oncall_override_add"), data | later).status_code == 302
+    told = Notification.objects.filter(channel="outbox", dedup_key__startswith="oncall-changed:")
+    assert sorted(told.values_list("address", flat=True)) == sorted([f"user:{on_call.username}",
+                                                                      f"user:{stand_in.username}"])  # fmt: skip

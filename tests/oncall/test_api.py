@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from oncall.models import LayerMember, Override
+from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, LayerMember, Override
 from ownership.models import Membership, Responsibility
 from tests.api.clients import client_for
 from tests.factories import LayerFactory, MembershipFactory, ScheduleFactory, ServiceFactory, UserFactory
@@ -96,7 +96,10 @@ def test_oncall_query_count_is_flat_in_the_number_of_schedules(payments):
             Override.objects.create(
                 schedule=layer.schedule, user=UserFactory(), start=NOW, end=NOW + dt.timedelta(days=30)
             )
-            service = ServiceFactory(team=layer.schedule.team)
+            policy = EscalationPolicy.objects.create(team=layer.schedule.team, name=f"policy {layer.pk}")
+            step = EscalationStep.objects.create(policy=policy, position=0)
+            EscalationTarget.objects.create(step=step, schedule=layer.schedule)
+            service = ServiceFactory(team=layer.schedule.team, escalation_policy=policy)
             Responsibility.objects.create(service=service, role=Responsibility.Role.PAGED, schedule=layer.schedule)
         ServiceFactory()  # and a service with nobody paged
 
@@ -104,7 +107,31 @@ def test_oncall_query_count_is_flat_in_the_number_of_schedules(payments):
     few = queries()
     more(20)
     assert queries() == few
-    assert len(client.get("/api/v1/oncall/", {"at": "2026-03-11T19:00:00Z"}).json()) == 1 + 3 + 1 + 20 + 1
+    rows = client.get("/api/v1/oncall/", {"at": "2026-03-11T19:00:00Z"}).json()
+    assert len(rows) == 1 + 3 + 1 + 20 + 1
+    assert sum(1 for row in rows if row["step"] and row["step"]["number"] == 1) == 23  # through each one's step 1
+
+
+def test_oncall_says_through_which_escalation_step(payments):
+    """Step 1 pages a person who is not on call; step 2 pages the schedule: U-D (override) is paged through step 2."""
+    service, people = payments["service"], payments["people"]
+    policy = EscalationPolicy.objects.create(team=service.team, name="payments")
+    first = EscalationStep.objects.create(policy=policy, position=0, wait_minutes=5)
+    EscalationTarget.objects.create(step=first, user=people["U-A"])
+    EscalationTarget.objects.create(step=first, team=service.team)
+    second = EscalationStep.objects.create(policy=policy, position=1, wait_minutes=10)
+    EscalationTarget.objects.create(step=second, schedule=payments["schedule"])
+    service.escalation_policy = policy
+    service.save()
+    client = payments["outsider"]
+    row = client.get("/api/v1/oncall/", {"service": "payments-api", "at": "2026-03-11T19:00:00Z"}).json()[0]
+    assert row["person"]["username"] == "U-D"
+    assert row["step"] == {"policy": "payments", "policy_id": policy.pk, "number": 2, "wait_minutes": 10}
+    # U-A's own week: step 1 names U-A, the first step that reaches them
+    row = client.get("/api/v1/oncall/", {"service": "payments-api", "at": "2026-03-03T12:00:00Z"}).json()[0]
+    assert (row["person"]["username"], row["step"]["number"]) == ("U-A", 1)
+    row = client.get("/api/v1/oncall/", {"schedule": "payments-primary", "at": "2026-03-03T12:00:00Z"}).json()[0]
+    assert row["step"] is None  # asked by schedule: no service, no policy
 
 
 @time_machine.travel(NOW, tick=False)

@@ -73,3 +73,31 @@ def test_the_team_issues_the_link_on_the_schedule_page(client, feed):
     shown = client.post(page, {"calendar": "issue"}, follow=True).content.decode()
     link = re.search(r"(http://\S+?\.ics)", shown)[1]
     assert client.get(urlsplit(link).path).status_code == 200
+
+
+@time_machine.travel(dt.datetime(2026, 3, 10, 12, tzinfo=BERLIN), tick=False)
+def test_a_persons_own_feed_holds_their_shifts_on_every_schedule_until_they_stop_it(client, feed):
+    from oncall.models import PersonCalendar
+    from oncall.services import person_calendar_issue
+    from sredesk.exceptions import PermissionDenied
+
+    schedule, _ = feed
+    ud = schedule.overrides.get().user
+    other = ScheduleFactory(name="search-secondary", slug="search-secondary", timezone="America/Chicago")
+    chicago = ZoneInfo("America/Chicago")
+    Override.objects.create(schedule=other, user=ud, start=dt.datetime(2026, 3, 20, 9, tzinfo=chicago),
+                            end=dt.datetime(2026, 3, 20, 17, tzinfo=chicago))  # fmt: skip
+    client.force_login(ud)
+    shown = client.post(reverse("oncall:person_calendar_link"), {"calendar": "issue"}, follow=True).content.decode()
+    link = urlsplit(re.search(r"(http://\S+?\.ics)", shown)[1]).path
+    assert "/calendars/people/" in link
+    body = client.get(link)
+    assert body.status_code == 200 and body["Content-Type"].startswith("text/calendar")
+    assert events(body.content.decode()) == [
+        ("20260311T170000Z", "20260312T080000Z", "On call: U-D (payments-primary\\, Berlin)"),
+        ("20260320T140000Z", "20260320T220000Z", "On call: U-D (search-secondary)"),
+    ]
+    with pytest.raises(PermissionDenied):  # nobody else issues (and so reads) it
+        person_calendar_issue(user=ud, actor=UserFactory())
+    client.post(reverse("oncall:person_calendar_link"), {"calendar": "revoke"})
+    assert client.get(link).status_code == 404 and not PersonCalendar.objects.exists()

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from demo import data as demo_data
 from oncall.escalation import escalations_plan
-from oncall.models import EscalationPolicy, Page, Schedule
+from oncall.models import EscalationPolicy, Page, Schedule, Swap
 from oncall.paging import paged_for_schedule
 from ownership.models import Service
 from tests.factories import IncidentFactory
@@ -30,5 +30,7 @@ def test_every_demo_team_has_a_schedule_and_a_policy_that_pages():
     escalations_plan(now=now)
     page = Page.objects.get(incident=incident)
     assert page.person == paged_for_schedule(Schedule.objects.get(slug="payments-primary"), now).person
+    assert Swap.objects.filter(state="asked").count() == len(demo_data.TEAMS)  # a swap asked on each schedule
     call_command("load_demo", stdout=StringIO())
     assert Schedule.objects.count() == len(demo_data.TEAMS)  # a re-run adds nothing
+    assert Swap.objects.count() == len(demo_data.TEAMS)

@@ -9,6 +9,7 @@ from oncall.models import Override
 from oncall.rotation import LayerSpec, MemberSpec, OverrideSpec, ScheduleSpec, final_schedule
 from oncall.selectors import on_call_at, schedule_final
 from oncall.services import member_add, override_create
+from oncall.swaps import swap_ask, swap_take
 from tests.factories import LayerFactory, ScheduleFactory, UserFactory
 
 UTC = dt.UTC
@@ -68,8 +69,10 @@ def br34(db):
     layer = LayerFactory(schedule=schedule, anchor_date=dt.date(2026, 3, 2), handoff_time=dt.time(9))
     for name in ("U-A", "U-B", "U-C"):
         member_add(layer_id=layer.pk, user=people[name], actor=None, now=before)
-    s1 = override_create(schedule_id=schedule.pk, user=people["U-C"], actor=None, now=before, note="swap S1",
-                         start=local(BERLIN, 2026, 3, 9, 5), end=local(BERLIN, 2026, 3, 9, 9))  # fmt: skip
+    # S1 is a swap: U-A asks for the end of their week, U-C takes it (an override of origin "swap")
+    asked = swap_ask(schedule_id=schedule.pk, actor=people["U-A"], now=before, note="swap S1",
+                     start=local(BERLIN, 2026, 3, 9, 5), end=local(BERLIN, 2026, 3, 9, 9))  # fmt: skip
+    s1 = swap_take(swap_id=asked.pk, actor=people["U-C"], now=before).override
     o1 = override_create(schedule_id=schedule.pk, user=people["U-D"], actor=None, now=before,
                          start=local(BERLIN, 2026, 3, 11, 18), end=local(BERLIN, 2026, 3, 12, 9))  # fmt: skip
     ids = {name: person.pk for name, person in people.items()}
@@ -94,16 +97,36 @@ def test_br34_the_week_shows_the_swap_and_the_override(br34):
     shown = [(names[s.user_id], s.start.astimezone(BERLIN).strftime("%m-%d %H:%M"), s.origin) for s in final.shifts]
     assert shown == [
         ("U-A", "03-02 09:00", "layer"),
-        ("U-C", "03-09 05:00", "override"),  # the swap: U-A's shift ends at 05:00
+        ("U-C", "03-09 05:00", "swap"),  # the swap: U-A's shift ends at 05:00
         ("U-B", "03-09 09:00", "layer"),
         ("U-D", "03-11 18:00", "override"),
         ("U-B", "03-12 09:00", "layer"),
     ]
     assert final.shifts[-1].end == local(BERLIN, 2026, 3, 16, 9)
-    assert [s.override_id for s in final.shifts if s.origin == "override"] == [s1.pk, o1.pk]
+    assert [s.override_id for s in final.shifts if s.override_id] == [s1.pk, o1.pk]
     layer_shifts = next(iter(final.layers.values()))  # the layer alone still says U-B all week
     assert [(names[s.user_id], s.start.astimezone(BERLIN).day) for s in layer_shifts] == [("U-A", 2), ("U-B", 9)]
     assert Override.objects.count() == 2
+
+
+def test_br34_the_swap_is_told_to_both_and_u_c_is_told_of_05_00(br34):
+    """Point 7: U-A and U-C were told when S1 was taken (what each lost and gained), and U-C gets "you go on call"
+    for 05:00 the day before; U-A's hand-off notice is not sent at 09:00 (their shift ended at 05:00)."""
+    from notifications.models import Notification
+    from oncall.handoffs import handoffs_plan
+
+    changed = Notification.objects.filter(channel="outbox", dedup_key__startswith="oncall-changed:").order_by("id")
+    rows = changed.filter(dedup_key__contains=":20260309T040000:20260309T080000:")  # S1's window (the members' own
+    # notices, from setting the rotation up, come before)
+    assert [(n.address, n.text.split(": ", 1)[1].split(" See")[0]) for n in rows] == [
+        ("user:U-A", "you are no longer on call from 2026-03-09 04:00 UTC to 2026-03-09 08:00 UTC."),
+        ("user:U-C", "you are now on call from 2026-03-09 04:00 UTC to 2026-03-09 08:00 UTC."),
+    ]
+    handoffs_plan(now=local(BERLIN, 2026, 3, 8, 5, 5))
+    soon = Notification.objects.filter(channel="outbox", dedup_key__startswith="oncall-soon:")
+    assert [(n.address, n.subject) for n in soon] == [("user:U-C", "You go on call for payments-primary in 24 hours")]
+    # from 05:00 local (its end lies past the planner's 24-hour window: not made up from the window's edge)
+    assert soon.get().text == "You go on call for payments-primary in 24 hours: 2026-03-09 04:00 UTC."
 
 
 def test_br34_a_person_removed_from_a_window_leaves_a_gap_that_is_said():

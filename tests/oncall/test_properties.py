@@ -215,6 +215,31 @@ def test_a_taken_swap_hands_over_exactly_its_window(case, data):
         assert said == oracle(after_spec, t), t
 
 
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(schedules(), st.data())
+def test_your_shifts_changed_names_exactly_the_instants_that_changed_hands(case, data):
+    """The 'your shifts changed' pieces (``oncall.changes``) between a schedule and the same with one more override:
+    at every instant, a person has a 'lost' piece there iff they were on call and are not any more, a 'gained'
+    piece iff the reverse."""
+    from oncall.changes import changes
+
+    spec, start, end = case
+    begin = start + dt.timedelta(minutes=30 * data.draw(st.integers(0, int((end - start) / dt.timedelta(minutes=30)))))
+    extra = OverrideSpec(99, data.draw(st.sampled_from(["take", "remove"])), data.draw(st.integers(1, 5)), begin,
+                         begin + dt.timedelta(minutes=30 * data.draw(st.integers(1, 96))),
+                         data.draw(st.sampled_from(["override", "swap"])))  # fmt: skip
+    before = final_schedule(spec, start, end)
+    after = final_schedule(ScheduleSpec(spec.timezone, spec.layers, (*spec.overrides, extra)), start, end)
+    found = changes(before, after)
+    samples = {start + dt.timedelta(minutes=10 * n) for n in range(int((end - start).total_seconds() // 600) + 1)}
+    samples |= {s.start for s in before.shifts + after.shifts}
+    for t in sorted(x for x in samples if start <= x < end):
+        was, now = before.at(t).user_id, after.at(t).user_id
+        said = {(user, direction) for user, direction, a, b in found if a <= t < b}
+        expected = set() if was == now else {(u, d) for u, d in ((was, "lost"), (now, "gained")) if u is not None}
+        assert said == expected, t
+
+
 def sweep(spec: ScheduleSpec, start: dt.datetime, end: dt.datetime, every: dt.timedelta) -> None:
     final = final_schedule(spec, start, end)
     t = start

@@ -57,6 +57,13 @@ def test_asked_then_taken_through_the_api_becomes_a_swap_in_the_final_schedule(p
     assert asked.status_code == 201, asked.content
     assert asked.json()["state"] == "asked" and asked.json()["asked_by"]["username"] == "U-B"
     swap_id = asked.json()["id"]
+    from notifications.models import Notification
+
+    told = Notification.objects.filter(channel="outbox", dedup_key__startswith="oncall-swap-asked:")
+    assert [(n.address, n.subject) for n in told] == [
+        (f"team:{schedule.team.slug}", "U-B asks someone to take their time on call for payments-primary")
+    ]
+    assert "2026-03-11 08:00 UTC to 2026-03-12 08:00 UTC (dentist)" in told.get().text
     listed = client_for(people["out"]).get("/api/v1/swaps/", {"schedule": "payments-primary", "state": "asked"})
     assert [s["id"] for s in listed.json()["results"]] == [swap_id]
 

@@ -1,12 +1,17 @@
 """The post-mortems admin: actions that call the services (send a reminder now, verify by hand, workflow, done)."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from ownership.models import Membership
 from postmortems.models import ActionItem, PostMortem, RegressionTest, Reminder
-from tests.factories import ActionItemFactory, PostMortemFactory, RegressionTestFactory
+from tests.factories import ActionItemFactory, MembershipFactory, PostMortemFactory, RegressionTestFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
+DAYS_10 = dt.timedelta(days=10)
 
 
 def changelist(model) -> str:
@@ -29,6 +34,40 @@ def test_send_reminder_now_plans_the_due_step_once(operator_client, django_captu
     assert "already had their due reminder" in second.content.decode()
     delivery = Reminder.objects.get().deliveries.get()
     assert delivery.status == "sent"  # the eager task ran after commit
+
+
+def _owing(count: int) -> list[int]:
+    """``count`` post-mortems of their own teams (with a lead and a Slack channel) owing a regression test, with an
+    overdue action item, and as many overdue drafts: every kind and recipient send-now plans for."""
+    ids = []
+    for _ in range(count):
+        team = TeamFactory(slack_channel="#team")
+        MembershipFactory(team=team, role=Membership.Role.LEAD)
+        published = PostMortemFactory(
+            published=True, incident__owning_team=team, published_at=timezone.now() - dt.timedelta(days=20)
+        )
+        ActionItemFactory(
+            postmortem=published, owner=MembershipFactory(team=team).user, due_date=timezone.now().date() - DAYS_10
+        )
+        ids += [published.pk, PostMortemFactory(due_at=timezone.now() - DAYS_10).pk]
+    return ids
+
+
+def test_send_reminder_now_runs_as_many_queries_for_eight_post_mortems_as_for_two(
+    operator_client, settings, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """The request's own queries (the deliveries it enqueues are the worker's) do not grow with the selection."""
+    settings.SLACK_BOT_TOKEN = "xoxb-test"
+    url = changelist(PostMortem)
+    few, many = _owing(2), _owing(8)
+    with django_capture_on_commit_callbacks() as enqueued_few, django_assert_max_num_queries(40) as counted:
+        operator_client.post(url, {"action": "send_reminder_now", "_selected_action": few})
+    with django_capture_on_commit_callbacks() as enqueued_many, django_assert_max_num_queries(len(counted)):
+        operator_client.post(url, {"action": "send_reminder_now", "_selected_action": many})
+
+    assert (len(enqueued_few), len(enqueued_many)) == (1, 1)  # one hand-off to the queue after commit, each
+    assert Reminder.objects.filter(postmortem_id__in=few).count() == 6  # 2 x (regression test, action item, draft)
+    assert Reminder.objects.filter(postmortem_id__in=many).count() == 24
 
 
 def test_verify_by_hand_asks_for_a_reason_then_logs_it(operator_client, operator):

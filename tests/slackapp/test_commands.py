@@ -241,3 +241,13 @@ def test_br08_an_app_mention_retried_declares_once(world, client, django_capture
     [posted] = world["slack"].calls("chat.postMessage")
     assert posted.body["thread_ts"] == "1700000000.000200" and "declared" in posted.body["text"]
     assert InboundRequest.objects.get().retry_num == 0
+
+
+def test_a_note_mentioning_another_incident_goes_to_the_one_named_first_or_last(world, slack):
+    slack.run("declare sev3 checkout Checkout errors")
+    slack.run("declare sev3 checkout Search errors")
+    first, second = Incident.objects.order_by("pk")
+    slack.run(f"note {second.public_id} looks like {first.public_id} again, same deploy")
+
+    note = TimelineEvent.objects.get(kind="note")
+    assert note.incident == second and note.message == f"looks like {first.public_id} again, same deploy"

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from incidents.models import Incident
-from slackapp import inbound
+from slackapp import inbound, payloads
 from slackapp.models import InboundRequest
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 
@@ -22,7 +22,7 @@ def test_br10_two_workers_handling_the_same_declare_at_once_declare_one_incident
     rows = []
     for n in range(2):  # two submits of the same line: two trigger ids, so two requests in the ledger
         body = command_body("declare sev1 checkout Checkout errors", response_url=slack_app.response_url(f"w{n}"))
-        parsed = inbound.parse_command(body)
+        parsed = payloads.parse_command(body)
         rows.append(InboundRequest.objects.create(kind="command", key=parsed.key, name="declare",
                                                   slack_user_id="U0000001", payload=parsed.payload))  # fmt: skip
     barrier = threading.Barrier(2)

@@ -104,6 +104,7 @@ def test_others_read_but_do_not_write(world):
     # A member may not move its SLO to a service of another team.
     moved = client_for(world["member"]).patch(f"/api/v1/slos/{slo.pk}/", {"service": "search"}, format="json")
     assert moved.status_code == 403
+    assert moved.json()["error"]["message"] == "Only members of the service's team and staff may change its SLOs."
     assert client_for(None).get("/api/v1/slos/").status_code == 401
     assert SLO.objects.get().name == slo.name and SLO.objects.get().service == world["checkout"]
     assert not Sample.objects.exists()

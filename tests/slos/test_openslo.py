@@ -329,7 +329,9 @@ def test_the_api_imports_for_writers_and_exports_with_the_lists_filters(catalog)
     assert refused.status_code == 400
     assert list(refused.json()["error"]["fields"]) == ["yaml.0.spec.timeWindow.0.duration"]
     ledger = _edit(PROMETHEUS, "service: checkout", "service: ledger")  # another team's service
-    assert member.post("/api/v1/slos/import/", {"yaml": ledger}, format="json").status_code == 403
+    refused = member.post("/api/v1/slos/import/", {"yaml": ledger}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "Only members of the service's team and staff may change its SLOs."
     assert SLO.objects.count() == 2
 
     exported = client_for(UserFactory()).get("/api/v1/slos/export/?service=checkout").json()

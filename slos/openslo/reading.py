@@ -1,39 +1,9 @@
-"""OpenSLO v1 ``SLO`` documents to and from sredesk SLOs (https://github.com/OpenSLO/OpenSLO, README spec).
+"""Reading OpenSLO v1 documents into sredesk SLO fields (the mapping: ``slos.openslo``).
 
-So a team keeps its SLOs in git next to the code. The mapping:
-
-=======================================  ===============================================================
-OpenSLO                                  sredesk
-=======================================  ===============================================================
-``metadata.name`` (RFC 1123 label)       ``slug`` (unique within the service: an import is idempotent
-                                         by service + name, it creates or updates)
-``metadata.displayName``                 ``name`` (default: metadata.name)
-``spec.description`` (≤ 1050 chars)      ``description``
-``spec.service``                         the catalog service with that slug (it must exist)
-``timeWindow: [{duration: 28d,           rolling ``window_days`` (``Nd``, ``Nw`` or whole days of
-isRolling: true}]``                      ``Nh``; 1 to 90 days). Omitted: rolling 30 days
-``timeWindow: [{duration: 1M, calendar:  calendar month in ``timeZone`` (``startTime``, if given, must
-{timeZone: …}}]``                        be a 1st of a month at midnight)
-``budgetingMethod: Occurrences`` with    Prometheus SLI (``type: Prometheus``, ``spec.query``): a query
-``ratioMetric`` good/total               with ``$window`` as is; a plain counter selector with
-                                         ``counter: true`` becomes ``sum(increase(sel[$window]))``.
-                                         ``type: sredesk`` (``spec.pushed: good|total``): pushed events
-``budgetingMethod: Timeslices`` with     the time SLI from incidents (``spec.incidentImpact.minSeverity``)
-``thresholdMetric`` of ``type: sredesk``
-``objectives: [{target | targetPercent}]``  ``target`` (exactly one objective)
-``indicatorRef``                         an ``SLI`` document of the same import
-``metricSourceRef``                      a ``DataSource`` document of the same import gives the type
-annotations ``sredesk/<field>``          bucket-seconds, min-coverage, alert-min-bad-events,
-                                         absent-after-seconds, measured-since, paused
-=======================================  ===============================================================
-
-Refused, each with a sentence: other apiVersions and kinds (``AlertPolicy``,
-``AlertCondition``, …: sredesk derives burn alerts from the SLO's window),
-``alertPolicies``, ``ratioMetric.bad`` and ``raw``, a ``thresholdMetric`` over a
-metric, Timeslices over a metric, several objectives, ``op``/``value``/
-``timeSlice*`` on an events objective, windows that are not whole days or
-calendar months. ``Service`` documents are accepted and change nothing (the
-catalog owns services).
+``fields_of`` maps one ``SLO`` document (with the ``SLI`` and ``DataSource``
+documents of the same import, ``side_documents``) to a catalog service and the
+fields ``slos.services`` writes, or raises ``Refused`` with the path and a
+sentence. No database writes; one query for the service.
 """
 
 import datetime as dt
@@ -43,23 +13,13 @@ from typing import Any
 
 from ownership.models import Service
 
-from .models import SLO
+from ..models import SLO
+from .vocabulary import ANNOTATED, ANNOTATION, API_VERSION, SREDESK_SOURCE
 
-API_VERSION = "openslo/v1"
-SREDESK_SOURCE = "sredesk"
-ANNOTATION = "sredesk/"
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # RFC 1123 label, as the spec requires
 DURATION = re.compile(r"^([1-9][0-9]{0,4})([mhdwMQY])$")
 SELECTOR = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$")
 SEVERITY = {"SEV1": 1, "SEV2": 2, "SEV3": 3, "SEV4": 4}
-ANNOTATED = {  # annotation (after "sredesk/") -> field
-    "bucket-seconds": "bucket_seconds",
-    "min-coverage": "min_coverage",
-    "alert-min-bad-events": "alert_min_bad_events",
-    "absent-after-seconds": "absent_after_seconds",
-    "measured-since": "measured_since",
-    "paused": "paused",
-}
 IGNORED_KINDS = {"Service"}
 SIDE_KINDS = {"SLI", "DataSource"}
 
@@ -92,9 +52,6 @@ def _get(doc: Any, path: str, kind: type | tuple = object, required: bool = Fals
 
 def _tuple(kind) -> tuple:
     return kind if isinstance(kind, tuple) else (kind,)
-
-
-# --- import -----------------------------------------------------------------------------------------------
 
 
 def side_documents(documents: list[Any]) -> dict[tuple[str, str], dict]:
@@ -159,7 +116,7 @@ def fields_of(doc: Any, side: dict[tuple[str, str], dict]) -> tuple[Service, dic
 
 def _with_defaults(fields: dict[str, Any]) -> dict[str, Any]:
     """Every writable field: a file is the whole truth about its SLO, so what it leaves out is the default."""
-    from .services import WRITABLE
+    from ..services import WRITABLE
 
     out = {}
     for name in WRITABLE:
@@ -362,55 +319,3 @@ def _annotations(doc: dict) -> dict[str, Any]:
                 raise Refused(f"metadata.annotations.{key}", "Give a whole number.")
             fields[field] = int(text)
     return fields
-
-
-# --- export -----------------------------------------------------------------------------------------------
-
-
-def document_of(slo: SLO) -> dict:
-    """The OpenSLO v1 ``SLO`` document of an SLO (``fields_of`` reads it back to the same SLO)."""
-    annotations = {
-        f"{ANNOTATION}{name}": _annotation_text(getattr(slo, field))
-        for name, field in ANNOTATED.items()
-        if field != "measured_since" or not slo.is_events
-    }
-    metadata = {"name": slo.slug, "displayName": slo.name, "annotations": annotations}
-    spec: dict[str, Any] = {"description": slo.description} if slo.description else {}
-    spec["service"] = slo.service.slug
-    if slo.sli_kind == SLO.SLIKind.INCIDENT_TIME:
-        severity = f"SEV{slo.min_severity}"
-        source = {"type": SREDESK_SOURCE, "spec": {"incidentImpact": {"minSeverity": severity}}}
-        indicator_spec = {"thresholdMetric": {"metricSource": source}}
-        method = "Timeslices"
-    elif slo.sli_kind == SLO.SLIKind.EVENTS_PUSHED:
-        indicator_spec = {"ratioMetric": {"counter": True, **{
-            part: {"metricSource": {"type": SREDESK_SOURCE, "spec": {"pushed": part}}} for part in ("good", "total")
-        }}}  # fmt: skip
-        method = "Occurrences"
-    else:
-        indicator_spec = {"ratioMetric": {"counter": True, **{
-            part: {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
-            for part, query in (("good", slo.good_query), ("total", slo.total_query))
-        }}}  # fmt: skip
-        method = "Occurrences"
-    spec["indicator"] = {"metadata": {"name": f"{slo.slug}-sli"[:63]}, "spec": indicator_spec}
-    if slo.window_kind == SLO.WindowKind.CALENDAR_MONTH:
-        spec["timeWindow"] = [{"duration": "1M", "calendar": {"timeZone": slo.timezone}, "isRolling": False}]
-    else:
-        spec["timeWindow"] = [{"duration": f"{slo.window_days}d", "isRolling": True}]
-    spec["budgetingMethod"] = method
-    objective: dict[str, Any] = {"displayName": slo.name, "target": float(slo.target)}
-    if method == "Timeslices":
-        objective |= {"op": "lte", "value": 0, "timeSliceTarget": 1, "timeSliceWindow": "1m"}
-    spec["objectives"] = [objective]
-    return {"apiVersion": API_VERSION, "kind": "SLO", "metadata": metadata, "spec": spec}
-
-
-def _annotation_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return str(value)

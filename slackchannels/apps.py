@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SlackChannelsConfig(AppConfig):
+    name = "slackchannels"
+    verbose_name = "Slack incident channels"
