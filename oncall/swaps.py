@@ -78,8 +78,9 @@ def swap_ask(
         raise ValidationError({"end": "must be an aware time after start."})
     if end - start > MAX_WINDOW:
         raise ValidationError({"end": f"at most {MAX_WINDOW.days} days after start."})
-    asked = Swap.objects.filter(schedule=schedule, asked_by=asked_by, state=Swap.State.ASKED, start__gt=now,
-                                start__lt=end, end__gt=start).first()  # fmt: skip (begun: expired, swaps_expire)
+    asked = Swap.objects.filter(
+        schedule=schedule, asked_by=asked_by, state=Swap.State.ASKED, start__gt=now, start__lt=end, end__gt=start
+    ).first()  # fmt: skip (begun: expired, swaps_expire)
     if asked is not None:
         raise ValidationError({"start": f"{asked_by} already asked for a swap of this time (swap {asked.pk}, "
                                         f"{asked.start:%Y-%m-%d %H:%M} to {asked.end:%Y-%m-%d %H:%M} UTC): "

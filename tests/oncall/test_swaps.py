@@ -132,9 +132,10 @@ def test_the_same_time_asked_twice_is_one_swap_so_no_two_takers_both_get_it(paym
         format="json",
     )  # fmt: skip
     assert first.status_code == 201 and again.status_code == 400, again.content
-    assert f"already asked for a swap of this time (swap {first.json()['id']}" in again.json()["error"]["fields"][
-        "start"
-    ][0]
+    assert (
+        f"already asked for a swap of this time (swap {first.json()['id']}"
+        in again.json()["error"]["fields"]["start"][0]
+    )
     assert Swap.objects.count() == 1
     swap_take(swap_id=first.json()["id"], actor=people["U-C"])
     assert who(schedule, *WED) == [(people["U-C"].pk, "swap", WED[0])]
