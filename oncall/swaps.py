@@ -56,15 +56,17 @@ def swap_ask(
 ) -> Swap:  # fmt: skip
     """``asked_by`` (default: the actor) asks someone to take [start, end) of the schedule (aware; UTC stored).
 
-    The window must not have begun (a swap is taken before it starts) and the final schedule must name
-    ``asked_by`` at every instant of it (a person swaps only their own time). Raises ValidationError naming
+    The window must not have begun (a swap is taken before it starts), the final schedule must name
+    ``asked_by`` at every instant of it (a person swaps only their own time), and no asked swap of theirs on
+    the schedule may overlap it (else two takers would each get the same time: a double-click on "ask"). Asks
+    on one schedule are decided one after the other (its row locked). Raises ValidationError naming
     ``start``/``end``, PermissionDenied unless the actor is the asker or may write the schedule. The schedule
     team's channel is told (once, in the same transaction); the asker and the taker hear "your shifts changed"
     when it is taken.
     """
     now = now or timezone.now()
     asked_by = asked_by or actor
-    schedule = Schedule.objects.select_related("team").get(pk=schedule_id)
+    schedule = Schedule.objects.select_for_update(of=("self",)).select_related("team").get(pk=schedule_id)
     if asked_by is None or not asked_by.is_authenticated:
         raise ValidationError({"asked_by": "Say whose time this swap is for."})
     swap = Swap(schedule=schedule, asked_by=asked_by, start=start, end=end, note=note)
@@ -76,6 +78,13 @@ def swap_ask(
         raise ValidationError({"end": "must be an aware time after start."})
     if end - start > MAX_WINDOW:
         raise ValidationError({"end": f"at most {MAX_WINDOW.days} days after start."})
+    asked = Swap.objects.filter(
+        schedule=schedule, asked_by=asked_by, state=Swap.State.ASKED, start__gt=now, start__lt=end, end__gt=start
+    ).first()  # fmt: skip (begun: expired, swaps_expire)
+    if asked is not None:
+        raise ValidationError({"start": f"{asked_by} already asked for a swap of this time (swap {asked.pk}, "
+                                        f"{asked.start:%Y-%m-%d %H:%M} to {asked.end:%Y-%m-%d %H:%M} UTC): "
+                                        "cancel it first to ask again."})  # fmt: skip
     others = [s for s in schedule_final(schedule, start=start, end=end).shifts if s.user_id != asked_by.pk]
     if others:
         first = others[0]

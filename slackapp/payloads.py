@@ -61,6 +61,13 @@ def _form(body: bytes) -> dict[str, str]:
     return dict(pairs)
 
 
+def _require_key_text(parent: dict[str, Any], name: str, field: str) -> None:
+    """InputError naming ``field`` unless ``parent[name]`` is non-empty text: a part of a natural key, which
+    Slack always sends; a missing one would give many requests the same key and drop all but the first."""
+    if not parent.get(name) or not isinstance(parent.get(name), str):
+        raise InputError(field, f"A Slack request of this type carries {field} as text.")
+
+
 def text_of(value: Any) -> str:
     """``value`` when it is a string, else "" (Slack payload fields are read with it)."""
     return value if isinstance(value, str) else ""
@@ -92,9 +99,12 @@ def parse_interactivity(body: bytes) -> Parsed:
         first = actions[0] if isinstance(actions, list) and isinstance(actions[0], dict) else {}
         container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
         where = text_of(container.get("message_ts")) or text_of(view.get("id"))
+        _require_key_text(first, "action_ts", "actions.0.action_ts")  # two clicks must not share a key
         key = f"{where}:{text_of(first.get('action_id'))}:{text_of(first.get('action_ts'))}"
         return Parsed("action", text_of(first.get("action_id"))[:KEY_MAX], key[:KEY_MAX], payload)
     if kind == "view_submission":
+        _require_key_text(view, "id", "view.id")
+        _require_key_text(view, "hash", "view.hash")
         key = f"{text_of(view.get('id'))}:{text_of(view.get('hash'))}"
         return Parsed("view_submission", text_of(view.get("callback_id"))[:KEY_MAX], key[:KEY_MAX], payload)
     if kind == "block_suggestion":
@@ -113,6 +123,8 @@ def parse_event(body: bytes) -> Parsed:
     event = envelope.get("event")
     if envelope.get("type") != "event_callback" or not isinstance(event, dict) or not envelope.get("event_id"):
         return Parsed("answer", answer={})  # app_rate_limited and friends: acknowledged
+    if not isinstance(envelope["event_id"], str):  # else every such event would share the key "" and act once
+        raise InputError("event_id", "An event's event_id is text (Ev...).")
     return Parsed("event", text_of(event.get("type"))[:KEY_MAX], text_of(envelope.get("event_id"))[:KEY_MAX], envelope)
 
 

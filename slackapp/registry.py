@@ -162,7 +162,7 @@ def names(kind: str) -> list[str]:
 # --- the incident a request is about ----------------------------------------------------------------------
 
 _channel_resolver: Callable[[str], Incident | None] | None = None
-_INCIDENT_WORD = re.compile(r"^inc-\d{1,18}$", re.IGNORECASE)
+_INCIDENT_WORD = re.compile(r"^inc-\d+$", re.IGNORECASE)  # any digits: an impossible id is refused, not skipped
 
 
 def channel_incident_resolver(func: Callable[[str], Incident | None]) -> Callable[[str], Incident | None]:
@@ -184,7 +184,9 @@ def split_incident(text: str) -> tuple[int | None, str]:
 
     The one reader of "which incident does this line name" for every Slack door: a command's arguments, a
     button's value, a modal's private metadata. Only the first or last word counts, so a note that mentions
-    another incident ("same as INC-41") is not taken for it.
+    another incident ("same as INC-41") is not taken for it. A word shaped like an id that names no possible
+    incident (``INC-0``, ``INC-<20 digits>``, ``INC-٣``) raises SlackUserError: the request must not fall back
+    to the channel's incident, which the user did not name.
     """
     from incidents.models import parse_public_id
     from sredesk.inputs import InputError
@@ -194,8 +196,9 @@ def split_incident(text: str) -> tuple[int | None, str]:
         if words and _INCIDENT_WORD.match(words[index]):
             try:
                 number = parse_public_id(words[index])
-            except InputError:
-                return None, text
+            except InputError as exc:
+                word = words[index][:40].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                raise SlackUserError(f"{word} is no incident: {exc.message}") from None
             rest = words[1:] if index == 0 else words[:-1]
             return number, " ".join(rest)
     return None, text

@@ -39,7 +39,12 @@ class _At(Clock):
 
 
 def secrets_configured() -> list[str]:
-    """The signing secrets accepted now: the current one, then the previous one; empty when Slack is not set up."""
+    """The signing secrets accepted now: the current one, then the previous one; empty when Slack is not set up.
+
+    The previous secret counts only beside a current one: alone it is the secret being retired, not a set-up app.
+    """
+    if not settings.SLACK_SIGNING_SECRET.strip():
+        return []
     return [s for s in (settings.SLACK_SIGNING_SECRET, settings.SREDESK_SLACK_SIGNING_SECRET_PREVIOUS) if s.strip()]
 
 
@@ -66,6 +71,8 @@ def verify(
             f"X-Slack-Request-Timestamp is {abs(int(age))} s {when}; at most "
             f"{settings.SREDESK_SLACK_REQUEST_MAX_AGE_SECONDS} s is accepted (check the server's clock).",
         )
+    if not signature.isascii():  # hmac.compare_digest refuses non-ASCII text (a TypeError, not a mismatch)
+        return SignatureProblem(401, "X-Slack-Signature is not v0=<hex>: not a request from Slack.")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:

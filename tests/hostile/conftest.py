@@ -1,17 +1,22 @@
 """Fixtures for the hostile-input suite: one small world, and clients allowed to write to all of it."""
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
 from incidents.models import Integration
+from oncall.models import LayerMember
 from tests.api.clients import client_for
 from tests.factories import (
     ActionItemFactory,
     IncidentFactory,
+    LayerFactory,
     MembershipFactory,
     PostMortemFactory,
     RegressionTestFactory,
     RepositoryFactory,
+    ScheduleFactory,
     ServiceFactory,
     SLOFactory,
     TeamFactory,
@@ -37,6 +42,9 @@ def hostile_world(db):
     test = RegressionTestFactory(postmortem=postmortem, repository=repository)
     integration = Integration.objects.create(kind="generic", name="Hostile", default_service=service)
     slo = SLOFactory(service=service)
+    schedule = ScheduleFactory(team=team, slug="payments-primary")  # the member alone in its rotation, always on call
+    layer = LayerFactory(schedule=schedule, anchor_date=dt.date(2026, 1, 5))
+    LayerMember.objects.create(layer=layer, user=member, position=0, active_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     return {
         "team": team,
         "member": member,
@@ -48,6 +56,7 @@ def hostile_world(db):
         "test": test,
         "integration": integration,
         "slo": slo,
+        "schedule": schedule,
     }
 
 

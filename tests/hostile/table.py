@@ -84,7 +84,7 @@ def assert_web_refused(response, field: str) -> None:
 class RowCounts:
     """Row counts of every sredesk table, to show a refused request wrote nothing."""
 
-    APPS = ("ownership", "incidents", "postmortems", "notifications", "slos")
+    APPS = ("ownership", "incidents", "postmortems", "notifications", "slos", "oncall")
 
     def __init__(self) -> None:
         self.before = self.snapshot()

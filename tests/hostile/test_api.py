@@ -1,10 +1,12 @@
 """Hostile input at every REST API write and filter: a 4xx naming the field, nothing written, never a 5xx."""
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 
 from postmortems.testids import MAX_TEST_ID_CHARS
 from sredesk.api.urls import router
@@ -24,6 +26,7 @@ class Write:
     choices: tuple[str, ...] = ()  # a label or its number (SEV2 / 2, P1 / 1)
     refs: tuple[str, ...] = ()  # object ids
     times: tuple[str, ...] = ()  # ISO 8601 instants
+    numbers: tuple[str, ...] = ()  # decimals and counts with a range
     extra: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
@@ -96,7 +99,20 @@ WRITES = [
         "SLO samples", "post", lambda w: f"/api/v1/slos/{w['slo'].pk}/samples/",
         lambda w: {"samples": [{"bucket_start": "2024-05-01T10:05:00Z", "good": 1, "total": 1}]},
     ),
+    Write(
+        "swap ask", "post", lambda w: "/api/v1/swaps/",
+        lambda w: {"schedule": w["schedule"].slug, "start": _tomorrow(9), "end": _tomorrow(17), "note": "dentist"},
+        text=("note",), refs=("schedule", "asked_by"), times=("start", "end"),
+    ),
+    Write(
+        "team budget policy", "patch", lambda w: f"/api/v1/teams/{w['team'].pk}/budget-policy/",
+        lambda w: {"threshold": "0.2"}, numbers=("threshold", "reminder_steps_sooner", "due_factor"),
+    ),
 ]  # fmt: skip
+
+
+def _tomorrow(hour: int) -> str:
+    return (timezone.now() + dt.timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()
 
 
 def cases(kind: str):
@@ -140,6 +156,17 @@ def test_ids_out_of_range_or_of_the_wrong_type(api_client, hostile_world, write,
 @pytest.mark.parametrize("value", ["2024-05-01T10:00:00\x00Z", "²⁰²⁴-05-01T10:00:00Z"])
 @pytest.mark.parametrize(("write", "name"), list(cases("times")))
 def test_bad_times(api_client, hostile_world, write, name, value):
+    counts = RowCounts()
+    response = send(api_client, write, hostile_world, {**write.body(hostile_world), name: value})
+    assert_refused(response, name)
+    counts.assert_unchanged()
+
+
+@pytest.mark.parametrize(
+    "value", ["0.5\x00", "1.5", "NaN", "Infinity", "-0.1", "1e999", "٠.٥", "9" * 40, 2**63, [0.5], {}, True]
+)
+@pytest.mark.parametrize(("write", "name"), list(cases("numbers")))
+def test_bad_numbers(api_client, hostile_world, write, name, value):
     counts = RowCounts()
     response = send(api_client, write, hostile_world, {**write.body(hostile_world), name: value})
     assert_refused(response, name)

@@ -5,10 +5,12 @@ bytes, which Django decodes to U+FFFD; NUL, Unicode digits and over-long values
 arrive as sent.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from .table import HOSTILE_TEXT, UNICODE_DIGITS, RowCounts, assert_web_refused
 
@@ -55,7 +57,16 @@ FORMS = [
          text=("test_id", "change_url"), numbers=("repository",)),
     Form("snooze", lambda w: f"/postmortems/{w['postmortem'].pk}/snooze/",
          lambda w: {"until": "2030-01-01T10:00", "reason": "on leave"}, text=("reason", "until")),
+    Form("swap ask", lambda w: f"/oncall/schedules/{w['schedule'].slug}/swaps/",
+         lambda w: {"start": _tomorrow(9), "end": _tomorrow(17), "note": "dentist"}, text=("note", "start", "end")),
+    Form("team budget policy", lambda w: f"/teams/{w['team'].slug}/budget-policy/",
+         lambda w: {"enabled": "on", "threshold": "0.2", "reminder_steps_sooner": "1", "due_factor": "0.5"},
+         numbers=("threshold", "reminder_steps_sooner", "due_factor")),
 ]  # fmt: skip
+
+
+def _tomorrow(hour: int) -> str:
+    return (timezone.now() + dt.timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()
 
 
 def cases(kind: str):

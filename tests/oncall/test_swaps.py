@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 
@@ -114,6 +115,57 @@ def test_the_second_taker_is_told_who_took_it(payments):
         and "member took this swap first" in late.json()["error"]["message"]
     )
     assert Override.objects.filter(user=people["U-A"]).count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("second", [WED, (WED[0] + dt.timedelta(hours=3), WED[1] + dt.timedelta(hours=3))])
+def test_the_same_time_asked_twice_is_one_swap_so_no_two_takers_both_get_it(payments, second):
+    """A double-click on "ask": two asked swaps of one window, each taken by someone else, made two take
+    overrides; the first taker was told they had the time, and the final schedule named the second."""
+    schedule, people = payments
+    first = client_for(people["U-B"]).post(
+        "/api/v1/swaps/", {"schedule": schedule.slug, "start": WED[0].isoformat(), "end": WED[1].isoformat()},
+        format="json",
+    )  # fmt: skip
+    again = client_for(people["U-B"]).post(
+        "/api/v1/swaps/", {"schedule": schedule.slug, "start": second[0].isoformat(), "end": second[1].isoformat()},
+        format="json",
+    )  # fmt: skip
+    assert first.status_code == 201 and again.status_code == 400, again.content
+    assert (
+        f"already asked for a swap of this time (swap {first.json()['id']}"
+        in again.json()["error"]["fields"]["start"][0]
+    )
+    assert Swap.objects.count() == 1
+    swap_take(swap_id=first.json()["id"], actor=people["U-C"])
+    assert who(schedule, *WED) == [(people["U-C"].pk, "swap", WED[0])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_asks_of_the_same_time_at_once_make_one_swap(requires_postgres):
+    schedule, people = world()
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    Override.objects.create(schedule=schedule, user=people["U-B"], start=start, end=start + dt.timedelta(hours=4))
+    barrier, asked, refused = threading.Barrier(2), [], []
+
+    def ask():
+        try:
+            barrier.wait()
+            asked.append(swap_ask(schedule_id=schedule.pk, actor=people["U-B"], start=start,
+                                  end=start + dt.timedelta(hours=4)).pk)  # fmt: skip
+        except ValidationError as exc:
+            refused.append(exc.message_dict["start"][0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(asked) == 1 and len(refused) == 1, (asked, refused)
+    assert "already asked for a swap of this time" in refused[0]
+    assert Swap.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ import pytest
 
 from incidents.models import Incident, TimelineEvent
 from postmortems.models import PostMortem, RegressionTest
+from slackapp import registry
 from slackapp.models import InboundRequest
 from tests.factories import MembershipFactory, RepositoryFactory, ServiceFactory, TeamFactory, UserFactory
 
@@ -128,6 +129,21 @@ def test_someone_outside_the_team_is_refused_and_nothing_changes(world, slack):
 def test_an_incident_must_be_named_outside_its_channel(world, slack, text, said):
     _, replies = slack.run(text)
     assert said in only(replies)["text"]
+
+
+@pytest.mark.parametrize("word", ["INC-0", "INC-99999999999999999999999", "INC-٣"])
+@pytest.mark.parametrize("verb", ["ack", "note hello"])
+def test_an_id_naming_no_incident_is_refused_even_in_an_incident_s_channel(world, slack, monkeypatch, verb, word):
+    """``ack INC-0`` typed in INC-1's channel must not act on INC-1: the user named another (impossible) incident."""
+    slack.run("declare sev3 checkout Checkout errors")
+    incident = Incident.objects.get()
+    monkeypatch.setattr(registry, "_channel_resolver", lambda channel: incident if channel == "C0000001" else None)
+
+    _, replies = slack.run(f"{verb} {word}")
+
+    incident.refresh_from_db()
+    assert f"{word} is no incident" in only(replies)["text"]
+    assert incident.status == "triggered" and not TimelineEvent.objects.filter(incident=incident, kind="note").exists()
 
 
 def test_the_incident_verbs(world, slack):

@@ -115,6 +115,13 @@ def test_the_previous_secret_is_accepted_during_a_rotation(slack_app, client, pe
     assert client.post("/slack/commands", **signed_command("help", secret="other")).status_code == 401
 
 
+def test_the_previous_secret_alone_does_not_open_the_doors(client, settings, db):
+    """Only SREDESK_SLACK_SIGNING_SECRET_PREVIOUS set (the current one emptied): the retired secret signs nothing."""
+    settings.SLACK_SIGNING_SECRET, settings.SREDESK_SLACK_SIGNING_SECRET_PREVIOUS = "", SECRET
+    response = client.post("/slack/commands", **signed_command("help", secret=SECRET))
+    assert response.status_code == 404 and "SLACK_SIGNING_SECRET" in response.json()["error"]
+
+
 def test_unsigned_requests_are_refused(slack_app, client):
     response = client.post("/slack/events", data=b"{}", content_type="application/json")
     assert response.status_code == 401 and "not a request from Slack" in response.json()["error"]
