@@ -8,9 +8,11 @@ why, for a taken swap who took it and when.
 
 Races: taking locks the swap's row (``select_for_update``) and moves it only
 from ``asked``, so of two takers at once the first wins and the second, after
-the lock, reads who won; the take then locks the schedule's row, as an ask does, and re-reads the final
-schedule: the window must still be all the asker's (``not_on_call_from``), else 409 ``swap_stale``. Expiry is one conditional UPDATE (``asked`` whose
-window began), so it never overwrites a take either.
+the lock, reads who won. The take then locks the schedule's row, as an ask
+does, and re-reads the final schedule: the window must still be all the
+asker's (``not_on_call_from``), else 409 ``swap_stale``. Expiry is one
+conditional UPDATE (``asked`` whose window began), so it never overwrites a
+take either.
 """
 
 from __future__ import annotations
