@@ -1,9 +1,12 @@
 """Operators' screens for schedules, layers, members and overrides (the past is not rewritten here either)."""
 
+from contextlib import ExitStack
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -100,6 +103,15 @@ class ShiftsWatchedAdmin(admin.ModelAdmin):
         with shifts_watched(self.schedule_of(obj)):
             super().delete_model(request, obj)
 
+    def delete_queryset(self, request, queryset):
+        """ "Delete selected": the same notices as deleting each one, watched once per schedule touched (one
+        notice per changed piece of a shift and person, however many rows went)."""
+        schedule_ids = sorted({self.schedule_of(obj) for obj in queryset} - {None})
+        with transaction.atomic(), ExitStack() as watching:
+            for schedule_id in schedule_ids:
+                watching.enter_context(shifts_watched(schedule_id))
+            super().delete_queryset(request, queryset)
+
 
 @admin.register(Schedule)
 class ScheduleAdmin(ShiftsWatchedAdmin):
@@ -117,6 +129,9 @@ class ScheduleAdmin(ShiftsWatchedAdmin):
 
     def delete_model(self, request, obj):
         super(ShiftsWatchedAdmin, self).delete_model(request, obj)  # a schedule gone pages nobody: nothing to tell
+
+    def delete_queryset(self, request, queryset):
+        super(ShiftsWatchedAdmin, self).delete_queryset(request, queryset)  # as delete_model
 
     @admin.action(description="Issue a new calendar (iCal) link (shown once; the old one stops working)")
     def issue_calendar_token(self, request, queryset) -> None:
@@ -154,8 +169,9 @@ class OverrideAdmin(ShiftsWatchedAdmin):
 
 
 @admin.register(Swap)
-class SwapAdmin(admin.ModelAdmin):
-    """Swaps as asked and taken (through ``oncall.swaps``: asked on the web or API, never edited here)."""
+class SwapAdmin(ShiftsWatchedAdmin):
+    """Swaps as asked and taken (through ``oncall.swaps``: asked on the web or API, never edited here). Deleting
+    one (or a selection) is watched like any write that could change who is on call."""
 
     list_display = ("schedule", "asked_by", "start", "end", "state", "taken_by", "taken_at")
     list_filter = ("state", "schedule__team", "schedule")

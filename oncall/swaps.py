@@ -8,8 +8,11 @@ why, for a taken swap who took it and when.
 
 Races: taking locks the swap's row (``select_for_update``) and moves it only
 from ``asked``, so of two takers at once the first wins and the second, after
-the lock, reads who won. Expiry is one conditional UPDATE (``asked`` whose
-window began), so it never overwrites a take either.
+the lock, reads who won. The take then locks the schedule's row, as an ask
+does, and re-reads the final schedule: the window must still be all the
+asker's (``not_on_call_from``), else 409 ``swap_stale``. Expiry is one
+conditional UPDATE (``asked`` whose window began), so it never overwrites a
+take either.
 """
 
 from __future__ import annotations
@@ -85,16 +88,24 @@ def swap_ask(
         raise ValidationError({"start": f"{asked_by} already asked for a swap of this time (swap {asked.pk}, "
                                         f"{asked.start:%Y-%m-%d %H:%M} to {asked.end:%Y-%m-%d %H:%M} UTC): "
                                         "cancel it first to ask again."})  # fmt: skip
-    others = [s for s in schedule_final(schedule, start=start, end=end).shifts if s.user_id != asked_by.pk]
-    if others:
-        first = others[0]
+    first = not_on_call_from(schedule, asked_by, start=start, end=end)
+    if first is not None:
         raise ValidationError({"start": f"{asked_by} is not on call for all of this window (not from "
-                                        f"{first.start:%Y-%m-%d %H:%M} UTC): ask for your own time only."})  # fmt: skip
+                                        f"{first:%Y-%m-%d %H:%M} UTC): ask for your own time only."})  # fmt: skip
     swap.start, swap.end = start, end
     swap.full_clean()
     swap.save()
     _announce(swap)
     return swap
+
+
+def not_on_call_from(schedule: Schedule, person: User, *, start: dt.datetime, end: dt.datetime) -> dt.datetime | None:
+    """The first instant of [start, end) (aware) at which the final schedule (layers, overrides, swaps taken:
+    ``schedule_final``) does not name ``person``, or None when it names them throughout: whether the window is
+    still theirs to give away. A gap (nobody on call) is not theirs. Asking and taking a swap both ask this."""
+    final = schedule_final(schedule, start=start, end=end)  # covers the window end to end, gaps included
+    others = [shift for shift in final.shifts if shift.user_id != person.pk]
+    return max(others[0].start, start) if others else None
 
 
 def _announce(swap: Swap) -> int:
@@ -112,15 +123,27 @@ def swap_take(*, swap_id: int, actor: User | None, now: dt.datetime | None = Non
     """The actor takes the swap: a take override for its window in their name, the swap ``taken``. One winner.
 
     Raises StateConflict (code ``swap_taken``, naming the taker) when someone took it first, ``swap_closed`` when
-    it was cancelled or has expired (an asked swap whose window began is marked expired here), PermissionDenied
-    unless ``may_take_swap``.
+    it was cancelled or has expired (an asked swap whose window began is marked expired here), ``swap_stale``
+    when the final schedule no longer names the asker for all of the window (``not_on_call_from``: their shifts
+    moved since they asked), PermissionDenied unless ``may_take_swap``.
     """
     now = now or timezone.now()
     swaps_expire(now=now, swap_ids=[swap_id])
     with transaction.atomic():
-        swap = Swap.objects.select_for_update().select_related("schedule").get(pk=swap_id)
+        swap = Swap.objects.select_for_update().select_related("schedule", "asked_by").get(pk=swap_id)
         _require_asked(swap)
         require_take_swap(actor, swap)
+        # The asker's shifts may have moved since they asked (an override, a rotation change): give away only
+        # time that is still theirs. The schedule's row is locked as when asking, so asks and takes of one
+        # schedule are decided one after the other.
+        Schedule.objects.select_for_update().filter(pk=swap.schedule_id).first()
+        moved = not_on_call_from(swap.schedule, swap.asked_by, start=swap.start, end=swap.end)
+        if moved is not None:
+            raise StateConflict(
+                f"{swap.asked_by} is no longer on call for all of this swap's window (not from {moved:%Y-%m-%d %H:%M}"
+                " UTC): their shifts changed since they asked, so it can no longer be taken. Ask them to ask again.",
+                code="swap_stale",
+            )
         with shifts_watched(swap.schedule_id, now=now):  # the asker and the taker are told
             override = Override.objects.create(
                 schedule=swap.schedule, kind=Override.Kind.TAKE, user=actor, start=swap.start, end=swap.end,

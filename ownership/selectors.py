@@ -12,7 +12,7 @@ from postmortems.models import ActionItem, PostMortem, RegressionTest, ReminderD
 from postmortems.selectors import (
     action_items_open,
     postmortems_owed,
-    postmortems_regression_debt,
+    regression_tests_owed_by,
     reminder_deliveries_to,
 )
 from sredesk.lookups import chunks
@@ -165,7 +165,7 @@ def my_work(user: User, *, now: dt.datetime, reminders: int = 30) -> MyWork:
     incident_ids = Incident.objects.filter(mine).values("pk")
     return MyWork(
         postmortems=list(postmortems_owed(now=now, owner=user)),
-        postmortems_owing_test=list(postmortems_regression_debt(now=now).filter(owner=user).order_by("due_at", "id")),
+        postmortems_owing_test=list(regression_tests_owed_by(user)),
         action_items=list(action_items_open(now=now, owner=user)),
         incidents=list(open_incidents.filter(pk__in=incident_ids).order_by("severity", "detected_at", "id")),
         reminders=list(reminder_deliveries_to(user)[:reminders]),

@@ -23,6 +23,10 @@ The rules:
 * ``waived``: the owning team's lead approved that the post-mortem owes no
   regression test ("not testable", ``postmortems.waivers``); it owes none,
   and may complete without one, but is not counted as having a test.
+* ``test_reminder_due``: written (published, or complete with a test that
+  has since failed or gone missing in CI), without an accepted test or a
+  waiver: what the reminder sweep's test reminders and my work's
+  "Regression tests owed" list. A late draft is owed as a write-up first.
 * ``owing_regression_test``: without an accepted test or a waiver, and published, or
   complete with a test that has since failed or gone missing in CI, or an
   overdue draft (declined owes nothing). That is the debt sredesk exists to close;
@@ -133,13 +137,24 @@ def waived_q() -> Q:
     return Q(Exists(RegressionTestWaiver.objects.filter(postmortem=OuterRef("pk"), status="approved")))
 
 
-def owing_regression_test_q(now: dt.datetime, *, tests: models.QuerySet | None = None) -> Q:
-    """No accepted test and no approved waiver, and published, or complete with a regressed test, or an overdue
-    draft (module docstring).
+def test_reminder_due_q(tests: models.QuerySet | None = None) -> Q:
+    """Written, and its regression test is what is owed now: published, or complete with a regressed test, and
+    no accepted test nor approved waiver. The post-mortems the reminder sweep sends a test reminder about
+    (``no_regression_test``, ``test_regressed``) and my work lists under "Regression tests owed"; a late
+    draft is not among them: what it owes first is its write-up (``overdue_draft``).
 
     ``tests``: as for ``accepted_test_q`` (speed only)."""
-    started = Q(status="published") | (Q(status="complete") & regressed_test_q(tests)) | overdue_draft_q(now)
-    return started & ~accepted_test_q(tests) & ~waived_q()
+    written = Q(status="published") | (Q(status="complete") & regressed_test_q(tests))
+    return written & ~accepted_test_q(tests) & ~waived_q()
+
+
+def owing_regression_test_q(now: dt.datetime, *, tests: models.QuerySet | None = None) -> Q:
+    """No accepted test and no approved waiver, and published, or complete with a regressed test, or an overdue
+    draft (module docstring): ``test_reminder_due_q`` plus the overdue drafts without a test or waiver.
+
+    ``tests``: as for ``accepted_test_q`` (speed only)."""
+    late_draft = overdue_draft_q(now) & ~accepted_test_q(tests) & ~waived_q()
+    return test_reminder_due_q(tests) | late_draft
 
 
 RED_STATES = ("failing", "missing")  # RegressionTest.State.FAILING, MISSING: the regression guard regressed
@@ -211,6 +226,9 @@ class PostMortemQuerySet(models.QuerySet):
 
     def owing_regression_test(self, *, now: dt.datetime) -> "PostMortemQuerySet":
         return self.filter(owing_regression_test_q(now))
+
+    def test_reminder_due(self) -> "PostMortemQuerySet":
+        return self.filter(test_reminder_due_q())
 
     def annotate_accepted_at(self) -> "PostMortemQuerySet":
         """Each row with ``accepted_at``: when it first had an accepted test (module docstring), or None."""

@@ -49,18 +49,25 @@ def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
     Owing is ``PostMortemQuerySet.owing_regression_test``. ``owes_since`` is
     when the debt began (publication or the due date, whichever came first).
     """
-    return (
-        PostMortem.objects.owing_regression_test(now=now)
-        .select_related("incident", "incident__owning_team", "incident__primary_service", "owner")
-        .annotate(
-            owes_since=Least(Coalesce("published_at", "due_at"), "due_at"),
-            reminders_sent=_reminders_sent(),
-            tests_linked=Count("regression_tests", distinct=True),
-            tests_regressed=Count(
-                "regression_tests", filter=Q(regression_tests__state__in=["failing", "missing"]), distinct=True
-            ),
-        )
-        .order_by("owes_since", "id")
+    return _with_debt_figures(PostMortem.objects.owing_regression_test(now=now)).order_by("owes_since", "id")
+
+
+def regression_tests_owed_by(owner) -> QuerySet[PostMortem]:
+    """``owner``'s post-mortems whose regression test is what they owe now (``PostMortemQuerySet.test_reminder_due``:
+    the ones the sweep sends test reminders about; late drafts owe their write-up first), soonest due first, with
+    the figures of ``postmortems_regression_debt``."""
+    owed = PostMortem.objects.test_reminder_due().filter(owner=owner)
+    return _with_debt_figures(owed).order_by("due_at", "id")
+
+
+def _with_debt_figures(queryset: QuerySet[PostMortem]) -> QuerySet[PostMortem]:
+    return queryset.select_related("incident", "incident__owning_team", "incident__primary_service", "owner").annotate(
+        owes_since=Least(Coalesce("published_at", "due_at"), "due_at"),
+        reminders_sent=_reminders_sent(),
+        tests_linked=Count("regression_tests", distinct=True),
+        tests_regressed=Count(
+            "regression_tests", filter=Q(regression_tests__state__in=["failing", "missing"]), distinct=True
+        ),
     )
 
 

@@ -150,6 +150,25 @@ POSTMORTEM_VERBS = {
 }
 
 
+def postmortem_transition_refusal(postmortem: PostMortem, verb: str) -> InvalidPostMortemTransition | None:
+    """Why ``postmortem_transition`` would refuse ``verb`` (one of POSTMORTEM_VERBS) on ``postmortem`` now, as the
+    error it raises, or None when the move would be made. ``code`` is ``invalid_transition`` when the status
+    does not allow the move (a page does not offer it), ``incomplete`` when completing is refused for
+    ``postmortem_completion_blockers`` (the message lists every blocker; a page shows why it is not offered).
+    Costs a few queries for ``complete`` from published."""
+    if not can_proceed(getattr(postmortem, verb)):
+        return InvalidPostMortemTransition(
+            f"Cannot {verb.replace('_', ' ')} the post-mortem of {postmortem.incident.public_id}: "
+            f"it is {postmortem.get_status_display().lower()}.",
+            code="invalid_transition",
+        )
+    if verb == "complete":
+        blockers = postmortem_completion_blockers(postmortem)
+        if blockers:
+            return InvalidPostMortemTransition(" ".join(blockers), code="incomplete")
+    return None
+
+
 @transaction.atomic
 def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, source: str) -> PostMortem:
     """Move a post-mortem through draft -> in_review -> published -> complete.
@@ -171,19 +190,11 @@ def postmortem_transition(*, postmortem_id: int, verb: str, actor: User | None, 
     require_write(actor, postmortem)
     if postmortem.status == target:
         return postmortem
-    method = getattr(postmortem, verb)
-    if not can_proceed(method):
-        raise InvalidPostMortemTransition(
-            f"Cannot {verb.replace('_', ' ')} the post-mortem of {postmortem.incident.public_id}: "
-            f"it is {postmortem.get_status_display().lower()}.",
-            code="invalid_transition",
-        )
-    if verb == "complete":
-        blockers = postmortem_completion_blockers(postmortem)
-        if blockers:
-            raise InvalidPostMortemTransition(" ".join(blockers), code="incomplete")
+    refusal = postmortem_transition_refusal(postmortem, verb)
+    if refusal is not None:
+        raise refusal
     before = postmortem.get_status_display()
-    method(at=timezone.now())
+    getattr(postmortem, verb)(at=timezone.now())
     postmortem.save()
     postmortem_timeline_append(
         postmortem.incident_id,

@@ -33,7 +33,13 @@ from .models import ActionItem, PostMortem
 from .moves import postmortem_move
 from .regression_tests import regression_test_link
 from .selectors import postmortems_open
-from .services import POSTMORTEM_VERBS, postmortem_completion_blockers, postmortem_snooze, postmortem_update
+from .services import (
+    POSTMORTEM_VERBS,
+    postmortem_completion_blockers,
+    postmortem_snooze,
+    postmortem_transition_refusal,
+    postmortem_update,
+)
 
 VERB_LABELS = {
     "submit_for_review": "Submit for review",
@@ -105,7 +111,13 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
         item.status_form = ActionItemStatusForm(
             initial={"status": item.status, "wont_do_reason": item.wont_do_reason}, prefix=f"item{item.pk}"
         )
-    verbs = [(verb, VERB_LABELS[verb]) for verb in POSTMORTEM_VERBS if can_proceed(getattr(postmortem, verb))]
+    # The moves the status allows, each with why the service would refuse it now ("" when it would not): the
+    # same question ``postmortem_transition`` asks, so a button is never offered only to be refused.
+    verbs = []
+    for verb in POSTMORTEM_VERBS:
+        refusal = postmortem_transition_refusal(postmortem, verb)
+        if refusal is None or refusal.code != "invalid_transition":
+            verbs.append((verb, VERB_LABELS[verb], refusal.message if refusal else ""))
     context = {
         "postmortem": postmortem,
         "sections": [(field, title, getattr(postmortem, field)) for field, title in SECTIONS],

@@ -215,7 +215,8 @@ class SwapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])  # may_take_swap, in the service
     def take(self, request, pk=None):
         """Take the swap for yourself: a take override of its window in your name. 409 ``swap_taken`` names who
-        took it first; 409 ``swap_closed`` when cancelled or expired; 403 for the asker and people outside the
+        took it first; 409 ``swap_closed`` when cancelled or expired; 409 ``swap_stale`` when the asker's shifts moved
+        and the window is no longer all theirs; 403 for the asker and people outside the
         schedule's team and rotation."""
         swap = self.get_object()
         return self._answer(swaps.swap_take(swap_id=swap.pk, actor=request.user))

@@ -15,7 +15,7 @@ from incidents.models import public_id_for
 from slos.policy import steps_sooner_by_service
 
 from ..models import ActionItem, PostMortem, RegressionTest, Reminder
-from ..querysets import action_item_overdue_since, overdue_draft_q, owing_regression_test_q
+from ..querysets import action_item_overdue_since, overdue_draft_q, test_reminder_due_q
 
 Kind = Reminder.Kind
 
@@ -124,7 +124,8 @@ def _owing_postmortems(now: dt.datetime, tests: QuerySet[RegressionTest]) -> Que
     return (
         PostMortem.objects.filter(_awake(now))
         # Filter in SQL: most post-mortems owe nothing, and fetching them would dominate the sweep.
-        .filter(overdue_draft_q(now) | owing_regression_test_q(now, tests=tests))
+        # Late drafts owe their write-up (``overdue_draft``); the others, their regression test.
+        .filter(overdue_draft_q(now) | test_reminder_due_q(tests))
         .annotate(regressed=regressed)
         .order_by()
         # Tuples, not model instances: planning reads a handful of columns of thousands of rows.

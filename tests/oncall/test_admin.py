@@ -54,3 +54,61 @@ def test_an_override_made_in_the_admin_tells_whose_shifts_changed(operator_clien
     told = Notification.objects.filter(channel="outbox", dedup_key__startswith="oncall-changed:")
     assert sorted(told.values_list("address", flat=True)) == sorted([f"user:{on_call.username}",
                                                                       f"user:{stand_in.username}"])  # fmt: skip
+
+
+def _told(prefix: str = "oncall-changed:") -> list[tuple[str, str]]:
+    from notifications.models import Notification
+
+    told = Notification.objects.filter(channel="outbox", dedup_key__startswith=prefix)
+    return sorted((n.address, n.text.split(":")[1].split(" from ")[0].strip()) for n in told)
+
+
+def _delete_selected(operator_client, model: str, objects) -> None:
+    """What an operator does: tick the rows, choose "Delete selected", confirm."""
+    answer = operator_client.post(
+        reverse(f"admin:oncall_{model}_changelist"),
+        {"action": "delete_selected", "_selected_action": [obj.pk for obj in objects], "post": "yes"},
+    )
+    assert answer.status_code == 302, answer.content
+
+
+def test_deleting_selected_overrides_tells_whose_shifts_changed_as_deleting_one_does(operator_client):
+    from oncall.models import LayerMember
+
+    layer, on_call, stand_in = LayerFactory(anchor_date=dt.date(2026, 1, 5)), UserFactory(), UserFactory()
+    LayerMember.objects.create(
+        layer=layer, user=on_call, position=0, active_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    tomorrow = timezone.now().replace(microsecond=0) + dt.timedelta(days=1)
+    overrides = [
+        Override.objects.create(
+            schedule=layer.schedule,
+            user=stand_in,
+            start=tomorrow + dt.timedelta(days=d),
+            end=tomorrow + dt.timedelta(days=d, hours=6),
+        )
+        for d in (0, 2)
+    ]
+
+    _delete_selected(operator_client, "override", overrides)
+
+    assert not Override.objects.exists()
+    # Both back to the rotation: the person on call gets their two pieces back, the stand-in loses them.
+    assert _told() == sorted(
+        [(f"user:{on_call.username}", "you are now on call")] * 2
+        + [(f"user:{stand_in.username}", "you are no longer on call")] * 2
+    )
+
+
+def test_deleting_selected_layers_tells_their_members(operator_client):
+    from oncall.models import Layer, LayerMember
+
+    layer, on_call = LayerFactory(anchor_date=dt.date(2026, 1, 5)), UserFactory()
+    LayerMember.objects.create(
+        layer=layer, user=on_call, position=0, active_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+
+    _delete_selected(operator_client, "layer", [layer])
+
+    assert not Layer.objects.exists() and not LayerMember.objects.exists()
+    assert _told() == [(f"user:{on_call.username}", "you are no longer on call")]

@@ -118,6 +118,33 @@ def test_the_second_taker_is_told_who_took_it(payments):
 
 
 @time_machine.travel(NOW, tick=False)
+def test_a_swap_whose_window_is_no_longer_the_askers_cannot_be_taken(payments, client):
+    """U-B asked for Wednesday; then U-A took Wednesday afternoon by an override. A taker would have been given
+    time U-B no longer had: the take is refused with why, and nothing changes in the final schedule."""
+    schedule, people = payments
+    swap = swap_ask(schedule_id=schedule.pk, actor=people["U-B"], start=WED[0], end=WED[1], note="dentist")
+    afternoon = WED[0] + dt.timedelta(hours=6)
+    Override.objects.create(schedule=schedule, user=people["U-A"], start=afternoon, end=WED[1])
+    before = who(schedule, *WED)
+
+    refused = client_for(people["U-C"]).post(f"/api/v1/swaps/{swap.pk}/take/")
+
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "swap_stale"
+    assert "U-B is no longer on call for all of this swap's window (not from 2026-03-11 14:00 UTC)" in error["message"]
+    swap.refresh_from_db()
+    assert swap.state == Swap.State.ASKED and swap.taken_by is None
+    assert who(schedule, *WED) == before and not Override.objects.filter(user=people["U-C"]).exists()
+
+    client.force_login(people["U-C"])  # the schedule page's "Take it" says the same
+    client.post(reverse("oncall:swap_take", args=[swap.pk]))
+    assert "U-B is no longer on call for all of this swap" in text(
+        client.get(reverse("oncall:schedule", args=[schedule.slug]))
+    )
+
+
+@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("second", [WED, (WED[0] + dt.timedelta(hours=3), WED[1] + dt.timedelta(hours=3))])
 def test_the_same_time_asked_twice_is_one_swap_so_no_two_takers_both_get_it(payments, second):
     """A double-click on "ask": two asked swaps of one window, each taken by someone else, made two take

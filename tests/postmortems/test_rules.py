@@ -180,7 +180,8 @@ def test_web_pages_agree(world, at_now, client):
     mine = client.get(reverse("ownership:my_work")).content.decode()
     assert flagged(rows(mine, "my-action-items"), "item ") == OVERDUE_ITEMS
     assert flagged(rows(mine, "my-postmortems"), "case ") == OVERDUE_DRAFTS
-    assert listed(rows(mine, "my-tests"), "case ") == OWING
+    # A late draft owes its write-up first (listed above, flagged overdue), as its reminder says; not a test yet.
+    assert listed(rows(mine, "my-tests"), "case ") == OWING - OVERDUE_DRAFTS
 
     service = client.get(reverse("ownership:service", args=[world["service"].slug])).content.decode()
     assert flagged(rows(service, "service-action-items"), "item ") == OVERDUE_ITEMS

@@ -330,7 +330,23 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     assert "No regression test #2" in reminders and "Outbox to user:owner" in reminders and "sent" in reminders
     page = response.content.decode()
     assert "Before it can be completed" in page and "Still open" in page
-    assert re.findall(r'data-verb="(\w+)"', page) == ["complete"]
+    # Completing would be refused: the button is there, disabled, saying why, and no form posts it.
+    assert re.findall(r'<button type="button" data-verb="(\w+)" disabled', page) == ["complete"]
+    assert "Not yet: 1 action item(s) still open: “Still open”." in text_of(response)
+    assert reverse("postmortems:transition", args=[postmortem.pk, "complete"]) not in page
+
+
+def test_mark_complete_is_offered_once_nothing_blocks_it(sre_client, sre_team):
+    postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
+    RegressionTestFactory(postmortem=postmortem, state="verified")
+    ActionItemFactory(postmortem=postmortem, title="Finished", status="done")
+    url = reverse("postmortems:transition", args=[postmortem.pk, "complete"])
+
+    page = sre_client.get(reverse("postmortems:detail", args=[postmortem.pk])).content.decode()
+
+    assert re.findall(r'<button type="submit" data-verb="(\w+)"', page) == ["complete"] and url in page
+    assert "Before it can be completed" not in page and "Not yet:" not in page
+    assert "Post-mortem complete" in text_of(sre_client.post(url, follow=True))
 
 
 def test_workflow_buttons_publish_and_say_when_nothing_changed(sre_client, sre_team):
