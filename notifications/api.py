@@ -6,19 +6,20 @@ once (``secret``); ``POST {id}/rotate/`` answers a new one (the old keeps signin
 signature scheme is ``notifications.signing``'s.
 """
 
+import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ownership.models import Team
+from ownership.models import Membership, Team, User
 from ownership.permissions import is_staff
+from sredesk.api import filters as f
 from sredesk.api.fields import StrictInputSerializer
-from sredesk.api.permissions import ReadAllWriteOwners
-from sredesk.api.viewsets import ID_PATTERN
+from sredesk.api.viewsets import BaseViewSet
 
 from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
 from .models import ContactRule, Notification, PageWebhook
@@ -76,20 +77,31 @@ class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(help_text="The new signing secret: shown this once.")
 
 
-class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PageWebhookFilter(django_filters.FilterSet):
+    user = f.ref("user", User, "username", "This person's webhook (id or username).")
+    team = f.ref("team", Team, "slug", "This team's webhook (id or slug).")
+
+    class Meta:
+        model = PageWebhook
+        fields: list[str] = []
+
+
+class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Your page webhook and your teams' (staff: all): JSON POSTs signed with HMAC-SHA256 (see ``signing``)."""
 
     serializer_class = PageWebhookSerializer
-    permission_classes = [ReadAllWriteOwners]
-    lookup_value_regex = ID_PATTERN
-    pagination_class = None
-    filter_backends = []
+    filterset_class = PageWebhookFilter
+    ordering_fields = ("created_at", "id")
+    ordering = ("id",)
     schema_tags = ["people"]
 
     def get_queryset(self):
-        rows = PageWebhook.objects.select_related("user", "team").order_by("id")
+        rows = PageWebhook.objects.select_related("user", "team")
         user = self.request.user
-        return rows if is_staff(user) else rows.filter(Q(user=user) | Q(team__memberships__user=user)).distinct()
+        if is_staff(user):
+            return rows
+        teams = Membership.objects.filter(user_id=user.pk).values("team_id")
+        return rows.filter(Q(user_id=user.pk) | Q(team__in=teams))
 
     @extend_schema(request=PageWebhookInput, responses={201: CreatedSerializer, 200: PageWebhookSerializer})
     def create(self, request):

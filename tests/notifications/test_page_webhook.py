@@ -19,7 +19,7 @@ from oncall.escalation import escalations_plan
 from sredesk.exceptions import PermissionDenied
 from sredesk.inputs import InputError
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.fakes import FakeWebhookReceiver
+from tests.fakewebhook import FakeWebhookReceiver
 from tests.oncall.test_escalation import T, world
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +223,7 @@ def test_api_shows_the_secret_once_and_names_a_bad_url(receiver, client):
     created = client.post("/api/v1/page-webhooks/", {"url": receiver.url}, content_type="application/json")
     shown = client.get(f"/api/v1/page-webhooks/{created.json()['id']}/")
     rotated = client.post(f"/api/v1/page-webhooks/{created.json()['id']}/rotate/")
+    mine = client.get("/api/v1/page-webhooks/", {"user": person.username})
     client.force_login(stranger)
     theirs = client.get("/api/v1/page-webhooks/")
     not_theirs = client.post(f"/api/v1/page-webhooks/{created.json()['id']}/rotate/")
@@ -232,7 +233,8 @@ def test_api_shows_the_secret_once_and_names_a_bad_url(receiver, client):
     assert created.json()["user"] == person.username
     assert shown.status_code == 200 and "secret" not in shown.json()
     assert rotated.status_code == 200 and rotated.json()["secret"] != created.json()["secret"]
-    assert theirs.json() == [] and not_theirs.status_code == 404
+    assert [hook["id"] for hook in mine.json()["results"]] == [created.json()["id"]]
+    assert theirs.json()["results"] == [] and not_theirs.status_code == 404
     assert "secret" not in json.dumps(shown.json()).replace("signing", "")
 
 
