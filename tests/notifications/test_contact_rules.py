@@ -17,7 +17,7 @@ from oncall.models import Page
 from sredesk.exceptions import PermissionDenied
 from sredesk.inputs import InputError
 from tests.factories import UserFactory
-from tests.fakes import FakeWebhookReceiver
+from tests.fakewebhook import FakeWebhookReceiver
 from tests.oncall.test_escalation import T, world
 
 pytestmark = pytest.mark.django_db
