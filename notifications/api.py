@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from ownership.models import Membership, Team, User
 from ownership.permissions import is_staff
 from sredesk.api import filters as f
-from sredesk.api.fields import StrictInputSerializer
+from sredesk.api.fields import RefField, StrictInputSerializer
 from sredesk.api.viewsets import BaseViewSet
 
 from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
@@ -63,10 +63,10 @@ class CreatedSerializer(PageWebhookSerializer):
 
 
 class PageWebhookInput(StrictInputSerializer):
-    """``url`` (https://); ``team`` (slug) for a team's webhook, else the caller's own."""
+    """``url`` (https://); ``team`` (id or slug) for a team's webhook, else the caller's own."""
 
     url = serializers.CharField(trim_whitespace=False, help_text="https:// URL; http:// only to loopback in dev.")
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
+    team = RefField("slug", queryset=Team.objects.all(), required=False, help_text="The team (id or slug).")
 
 
 class PageWebhookUpdateInput(StrictInputSerializer):
