@@ -90,3 +90,25 @@ class SlackDeclare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} declared {self.incident_id}"
+
+
+class ButtonClick(models.Model):
+    """The latest click of one button (``action_id``) on one Slack message, so a double click acts once.
+
+    ``message`` is the message's ``channel:ts``; ``clicked_at`` is when the
+    door received the click (``InboundRequest.received_at``, UTC). One row per
+    (message, button): the unique constraint makes two workers handling two
+    clicks at once take turns (``slackapp.clicks.first_click``).
+    """
+
+    message = models.CharField(max_length=100)
+    action_id = models.CharField(max_length=255)
+    slack_user_id = models.CharField(max_length=32, blank=True)
+    inbound = models.ForeignKey(InboundRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "action_id"], name="slack_button_click_once")]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} on {self.message} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"
