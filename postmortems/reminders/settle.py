@@ -25,12 +25,17 @@ from ..models import Reminder, ReminderDelivery
 logger = logging.getLogger(__name__)
 Kind = Reminder.Kind
 
-# How a reminder is settled -> the kinds it settles (those whose message offers that button).
-SETTLES = {
-    "linked": (Kind.NO_REGRESSION_TEST, Kind.TEST_REGRESSED),
-    "snoozed": (Kind.NO_REGRESSION_TEST, Kind.TEST_REGRESSED, Kind.OVERDUE_DRAFT),
-    "waived": (Kind.NO_REGRESSION_TEST,),
-}
+# How a reminder is settled -> the button that settles it (``delivery.reminder_buttons``: which kinds offer it).
+SETTLES = {"linked": "reminder.link_test", "snoozed": "reminder.snooze", "waived": "reminder.not_testable"}
+
+
+def settled_kinds(settled_by: str) -> list[str]:
+    """The reminder kinds a settlement ``settled_by`` (a key of SETTLES) settles: those whose message offers its
+    button, as ``reminder_buttons`` (the one list of a reminder's buttons) says."""
+    from .delivery import reminder_buttons
+
+    action_id = SETTLES[settled_by]
+    return [kind for kind in Kind.values if any(b.action_id == action_id for b in reminder_buttons(kind, 0, ""))]
 
 
 def settled_line(*, who, how: str, at: datetime) -> str:
@@ -45,7 +50,7 @@ def reminders_settle(*, postmortem_id: int, settled_by: str, who, how: str) -> i
     now = timezone.now()
     rows = ReminderDelivery.objects.filter(
         reminder__postmortem_id=postmortem_id,
-        reminder__kind__in=SETTLES[settled_by],
+        reminder__kind__in=settled_kinds(settled_by),
         channel=ReminderDelivery.Channel.SLACK,
         status=ReminderDelivery.Status.SENT,
         settled_at__isnull=True,

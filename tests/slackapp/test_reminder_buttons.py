@@ -12,6 +12,7 @@ from ownership.models import Membership
 from postmortems.ci_models import TestResult, TestRun
 from postmortems.models import RegressionTest, RegressionTestWaiver, Reminder, ReminderDelivery
 from postmortems.reminders.delivery import LINK_TEST, NOT_TESTABLE, SNOOZE
+from postmortems.reminders.settle import SETTLES, settled_kinds
 from postmortems.services import postmortem_snooze
 from postmortems.waivers import APPROVE
 from tests.factories import MembershipFactory, PostMortemFactory, RepositoryFactory, ServiceFactory, UserFactory
@@ -264,3 +265,10 @@ def test_an_approved_not_testable_settles_the_sent_reminder(world, client, djang
     assert edited.buttons == ()
     assert edited.text.splitlines()[-1].startswith("Settled by Lee Lead at ")
     assert "not testable approved (vendor outage)" in edited.text
+
+
+def test_each_settlement_settles_the_kinds_whose_message_offers_its_button():
+    assert settled_kinds("linked") == ["no_regression_test", "test_regressed"]
+    assert settled_kinds("snoozed") == ["no_regression_test", "overdue_draft", "test_regressed"]
+    assert settled_kinds("waived") == ["no_regression_test"]
+    assert {SETTLES["linked"], SETTLES["snoozed"], SETTLES["waived"]} == {LINK_TEST, SNOOZE, NOT_TESTABLE}
