@@ -179,7 +179,7 @@ def _refusal(row: SlackLinkToken, profile: SlackProfile | None, person: User) ->
     yours = f"yours ({person.email})" if person.email else "yours (your sredesk profile has no email)"
     return (
         f"This link is for the Slack account {_account(row, profile)}, whose confirmed email in Slack is not "
-        f"{yours}, so it was not linked to you. Open only a link sredesk sent to your own Slack account; "
+        f"{yours}, so it cannot be linked to you. Open only a link sredesk sent to your own Slack account; "
         "if this is your Slack account, ask an admin to correct the email on one side."
     )
 
