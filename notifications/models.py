@@ -42,6 +42,13 @@ class DeliveryBase(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     external_ref = models.CharField(max_length=200, blank=True, help_text="The channel's id for the sent message.")
+    conversation = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where a channel whose messages can be edited (Slack) put it: the conversation id (a DM's D…).",
+    )
 
     class Meta:
         abstract = True

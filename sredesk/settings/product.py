@@ -91,6 +91,9 @@ SREDESK_SLACK_RESPONSE_URL_PREFIXES = env.list(
 SREDESK_SLACK_COMMAND = env.str("SREDESK_SLACK_COMMAND", default="/sredesk")
 # The same person declaring the same title again within this many seconds gets the first incident (BR-10).
 SREDESK_SLACK_DECLARE_REPEAT_SECONDS = env.int("SREDESK_SLACK_DECLARE_REPEAT_SECONDS", default=60)
+# A second click of the same button on the same Slack message within this many seconds (a double click) does
+# nothing and is told who clicked first (slackapp.clicks; an incident card's Acknowledge and Resolve).
+SREDESK_SLACK_CLICK_WINDOW_SECONDS = env.int("SREDESK_SLACK_CLICK_WINDOW_SECONDS", default=10)
 # How long the one-time "link your Slack account" link stays valid.
 SREDESK_SLACK_LINK_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_LINK_MAX_AGE_SECONDS", default=3600)
 # A recorded Slack request still queued this long after it arrived (its task was lost) is queued again; one still
