@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0006_notification_buttons'),
+        ('notifications', '0007_delivery_conversation_settled'),
         ('ownership', '0012_historicalteam_slack_channel_archive_days_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
