@@ -39,9 +39,10 @@ test-fast: $(BIN)/.installed
 # Each benchmark works in its own database, named after DATABASE_URL's plus _<name> (sredesk_bench_sweep, ...).
 # `make bench BENCHES=junit` runs one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sredesk_bench
-# bench/slack.py publishes to a real Redis (its messages are removed again at the end): CELERY_BROKER_URL, else this.
+# bench/slack.py publishes to a real Redis (its messages are removed again at the end), bench/page.py runs a worker
+# on it (only on an empty database, emptied again at the end): CELERY_BROKER_URL, else this.
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/0
-BENCHES ?= sweep junit api ingest slo slack
+BENCHES ?= sweep junit api ingest slo slack page oncall
 bench: $(BIN)/.installed
 	@status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py"; \

@@ -29,6 +29,7 @@ from django.utils import timezone
 from notifications.base import (
     Button,
     Message,
+    NotifyError,
     NotifyPermanentError,
     NotifyRateLimited,
     NotifyTransientError,
@@ -36,6 +37,8 @@ from notifications.base import (
     get_backend,
     slack_enabled,
 )
+from notifications.models import DeliveryBase
+from notifications.problems import channel_failed, channel_reached
 
 from . import alert_labels
 from .models import Incident, IncidentCard
@@ -152,28 +155,39 @@ def _sync_one(card_id: int) -> bool:
             return False
         message = card_message(incident, card.address)
         now = timezone.now()
+        method = "chat.update" if card.ts else "chat.postMessage"
         try:
             if card.ts:
                 backend.update(message, posted=Posted(conversation=card.conversation, ref=card.ts))
             else:
                 posted = backend.post(message)
                 card.conversation, card.ts = posted.conversation, posted.ref
-        except NotifyPermanentError as exc:
-            card.failed_at, card.last_error = now, str(exc)
-            logger.error("Slack refused the card of %s for good: %s", incident.public_id, exc)
-        except NotifyTransientError as exc:
-            card.attempts += 1
-            wait = (
-                timedelta(seconds=exc.retry_after)
-                if isinstance(exc, NotifyRateLimited)
-                else min(RETRY_BASE * 2 ** (card.attempts - 1), RETRY_MAX)
-            )
-            card.next_attempt_at, card.last_error = now + wait, str(exc)
-            logger.warning("Card of %s not sent, retried in %s: %s", incident.public_id, wait, exc)
+        except (NotifyPermanentError, NotifyTransientError) as exc:
+            # As every outbound Slack message: kept for the health view, and an error a person must fix
+            # (not_in_channel, invalid_auth...) made a visible problem of the team or person (notifications.problems).
+            channel_failed(DeliveryBase.Channel.SLACK, card.address, exc, method=method)
+            _failed(card, incident, exc, now)
         else:
+            channel_reached(DeliveryBase.Channel.SLACK, card.address)
             card.synced_version, card.synced_at, card.attempts, card.last_error = incident.version, now, 0, ""
         card.save()
         return card.synced_at == now
+
+
+def _failed(card: IncidentCard, incident: Incident, exc: NotifyError, now: datetime) -> None:
+    """Keep Slack's refusal on the card: for good (``failed_at``), or tried again after a back-off or Retry-After."""
+    if isinstance(exc, NotifyPermanentError):
+        card.failed_at, card.last_error = now, str(exc)
+        logger.error("Slack refused the card of %s for good: %s", incident.public_id, exc)
+        return
+    card.attempts += 1
+    wait = (
+        timedelta(seconds=exc.retry_after)
+        if isinstance(exc, NotifyRateLimited)
+        else min(RETRY_BASE * 2 ** (card.attempts - 1), RETRY_MAX)
+    )
+    card.next_attempt_at, card.last_error = now + wait, str(exc)
+    logger.warning("Card of %s not sent, retried in %s: %s", incident.public_id, wait, exc)
 
 
 def cards_pending(now: datetime, limit: int) -> list[int]:

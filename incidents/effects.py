@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from notifications.services import notify
 from oncall import paging as oncall_paging
+from oncall.escalation import incident_page_now
 from ownership.models import User
 
 from . import alert_labels, cards
@@ -160,7 +161,21 @@ def _run_announce(event_id: int) -> bool:
             return False
         _announce(event)
         TimelineEvent.objects.filter(pk=event_id).update(announced_at=timezone.now())
+        about_incident = not {"regression_test_id", "postmortem_id"} & set(event.data)
+    if about_incident:
+        _page_now(event.incident_id)
     return True
+
+
+def _page_now(incident_id: int) -> None:
+    """Page the escalation steps now due of an incident just declared or re-opened, at once rather than at the
+    planner's next tick (up to ``SREDESK_ESCALATION_PLAN_SECONDS`` later), sending its immediate channels here
+    (``oncall.escalation.incident_page_now``). Not part of the announcement: an error
+    is logged and the beat's planner pages instead; each page's unique key makes the two write it once."""
+    try:
+        incident_page_now(incident_id, now=timezone.now())
+    except Exception:  # the planner's next tick retries; the announcement stays done
+        logger.exception("Paging at declaration failed; the escalation planner pages", extra={"incident": incident_id})
 
 
 def _pending_announcements(now: datetime, limit: int) -> list[int]:

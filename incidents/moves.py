@@ -26,6 +26,7 @@ MOVES = {
     "resolve": (Incident.Status.RESOLVED, "resolved"),
     "reopen": (Incident.Status.TRIGGERED, "re-opened"),
 }
+PAST = {verb: past for verb, (_, past) in MOVES.items()}
 
 Subject = TypeVar("Subject", bound=Model)
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from .health import slack_health
-from .models import Notification, OutboxMessage, SlackProblem
+from .models import Notification, OutboxMessage, PageWebhook, SlackProblem
 
 OUTBOX_HELP = (
     "What sredesk sent to its database outbox: a copy of every announcement and reminder, one per recipient "
@@ -46,6 +46,26 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"changelist_help": ANNOUNCEMENT_HELP, **(extra_context or {})})
+
+
+@admin.register(PageWebhook)
+class PageWebhookAdmin(admin.ModelAdmin):
+    """Page webhooks of people and teams. Made, moved, rotated on the owner's profile or ``/api/v1/page-webhooks/``
+    (the secret is shown there once); here an operator can look, change the URL or remove one."""
+
+    list_display = ("id", "user", "team", "url", "created_at", "rotated_at")
+    search_fields = ("url", "user__username", "team__slug")
+    readonly_fields = ("user", "team", "created_at", "rotated_at", "previous_valid_until")
+    fields = ("user", "team", "url", "created_at", "rotated_at", "previous_valid_until")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a new webhook needs a secret shown once to its owner: made through page_webhook_set
+
+    def save_model(self, request, obj, form, change) -> None:
+        from .page_webhooks import page_webhook_set
+
+        owner = {"user": obj.user} if obj.user_id else {"team": obj.team}
+        page_webhook_set(actor=request.user, url=obj.url, **owner)
 
 
 SLACK_PROBLEMS_HELP = (

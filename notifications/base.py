@@ -45,6 +45,8 @@ class Message:
     url: str = ""
     dedup_key: str = ""
     buttons: tuple[Button, ...] = ()
+    topic: str = ""  # what it is about (INC-42), for channels that carry it apart (the webhook's JSON)
+    test: bool = False  # a test page a person sent themselves (``notifications.services.TEST_PAGE_PREFIX``)
 
 
 @dataclass(frozen=True)

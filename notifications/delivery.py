@@ -68,7 +68,7 @@ def deliver(
         logger.info("%s %s skipped: %s", model.__name__, pk, reason)
         return "skipped"
     try:
-        ref = get_backend(row.channel).send(build(row))
+        ref, conversation = _send(get_backend(row.channel), build(row))
     except NotifyPermanentError as exc:
         channel_failed(row.channel, row.address, exc)  # a Slack error a person must fix becomes a visible problem
         mine.update(status=Status.FAILED, last_error=str(exc))
@@ -92,8 +92,17 @@ def deliver(
         exc.retry_in = wait
         raise
     channel_reached(row.channel, row.address)
-    mine.update(status=Status.SENT, sent_at=timezone.now(), external_ref=ref, last_error="")
+    mine.update(status=Status.SENT, sent_at=timezone.now(), external_ref=ref, conversation=conversation, last_error="")
     return "sent"
+
+
+def _send(backend, message: Message) -> tuple[str, str]:
+    """(the channel's id for the message, its conversation): a backend whose messages can be edited in place
+    (``EditableBackend``: Slack) says where it put it, so the message can be edited later; others give ""."""
+    if hasattr(backend, "post"):
+        posted = backend.post(message)
+        return posted.ref, posted.conversation[:64]
+    return backend.send(message), ""
 
 
 def requeue_stuck(

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -41,13 +42,31 @@ class DeliveryBase(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     external_ref = models.CharField(max_length=200, blank=True, help_text="The channel's id for the sent message.")
+    conversation = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where a channel whose messages can be edited (Slack) put it: the conversation id (a DM's D…).",
+    )
 
     class Meta:
         abstract = True
 
 
 class Notification(DeliveryBase):
-    """A one-off notification (incident declared, escalated, resolved, ...), planned once per ``dedup_key``."""
+    """A one-off notification (incident declared, escalated, resolved, ...), planned once per ``dedup_key``.
+
+    Its channels are the reminders' and the page webhook (pages alone go there: ``notifications.webhook``).
+    """
+
+    class Channel(models.TextChoices):
+        OUTBOX = "outbox", "Outbox"
+        SLACK = "slack", "Slack"
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    channel = models.CharField(max_length=16, choices=Channel.choices)
 
     dedup_key = models.CharField(max_length=200, unique=True, help_text="e.g. timeline-event:17:slack:C0TEAM")
     topic = models.CharField(max_length=100, blank=True, help_text="What it is about, e.g. INC-42.")
@@ -89,6 +108,71 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} to {self.recipient}: {self.subject}"
+
+
+class PageWebhook(models.Model):
+    """A signed outgoing webhook that pages reach: a person's or a team's own phone or SMS gateway.
+
+    Exactly one of ``user`` and ``team`` owns it (one webhook each). Each page is a JSON POST to ``url``
+    signed with HMAC-SHA256 over the raw body (``notifications.signing``). The secret is made by sredesk,
+    shown once, stored encrypted (Fernet, ``SREDESK_ENCRYPTION_KEY``) since signing needs it in clear; a
+    rotation keeps the previous one signing too until ``previous_valid_until`` (aware UTC), so a receiver can
+    switch without missing a page. Written only through ``notifications.page_webhooks``.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="page_webhook"
+    )
+    team = models.OneToOneField(
+        "ownership.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="page_webhook"
+    )
+    url = models.URLField(max_length=500, help_text="https:// URL the pages are POSTed to.")
+    secret_encrypted = models.TextField(editable=False)
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
+                name="pagewebhook_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook of {self.user or self.team}"
+
+    @property
+    def address(self) -> str:
+        """The address its deliveries carry: ``webhook:<id>``."""
+        return f"webhook:{self.pk}"
+
+
+class ContactRule(models.Model):
+    """A person's own rule: pages reach them through ``channel`` ``delay_minutes`` after the page (if the incident
+    is still unacknowledged then). Read only through ``notifications.contact.page_channels``."""
+
+    class PageChannel(models.TextChoices):
+        SLACK = "slack", "Slack direct message"
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Page webhook"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_rules")
+    channel = models.CharField(max_length=16, choices=PageChannel.choices)
+    delay_minutes = models.PositiveSmallIntegerField(default=0, help_text="Minutes after the page (0 to 1440).")
+
+    class Meta:
+        ordering = ["user", "delay_minutes", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel"], name="contactrule_one_per_channel"),
+            models.CheckConstraint(condition=Q(delay_minutes__lte=1440), name="contactrule_delay_at_most_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_channel_display()} after {self.delay_minutes} min"
 
 
 class SlackCallFailure(models.Model):

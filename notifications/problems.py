@@ -81,15 +81,17 @@ def open_slack_problems(*, team=None, person=None):
     return rows
 
 
-def channel_failed(channel: str, address: str, exc) -> None:
-    """A delivery to ``address`` on ``channel`` failed with ``exc`` (a NotifyError): for Slack, record the failure
-    for the health view, and make an error a person must fix (``exc.code`` in NEEDS_PERSON) a visible problem."""
+def channel_failed(channel: str, address: str, exc, *, method: str = "chat.postMessage") -> None:
+    """A delivery to ``address`` on ``channel`` failed with ``exc`` (a NotifyError) calling ``method`` (Slack's
+    ``chat.postMessage``, or ``chat.update`` for a message edited in place): for Slack, record the failure for the
+    health view, and make an error a person must fix (``exc.code`` in NEEDS_PERSON) a visible problem of the team
+    whose channel, or the person whose member id, ``address`` is."""
     if channel != DeliveryBase.Channel.SLACK:
         return
     code = getattr(exc, "code", "") or "error"
-    record_failure("chat.postMessage", code, target=address)
+    record_failure(method, code, target=address)
     if code in NEEDS_PERSON:
-        slack_problem_record(code, method="chat.postMessage", target=address)
+        slack_problem_record(code, method=method, target=address)
 
 
 def channel_reached(channel: str, address: str) -> None:

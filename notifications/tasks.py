@@ -7,7 +7,7 @@ from django.utils import timezone
 from .base import Button, Message, NotifyTransientError
 from .delivery import deliver, release_due, requeue_stuck
 from .models import Notification
-from .services import _enqueue
+from .services import TEST_PAGE_PREFIX, _enqueue, notification_obsolete
 
 
 def _message(row: Notification) -> Message:
@@ -18,6 +18,8 @@ def _message(row: Notification) -> Message:
         url=row.url,
         dedup_key=f"notification:{row.pk}",
         buttons=tuple(Button(**button) for button in row.buttons),
+        topic=row.topic,
+        test=row.dedup_key.startswith(TEST_PAGE_PREFIX),
     )
 
 
@@ -25,9 +27,23 @@ def _message(row: Notification) -> Message:
 def notification_deliver_task(self, notification_id: int) -> str:
     """Deliver one Notification (by id). Safe to run twice: the row is claimed first."""
     try:
-        return deliver(Notification.objects.all(), notification_id, build=_message)
+        return deliver(Notification.objects.all(), notification_id, build=_message, obsolete=notification_obsolete)
     except NotifyTransientError as exc:
         raise self.retry(exc=exc, countdown=exc.retry_in) from exc
+
+
+def notification_deliver_now(notification_id: int) -> str:
+    """Deliver one Notification in this process, now (a page must not wait behind the ``notify`` queue).
+
+    Safe beside its task, already enqueued: whichever claims the row first sends it, the other finds it not
+    pending. A temporary failure is handed to the task, retried at the row's time (``deliver``). Returns the
+    outcome (``sent``, ``failed``, ``not_pending``, ``retry``...).
+    """
+    try:
+        return deliver(Notification.objects.all(), notification_id, build=_message, obsolete=notification_obsolete)
+    except NotifyTransientError as exc:
+        notification_deliver_task.apply_async(args=[notification_id], countdown=exc.retry_in)
+        return "retry"
 
 
 @shared_task(name="notifications.requeue_stuck")

@@ -154,6 +154,21 @@ def may_write_schedule(actor: User | None, schedule: Any) -> bool:
     return is_staff(actor) or is_member(actor, schedule.team_id)
 
 
+def may_write_contact_rules(actor: User | None, person: Any) -> bool:
+    """How pages reach a person (their contact rules, their own page webhook) is theirs, and staff's."""
+    if actor is None:
+        return True
+    return _signed_in(actor) and (is_staff(actor) or actor.pk == person.pk)
+
+
+def may_write_page_webhook(actor: User | None, webhook: Any) -> bool:
+    """A page webhook (``notifications.PageWebhook``): a person's follows ``may_write_contact_rules``, a team's
+    ``may_write_team`` (its members and staff)."""
+    if webhook.user_id:
+        return may_write_contact_rules(actor, webhook.user)
+    return may_write_team(actor, webhook.team_id)
+
+
 def may_write_swap(actor: User | None, swap: Any) -> bool:
     """Ask for or cancel a swap: its asker (for their own time) and the schedule's writers."""
     if actor is not None and _signed_in(actor) and actor.pk == swap.asked_by_id:
@@ -207,6 +222,10 @@ def may_write(actor: User | None, obj: Any) -> bool:
         return may_write_service(actor, obj)
     if label == "slos.slo":
         return may_write_service(actor, obj.service)
+    if label == "notifications.pagewebhook":
+        return may_write_page_webhook(actor, obj)
+    if label == "notifications.contactrule":
+        return may_write_contact_rules(actor, obj.user)
     if label == "slos.budgetpolicy":
         return may_write_team(actor, obj.team_id)
     if label == "oncall.swap":
@@ -235,6 +254,10 @@ def denied_message(obj: Any) -> str:
         return "Only members of the team and staff may change its error-budget policy."
     if label == "incidents.incident":
         return "Only members of the owning team, the incident commander and staff may change this incident."
+    if label == "notifications.contactrule":
+        return "Only the person themself and staff may change how pages reach them."
+    if label == "notifications.pagewebhook":
+        return "Only its owner (the person, or the team's members) and staff may change this page webhook."
     if label == "oncall.personcalendar":
         return "A person's calendar feed is theirs: only they and staff issue or stop it."
     if label == "oncall.handoffnote":

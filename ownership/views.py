@@ -7,11 +7,23 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from notifications.contact import contact_rules_set, page_channels, page_test_send
+from notifications.models import ContactRule
+from notifications.page_webhooks import (
+    page_webhook_delete,
+    page_webhook_deliveries,
+    page_webhook_of,
+    page_webhook_rotate,
+    page_webhook_set,
+)
 from reports.views import trend_context
 from slos.policy import policy_effect, services_under_policy
 from slos.selectors import slos_by_service
+from sredesk.inputs import InputError
 
 from . import charts
 from .forms import ProfileForm, zone_names
@@ -107,9 +119,91 @@ def profile_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Profile saved.")
             return redirect("ownership:profile")
+    return profile_render(request, form=form)
+
+
+def profile_render(request: HttpRequest, *, form: ProfileForm | None = None, status: int | None = None,
+                   **extra) -> HttpResponse:  # fmt: skip
+    """The profile page for the signed-in person, with ``extra`` context (a page webhook's secret shown once,
+    a form's errors); the other forms on it post to their own views and render through this."""
+    person = request.user
+    form = form or ProfileForm.for_person(person)
+    webhook = page_webhook_of(person)
     context = {
         "form": form,
         "reach": person_reachability(person, now=timezone.now()),
         "zone_names": zone_names(),
+        "webhook": webhook,
+        "webhook_deliveries": page_webhook_deliveries(webhook) if webhook else [],
+        "webhook_url": webhook.url if webhook else "",
+        "page_plan": page_channels(person),
+        "contact_rules": contact_rule_rows(person),
+        **extra,
     }
-    return render(request, "ownership/profile.html", context, status=400 if form.errors else 200)
+    if status is None:
+        status = 400 if form.errors else 200
+    return render(request, "ownership/profile.html", context, status=status)
+
+
+@login_required
+@require_POST
+def profile_page_webhook_view(request: HttpRequest) -> HttpResponse:
+    """Set (``url``), rotate (``action=rotate``) or remove (``action=remove``) your own page webhook.
+
+    A new secret is shown in this one response and never again; a refused URL is shown on its field (400).
+    """
+    person = request.user
+    action = request.POST.get("action", "set")
+    hook = page_webhook_of(person)
+    try:
+        if action == "rotate" and hook is not None:
+            return profile_render(request, webhook_secret=page_webhook_rotate(actor=person, webhook=hook))
+        if action == "remove" and hook is not None:
+            page_webhook_delete(actor=person, webhook=hook)
+            messages.success(request, "Page webhook removed: pages no longer go there.")
+            return redirect("ownership:profile")
+        hook, secret = page_webhook_set(actor=person, url=request.POST.get("url", ""), user=person)
+    except InputError as exc:
+        return profile_render(request, webhook_error=exc.message, webhook_url=request.POST.get("url", ""), status=400)
+    if secret:
+        return profile_render(request, webhook_secret=secret)
+    messages.success(request, "Page webhook moved; its secret is unchanged.")
+    return redirect("ownership:profile")
+
+
+def contact_rule_rows(person) -> list[dict]:
+    """One row per page channel for the profile's form: its name, and its delay in minutes ("" when unused)."""
+    delays = dict(ContactRule.objects.filter(user=person).values_list("channel", "delay_minutes"))
+    return [{"channel": value, "label": label, "delay": delays.get(value, "")}
+            for value, label in ContactRule.PageChannel.choices]  # fmt: skip
+
+
+@login_required
+@require_POST
+def profile_contact_rules_view(request: HttpRequest) -> HttpResponse:
+    """Save how pages reach you: for each channel, after how many minutes (blank: not that channel).
+
+    All blank goes back to the defaults (every channel that reaches you, at once). ``contact_rules_set``
+    checks each value; a refused one is shown on the page (400) and nothing is stored.
+    """
+    rules = []
+    for value in ContactRule.PageChannel.values:
+        delay = request.POST.get(f"delay_{value}", "").strip()
+        if delay:
+            rules.append({"channel": value, "delay_minutes": delay})
+    try:
+        contact_rules_set(actor=request.user, person=request.user, rules=rules)
+    except InputError as exc:
+        return profile_render(request, contact_error=exc.message, status=400)
+    messages.success(request, "Contact rules saved.")
+    return redirect(reverse("ownership:profile") + "#contact-rules")
+
+
+@login_required
+@require_POST
+def profile_test_page_view(request: HttpRequest) -> HttpResponse:
+    """Page yourself alone through your contact rules, marked as a test (once a minute: a double click is one)."""
+    plan = page_test_send(actor=request.user, person=request.user)
+    channels = ", ".join(f"{r.channel} after {r.delay_minutes} min" for r in plan.routes)
+    messages.success(request, f"Test page sent: {channels}.")
+    return redirect(reverse("ownership:profile") + "#contact-rules")

@@ -324,6 +324,9 @@ class ReminderDelivery(DeliveryBase):
     """One reminder to one recipient (a person or a team) through one channel.
 
     Status and attempts are those of ``notifications.models.DeliveryBase``.
+    A sent Slack reminder that was settled (``postmortems.reminders.settle``)
+    has ``settled_at``/``settled_text``, and ``settled_edited_at`` once its
+    message was edited in place to say so, without its buttons.
     """
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
@@ -332,6 +335,15 @@ class ReminderDelivery(DeliveryBase):
     )
     recipient_team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="reminder_deliveries"
+    )
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reminder was settled (test linked, snoozed, waived), UTC."
+    )
+    settled_text = models.TextField(
+        blank=True, default="", db_default="", help_text="Who settled it and how, as its Slack message now says."
+    )
+    settled_edited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its Slack message was edited to the settled state (no buttons)."
     )
 
     class Meta:

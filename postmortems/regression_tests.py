@@ -16,6 +16,7 @@ from ownership.permissions import require_write
 
 from .ci_states import regression_test_refresh
 from .models import ActionItem, PostMortem, RegressionTest
+from .reminders.settle import reminders_settle
 from .testids import canonical_test_id, test_key
 from .writes import postmortem_timeline_append, require_postmortem_write
 
@@ -72,6 +73,12 @@ def regression_test_link(
     if refresh:
         regression_test_refresh(test)  # runs uploaded before the link count too
         test.refresh_from_db()
+    reminders_settle(
+        postmortem_id=postmortem.pk,
+        settled_by="linked",
+        who=actor,
+        how=f"regression test {canonical} ({repository.name}) linked, {test.get_state_display().lower()}",
+    )
     return test, True
 
 

@@ -26,6 +26,7 @@ from sredesk.versions import BasedOn, merge_edit, value_key
 
 from .markdown import markdown_literal
 from .models import ActionItem, PostMortem, RegressionTest, RegressionTestWaiver
+from .reminders.settle import reminders_settle
 from .writes import postmortem_timeline_append
 
 
@@ -247,6 +248,12 @@ def postmortem_snooze(
             raise ValidationError({"reason": "Say why reminders may pause."})
         postmortem.snoozed_until, postmortem.snooze_reason = until, reason.strip()[:300]
         message = f"Reminders snoozed until {until:%Y-%m-%d %H:%M} UTC: {postmortem.snooze_reason}"
+        reminders_settle(
+            postmortem_id=postmortem.pk,
+            settled_by="snoozed",
+            who=actor,
+            how=f"reminders snoozed until {until:%Y-%m-%d %H:%M} UTC ({postmortem.snooze_reason})",
+        )
     postmortem.save(update_fields=["snoozed_until", "snooze_reason", "updated_at"])
     postmortem_timeline_append(
         postmortem.incident_id,

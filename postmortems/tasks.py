@@ -27,3 +27,11 @@ def reminder_deliver_task(self, delivery_id: int) -> str:
         return reminders.reminder_deliver(delivery_id=delivery_id)
     except NotifyTransientError as exc:
         raise self.retry(exc=exc, countdown=exc.retry_in) from exc
+
+
+@shared_task(name="postmortems.reminder_settled_edit")
+def reminder_settled_edit_task(delivery_ids: list[int]) -> int:
+    """Edit the Slack messages of settled reminders (``reminders.settle``); returns how many Slack took."""
+    from .reminders.settle import reminder_settled_edit
+
+    return sum(reminder_settled_edit(delivery_id) for delivery_id in delivery_ids)

@@ -24,6 +24,7 @@ from ownership.permissions import require_approve_waiver
 
 from .decline import clean_reason
 from .models import PostMortem, RegressionTestWaiver
+from .reminders.settle import reminders_settle
 from .writes import postmortem_timeline_append, require_postmortem_write
 
 # The buttons on the request the lead receives (value: the waiver's pk), answered by the Slack app.
@@ -126,6 +127,13 @@ def regression_test_waiver_decide(
         source=source,
         data={"postmortem_id": postmortem.pk, "waiver_id": waiver.pk, "status": waiver.status},
     )
+    if approve:
+        reminders_settle(
+            postmortem_id=postmortem.pk,
+            settled_by="waived",
+            who=actor,
+            how=f"not testable approved ({waiver.reason}); no regression test is owed",
+        )
     requester = waiver.requested_by
     if requester is not None:
         notify(

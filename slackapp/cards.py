@@ -14,14 +14,15 @@ from django.core.exceptions import ValidationError
 
 from incidents import cards
 from incidents.models import Incident, Source
-from incidents.selectors import incident_last_move
-from incidents.services import MOVE_TARGET, incident_add_note, incident_move
+from incidents.moves import MOVES, already_text, incident_move
+from incidents.services import incident_add_note
 from ownership.permissions import may_write
 from sredesk.exceptions import PermissionDenied
 from sredesk.inputs import check_text, parse_id
 
+from .clicks import earlier_click_text, first_click
 from .registry import SlackContext, SlackUserError, action, loading_view, view_submission
-from .views_kit import error_view, form_errors, mrkdwn, plain, slack_time, state_value
+from .views_kit import error_view, form_errors, mrkdwn, plain, state_value
 
 NOTE_VIEW = "incident.note"
 NOTE_MAX_CHARS = 3000  # Slack's own limit for a plain_text_input
@@ -39,24 +40,19 @@ def _incident(value: str) -> Incident:
     return incident
 
 
-def already_moved(incident: Incident, verb: str) -> str:
-    """The sentence for a click that found ``verb`` already done: who did it first, and when (UTC)."""
-    target = MOVE_TARGET[verb]
-    if verb == "acknowledge" and incident.acknowledged_at:
-        who, when = incident.acknowledged_by, incident.acknowledged_at
-    else:
-        entry = incident_last_move(incident, target)
-        who, when = (entry.actor, entry.at) if entry else (None, None)
-    past = {"acknowledge": "acknowledged", "resolve": "resolved", "mitigate": "mitigated", "reopen": "re-opened"}[verb]
-    by = f" by {who}" if who else " by sredesk" if when else ""
-    at = f" at {slack_time(when)}" if when else ""
-    return f"{incident.public_id} was already {past}{by}{at}."
-
-
 def _move(ctx: SlackContext, verb: str) -> str | None:
+    """Acknowledge or Resolve through ``incidents.moves.incident_move`` (the web's and the API's function): a
+    repeat changes nothing and hears its sentence. A second click of the same button on the same message
+    within ``SREDESK_SLACK_CLICK_WINDOW_SECONDS`` (a double click) does nothing at all (``clicks.first_click``)."""
     incident = _incident(ctx.action.get("value", ""))
-    incident, moved = incident_move(incident_id=incident.pk, verb=verb, actor=ctx.person, source=Source.SLACK)
-    return None if moved else already_moved(incident, verb)
+    earlier = first_click(ctx)
+    if earlier is not None:
+        incident = _incident(str(incident.pk))
+        if incident.status == MOVES[verb][0]:
+            return already_text(incident, verb)
+        return earlier_click_text(earlier, verb.capitalize())
+    outcome = incident_move(verb=verb, incident_id=incident.pk, actor=ctx.person, source=Source.SLACK)
+    return None if outcome.changed else outcome.hint
 
 
 @action(cards.ACK)

@@ -8,7 +8,8 @@ rule and are no-ops when the incident is already where asked.
 from django.utils import timezone
 
 from incidents.models import Incident, Source, TimelineEvent
-from incidents.services import TRANSITIONS, incident_add_note
+from incidents.moves import PAST, incident_move, who_and_when
+from incidents.services import incident_add_note
 from incidents.update import incident_assign_role, incident_set_severity
 from sredesk.inputs import text_problem
 
@@ -16,28 +17,28 @@ from .commands import link, person_named, slack_escape, target_incident, usage
 from .registry import Reply, SlackContext, SlackUserError, command
 
 MOVES = {"ack": "acknowledge", "mitigate": "mitigate", "resolve": "resolve", "reopen": "reopen"}
-DONE = {"acknowledge": "acknowledged", "mitigate": "mitigated", "resolve": "resolved", "reopen": "re-opened"}
 NOTE_MAX = 10_000
 
 
 def _move(ctx: SlackContext, verb: str) -> Reply:
+    """The move through ``incidents.moves.incident_move``, the function the web and the API call: a repeat changes
+    nothing and answers with its sentence (who got there first, and when)."""
     incident, _ = target_incident(ctx, verb)
     move = MOVES[verb]
-    before = incident.status
-    incident = TRANSITIONS[move](incident_id=incident.pk, actor=ctx.person, source=Source.SLACK)
-    if incident.status == before:
-        return Reply(f"{link(incident)} was already {incident.get_status_display().lower()}{_by_whom(incident)}.")
+    outcome = incident_move(verb=move, incident_id=incident.pk, actor=ctx.person, source=Source.SLACK)
+    if not outcome.changed:
+        return Reply(outcome.hint)
+    incident = outcome.subject
     return Reply(
-        f"<@{ctx.slack_user_id}> {DONE[move]} {link(incident)}: {slack_escape(incident.title)}", ephemeral=False
+        f"<@{ctx.slack_user_id}> {PAST[move]} {link(incident)}: {slack_escape(incident.title)}", ephemeral=False
     )
 
 
 def _by_whom(incident: Incident) -> str:
-    """`` by Ada at 14:02 UTC`` for an acknowledged incident (the first acknowledgement is kept), else ""."""
+    """`` by Ada at 2026-12-05 14:02 UTC`` for an acknowledged incident (the first acknowledgement), else ""."""
     if incident.status != Incident.Status.ACKNOWLEDGED or incident.acknowledged_at is None:
         return ""
-    who = f" by {incident.acknowledged_by}" if incident.acknowledged_by_id else ""
-    return f"{who} at {incident.acknowledged_at:%H:%M} UTC"
+    return " " + who_and_when(incident, "acknowledge")
 
 
 @command("ack")

@@ -18,6 +18,7 @@ from ownership.permissions import require_write
 from postmortems.ci_models import TestResult
 from postmortems.models import ActionItem, PostMortem, RegressionTest
 from postmortems.regression_tests import regression_test_link
+from postmortems.selectors import postmortem_repositories
 from postmortems.services import postmortem_create_for_incident, postmortem_snooze
 from postmortems.testids import canonical_test_id, test_key
 
@@ -97,10 +98,11 @@ def followups(ctx: SlackContext) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _repository(incident: Incident, test_id: str, named: str) -> Repository:
-    """The repository to link ``test_id`` in: the one named, the only one of the incident's services, or the only
-    one of them whose CI has reported this test."""
-    repositories = list(Repository.objects.filter(services__in=incident.services.all()).distinct().order_by("name"))
+def _repository(postmortem: PostMortem, test_id: str, named: str) -> Repository:
+    """The repository to link ``test_id`` in: the one named, the only one of the incident's services
+    (``postmortem_repositories``), or the only one of them whose CI has reported this test."""
+    incident = postmortem.incident
+    repositories = list(postmortem_repositories(postmortem))
     if named:
         repository = Repository.objects.filter(name=named).first()
         if repository is None:
@@ -142,7 +144,7 @@ def link_test(ctx: SlackContext) -> Reply:
     except ValueError as exc:
         raise SlackUserError(f"That is not a test id: {exc}") from None
     postmortem = _postmortem(incident, "link-test")
-    repository = _repository(incident, test_id, named)
+    repository = _repository(postmortem, test_id, named)
     test, created = regression_test_link(
         postmortem=postmortem, repository=repository, test_id=test_id, actor=ctx.person, source=Source.SLACK
     )

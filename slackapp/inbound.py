@@ -104,7 +104,7 @@ def database_trouble(parsed: Parsed, exc: BaseException) -> HttpResponse:
 def _run_sync(handler: Handler, ctx: SlackContext) -> dict[str, Any]:
     ctx.person = person_by_slack_id(ctx.slack_user_id)
     if handler.person_required and ctx.person is None:
-        return Reply(link_message(ctx.slack_user_id, ctx.team_id)).as_body()
+        return Reply(link_message(ctx)).as_body()
     try:
         return _body(handler.func(ctx))
     except USER_ERRORS as exc:
@@ -194,7 +194,7 @@ def run(inbound_id: int) -> str:
         elif handler is None:
             status = InboundRequest.Status.IGNORED
         elif handler.person_required and ctx.person is None:
-            replies, error = [Reply(link_message(ctx.slack_user_id, ctx.team_id))], "Slack user not linked."
+            replies, error = [Reply(link_message(ctx))], "Slack user not linked."
         else:
             status, error, replies = _call(handler, ctx)
         claimed.status, claimed.error, claimed.handled_at = status, error, timezone.now()

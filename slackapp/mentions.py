@@ -32,6 +32,6 @@ def app_mention(ctx: SlackContext) -> Any:
     if handler.modal is not None:
         return Reply(f"`{verb}` opens a form: use `{settings.SREDESK_SLACK_COMMAND} {verb}` instead.")
     if handler.person_required and ctx.person is None:
-        return Reply(link_message(ctx.slack_user_id, ctx.team_id))
+        return Reply(link_message(ctx))
     ctx.args = words[1].strip() if len(words) > 1 else ""
     return handler.func(ctx)

@@ -57,12 +57,19 @@ class SlackLinkToken(models.Model):
     """A one-time link that ties a Slack user to the sredesk person who opens it signed in.
 
     Only the token's SHA-256 is stored (``sredesk.tokens``). Valid until
-    ``expires_at`` and for one use (``used_at``, ``used_by``).
+    ``expires_at`` and for one use (``used_at``, ``used_by``). ``slack_handle``
+    and ``team_name`` are what the request from Slack called the user and the
+    workspace: the link page shows them, so whoever opens it sees whose Slack
+    account it ties.
     """
 
     token_hash = models.CharField(max_length=64, unique=True)
     slack_user_id = models.CharField(max_length=32)
     team_id = models.CharField(max_length=32, blank=True)
+    slack_handle = models.CharField(max_length=80, blank=True, help_text="The user's Slack handle, as Slack sent it.")
+    team_name = models.CharField(
+        max_length=80, blank=True, help_text="The workspace's name (domain), as Slack sent it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -90,3 +97,25 @@ class SlackDeclare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} declared {self.incident_id}"
+
+
+class ButtonClick(models.Model):
+    """The latest click of one button (``action_id``) on one Slack message, so a double click acts once.
+
+    ``message`` is the message's ``channel:ts``; ``clicked_at`` is when the
+    door received the click (``InboundRequest.received_at``, UTC). One row per
+    (message, button): the unique constraint makes two workers handling two
+    clicks at once take turns (``slackapp.clicks.first_click``).
+    """
+
+    message = models.CharField(max_length=100)
+    action_id = models.CharField(max_length=255)
+    slack_user_id = models.CharField(max_length=32, blank=True)
+    inbound = models.ForeignKey(InboundRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "action_id"], name="slack_button_click_once")]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} on {self.message} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"

@@ -16,13 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from sredesk import bodies, dbtrouble
 from sredesk.inputs import InputError, is_ascii_int
 
 from . import inbound, payloads, signing
-from .identity import LinkTokenInvalid, link_token_redeem
+from .identity import LinkTokenInvalid, link_token_preview, link_token_redeem
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,11 @@ def events(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def link(request: HttpRequest, token: str) -> HttpResponse:
-    """The one-time "link your Slack account" page: GET asks to confirm, POST stores the Slack id on the viewer."""
+    """The one-time "link your Slack account" page. GET shows which Slack account of which workspace the link
+    ties, and asks to confirm; the POST (CSRF-protected, as every browser form) stores the Slack id on the viewer,
+    unless Slack's confirmed email for that account is not the viewer's (``identity.link_token_redeem``)."""
     if request.method == "POST":
         try:
             slack_user_id = link_token_redeem(token=token, person=request.user)
@@ -96,4 +99,8 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
             )
         return redirect("ownership:profile")
     context = {"command": settings.SREDESK_SLACK_COMMAND}
+    try:
+        context["link"] = link_token_preview(token=token, person=request.user)
+    except LinkTokenInvalid as exc:
+        context["invalid"] = exc.message
     return render(request, "slackapp/link.html", context)

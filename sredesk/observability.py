@@ -8,6 +8,7 @@ worker shows as growing ages rather than silence.
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Min, Q
 from django.db.models.functions import Greatest
@@ -30,6 +31,19 @@ from postmortems.selectors import postmortems_by_status, postmortems_owing_regre
 from reports.histograms import HistogramCollector
 from slos.metrics import slo_metric_families
 from sredesk.tokens import bearer_token, token_hash, token_matches
+
+
+def oncall_gaps(now: datetime) -> dict[str, float]:
+    """``oncall.selectors.gap_seconds_ahead``, kept for ``SREDESK_METRICS_ONCALL_GAPS_SECONDS`` (0: every scrape).
+
+    It computes every schedule's final schedule over 14 days: 1.2 s a scrape at 1,000 schedules
+    (bench/oncall.py), a cost Prometheus would pay every 15 s on every web process. A gap figure a minute old
+    says the same about the next two weeks.
+    """
+    ttl = settings.SREDESK_METRICS_ONCALL_GAPS_SECONDS
+    if ttl <= 0:
+        return gap_seconds_ahead(now=now)
+    return cache.get_or_set("sredesk:metrics:oncall-gaps", lambda: gap_seconds_ahead(now=now), ttl)
 
 
 @require_GET
@@ -153,10 +167,11 @@ class DatabaseCollector:
         yield unreachable
         gaps = GaugeMetricFamily(
             "sredesk_oncall_gap_seconds",
-            "Seconds of the next 14 days in which a schedule's final schedule names nobody (oncall.rotation).",
+            "Seconds of the next 14 days in which a schedule's final schedule names nobody (oncall.rotation); "
+            "computed at most every SREDESK_METRICS_ONCALL_GAPS_SECONDS per web process.",
             labels=["schedule"],
         )
-        for slug, seconds in gap_seconds_ahead(now=now).items():
+        for slug, seconds in oncall_gaps(now).items():
             gaps.add_metric([slug], seconds)
         yield gaps
         yield GaugeMetricFamily(

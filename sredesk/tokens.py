@@ -33,3 +33,24 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, value = authorization.strip().partition(" ")
     return value.strip() or None if scheme.lower() in ("bearer", "token") else None
+
+
+def fernet():
+    """The MultiFernet over ``SREDESK_ENCRYPTION_KEY`` (comma-separated; the first key encrypts, all decrypt).
+
+    For secrets sredesk must read back in clear (integration signing secrets, page webhook secrets).
+    """
+    from cryptography.fernet import Fernet, MultiFernet
+    from django.conf import settings
+
+    return MultiFernet([Fernet(key.strip().encode()) for key in settings.SREDESK_ENCRYPTION_KEY.split(",") if key])
+
+
+def secret_encrypt(value: str) -> str:
+    """``value`` encrypted for storage (Fernet token, text)."""
+    return fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def secret_decrypt(token: str) -> str:
+    """The clear text of a ``secret_encrypt`` token; ``cryptography.fernet.InvalidToken`` if no key reads it."""
+    return fernet().decrypt(token.encode("ascii")).decode("utf-8")

@@ -83,6 +83,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._requests: list[SlackRequest] = []
         self._script: deque[ScriptedReply] = deque()
+        self._holds: dict[str, ScriptedReply] = {}  # channel -> the held-back answer to its next post
         self._ts = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}  # (conversation, ts) -> latest body
         self._views = 0
@@ -187,6 +188,12 @@ class FakeSlack:
         """Answer like Slack's rate limiter: HTTP 429, ``Retry-After``, ``{"ok": false, "error": "ratelimited"}``."""
         self.reply_next(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, times)
 
+    def hold_next_to(self, channel: str, seconds: float) -> None:
+        """Hold back the answer to the next post to ``channel`` (a Slack id) for ``seconds`` (cut short by stop()),
+        whatever else is posted meanwhile: a worker sending it stays in the call, for a test to kill it there."""
+        with self._lock:
+            self._holds[channel] = ScriptedReply(200, {}, {}, seconds)
+
     def drop_next(self, times: int = 1) -> None:
         """Take the next ``times`` requests, then hang up without a reply (Slack got it; the answer was lost)."""
         with self._lock:
@@ -224,14 +231,16 @@ class FakeSlack:
 
     def _next_reply(self, method: str, body: dict[str, Any]) -> ScriptedReply:
         with self._lock:
-            for scripted in self._script:
+            held = self._holds.pop(str(body.get("channel", "")), None) if method == "chat.postMessage" else None
+            for scripted in self._script if held is None else ():
                 if scripted.method in ("", method):
                     self._script.remove(scripted)
                     return scripted
             workspace_reply = self._workspace_reply(method, body)
             if workspace_reply is not None:
                 return replace(workspace_reply, delay=self.workspace.slow.get(method, 0.0))
-            return ScriptedReply(200, self._default_reply(method, body))
+            reply = ScriptedReply(200, self._default_reply(method, body))
+        return ScriptedReply(200, reply.body, {}, held.delay) if held is not None else reply
 
     def _default_reply(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """What Slack answers by default (called under the lock)."""

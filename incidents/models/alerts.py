@@ -9,16 +9,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ownership.models import Service
+from sredesk.tokens import fernet as _fernet
 from sredesk.tokens import new_token, token_matches
 
 from .lifecycle import Incident, Severity
-
-
-def _fernet():
-    """The MultiFernet over ``SREDESK_ENCRYPTION_KEY`` (comma-separated; the first key encrypts, all decrypt)."""
-    from cryptography.fernet import Fernet, MultiFernet
-
-    return MultiFernet([Fernet(key.strip().encode()) for key in settings.SREDESK_ENCRYPTION_KEY.split(",") if key])
 
 
 def default_severity_map() -> dict[str, int]:

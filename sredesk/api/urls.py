@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from incidents.api.views import AlertViewSet, IncidentViewSet, IntegrationViewSet
+from notifications.api import ContactRulesView, PageWebhookViewSet, TestPageView
 from oncall.api.views import (
     EscalationPolicyViewSet,
     HandoffNoteViewSet,
@@ -64,9 +65,12 @@ router.register("overrides", OverrideViewSet, basename="override")
 router.register("swaps", SwapViewSet, basename="swap")
 router.register("handoff-notes", HandoffNoteViewSet, basename="handoff-note")
 router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
+router.register("page-webhooks", PageWebhookViewSet, basename="page-webhook")
 
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="me"),
+    path("v1/me/contact-rules/", ContactRulesView.as_view(), name="me-contact-rules"),
+    path("v1/me/test-page/", TestPageView.as_view(), name="me-test-page"),
     path("v1/reports/teams/", TeamReportView.as_view(), name="reports-api-teams"),
     path("v1/reports/services/", ServiceReportView.as_view(), name="reports-api-services"),
     re_path(r"^v1/teams/(?P<team_id>[0-9]{1,18})/budget-policy/$", BudgetPolicyView.as_view(), name="budget-policy"),

@@ -61,6 +61,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 SREDESK_REMINDER_SWEEP_SECONDS = env.float("SREDESK_REMINDER_SWEEP_SECONDS", default=60.0)
 SREDESK_SLO_EVALUATE_SECONDS = env.float("SREDESK_SLO_EVALUATE_SECONDS", default=60.0)
 SREDESK_ESCALATION_PLAN_SECONDS = env.float("SREDESK_ESCALATION_PLAN_SECONDS", default=15.0)
+# How long one minute of an escalation step's wait lasts, in seconds: 60. Only end-to-end tests and benchmarks
+# shorten it, so that "step 2 after 1 minute" happens within a test's few seconds.
+SREDESK_ESCALATION_MINUTE_SECONDS = env.float("SREDESK_ESCALATION_MINUTE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     # Pages the escalation steps now due for unacknowledged incidents (oncall.escalation), each page once.
     "oncall-escalations-plan": {

@@ -91,6 +91,9 @@ SREDESK_SLACK_RESPONSE_URL_PREFIXES = env.list(
 SREDESK_SLACK_COMMAND = env.str("SREDESK_SLACK_COMMAND", default="/sredesk")
 # The same person declaring the same title again within this many seconds gets the first incident (BR-10).
 SREDESK_SLACK_DECLARE_REPEAT_SECONDS = env.int("SREDESK_SLACK_DECLARE_REPEAT_SECONDS", default=60)
+# A second click of the same button on the same Slack message within this many seconds (a double click) does
+# nothing and is told who clicked first (slackapp.clicks; an incident card's Acknowledge and Resolve).
+SREDESK_SLACK_CLICK_WINDOW_SECONDS = env.int("SREDESK_SLACK_CLICK_WINDOW_SECONDS", default=10)
 # How long the one-time "link your Slack account" link stays valid.
 SREDESK_SLACK_LINK_MAX_AGE_SECONDS = env.int("SREDESK_SLACK_LINK_MAX_AGE_SECONDS", default=3600)
 # A recorded Slack request still queued this long after it arrived (its task was lost) is queued again; one still
@@ -105,7 +108,20 @@ SREDESK_NOTIFY_BACKENDS = {
     "outbox": "notifications.outbox.OutboxBackend",
     "slack": "notifications.slack.SlackBackend",
     "email": "notifications.email.EmailBackend",
+    "webhook": "notifications.webhook.WebhookBackend",
 }
+# Page webhooks (notifications.webhook): how long one POST may wait to connect and between bytes of the answer,
+# the largest body sent (a longer page text is cut), how long a rotated-out secret keeps signing beside the
+# new one, and whether a URL may point at this machine (http://127.0.0.1:...: the embedded default and tests;
+# off in production, where a page must not become a request into sredesk's own host).
+SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS = env.float("SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+SREDESK_PAGE_WEBHOOK_MAX_BYTES = max(4096, env.int("SREDESK_PAGE_WEBHOOK_MAX_BYTES", default=16 * 1024))
+SREDESK_PAGE_WEBHOOK_ROTATION_GRACE_SECONDS = env.float(
+    "SREDESK_PAGE_WEBHOOK_ROTATION_GRACE_SECONDS", default=24 * 3600.0
+)
+SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = env.bool(
+    "SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK", default=_IS_EMBEDDED_DATABASE or DEBUG
+)
 
 # Email through Django's email framework: EMAIL_URL such as smtp://user:pass@host:587
 # (smtp+tls://, smtp+ssl://). Unset: no email channel.
@@ -120,12 +136,13 @@ EMAIL_TIMEOUT = env.int(renamed("DJANGO_EMAIL_TIMEOUT"), default=10)
 # since a page that waits 10 minutes is a page missed. It must outlast one channel call (Slack and SMTP timeouts),
 # else a slow send still in flight would be sent twice. The beat looks every quarter of it (at most every 60 s).
 SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS = env.float("SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS", default=60.0)
-_slowest_send = max(SREDESK_SLACK_TIMEOUT_SECONDS, EMAIL_TIMEOUT)
+_slowest_send = max(SREDESK_SLACK_TIMEOUT_SECONDS, EMAIL_TIMEOUT, SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS)
 if _slowest_send >= SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS:
     raise _setting_problem(
         "SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS",
         str(SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS),
-        f"must exceed SREDESK_SLACK_TIMEOUT_SECONDS and DJANGO_EMAIL_TIMEOUT ({_slowest_send} s),"
+        f"must exceed SREDESK_SLACK_TIMEOUT_SECONDS, DJANGO_EMAIL_TIMEOUT and SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS"
+        f" ({_slowest_send} s),"
         " or a send still in flight would be sent twice",
     )
 CELERY_BEAT_SCHEDULE["notifications-requeue-stuck"]["schedule"] = schedule(
@@ -151,6 +168,10 @@ SREDESK_ENCRYPTION_KEY = (
     env.str("SREDESK_ENCRYPTION_KEY", default="")
     or base64.urlsafe_b64encode(hashlib.sha256(b"sredesk-encryption-key:" + SECRET_KEY.encode()).digest()).decode()
 )
+
+# /metrics: how long the on-call gap gauge (every schedule's final schedule over 14 days) is reused, in
+# seconds, per web process (Django's cache); 0 computes it on every scrape.
+SREDESK_METRICS_ONCALL_GAPS_SECONDS = env.float("SREDESK_METRICS_ONCALL_GAPS_SECONDS", default=60.0)
 
 # Tests that need PostgreSQL or Redis skip when they are not reachable, unless
 # this is set (CI sets it), in which case they fail.

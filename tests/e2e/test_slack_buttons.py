@@ -215,6 +215,14 @@ def test_declare_acknowledge_resolve_and_settle_the_reminder_from_slack(stack, f
     test = RegressionTest.objects.get()
     assert (test.test_id, test.state) == (TEST_ID, "failing")
 
+    # The reminder's own message is edited in place by a worker: who linked which test, and no buttons left.
+    def settled() -> dict:
+        message = fake_slack.message(dm, reminder.reply["ts"])
+        return message if "Settled by Ana Ops at " in str(message.get("text", "")) else {}
+
+    edited = wait_until(settled, timeout=WAIT, what="the reminder edited to settled", diagnostics=diagnostics)
+    assert not [b for b in edited.get("blocks") or [] if b.get("type") == "actions"], edited
+
     # 6. The reminders go on while the test fails; CI uploads it passing: verified, and the loop stops.
     count = len(reminders())
     wait_until(lambda: len(reminders()) > count, timeout=WAIT, what="another reminder while the test fails")

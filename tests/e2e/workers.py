@@ -5,6 +5,7 @@ SIGKILL exactly one of them (``Worker.kill``) to play a crashed host.
 """
 
 import contextlib
+import http.client
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from tests.fakes import FakeSlack, wait_until
+from tests.fakes import FakeSlack, free_port, wait_until
 
 SLACK_TOKEN = "xoxb-test"
 WAIT = 60  # the longest any single wait may take, in seconds
@@ -125,6 +126,42 @@ class CeleryWorkers:
         worker = Worker(name, process, log)
         self.workers.append(worker)
         return worker
+
+    def start_beat(self, name: str, *, env: dict[str, str] | None = None) -> Worker:
+        """Start a ``celery beat`` alone (no worker in it), so a test can kill workers and keep the schedule."""
+        command = [sys.executable, "-m", "celery", "-A", "sredesk", "beat", "-s",
+                   str(self.tmp_path / f"celerybeat-schedule-{name}"), "--loglevel", "INFO"]  # fmt: skip
+        log = self.tmp_path / f"beat-{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=self.environment(env), stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        beat = Worker(name, process, log)
+        self.workers.append(beat)
+        return beat
+
+    def start_web(self, name: str, *, env: dict[str, str] | None = None) -> tuple[Worker, int]:
+        """Start gunicorn (one sync worker, as the Procfile's web) on a free loopback port, with the workers'
+        environment (the same database, broker and Slack); returns it and its port once ``/healthz`` answers."""
+        port = free_port()
+        command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+        log = self.tmp_path / f"web-{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=self.environment(env), stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        web = Worker(name, process, log)
+        self.workers.append(web)
+
+        def up() -> bool:
+            with contextlib.suppress(OSError):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/healthz")
+                return connection.getresponse().status == 200
+            return False
+
+        wait_until(lambda: not web.alive() or up(), timeout=WAIT, what="gunicorn to answer /healthz",
+                   diagnostics=web.log_tail)  # fmt: skip
+        assert web.alive(), web.log_tail()
+        return web, port
 
     def wait_ready(self, *workers: Worker) -> None:
         for worker in workers:

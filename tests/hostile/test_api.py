@@ -105,6 +105,11 @@ WRITES = [
         text=("note",), refs=("schedule", "asked_by"), times=("start", "end"),
     ),
     Write(
+        "page webhook add", "post", lambda w: "/api/v1/page-webhooks/",
+        lambda w: {"url": "http://127.0.0.1:9/hooks/sredesk", "team": w["team"].slug},
+        text=("url",), refs=("team",),
+    ),
+    Write(
         "team budget policy", "patch", lambda w: f"/api/v1/teams/{w['team'].pk}/budget-policy/",
         lambda w: {"threshold": "0.2"}, numbers=("threshold", "reminder_steps_sooner", "due_factor"),
     ),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from incidents import cards, effects, services, update
 from incidents.models import IncidentCard, Source
 from notifications import base as notify_base
+from notifications.problems import open_slack_problems
 from ownership.models import Responsibility
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 from tests.fakes import FakeSlack
@@ -202,3 +203,42 @@ def test_two_workers_posting_the_first_card_at_once_post_one_message(requires_po
     assert sorted(results) == [False, True]
     assert len(real_slack.posts()) == 1 and not real_slack.calls("chat.update")
     assert IncidentCard.objects.get(incident=incident).ts == "1700000000.000100"
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "owner"),
+    [
+        ("chat.postMessage", "not_in_channel", "team"),
+        ("chat.postMessage", "channel_not_found", "team"),
+        ("chat.update", "not_in_channel", "team"),
+        ("chat.postMessage", "invalid_auth", "workspace"),
+        ("chat.update", "account_inactive", "workspace"),
+    ],
+)
+def test_a_card_slack_refuses_for_a_reason_a_person_must_fix_is_a_visible_problem(
+    real_slack, team_service, django_capture_on_commit_callbacks, method, error, owner
+):
+    """Not only the card's ``last_error``: the team (its channel) or the workspace (the token) shows the problem in
+    the Slack health view and the team's admin page, as a reminder or announcement refused the same way does; the
+    next card Slack takes in that channel marks it fixed."""
+    team, service, ana = team_service
+    if method == "chat.postMessage":
+        real_slack.reply_next(body={"ok": False, "error": error}, method="chat.postMessage")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_declare(
+            title="Disk", severity=3, actor=ana, source=Source.WEB, primary_service=service
+        )
+    if method == "chat.update":
+        real_slack.reply_next(body={"ok": False, "error": error}, method="chat.update", times=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.incident_acknowledge(incident_id=incident.pk, actor=ana, source=Source.WEB)
+
+    card = IncidentCard.objects.get(incident=incident, address=CHANNEL)
+    assert error in card.last_error
+    problems = open_slack_problems(team=team) if owner == "team" else open_slack_problems().filter(key="workspace")
+    [problem] = problems.filter(error=error, target=CHANNEL)
+    assert problem.method == method
+    if owner == "team":
+        with django_capture_on_commit_callbacks(execute=True):  # an escalation announces it again; Slack takes it
+            update.incident_set_severity(incident_id=incident.pk, severity=1, actor=ana, source=Source.WEB)
+        assert not open_slack_problems(team=team).exists()

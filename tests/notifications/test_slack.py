@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from notifications import base as notify_base
 from notifications.base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError
+from notifications.problems import open_slack_problems
 from notifications.slack import SlackBackend
 from postmortems.models import ReminderDelivery
 from postmortems.reminders import reminder_deliver, reminders_sweep
+from postmortems.services import postmortem_snooze
 from postmortems.tasks import reminder_deliver_task
 from tests.factories import PostMortemFactory, UserFactory
 from tests.fakes import FakeSlack, closed_port_url
@@ -171,7 +173,45 @@ def test_deliver_sends_to_slack(slack_delivery, fake_slack):
     [post] = fake_slack.posts(channel=OWNER_SLACK_ID)
     assert slack_delivery.status == ReminderDelivery.Status.SENT
     assert slack_delivery.external_ref == post.reply["ts"]
+    assert slack_delivery.conversation == post.reply["channel"]  # the DM's D… id: what chat.update needs
     assert f"{slack_delivery.reminder.postmortem.incident.public_id} post-mortem has no regression test" in post.text
+
+
+def test_a_snoozed_reminder_s_slack_message_is_edited_in_place_without_its_buttons(
+    slack_delivery, fake_slack, django_capture_on_commit_callbacks
+):
+    reminder_deliver(delivery_id=slack_delivery.pk)
+    slack_delivery.refresh_from_db()
+    postmortem = slack_delivery.reminder.postmortem
+    owner = postmortem.owner
+    with django_capture_on_commit_callbacks(execute=True):
+        postmortem_snooze(
+            postmortem_id=postmortem.pk, until=timezone.now() + dt.timedelta(days=1), reason="vendor", actor=owner,
+            source="web",
+        )  # fmt: skip
+
+    [update] = fake_slack.calls("chat.update")
+    assert (update.body["channel"], update.body["ts"]) == (slack_delivery.conversation, slack_delivery.external_ref)
+    message = fake_slack.message(slack_delivery.conversation, slack_delivery.external_ref)
+    assert not [b for b in message.get("blocks") or [] if b.get("type") == "actions"]
+    assert f"Settled by {owner} at " in message["text"] and "(vendor)" in message["text"]
+
+
+def test_a_settled_reminder_slack_will_not_let_sredesk_edit_is_a_visible_problem(
+    slack_delivery, fake_slack, django_capture_on_commit_callbacks
+):
+    reminder_deliver(delivery_id=slack_delivery.pk)
+    postmortem = slack_delivery.reminder.postmortem
+    fake_slack.fail_method("chat.update", "account_inactive")
+    with django_capture_on_commit_callbacks(execute=True):
+        postmortem_snooze(
+            postmortem_id=postmortem.pk, until=timezone.now() + dt.timedelta(days=1), reason="vendor",
+            actor=postmortem.owner, source="web",
+        )  # fmt: skip
+
+    slack_delivery.refresh_from_db()
+    assert slack_delivery.settled_edited_at is None and "account_inactive" in slack_delivery.last_error
+    assert open_slack_problems().filter(key="workspace", error="account_inactive", method="chat.update").exists()
 
 
 def test_a_reminder_carries_the_buttons_that_settle_it_in_slack(slack_delivery, fake_slack):

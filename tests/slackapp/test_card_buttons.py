@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from incidents import cards, services
+from incidents import cards, moves, services
 from incidents.models import Incident, IncidentCard, Source, TimelineEvent
 from notifications import memory
+from tests.api.clients import client_for
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 
 from .signing import signed_action, signed_view_submission
@@ -167,3 +168,42 @@ def test_add_note_for_someone_who_may_not_write_says_so_in_the_modal(world, clic
     clicks.click(cards.NOTE, user="U0000003")
     [updated] = world["slack"].calls("views.update")
     assert "You may not write to" in str(updated.body["view"]) and "callback_id" not in updated.body["view"]
+
+
+def test_a_double_clicked_resolve_acts_once_even_when_the_incident_moved_in_between(world, clicks):
+    """Two clicks of Resolve on the same message seconds apart (two action_ts) act once, even when the incident
+    was re-opened between them (the state check alone would resolve it again): the second hears who clicked first."""
+    incident = world["incident"]
+    assert clicks.click(cards.RESOLVE) == []
+    moves.incident_move(verb="reopen", incident_id=incident.pk, actor=world["bob"], source=Source.WEB)
+    second = clicks.click(cards.RESOLVE)
+
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+    assert TimelineEvent.objects.filter(incident=incident, data__to="resolved").count() == 1
+    [reply] = second
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith("Ana Ops clicked Resolve on this message first, at ")
+    assert reply["text"].endswith(": your click did nothing.")
+
+
+def test_a_click_after_the_double_click_window_acts(world, clicks, settings):
+    settings.SREDESK_SLACK_CLICK_WINDOW_SECONDS = 0
+    incident = world["incident"]
+    assert clicks.click(cards.RESOLVE) == []
+    moves.incident_move(verb="reopen", incident_id=incident.pk, actor=world["bob"], source=Source.WEB)
+    assert clicks.click(cards.RESOLVE) == []
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    assert TimelineEvent.objects.filter(incident=incident, data__to="resolved").count() == 2
+
+
+def test_a_repeated_click_answers_as_the_web_and_the_api_do(world, clicks, settings):
+    """A Resolve click after the window on a resolved incident hears ``incidents.moves``' sentence, the API's hint."""
+    settings.SREDESK_SLACK_CLICK_WINDOW_SECONDS = 0
+    incident = world["incident"]
+    clicks.click(cards.RESOLVE, user="U0000002")
+    [late] = clicks.click(cards.RESOLVE)
+    api = client_for(world["ana"]).post(f"/api/v1/incidents/{incident.pk}/resolve/", {}, format="json")
+    assert late["text"] == api.json()["hint"] and api.json()["changed"] is False
+    assert late["text"].startswith(f"{incident.public_id} was already resolved by Bob Dev at ")

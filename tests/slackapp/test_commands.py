@@ -4,8 +4,10 @@ import pytest
 
 from incidents.models import Incident, TimelineEvent
 from postmortems.models import PostMortem, RegressionTest
+from postmortems.selectors import postmortem_repositories
 from slackapp import registry
 from slackapp.models import InboundRequest
+from tests.api.clients import client_for
 from tests.factories import MembershipFactory, RepositoryFactory, ServiceFactory, TeamFactory, UserFactory
 
 from .signing import signed_command, signed_event
@@ -251,3 +253,36 @@ def test_a_note_mentioning_another_incident_goes_to_the_one_named_first_or_last(
 
     note = TimelineEvent.objects.get(kind="note")
     assert note.incident == second and note.message == f"looks like {first.public_id} again, same deploy"
+
+
+def test_a_repeated_move_answers_in_slack_as_the_api_does(world, slack):
+    """One sentence for "already done" (``incidents.moves``): a second resolve from Slack says who resolved first
+    and when, word for word what the API's ``hint`` says for the same repeat."""
+    slack.run("declare sev2 checkout Checkout errors")
+    incident = Incident.objects.get()
+    slack.run(f"resolve {incident.public_id}")
+    _, again = slack.run(f"resolve {incident.public_id}", user="U0000002")
+
+    api = client_for(world["bob"]).post(f"/api/v1/incidents/{incident.pk}/resolve/", {}, format="json")
+    assert api.status_code == 200 and api.json()["changed"] is False
+    assert only(again)["text"] == api.json()["hint"]
+    assert only(again)["text"].startswith(f"{incident.public_id} was already resolved by Ada L at ")
+    assert TimelineEvent.objects.filter(incident=incident, data__to="resolved").count() == 1
+
+
+def test_link_test_picks_from_the_repositories_the_reminder_form_offers(world, slack):
+    """The command and the reminder's link form choose among the same repositories (``postmortem_repositories``):
+    with two, the command asks which and names exactly those."""
+    other = ServiceFactory(slug="ledger", team=world["team"])
+    other.repositories.add(RepositoryFactory(name="acme/ledger"))
+    slack.run("declare sev2 checkout Checkout errors")
+    incident = Incident.objects.get()
+    incident.services.add(other)
+    slack.run(f"resolve {incident.public_id}")
+    postmortem = PostMortem.objects.get()
+
+    _, asked = slack.run(f"link-test tests/test_pay.py::test_retry {incident.public_id}")
+
+    names = ", ".join(r.name for r in postmortem_repositories(postmortem))
+    assert names == "acme/checkout, acme/ledger"
+    assert f"Which repository ({names})?" in only(asked)["text"] and not RegressionTest.objects.exists()

@@ -10,8 +10,10 @@ from django.utils import timezone
 from notifications import memory
 from ownership.models import Membership
 from postmortems.ci_models import TestResult, TestRun
-from postmortems.models import RegressionTest, RegressionTestWaiver
+from postmortems.models import RegressionTest, RegressionTestWaiver, Reminder, ReminderDelivery
 from postmortems.reminders.delivery import LINK_TEST, NOT_TESTABLE, SNOOZE
+from postmortems.reminders.settle import SETTLES, settled_kinds
+from postmortems.services import postmortem_snooze
 from postmortems.waivers import APPROVE
 from tests.factories import MembershipFactory, PostMortemFactory, RepositoryFactory, ServiceFactory, UserFactory
 
@@ -194,3 +196,79 @@ def test_not_testable_asks_the_lead_who_approves_once(world, open_modal, client,
     assert again["text"].startswith("Already approved by Lee Lead at ")
     waiver.refresh_from_db()
     assert (waiver.status, waiver.decided_by) == ("approved", world["lead"])
+
+
+def sent_reminder(world, kind: str = "no_regression_test", ts: str = "1700000000.000200") -> ReminderDelivery:
+    """A reminder of ``kind`` already sent to Ana in Slack: its message is ``ts`` in the DM ``D0000001``."""
+    reminder = Reminder.objects.create(
+        postmortem=world["pm"], kind=kind, subject_key=kind, step=0, due_at=timezone.now() - timedelta(hours=1)
+    )
+    return ReminderDelivery.objects.create(
+        reminder=reminder, recipient_user=world["ana"], channel="slack", address="U0000001",
+        status="sent", sent_at=timezone.now(), external_ref=ts, conversation="D0000001",
+    )  # fmt: skip
+
+
+def edits_of(delivery: ReminderDelivery) -> list:
+    return [m for p, m in memory.updates if (p.conversation, p.ref) == ("D0000001", delivery.external_ref)]
+
+
+def test_a_reminder_settled_from_its_slack_message_loses_its_buttons_and_says_who_and_how(
+    world, open_modal, client, django_capture_on_commit_callbacks
+):
+    """Link regression test… submitted: the reminder's own message (and no other kind's) is edited in place
+    (chat.update at its conversation and ts) to say who linked which test, with no buttons left to click."""
+    delivery = sent_reminder(world)
+    other = sent_reminder(world, kind="overdue_action_item", ts="1700000000.000300")
+    view = open_modal(LINK_TEST)
+    typed = {"test": {"reminder.test_pick": {"selected_option": {"value": f"t:{RETRY}"}}}}
+    typed["repository"] = {"repository": {"selected_option": {"value": str(world["repository"].pk)}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert submit(client, "reminder.link_test", typed, view).json()["response_action"] == "update"
+
+    [edited] = edits_of(delivery)
+    assert edited.buttons == ()
+    settled = edited.text.splitlines()[-1]
+    assert settled.startswith("Settled by Ana Ops at ") and f"regression test {RETRY} (acme/checkout) linked" in settled
+    assert edits_of(other) == []
+    delivery.refresh_from_db()
+    assert delivery.settled_edited_at is not None and delivery.settled_text == settled
+
+
+def test_a_snooze_from_any_door_settles_the_sent_reminders_once(
+    world, open_modal, client, django_capture_on_commit_callbacks
+):
+    delivery = sent_reminder(world)
+    view = open_modal(SNOOZE)
+    ok = {"duration": {"days": {"selected_option": {"value": "1"}}}, "reason": {"reason": {"value": "on leave"}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client, "reminder.snooze", ok, view)
+    with django_capture_on_commit_callbacks(execute=True):  # snoozed again from the web: the message says the first
+        postmortem_snooze(
+            postmortem_id=world["pm"].pk, until=timezone.now() + timedelta(days=2), reason="later", actor=world["ana"],
+            source="web",
+        )  # fmt: skip
+
+    [edited] = edits_of(delivery)
+    assert edited.buttons == () and "reminders snoozed until " in edited.text and "(on leave)" in edited.text
+
+
+def test_an_approved_not_testable_settles_the_sent_reminder(world, client, django_capture_on_commit_callbacks):
+    delivery = sent_reminder(world)
+    waiver = RegressionTestWaiver.objects.create(
+        postmortem=world["pm"], reason="vendor outage", requested_by=world["ana"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(INTERACTIVITY, **signed_action(APPROVE, value=str(waiver.pk), user_id="U0000009"))
+
+    [edited] = edits_of(delivery)
+    assert edited.buttons == ()
+    assert edited.text.splitlines()[-1].startswith("Settled by Lee Lead at ")
+    assert "not testable approved (vendor outage)" in edited.text
+
+
+def test_each_settlement_settles_the_kinds_whose_message_offers_its_button():
+    assert settled_kinds("linked") == ["no_regression_test", "test_regressed"]
+    assert settled_kinds("snoozed") == ["no_regression_test", "overdue_draft", "test_regressed"]
+    assert settled_kinds("waived") == ["no_regression_test"]
+    assert {SETTLES["linked"], SETTLES["snoozed"], SETTLES["waived"]} == {LINK_TEST, SNOOZE, NOT_TESTABLE}

@@ -1,0 +1,117 @@
+"""A stand-in for a team's own paging gateway: the receiving end of sredesk's signed page webhooks, local.
+
+``FakeWebhookReceiver`` listens on 127.0.0.1 (a free port, in a thread), records every POST with its raw body
+and headers, and answers 200 or what ``reply_next`` scripted (a 410, a 503, a 429 with ``Retry-After``, a slow
+answer). ``WebhookRequest.signed_with`` checks the signature as the README documents it, written here apart
+from ``notifications.signing`` so that a change to either shows.
+"""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes import ScriptedReply
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One POST the webhook receiver took: raw body as received, headers (lower-case names), what it answered."""
+
+    path: str
+    headers: dict[str, str]
+    raw: bytes
+    at: float
+    status: int
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.raw)
+
+    def signed_with(self, secret: str, *, now: float | None = None, tolerance: float = 300) -> bool:
+        """Whether ``X-Sredesk-Signature`` signs the raw body with ``secret``, as the README documents it:
+        ``t=<unix>,v1=<hex>``, hex HMAC-SHA256 of ``<t>.`` + raw body; any ``v1`` may match. Written here
+        from the documentation, not imported from sredesk, so a change to either shows."""
+        fields = [part.split("=", 1) for part in self.headers.get("x-sredesk-signature", "").split(",") if "=" in part]
+        stamps = [v for k, v in fields if k == "t"]
+        if len(stamps) != 1 or abs((now or time.time()) - int(stamps[0])) > tolerance:
+            return False
+        digest = hmac.new(secret.encode(), stamps[0].encode() + b"." + self.raw, hashlib.sha256).hexdigest()
+        return any(hmac.compare_digest(digest, v) for k, v in fields if k == "v1")
+
+
+class FakeWebhookReceiver:
+    """A team's own paging gateway on 127.0.0.1: records every POST (raw body and headers) and answers 200,
+    or what ``reply_next`` scripted (a 410, a 503, a 429 with Retry-After, a slow answer). Context manager."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[WebhookRequest] = []
+        self._script: deque[ScriptedReply] = deque()
+        self._server: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+
+    def __enter__(self) -> "FakeWebhookReceiver":
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/sredesk"
+
+    def reply_next(self, status: int, body: str = "", headers: dict[str, str] | None = None, times: int = 1,
+                   delay: float = 0.0) -> None:  # fmt: skip
+        with self._lock:
+            self._script.extend([ScriptedReply(status, body, headers or {}, delay)] * times)
+
+    @property
+    def requests(self) -> list[WebhookRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                at = time.monotonic()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    reply = fake._script.popleft() if fake._script else ScriptedReply(200, "ok")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with fake._lock:
+                    fake._requests.append(WebhookRequest(self.path, headers, raw, at, reply.status))
+                if reply.delay:
+                    fake._stopping.wait(reply.delay)
+                data = str(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
