@@ -35,21 +35,19 @@ import argparse
 import atexit
 import hashlib
 import hmac
-import http.client
 import itertools
 import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common
-from bench.ingest import Server, _cpu_of
+from bench import common, load
+from bench.load import Server, percentile
 
 NAME = "slack"
 GOAL = 0.5
@@ -112,70 +110,22 @@ def signed_request(person: int) -> tuple[bytes, dict[str, str]]:
 
 def drive(port: int, clients: int, people: int, seconds: float) -> tuple[float, int, list[float]]:
     """``clients`` threads send commands for ``seconds``: (wall seconds, requests answered, latencies in s)."""
-    barrier = threading.Barrier(clients + 1)
-    results: list = [None] * clients
-    stop = threading.Event()
 
-    def client(n: int) -> None:
-        latencies: list[float] = []
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            barrier.wait()
-            deadline = time.perf_counter() + seconds
-            i = n
-            while time.perf_counter() < deadline and not stop.is_set():
-                body, headers = signed_request(i % people)
-                i += clients
-                started = time.perf_counter()
-                conn.request("POST", "/slack/commands", body, headers)
-                response = conn.getresponse()
-                answer = response.read()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status} from port {port}: {answer[:300]!r}")
-                if response.will_close:
-                    conn.close()
-            results[n] = latencies
-        except BaseException as exc:  # handed to the main thread
-            stop.set()
-            results[n] = exc
-        finally:
-            conn.close()
+    def request_for(n: int, i: int) -> load.Request:
+        return ("/slack/commands", *signed_request((n + i * clients) % people))
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies: list[float] = []
-    for n, result in enumerate(results):
-        if isinstance(result, BaseException):
-            raise RuntimeError(f"client {n}: {result}") from result
-        latencies += result
+    elapsed, runs = load.drive(port, clients, seconds, request_for, timeout=30)
+    latencies = [latency for run in runs for latency in run.latencies]
     return elapsed, len(latencies), latencies
 
 
 def cpu_seconds(server: Server) -> tuple[float, float]:
     """(CPU seconds used so far by the server's gunicorn workers, by its PostgreSQL backends); (0, 0) unknown."""
-    snapshot = server.cpu_snapshot()
-    if snapshot is None:  # no backends (the floor has no database), or no /proc
-        try:
-            children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        except OSError:
-            return 0.0, 0.0
-        return sum(_cpu_of(int(pid)) for pid in children), 0.0
-    return (
-        sum(v for (kind, _), v in snapshot.items() if kind == "gunicorn"),
-        sum(v for (kind, _), v in snapshot.items() if kind == "postgres"),
-    )
+    return load.cpu_used({}, server.cpu_snapshot()) or (0.0, 0.0)
 
 
 def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return percentile(values, 0.99)
 
 
 def set_up(people: int) -> None:

@@ -5,27 +5,20 @@ Settings, URL, the one view and the WSGI callable in one module
 ``gunicorn bench.slack_floor:application``). The view reads the raw body,
 checks it with slack_sdk's ``SignatureVerifier`` (``SLACK_SIGNING_SECRET``)
 and answers the same ephemeral ack sredesk answers: no database, no broker,
-no middleware.
+no middleware (the settings ``bench/floors.py`` gives every floor).
 """
 
-import os
-
-import environ
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from slack_sdk.signature import SignatureVerifier
 
-env = environ.Env()
-DEBUG = False
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS: list[str] = []
-MIDDLEWARE: list[str] = []
+from bench import floors
+from bench.floors import ALLOWED_HOSTS, DEBUG, INSTALLED_APPS, LOGGING, MIDDLEWARE, SECRET_KEY, TIME_ZONE, USE_TZ  # noqa: F401
+
 ROOT_URLCONF = __name__
-USE_TZ = True
 DATABASES: dict = {}
 
-_verifier = SignatureVerifier(env.str("SLACK_SIGNING_SECRET", default="floor"))
+_verifier = SignatureVerifier(floors.env.str("SLACK_SIGNING_SECRET", default="floor"))
 
 
 def commands(request):
@@ -38,7 +31,4 @@ def commands(request):
 
 urlpatterns = [path("slack/commands", commands), path("", commands)]
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-
-application = get_wsgi_application()
+application = floors.wsgi_application(__name__)
