@@ -78,6 +78,21 @@ def test_publish_sends_the_message_apply_async_sends(real_broker):
     assert json.loads(by_id[sent[1]])["properties"]["delivery_info"] == {"exchange": "", "routing_key": queue}
 
 
+def test_publish_goes_on_after_redis_dropped_its_connection(real_broker):
+    """Redis restarted, or closed an idle connection: the next command's task is still queued at once, not left
+    for the sweep a minute later."""
+    client, queue = real_broker
+    first = ledger.publish(inbound_handle_task, (42,))
+    ledger._local.redis.send_command("CLIENT", "ID")  # this thread's connection, the one the door publishes on
+    killed = client.client_kill_filter(_id=ledger._local.redis.read_response())  # no other client of the server
+    second = ledger.publish(inbound_handle_task, (43,))
+
+    ids = {json.loads(raw)["headers"]["id"]: raw for raw in client.lrange(queue, 0, 50)}
+    for task_id in (first, second):
+        client.lrem(queue, 1, ids.get(task_id, b""))
+    assert killed == 1 and {first, second} <= set(ids)
+
+
 def test_the_sweep_requeues_lost_requests_fails_expired_ones_and_purges_old_rows(db):
     from datetime import timedelta
 
