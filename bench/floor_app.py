@@ -6,16 +6,17 @@ Settings, URLs, the one view and the WSGI callable in one module
 sredesk receives and, in one transaction, runs one ``INSERT ... ON CONFLICT DO
 NOTHING`` per alert into ``bench_floor_alert`` through Django's connection
 cursor: no authentication, no receipt, no dedup logic, no grouping, no
-timeline, no middleware. Same database, same ``CONN_MAX_AGE`` and prepared statements as sredesk.
+timeline, no middleware (``bench/floors.py``). Same database, same ``CONN_MAX_AGE`` and prepared statements as sredesk.
 """
 
 import json
-import os
 
-import environ
 from django.db import connection, transaction
 from django.http import JsonResponse
 from django.urls import path
+
+from bench import floors
+from bench.floors import ALLOWED_HOSTS, DEBUG, INSTALLED_APPS, LOGGING, MIDDLEWARE, SECRET_KEY, TIME_ZONE, USE_TZ  # noqa: F401
 
 TABLE = "bench_floor_alert"
 CREATE_TABLE = f"""
@@ -29,29 +30,10 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 """
 INSERT = f"INSERT INTO {TABLE} (fingerprint, starts_at, status, labels) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
 
-# --- settings -------------------------------------------------------------------------
+# --- settings (bench/floors.py) ---------------------------------------------------------------
 
-env = environ.Env()
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS: list[str] = []
-MIDDLEWARE: list[str] = []
 ROOT_URLCONF = __name__
-USE_TZ = True
-TIME_ZONE = "UTC"
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres:///sredesk_bench_ingest")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if env.bool("SREDESK_DB_PREPARED_STATEMENTS", default=True):  # as sredesk's settings
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("SREDESK_LOG_LEVEL", default="INFO")},
-}
+DATABASES = floors.database("postgres:///sredesk_bench_ingest")
 
 # --- the view -------------------------------------------------------------------------
 
@@ -69,17 +51,4 @@ def hook(request, integration_id):
 urlpatterns = [path("hooks/<uuid:integration_id>/", hook)]
 
 
-# --- WSGI -----------------------------------------------------------------------------
-
-_handler = None
-
-
-def application(environ_, start_response):
-    """Django's WSGI handler, made on the first request (this module is also the settings module)."""
-    global _handler
-    if _handler is None:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
-        from django.core.wsgi import get_wsgi_application
-
-        _handler = get_wsgi_application()
-    return _handler(environ_, start_response)
+application = floors.wsgi_application(__name__)

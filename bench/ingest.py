@@ -41,25 +41,20 @@ Goal: sredesk >= 0.5 x the floor. Last line:
 
 import argparse
 import atexit
-import http.client
 import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common
+from bench import common, load
+from bench.load import Failure, Server
 
 NAME = "ingest"
 REPO = common.REPO
@@ -247,127 +242,7 @@ class Stream:
         self.forgotten = max(self.forgotten, index)
 
 
-# --- servers --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_used(before: dict | None, after: dict | None) -> tuple[float, float] | None:
-    """(gunicorn, postgres) CPU seconds between two snapshots; a process that started in between counts whole."""
-    if before is None or after is None:
-        return None
-    used = {"gunicorn": 0.0, "postgres": 0.0}
-    for key, seconds in after.items():
-        used[key[0]] += seconds - before.get(key, 0.0)
-    return used["gunicorn"], used["postgres"]
-
-
-def _cpu_of(pid: int) -> float:
-    """utime + stime of a process, in seconds (0 for one that has gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """One gunicorn on a free loopback port, its output in a log file; ``stop()`` ends it and its workers."""
-
-    def __init__(self, label: str, app: str, settings_module: str, args, logdir: Path) -> None:
-        self.label = label
-        self.port = free_port()
-        self.log_path = logdir / f"{label}.log"
-        env = dict(os.environ)
-        parts = urlsplit(env["DATABASE_URL"])
-        query = "&".join(filter(None, [parts.query, f"application_name=bench-{label}"]))
-        env.update(
-            DATABASE_URL=parts._replace(query=query).geturl(),  # names its PostgreSQL backends, for cpu_snapshot()
-            DJANGO_SETTINGS_MODULE=settings_module,
-            DJANGO_DEBUG="false",
-            DJANGO_CONN_MAX_AGE="600",  # no reconnection during a run (it would also blur the CPU accounting)
-            PYTHONUNBUFFERED="1",
-        )
-        command = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            app,
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            args.worker_class,
-            "--log-level",
-            "warning",
-            "--error-logfile",
-            "-",
-        ]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def wait_ready(self, path: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.label} gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", path)
-                conn.getresponse().read()
-                conn.close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.label} gunicorn did not answer on port {self.port} within {timeout:.0f} s")
-
-    def cpu_snapshot(self) -> dict[tuple[str, int], float] | None:
-        """CPU seconds used so far by each of this server's gunicorn workers and their PostgreSQL backends.
-
-        None when unknown (no /proc, or PostgreSQL on another host).
-        """
-        from django.db import connection
-
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [f"bench-{self.label}"])
-                backends = [pid for (pid,) in cursor.fetchall()]
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        except (OSError, ValueError):
-            return None
-        if not backends or not all(Path(f"/proc/{pid}").exists() for pid in backends):
-            return None
-        return {("gunicorn", int(pid)): _cpu_of(int(pid)) for pid in children} | {
-            ("postgres", pid): _cpu_of(pid) for pid in backends
-        }
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()  # gunicorn's master stops its workers on SIGTERM
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only what we started
-            self.process.wait(timeout=5)
-
-
-# --- load -----------------------------------------------------------------------------------------
-
-
-class Failure(RuntimeError):
-    pass
+# --- load ---------------------------------------------------------------------------------------
 
 
 def drive(
@@ -379,58 +254,20 @@ def drive(
     """
     for stream, start, cap in zip(streams, starts, caps, strict=True):
         stream.ensure(start + cap)
-    barrier = threading.Barrier(len(streams) + 1)
-    results: list = [None] * len(streams)
-    stop = threading.Event()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+    alerts = [0] * len(streams)
+    outcomes = [Counter() for _ in streams]
 
-    def client(n: int) -> None:
-        stream, start, cap = streams[n], starts[n], caps[n]
-        sent = alerts = 0
-        outcomes: Counter = Counter()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            barrier.wait()
-            deadline = time.perf_counter() + seconds
-            while sent < cap and time.perf_counter() < deadline and not stop.is_set():
-                body, count = stream.items[start + sent]
-                conn.request("POST", path, body, headers)
-                response = conn.getresponse()
-                answer = response.read()
-                if response.status != 200:
-                    raise Failure(f"HTTP {response.status} from port {port}: {answer[:500]!r}")
-                if response.will_close:
-                    conn.close()  # gunicorn's sync worker closes after every response; reconnect on the next
-                sent += 1
-                alerts += count
-                if product:
-                    outcomes.update({k: v for k, v in json.loads(answer)["alerts"].items() if v})
-            results[n] = (sent, alerts, outcomes)
-        except BaseException as exc:  # handed to the main thread
-            stop.set()
-            results[n] = exc
-        finally:
-            conn.close()
+    def request_for(n: int, i: int) -> load.Request:
+        return (path, streams[n].items[starts[n] + i][0], headers) if i < caps[n] else None
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(len(streams))]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    total_alerts = 0
-    sent_each = []
-    outcomes: Counter = Counter()
-    for n, result in enumerate(results):
-        if isinstance(result, BaseException):
-            raise Failure(f"client {n}: {result}") from result
-        sent, alerts, counts = result
-        sent_each.append(sent)
-        total_alerts += alerts
-        outcomes += counts
-    return elapsed, total_alerts, sent_each, outcomes
+    def answered(n: int, i: int, answer: bytes) -> None:
+        alerts[n] += streams[n].items[starts[n] + i][1]
+        if product:
+            outcomes[n].update({k: v for k, v in json.loads(answer)["alerts"].items() if v})
+
+    elapsed, runs = load.drive(port, len(streams), seconds, request_for, answered=answered)
+    return elapsed, sum(alerts), [run.sent for run in runs], sum(outcomes, Counter())
 
 
 class Sides:
@@ -459,7 +296,7 @@ class Sides:
             seconds=seconds,
             product=side == "sredesk",
         )
-        used = cpu_used(cpu_before, self.servers[side].cpu_snapshot())
+        used = load.cpu_used(cpu_before, self.servers[side].cpu_snapshot())
         if used is not None:
             self.cpu[side] = (*used, alerts)
         if timed:

@@ -12,7 +12,11 @@ starts two gunicorns on free loopback ports, each with ``--workers`` workers
 of ``--threads`` threads (gthread, as ``sredesk/gunicorn.py`` serves sredesk),
 debug off: sredesk (``sredesk.wsgi``, signing secret set) and the FLOOR
 (``bench/slack_floor.py``: the raw body checked with slack_sdk's
-``SignatureVerifier``, the same ack answered; no database, no broker).
+``SignatureVerifier``, the same ack answered; no database, no broker). With
+``--floor-records`` the floor also stores each command's key with one durable
+``INSERT ... ON CONFLICT DO NOTHING`` before answering: the least a door that
+acts once per command must do, so the ratio then measures what sredesk adds
+to that (the parsing, the full ledger row, the publish).
 
 Load: ``--clients`` threads send ``/sredesk ack INC-<n>`` form bodies as Slack
 builds them, each from one of the people, with a fresh ``trigger_id`` (so
@@ -35,21 +39,19 @@ import argparse
 import atexit
 import hashlib
 import hmac
-import http.client
 import itertools
 import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common
-from bench.ingest import Server, _cpu_of
+from bench import common, load
+from bench.load import Server, percentile
 
 NAME = "slack"
 GOAL = 0.5
@@ -70,6 +72,11 @@ def arguments() -> argparse.Namespace:
         "--worker-class", default="gthread", help="gunicorn worker class, as sredesk/gunicorn.py (gthread)"
     )
     parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker, as SREDESK_WEB_THREADS (8)")
+    parser.add_argument(
+        "--floor-records",
+        action="store_true",
+        help="the floor also records each command durably (one INSERT ... ON CONFLICT DO NOTHING of its key)",
+    )
     common.add_scale(parser)
     parser.add_argument(
         "--keep-data", action="store_true", help="leave the generated rows in the database for inspection"
@@ -112,80 +119,40 @@ def signed_request(person: int) -> tuple[bytes, dict[str, str]]:
 
 def drive(port: int, clients: int, people: int, seconds: float) -> tuple[float, int, list[float]]:
     """``clients`` threads send commands for ``seconds``: (wall seconds, requests answered, latencies in s)."""
-    barrier = threading.Barrier(clients + 1)
-    results: list = [None] * clients
-    stop = threading.Event()
 
-    def client(n: int) -> None:
-        latencies: list[float] = []
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            barrier.wait()
-            deadline = time.perf_counter() + seconds
-            i = n
-            while time.perf_counter() < deadline and not stop.is_set():
-                body, headers = signed_request(i % people)
-                i += clients
-                started = time.perf_counter()
-                conn.request("POST", "/slack/commands", body, headers)
-                response = conn.getresponse()
-                answer = response.read()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status} from port {port}: {answer[:300]!r}")
-                if response.will_close:
-                    conn.close()
-            results[n] = latencies
-        except BaseException as exc:  # handed to the main thread
-            stop.set()
-            results[n] = exc
-        finally:
-            conn.close()
+    def request_for(n: int, i: int) -> load.Request:
+        return ("/slack/commands", *signed_request((n + i * clients) % people))
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies: list[float] = []
-    for n, result in enumerate(results):
-        if isinstance(result, BaseException):
-            raise RuntimeError(f"client {n}: {result}") from result
-        latencies += result
+    elapsed, runs = load.drive(port, clients, seconds, request_for, timeout=30)
+    latencies = [latency for run in runs for latency in run.latencies]
     return elapsed, len(latencies), latencies
 
 
 def cpu_seconds(server: Server) -> tuple[float, float]:
     """(CPU seconds used so far by the server's gunicorn workers, by its PostgreSQL backends); (0, 0) unknown."""
-    snapshot = server.cpu_snapshot()
-    if snapshot is None:  # no backends (the floor has no database), or no /proc
-        try:
-            children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        except OSError:
-            return 0.0, 0.0
-        return sum(_cpu_of(int(pid)) for pid in children), 0.0
-    return (
-        sum(v for (kind, _), v in snapshot.items() if kind == "gunicorn"),
-        sum(v for (kind, _), v in snapshot.items() if kind == "postgres"),
-    )
+    return load.cpu_used({}, server.cpu_snapshot()) or (0.0, 0.0)
 
 
 def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    return percentile(values, 0.99)
 
 
-def set_up(people: int) -> None:
-    """Empty the database; a team, ``people`` members with Slack ids, and one incident each."""
+def set_up(people: int, *, floor_records: bool) -> None:
+    """Empty the database; a team, ``people`` members with Slack ids, and one incident each; the floor's table."""
     from django.utils import timezone
 
     from incidents.models import Incident
     from ownership.models import Membership, Team, User
 
     common.reset_database()
+    drop_floor_table()
+    if floor_records:
+        from django.db import connection
+
+        from bench.slack_floor import CREATE_TABLE
+
+        with connection.cursor() as cursor:
+            cursor.execute(CREATE_TABLE)
     team = Team.objects.create(name="Bench", slug="bench")
     users = User.objects.bulk_create(
         User(username=f"p{n}", email=f"p{n}@bench.test", slack_user_id=f"U0BENCH{n:04d}") for n in range(people)
@@ -196,6 +163,25 @@ def set_up(people: int) -> None:
         Incident(title=f"Bench incident {n}", severity=3, started_at=now, detected_at=now, owning_team=team)
         for n in range(people)
     )
+
+
+def floor_rows() -> int:
+    from django.db import connection
+
+    from bench.slack_floor import TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {TABLE}")
+        return cursor.fetchone()[0]
+
+
+def drop_floor_table() -> None:
+    from django.db import connection
+
+    from bench.slack_floor import TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
 
 def main() -> None:
@@ -212,10 +198,11 @@ def main() -> None:
     queued_before = broker.llen(QUEUE)
     people = common.scaled(args.people, args.scale)
     print(f"bench/slack.py: database {dbname}; {common.server_settings()}; {common.load_average()}", flush=True)
-    set_up(people)
+    set_up(people, floor_records=args.floor_records)
     print(
         f"  {people} people, {args.clients} client threads, gunicorn {args.workers} {args.worker_class} workers "
-        f"x {args.threads} threads per server, broker {BROKER}",
+        f"x {args.threads} threads per server, broker {BROKER}; the floor "
+        + ("records each command (one durable INSERT)" if args.floor_records else "writes nothing"),
         flush=True,
     )
     servers: list[Server] = []
@@ -229,11 +216,12 @@ def main() -> None:
     logdir = Path(tempfile.mkdtemp(prefix="sredesk-bench-slack-"))
     os.environ["SLACK_SIGNING_SECRET"] = SECRET
     os.environ["GUNICORN_CMD_ARGS"] = f"--threads {args.threads}"  # both servers, as the Procfile's config
-    answered = 0
+    answered = floor_answered = 0
     try:
         os.environ["CELERY_BROKER_URL"] = BROKER
         product = Server("sredesk", "sredesk.wsgi:application", "sredesk.settings", args, logdir)
         os.environ["CELERY_BROKER_URL"] = "memory://"
+        os.environ["SLACK_FLOOR_RECORDS"] = "1" if args.floor_records else ""
         servers.append(product)
         floor = Server("floor", "bench.slack_floor:application", "bench.slack_floor", args, logdir)
         servers.append(floor)
@@ -243,6 +231,7 @@ def main() -> None:
         for side in SIDES:  # warm-up, untimed: imports, connections, prepared statements
             _, count, _ = drive(ports[side], args.clients, people, 2.0)
             answered += count if side == "sredesk" else 0
+            floor_answered += count if side == "floor" else 0
         rates: dict[str, list[float]] = {side: [] for side in SIDES}
         latencies: dict[str, list[float]] = {side: [] for side in SIDES}
         for i in range(args.repeat):
@@ -251,6 +240,7 @@ def main() -> None:
                 elapsed, count, times = drive(ports[side], args.clients, people, args.seconds)
                 after = cpu_seconds(servers[SIDES.index(side)])
                 answered += count if side == "sredesk" else 0
+                floor_answered += count if side == "floor" else 0
                 rates[side].append(count / elapsed)
                 latencies[side] += times
                 web, database = ((a - b) * 1000 / max(count, 1) for a, b in zip(after, before, strict=True))
@@ -267,6 +257,11 @@ def main() -> None:
         print(f"  sredesk answered {answered} commands: {recorded} recorded, {published} tasks published", flush=True)
         if recorded != answered or published != answered:
             raise RuntimeError("every answered command must be recorded once and published once")
+        if args.floor_records:
+            floor_recorded = floor_rows()
+            print(f"  floor answered {floor_answered} commands: {floor_recorded} recorded", flush=True)
+            if floor_recorded != floor_answered:
+                raise RuntimeError("the floor must record every command it answered")
     except BaseException:
         for server in servers:
             print(f"--- {server.label} log ({server.log_path}) ---\n{server.log_tail()}", file=sys.stderr)
@@ -278,6 +273,7 @@ def main() -> None:
             broker.ltrim(QUEUE, added, -1)  # the newest `added` messages (LPUSHed at the head) are this run's
         if not args.keep_data:
             common.reset_database()
+            drop_floor_table()
 
     figure, ceiling = common.median(rates["sredesk"]), common.median(rates["floor"])
     print(

@@ -5,11 +5,15 @@ import json
 
 import pytest
 import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from slackapp import ledger
 from slackapp.models import InboundRequest
 from slackapp.tasks import inbound_handle_task
 from sredesk.celery import app
+
+from .signing import signed_command
 
 
 def test_record_once_inserts_once_per_natural_key(db):
@@ -20,6 +24,24 @@ def test_record_once_inserts_once_per_natural_key(db):
     row = InboundRequest.objects.get(pk=first)
     assert again is None and other_kind not in (None, first)
     assert (row.payload, row.retry_num, row.status, row.error) == ({"a": "ü"}, 0, "queued", "")
+
+
+def test_a_signed_command_costs_the_door_one_statement_and_its_redelivery_one_too(slack_app, client):
+    """What Slack waits for is one INSERT ... ON CONFLICT DO NOTHING: no lookup before it, no savepoint around it
+    (bench/slack.py times this door); the delivery of the same command again is that same one statement, and the
+    unique constraint alone keeps it to one row."""
+    kwargs = signed_command("ack INC-1", trigger_id="1111.2222.abc")
+    answers, statements = [], []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:  # on_commit (the publish) is not run in a test's atomic
+            answers.append(client.post("/slack/commands", **kwargs))
+        statements.append([q["sql"] for q in queries.captured_queries])
+
+    assert [a.json()["text"] for a in answers] == ["Working on it…"] * 2
+    for sql in statements:
+        assert len(sql) == 1, sql
+        assert sql[0].startswith('INSERT INTO "slackapp_inboundrequest"') and "ON CONFLICT" in sql[0]
+    assert InboundRequest.objects.filter(kind="command", name="ack").count() == 1
 
 
 def _decoded(raw: bytes) -> dict:
@@ -54,6 +76,21 @@ def test_publish_sends_the_message_apply_async_sends(real_broker):
     assert set(by_id) == set(sent)
     assert _decoded(by_id[sent[0]]) == _decoded(by_id[sent[1]])
     assert json.loads(by_id[sent[1]])["properties"]["delivery_info"] == {"exchange": "", "routing_key": queue}
+
+
+def test_publish_goes_on_after_redis_dropped_its_connection(real_broker):
+    """Redis restarted, or closed an idle connection: the next command's task is still queued at once, not left
+    for the sweep a minute later."""
+    client, queue = real_broker
+    first = ledger.publish(inbound_handle_task, (42,))
+    ledger._local.redis.send_command("CLIENT", "ID")  # this thread's connection, the one the door publishes on
+    killed = client.client_kill_filter(_id=ledger._local.redis.read_response())  # no other client of the server
+    second = ledger.publish(inbound_handle_task, (43,))
+
+    ids = {json.loads(raw)["headers"]["id"]: raw for raw in client.lrange(queue, 0, 50)}
+    for task_id in (first, second):
+        client.lrem(queue, 1, ids.get(task_id, b""))
+    assert killed == 1 and {first, second} <= set(ids)
 
 
 def test_the_sweep_requeues_lost_requests_fails_expired_ones_and_purges_old_rows(db):
