@@ -27,7 +27,8 @@ def test_incident_search_by_public_id_and_computed_durations(operator_client):
 def test_admin_acknowledge_action_is_idempotent_and_says_so(operator_client):
     incident = IncidentFactory()
     url = changelist(Incident)
-    first = operator_client.post(url, {"action": "acknowledge_selected", "_selected_action": [incident.pk]}, follow=True)
+    selected = {"action": "acknowledge_selected", "_selected_action": [incident.pk]}
+    first = operator_client.post(url, selected, follow=True)
     assert "Acknowledge: 1 incident." in first.content.decode()
     response = operator_client.post(
         url, {"action": "acknowledge_selected", "_selected_action": [incident.pk]}, follow=True
