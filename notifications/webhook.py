@@ -2,9 +2,12 @@
 
 **Where a URL may point** (``webhook_url_check``, run where a URL enters and again before every send, since
 a name's addresses can change): ``https://`` to a host whose every address is public (not private, loopback,
-link-local, reserved or multicast: a page must not become a request into sredesk's own network), or, when
+link-local, CGNAT, reserved or multicast, nor an IPv6 address carrying such an IPv4 one: IPv4-mapped or
+-compatible, SIIT, NAT64, 6to4; a page must not become a request into sredesk's own network), or, when
 ``SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK`` is on (the embedded default, tests), ``http://`` or ``https://`` to
-loopback only. No user:password in the URL; redirects are not followed.
+loopback only. No user:password in the URL; redirects are not followed. The request connects to the address
+the check before it resolved (``WebhookTarget``), never to a second answer of the name server (DNS rebinding);
+the host name still goes in the Host header, TLS's server name and the certificate check.
 
 **What is sent** (``WebhookBackend.send``): ``POST <url>`` with ``Content-Type: application/json`` and the body::
 
@@ -15,8 +18,8 @@ loopback only. No user:password in the URL; redirects are not followed.
 signed as ``notifications.signing`` documents (``X-Sredesk-Signature``; ``X-Sredesk-Delivery`` repeats
 ``delivery``, the same on every retry, so a receiver can drop a repeat). The body is at most
 ``SREDESK_PAGE_WEBHOOK_MAX_BYTES`` (a longer ``text`` is cut and says so); the call waits at most
-``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` to connect and between bytes of the answer; at most 2 KiB of the
-answer is read.
+``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` in all, however the receiver paces its answer (then it is retried);
+at most 2 KiB of the answer is read.
 
 **Answers**: 2xx is delivered; 429 waits its ``Retry-After``; 408, 425, 5xx, a timeout or a network error are
 retried by the delivery ledger (backoff, ``SREDESK_NOTIFY_MAX_ATTEMPTS``); any other answer (3xx, 4xx) is a
@@ -26,13 +29,17 @@ owner's profile (``page_webhook_deliveries``).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
+import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 from django.conf import settings
 from django.utils import timezone
 
@@ -48,25 +55,62 @@ RETRIED_STATUSES = frozenset({408, 425, 429})
 TRUNCATED = "\n… (truncated: see sredesk for the rest)"
 
 
-def _host_addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """Every address ``host`` resolves to (an IP literal: itself); OSError when it does not resolve."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (IPv4-compatible, SIIT, NAT64's well-known
+# prefix: RFC 4291, RFC 2765, RFC 6052): a request there can reach that IPv4 address, so it is checked as well.
+_IPV4_IN_LAST_32_BITS = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+# NAT64 local-use prefix (RFC 8215): translated inside the operator's own network, never public.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A URL pages may go to, and the address it was checked at: the request connects there (``address``) and
+    nowhere else, so a name that answers differently a moment later (DNS rebinding) changes nothing."""
+
+    url: str
+    host: str
+    address: Address
+
+
+def _host_addresses(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal: itself), an IPv4-mapped IPv6 address as its IPv4 one;
+    OSError when it does not resolve."""
     try:
-        return [ipaddress.ip_address(host.strip("[]"))]
+        found = [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
-        pass
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = []
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        addresses.append(mapped or address)
-    return addresses
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        found = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    return [getattr(address, "ipv4_mapped", None) or address for address in found]
+
+
+def _inside(address: Address) -> bool:
+    """Whether ``address`` is not a public one (private, loopback, link-local, CGNAT, reserved, multicast), or
+    is an IPv6 address that carries such an IPv4 one (IPv4-compatible, SIIT, NAT64, 6to4) or is local NAT64."""
+    if not address.is_global or address.is_multicast:
+        return True
+    if address.version == 4:
+        return False
+    if address in _LOCAL_NAT64:
+        return True
+    if address.sixtofour is not None and _inside(address.sixtofour):
+        return True
+    embedded = next((n for n in _IPV4_IN_LAST_32_BITS if address in n), None)
+    return embedded is not None and _inside(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
 
 
 def webhook_url_check(url: str, *, field: str = "url") -> str:
-    """``url`` stripped, if pages may be POSTed to it (see the module docstring); :class:`InputError` else.
+    """``url`` stripped, if pages may be POSTed to it (see the module docstring); :class:`InputError` else."""
+    return webhook_target(url, field=field).url
 
-    Resolves the host name (a name that does not resolve is refused: a page sent there would be lost).
+
+def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
+    """``url`` (stripped) and the address to connect to, if pages may be POSTed to it (see the module
+    docstring); :class:`InputError` naming ``field`` else.
+
+    Resolves the host name once (a name that does not resolve is refused: a page sent there would be lost);
+    every address it gives must be allowed, and the request connects to the first (``WebhookTarget.address``).
     """
     if not isinstance(url, str):
         raise InputError(field, "Give an https:// URL.")
@@ -86,16 +130,18 @@ def webhook_url_check(url: str, *, field: str = "url") -> str:
         raise InputError(field, "Give an https:// URL (http:// only to this machine, for tests and development).")
     try:
         addresses = _host_addresses(parts.hostname, port)
-    except OSError:
+    except (OSError, UnicodeError):
         raise InputError(field, f"The host name {parts.hostname} does not resolve.") from None
     for address in addresses:
         if address.is_loopback and allow_loopback:
             continue
-        if address.is_loopback or not address.is_global or address.is_multicast:
+        if _inside(address):
             raise InputError(
                 field, f"{parts.hostname} points to {address}, a private or local address: give a public one."
             )
-    return url
+    if not addresses:
+        raise InputError(field, f"The host name {parts.hostname} does not resolve.")
+    return WebhookTarget(url=url, host=parts.hostname, address=addresses[0])
 
 
 def _loopback_name(host: str) -> bool:
@@ -139,21 +185,94 @@ def _answer_start(response: requests.Response) -> str:
     return " ".join(start.decode("utf-8", "replace").split())[:300]
 
 
+class _Deadline:
+    """Ends one exchange ``seconds`` after it starts, however the receiver paces it: the sockets it watches are
+    shut down then (a receiver that sends one byte a second never trips a per-read timeout). ``fired`` says
+    whether it did. Context manager: the timer runs inside the ``with``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._watched: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock``'s connection down at the deadline (a duplicate of its descriptor is kept: TLS takes over
+        the original object; shutting either down ends the one connection)."""
+        with self._lock:
+            self._watched.append(sock.dup())
+            if self.fired:
+                self._shutdown(self._watched[-1])
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # closed already: nothing left to end
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._watched:
+                self._shutdown(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._watched:
+                sock.close()
+            self._watched.clear()
+
+
+class _PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Connects to ``address`` (the checked one) whatever the URL's host name resolves to now, keeping the name
+    for the Host header, TLS's server name and the certificate check; hands each socket to ``deadline``.
+    One adapter per send: its connection pools hold connections to that address only."""
+
+    def __init__(self, address: Address, deadline: _Deadline) -> None:
+        self._address, self._deadline = str(address), deadline
+        super().__init__(max_retries=0)
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+        address, deadline = self._address, self._deadline
+
+        class PinnedConnection(pool.ConnectionCls):
+            def _new_conn(self) -> socket.socket:
+                name, self._dns_host = self._dns_host, address  # only the dialled address: .host stays the name
+                try:
+                    sock = super()._new_conn()
+                finally:
+                    self._dns_host = name
+                deadline.watch(sock)
+                return sock
+
+        pool.ConnectionCls = PinnedConnection
+        return pool
+
+
 class WebhookBackend:
     """Sends a message to the ``PageWebhook`` its address (``webhook:<id>``) names."""
 
-    def __init__(self) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy from the environment: the address checked is the one reached
-
     def send(self, message: Message) -> str:
-        """POST ``message`` signed to its webhook; returns ``HTTP <status>``. Raises the three notify errors."""
+        """POST ``message`` signed to its webhook; returns ``HTTP <status>``. Raises the three notify errors.
+
+        The URL is checked again and the request connects to the address that check resolved; the whole
+        exchange (connect, send, status, the start of a refusal's body) ends after
+        ``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` (a transient error: the ledger retries), so one send never
+        outlasts ``SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS`` and is never sent twice for being slow.
+        """
         kind, _, pk = message.address.partition(":")
         hook = PageWebhook.objects.filter(pk=int(pk)).first() if kind == "webhook" and pk.isdigit() else None
         if hook is None:
             raise NotifyPermanentError(f"no webhook {message.address}: it was removed")
         try:
-            url = webhook_url_check(hook.url)
+            target = webhook_target(hook.url)
         except InputError as exc:
             if "does not resolve" in exc.message:
                 raise NotifyTransientError(exc.message) from exc
@@ -168,8 +287,21 @@ class WebhookBackend:
             DELIVERY_HEADER: message.dedup_key,
         }
         timeout = settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS
+        with _Deadline(timeout) as deadline, requests.Session() as session:
+            session.trust_env = False  # no proxy from the environment: the address checked is the one reached
+            session.mount("http://", _PinnedAdapter(target.address, deadline))
+            session.mount("https://", _PinnedAdapter(target.address, deadline))
+            try:
+                return self._post(session, target.url, body, headers, timeout)
+            except NotifyTransientError as exc:
+                if deadline.fired:
+                    raise NotifyTransientError(f"webhook unreachable: took longer than {timeout:g} s") from exc
+                raise
+
+    @staticmethod
+    def _post(session: requests.Session, url: str, body: bytes, headers: dict[str, str], timeout: float) -> str:
         try:
-            response = self.session.post(
+            response = session.post(
                 url, data=body, headers=headers, timeout=(min(5.0, timeout), timeout), allow_redirects=False,
                 stream=True,
             )  # fmt: skip

@@ -1,0 +1,90 @@
+"""A hostile receiver or a hostile network against the page webhook: the page goes to the address that was
+checked (no second look-up a rebinding name could answer differently), addresses that carry a private IPv4
+inside an IPv6 one are refused, and a receiver that answers one byte at a time cannot hold a worker past the
+timeout (after which the ledger would send the page again)."""
+
+import socket
+
+import pytest
+
+from notifications.models import Notification, PageWebhook
+from notifications.page_webhooks import page_webhook_set
+from notifications.services import notify
+from sredesk.inputs import InputError
+from tests.factories import UserFactory
+from tests.fakewebhook import FakeWebhookReceiver
+from tests.notifications.test_page_webhook import receiver, send, webhook_rows  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+Status = Notification.Status
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """A name server that answers ``localhost`` with 127.0.0.1 once, then with 127.0.0.2 (a rebinding attack:
+    a short TTL and another answer by the time the request connects). Every other name as the system does."""
+    real = socket.getaddrinfo
+    answers = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "localhost":
+            return real(host, port, *args, **kwargs)
+        answers.append("127.0.0.1" if not answers else "127.0.0.2")
+        return real(answers[-1], port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+def test_the_page_goes_to_the_address_that_was_checked_not_to_a_second_answer(receiver, rebinding_dns):  # noqa: F811
+    person = UserFactory()
+    with FakeWebhookReceiver(host="127.0.0.2", port=receiver.port) as inside:
+        hook, secret = page_webhook_set(actor=person, url=f"http://localhost:{receiver.port}/hook", user=person)
+        notify(key="page:r", topic="INC-1", subject="Page", text="down", slack=[], outbox=[], webhook=[hook.address])
+        rebinding_dns.clear()  # the check before the send asks again: its answer is the one to connect to
+
+        assert send(webhook_rows()[0]) == "sent"
+        assert inside.requests == []
+    [request] = receiver.requests
+    assert request.headers["host"] == f"localhost:{receiver.port}" and request.signed_with(secret)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::7f00:1]/hook",  # IPv4-compatible 127.0.0.1
+        "https://[::a9fe:a9fe]/latest/meta-data",  # IPv4-compatible 169.254.169.254
+        "https://[::ffff:0:a00:1]/hook",  # SIIT-translated 10.0.0.1
+        "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 169.254.169.254
+        "https://[64:ff9b:1::a00:1]/hook",  # local-use NAT64 prefix
+        "https://[2002:a00:1::1]/hook",  # 6to4 of 10.0.0.1
+        "https://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
+        "https://2130706433/hook",  # 127.0.0.1 in decimal
+        "https://0x7f.1/hook",  # in hex, two parts
+        "https://0177.0.0.1/hook",  # in octal
+        "https://localhost./hook",  # trailing dot (here it does not resolve: refused for that)
+        "https://0/hook",  # 0.0.0.0
+        "https://[::]/hook",
+        "https://100.64.0.1/hook",  # CGNAT
+    ],
+)
+def test_an_inside_address_in_any_spelling_is_refused(settings, url):
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = False
+    person = UserFactory()
+    with pytest.raises(InputError) as refused:
+        page_webhook_set(actor=person, url=url, user=person)
+    assert refused.value.field == "url"
+    assert "private or local" in refused.value.message or "does not resolve" in refused.value.message
+    assert not PageWebhook.objects.exists()
+
+
+def test_an_answer_dripped_one_byte_at_a_time_ends_at_the_timeout_and_is_retried(receiver):  # noqa: F811
+    person = UserFactory()
+    hook, _ = page_webhook_set(actor=person, url=receiver.url, user=person)
+    notify(key="page:d", topic="INC-2", subject="Page", text="down", slack=[], outbox=[], webhook=[hook.address])
+    receiver.reply_next(200, "ok", drip=0.1)  # about 45 bytes: 4.5 s, each byte well within the 1 s timeout
+
+    with pytest.raises(Exception, match="longer than"):
+        send(webhook_rows()[0])
+    row = webhook_rows()[0]
+    assert row.status == Status.PENDING and "longer than 1" in row.last_error
