@@ -31,6 +31,7 @@ from .services import TEST_PAGE_PREFIX, notify
 
 Channel = Notification.Channel
 MAX_DELAY_MINUTES = 1440
+TEST_PAGE_INTERVAL = dt.timedelta(seconds=60)  # at most one test page per person in this time
 
 
 @dataclass(frozen=True)
@@ -129,16 +130,23 @@ def page_routes(plan: PagePlan) -> list[tuple[str, str, float]]:
 def page_test_send(*, actor: User | None, person: User, now: dt.datetime | None = None) -> PagePlan:
     """Page ``person`` alone, through their contact rules, marked as a test (webhook JSON ``"test": true``).
 
-    Once per person per minute (the key holds the minute: a double click sends one). Returns the plan used.
+    At most once per person per ``TEST_PAGE_INTERVAL`` (60 s) counted from their last test page: a double
+    click, or two requests at once, send one (the person's row is locked while the last one is looked up and
+    the new one planned). Returns the plan (used, or the one a page would use when none was sent).
     """
     require_write(actor, ContactRule(user=person))
     now = now or timezone.now()
     plan = page_channels(person)
     when = ", ".join(f"{r.channel} at {r.delay_minutes} min" for r in plan.routes)
-    notify(
-        key=f"{TEST_PAGE_PREFIX}{person.pk}:{now:%Y%m%dT%H%M}", topic="test page",
-        subject=f"Test page for {person} (nothing is wrong)",
-        text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
-        url="", slack=[], outbox=[], routes=page_routes(plan),
-    )  # fmt: skip
+    prefix = f"{TEST_PAGE_PREFIX}{person.pk}:"
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=person.pk).first()  # two clicks at once: one after the other
+        recent = Notification.objects.filter(dedup_key__startswith=prefix, created_at__gt=now - TEST_PAGE_INTERVAL)
+        if not recent.exists():
+            notify(
+                key=f"{prefix}{now:%Y%m%dT%H%M%S}", topic="test page",
+                subject=f"Test page for {person} (nothing is wrong)",
+                text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
+                url="", slack=[], outbox=[], routes=page_routes(plan),
+            )  # fmt: skip
     return plan
