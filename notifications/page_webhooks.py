@@ -42,7 +42,9 @@ def page_webhook_set(*, actor: User | None, url: str, user: User | None = None, 
     url = webhook_url_check(url)
     with transaction.atomic():
         owner = {"user": user} if user is not None else {"team": team}
-        hook = PageWebhook.objects.select_for_update().filter(**owner).first()
+        # The owner's row, locked: two requests at once make one webhook (the second finds it, and moves it).
+        (User if user is not None else Team).objects.select_for_update().filter(pk=(user or team).pk).first()
+        hook = PageWebhook.objects.filter(**owner).first()
         if hook is not None:
             if hook.url != url:
                 hook.url = url
