@@ -115,6 +115,8 @@ def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
     if not isinstance(url, str):
         raise InputError(field, "Give an https:// URL.")
     url = check_text(url.strip(), field=field, max_length=PageWebhook._meta.get_field("url").max_length)
+    if any(ch <= " " or ch == "\x7f" for ch in url):  # urlsplit drops tabs and line breaks before it parses
+        raise InputError(field, "Take out the space or control character: write it %-encoded (%20) if it belongs.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)

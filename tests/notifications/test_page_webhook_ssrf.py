@@ -88,3 +88,31 @@ def test_an_answer_dripped_one_byte_at_a_time_ends_at_the_timeout_and_is_retried
         send(webhook_rows()[0])
     row = webhook_rows()[0]
     assert row.status == Status.PENDING and "longer than 1" in row.last_error
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/x\r\nX-Evil: 1", "http://127.0.0.1/x\ty", "http://127.0.0.1/a b", "http://127.0.0.1/\x7f"]
+)
+def test_a_url_with_spaces_or_control_characters_is_refused_not_stored_as_given(settings, url):
+    """``urlsplit`` drops tabs and line breaks before it looks, so the URL checked was not the one stored."""
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = True
+    person = UserFactory()
+    with pytest.raises(InputError) as refused:
+        page_webhook_set(actor=person, url=url, user=person)
+    assert refused.value.field == "url" and "space or control character" in refused.value.message
+    assert not PageWebhook.objects.exists()
+
+
+def test_the_admin_names_a_url_pages_may_not_go_to_on_its_field(client, settings):
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = False
+    staff, person = UserFactory(is_staff=True, is_superuser=True), UserFactory()
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = True
+    hook, _ = page_webhook_set(actor=person, url="http://127.0.0.1:9/hook", user=person)
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = False
+    client.force_login(staff)
+
+    answer = client.post(f"/admin/notifications/pagewebhook/{hook.pk}/change/", {"url": "https://10.0.0.1/x"})
+
+    assert answer.status_code == 200 and "private or local address" in answer.content.decode()
+    hook.refresh_from_db()
+    assert hook.url == "http://127.0.0.1:9/hook"
