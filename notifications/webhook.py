@@ -16,7 +16,7 @@ the host name still goes in the Host header, TLS's server name and the certifica
      "sent_at": "2026-12-05T03:00:00Z"}
 
 signed as ``notifications.signing`` documents (``X-Sredesk-Signature``; ``X-Sredesk-Delivery`` repeats
-``delivery``, the same on every retry, so a receiver can drop a repeat). The body is at most
+``delivery``, the same on every retry; a receiver drops a repeat by the signed body's ``delivery``). The body is at most
 ``SREDESK_PAGE_WEBHOOK_MAX_BYTES`` (a longer ``text`` is cut and says so); the call waits at most
 ``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` in all, however the receiver paces its answer (then it is retried);
 at most 2 KiB of the answer is read.

@@ -28,8 +28,12 @@ def snapshot(person) -> tuple:
     hooks = list(PageWebhook.objects.values_list("url", "secret_encrypted", "rotated_at"))
     rules = list(ContactRule.objects.values_list("channel", "delay_minutes"))
     person.refresh_from_db()
-    return hooks, rules, Notification.objects.count(), person.slack_user_id, list(
-        SlackLinkToken.objects.values_list("used_at", flat=True)
+    return (
+        hooks,
+        rules,
+        Notification.objects.count(),
+        person.slack_user_id,
+        list(SlackLinkToken.objects.values_list("used_at", flat=True)),
     )
 
 
