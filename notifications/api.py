@@ -23,7 +23,13 @@ from sredesk.api.viewsets import BaseViewSet
 
 from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
 from .models import ContactRule, Notification, PageWebhook
-from .page_webhooks import page_webhook_delete, page_webhook_deliveries, page_webhook_rotate, page_webhook_set
+from .page_webhooks import (
+    page_webhook_delete,
+    page_webhook_deliveries,
+    page_webhook_rotate,
+    page_webhook_set,
+    secret_answer,
+)
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -115,7 +121,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
         )
         if secret is None:
             return Response(PageWebhookSerializer(hook).data)
-        return Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=status.HTTP_201_CREATED)
+        return secret_answer(Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=201))
 
     @extend_schema(request=PageWebhookUpdateInput, responses=PageWebhookSerializer)
     def partial_update(self, request, pk=None):
@@ -136,7 +142,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         """A new signing secret, shown once; the old one keeps signing beside it for the grace period."""
-        return Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())})
+        return secret_answer(Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())}))
 
 
 class RouteSerializer(serializers.Serializer):

@@ -13,7 +13,9 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponseBase
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from ownership.models import Team, User
 from ownership.permissions import require_write
@@ -88,6 +90,12 @@ def page_webhook_secrets(webhook: PageWebhook, *, now: dt.datetime | None = None
     if webhook.previous_secret_encrypted and webhook.previous_valid_until and webhook.previous_valid_until > now:
         out.append(secret_decrypt(webhook.previous_secret_encrypted))
     return out
+
+
+def secret_answer(response: HttpResponseBase) -> HttpResponseBase:
+    """``response``, which shows a signing secret, marked for no browser or proxy to keep (``no-store``)."""
+    add_never_cache_headers(response)
+    return response
 
 
 def page_webhook_of(person: User) -> PageWebhook | None:
