@@ -21,7 +21,7 @@ from sredesk.api import filters as f
 from sredesk.api.fields import RefField, StrictInputSerializer
 from sredesk.api.viewsets import BaseViewSet
 
-from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
+from .contact import MAX_DELAY_MINUTES, contact_rules_count_check, contact_rules_set, page_channels, page_test_send
 from .models import ContactRule, Notification, PageWebhook
 from .page_webhooks import (
     page_webhook_delete,
@@ -166,8 +166,16 @@ class ContactRulesSerializer(serializers.Serializer):
     gaps = serializers.ListField(child=serializers.CharField())
 
 
+class RulesField(serializers.ListField):
+    """A list of contact rules whose length is checked before its items (``contact_rules_count_check``)."""
+
+    def to_internal_value(self, data):
+        contact_rules_count_check(data)
+        return super().to_internal_value(data)
+
+
 class ContactRulesInput(StrictInputSerializer):
-    rules = serializers.ListField(
+    rules = RulesField(
         child=serializers.DictField(), allow_empty=True,
         help_text='e.g. [{"channel": "slack", "delay_minutes": 0}, {"channel": "webhook", "delay_minutes": 10}]; '
         "[]: the defaults.",

@@ -92,16 +92,25 @@ def page_channels(person: User) -> PagePlan:
     return PagePlan((outbox, *defaults), False, tuple(gaps))
 
 
+def contact_rules_count_check(rules: object) -> None:
+    """Raise InputError (field ``rules``) unless ``rules`` is a list of at most one rule per channel: checked
+    before any item is looked at, so a list of a million costs nothing."""
+    if not isinstance(rules, list):
+        raise InputError("rules", "Give a list of {channel, delay_minutes}.")
+    if len(rules) > len(ContactRule.PageChannel.values):
+        raise InputError("rules", f"At most {len(ContactRule.PageChannel.values)} rules: one per channel.")
+
+
 def contact_rules_set(*, actor: User | None, person: User, rules: list) -> list[ContactRule]:
     """Replace ``person``'s contact rules with ``rules``: a list of ``{"channel": ..., "delay_minutes": ...}``.
 
-    Channels: ``slack``, ``email``, ``webhook``, each at most once; delays 0 to 1440 minutes (strict integers).
+    Channels: ``slack``, ``email``, ``webhook``, each at most once (``contact_rules_count_check``); delays 0 to
+    1440 minutes (strict integers).
     An empty list goes back to the defaults. Raises InputError naming ``rules.<i>.<field>`` (nothing stored),
     PermissionDenied unless ``actor`` is the person or staff.
     """
     require_write(actor, ContactRule(user=person))
-    if not isinstance(rules, list):
-        raise InputError("rules", "Give a list of {channel, delay_minutes}.")
+    contact_rules_count_check(rules)
     clean: dict[str, int] = {}
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or set(rule) - {"channel", "delay_minutes"}:

@@ -1,6 +1,6 @@
-"""A hostile page in another tab against the forms and API calls that change how pages reach a person: each
-POST from a signed-in browser without the CSRF token is refused (403) and changes nothing. (The suite's
-clients skip the check; this one enforces it, as a browser's session would.)"""
+"""Hostile requests against the doors that change how pages reach a person. A page in another tab: each POST
+from a signed-in browser without the CSRF token is refused (403) and changes nothing (the suite's clients skip
+the check; this one enforces it, as a browser's session would). A body as large as allowed: refused whole."""
 
 import pytest
 from django.test import Client
@@ -58,3 +58,16 @@ def test_forms_and_api_calls_without_the_csrf_token_are_refused_and_change_nothi
     }
     assert {door: answer.status_code for door, answer in answers.items()} == dict.fromkeys(answers, 403)
     assert snapshot(person) == before
+
+
+def test_a_list_of_a_million_contact_rules_is_refused_whole_naming_the_list(client):
+    """Three channels make three rules at most: a longer list is refused before its items are looked at (each
+    item checked cost seconds of a worker for one request within the body size limit)."""
+    client.force_login(UserFactory())
+    answer = client.put("/api/v1/me/contact-rules/", {"rules": [{}] * 600_000}, content_type="application/json")
+    assert answer.status_code == 400
+    assert (
+        list(answer.json()["error"]["fields"]) == ["rules"]
+        and "At most 3" in answer.json()["error"]["fields"]["rules"][0]
+    )
+    assert not ContactRule.objects.exists()
