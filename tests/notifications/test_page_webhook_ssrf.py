@@ -66,6 +66,7 @@ def test_the_page_goes_to_the_address_that_was_checked_not_to_a_second_answer(re
         "https://0/hook",  # 0.0.0.0
         "https://[::]/hook",
         "https://100.64.0.1/hook",  # CGNAT
+        "https://" + "ä" * 70 + ".example/hook",  # an IDNA label too long to encode (was a UnicodeError: a 500)
     ],
 )
 def test_an_inside_address_in_any_spelling_is_refused(settings, url):
