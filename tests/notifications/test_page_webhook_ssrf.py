@@ -6,6 +6,7 @@ timeout (after which the ledger would send the page again)."""
 import socket
 
 import pytest
+from django.utils import timezone
 
 from notifications.models import Notification, PageWebhook
 from notifications.page_webhooks import page_webhook_set
@@ -117,3 +118,21 @@ def test_the_admin_names_a_url_pages_may_not_go_to_on_its_field(client, settings
     assert answer.status_code == 200 and "private or local address" in answer.content.decode()
     hook.refresh_from_db()
     assert hook.url == "http://127.0.0.1:9/hook"
+
+
+@pytest.mark.parametrize("retry_after", ["1e308", "inf", "nan", "-inf", "99999999999"])
+def test_a_hostile_retry_after_waits_at_most_a_day_and_the_page_stays_pending(receiver, retry_after):  # noqa: F811
+    """A 429 whose Retry-After is no finite number of seconds (or years of them) made the ledger raise
+    (timedelta overflow) and leave the row claimed for the sweep to retry forever."""
+    person = UserFactory()
+    hook, _ = page_webhook_set(actor=person, url=receiver.url, user=person)
+    notify(key="page:h", topic="INC-3", subject="Page", text="down", slack=[], outbox=[], webhook=[hook.address])
+    receiver.reply_next(429, "slow down", {"Retry-After": retry_after})
+
+    try:
+        send(webhook_rows()[0])  # held back in the database ("deferred"), or raised for the broker to retry
+    except Exception as exc:
+        assert "webhook answered 429" in str(exc)
+    row = webhook_rows()[0]
+    assert row.status == Status.PENDING and "webhook answered 429" in row.last_error
+    assert -2 <= (row.not_before - timezone.now()).total_seconds() <= 86400 + 2
