@@ -5,9 +5,10 @@ a name's addresses can change): ``https://`` to a host whose every address is pu
 link-local, CGNAT, reserved or multicast, nor an IPv6 address carrying such an IPv4 one: IPv4-mapped or
 -compatible, SIIT, NAT64, 6to4; a page must not become a request into sredesk's own network), or, when
 ``SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK`` is on (the embedded default, tests), ``http://`` or ``https://`` to
-loopback only. No user:password in the URL; redirects are not followed. The request connects to the address
-the check before it resolved (``WebhookTarget``), never to a second answer of the name server (DNS rebinding);
-the host name still goes in the Host header, TLS's server name and the certificate check.
+loopback only. No user:password in the URL; redirects are not followed. The request connects to the addresses
+the check just before it resolved (``WebhookTarget``; each in turn until one answers), never to a second answer
+of the name server (DNS rebinding); the name still goes in the Host header, TLS's server name and the
+certificate check.
 
 **What is sent** (``WebhookBackend.send``): ``POST <url>`` with ``Content-Type: application/json`` and the body::
 
@@ -42,6 +43,7 @@ import requests
 import requests.adapters
 from django.conf import settings
 from django.utils import timezone
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from sredesk.inputs import InputError, check_text
 
@@ -66,12 +68,13 @@ _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 @dataclass(frozen=True)
 class WebhookTarget:
-    """A URL pages may go to, and the address it was checked at: the request connects there (``address``) and
-    nowhere else, so a name that answers differently a moment later (DNS rebinding) changes nothing."""
+    """A URL pages may go to, and the addresses it was checked at: the request connects to these
+    (``addresses``, in the resolver's order, the next when one refuses) and nowhere else, so a name that
+    answers differently a moment later (DNS rebinding) changes nothing."""
 
     url: str
     host: str
-    address: Address
+    addresses: tuple[Address, ...]
 
 
 def _host_addresses(host: str, port: int) -> list[Address]:
@@ -110,7 +113,7 @@ def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
     docstring); :class:`InputError` naming ``field`` else.
 
     Resolves the host name once (a name that does not resolve is refused: a page sent there would be lost);
-    every address it gives must be allowed, and the request connects to the first (``WebhookTarget.address``).
+    every address it gives must be allowed, and the request connects to those (``WebhookTarget.addresses``).
     """
     if not isinstance(url, str):
         raise InputError(field, "Give an https:// URL.")
@@ -143,7 +146,7 @@ def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
             )
     if not addresses:
         raise InputError(field, f"The host name {parts.hostname} does not resolve.")
-    return WebhookTarget(url=url, host=parts.hostname, address=addresses[0])
+    return WebhookTarget(url=url, host=parts.hostname, addresses=tuple(addresses))
 
 
 def _loopback_name(host: str) -> bool:
@@ -232,25 +235,32 @@ class _Deadline:
 
 
 class _PinnedAdapter(requests.adapters.HTTPAdapter):
-    """Connects to ``address`` (the checked one) whatever the URL's host name resolves to now, keeping the name
-    for the Host header, TLS's server name and the certificate check; hands each socket to ``deadline``.
-    One adapter per send: its connection pools hold connections to that address only."""
+    """Connects to ``addresses`` (the checked ones, in turn until one answers) whatever the URL's host name
+    resolves to now, keeping the name for the Host header, TLS's server name and the certificate check; hands
+    each socket to ``deadline``. One adapter per send: its pools hold connections to those addresses only."""
 
-    def __init__(self, address: Address, deadline: _Deadline) -> None:
-        self._address, self._deadline = str(address), deadline
+    def __init__(self, addresses: tuple[Address, ...], deadline: _Deadline) -> None:
+        self._addresses, self._deadline = [str(a) for a in addresses], deadline
         super().__init__(max_retries=0)
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
-        address, deadline = self._address, self._deadline
+        addresses, deadline = self._addresses, self._deadline
 
         class PinnedConnection(pool.ConnectionCls):
             def _new_conn(self) -> socket.socket:
-                name, self._dns_host = self._dns_host, address  # only the dialled address: .host stays the name
-                try:
-                    sock = super()._new_conn()
-                finally:
-                    self._dns_host = name
+                name, refused = self._dns_host, None
+                for address in addresses:
+                    self._dns_host = address  # only the dialled address: .host stays the name
+                    try:
+                        sock = super()._new_conn()
+                        break
+                    except (NewConnectionError, ConnectTimeoutError) as exc:
+                        refused = exc
+                    finally:
+                        self._dns_host = name
+                else:
+                    raise refused or NewConnectionError(self, "no address to connect to")
                 deadline.watch(sock)
                 return sock
 
@@ -291,8 +301,8 @@ class WebhookBackend:
         timeout = settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS
         with _Deadline(timeout) as deadline, requests.Session() as session:
             session.trust_env = False  # no proxy from the environment: the address checked is the one reached
-            session.mount("http://", _PinnedAdapter(target.address, deadline))
-            session.mount("https://", _PinnedAdapter(target.address, deadline))
+            session.mount("http://", _PinnedAdapter(target.addresses, deadline))
+            session.mount("https://", _PinnedAdapter(target.addresses, deadline))
             try:
                 return self._post(session, target.url, body, headers, timeout)
             except NotifyTransientError as exc:

@@ -50,6 +50,25 @@ def test_the_page_goes_to_the_address_that_was_checked_not_to_a_second_answer(re
     assert request.headers["host"] == f"localhost:{receiver.port}" and request.signed_with(secret)
 
 
+def test_a_name_with_two_checked_addresses_is_reached_at_the_second_when_the_first_refuses(receiver, monkeypatch):  # noqa: F811
+    """Pinning must not cost a dual-stack receiver its pages: each checked address is tried in turn, as a
+    client that resolves for itself would."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "localhost":
+            return real(host, port, *args, **kwargs)
+        return real("127.0.0.3", port, *args, **kwargs) + real("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    person = UserFactory()
+    hook, _ = page_webhook_set(actor=person, url=f"http://localhost:{receiver.port}/hook", user=person)
+    notify(key="page:2a", topic="INC-1", subject="Page", text="down", slack=[], outbox=[], webhook=[hook.address])
+
+    assert send(webhook_rows()[0]) == "sent"
+    assert len(receiver.requests) == 1
+
+
 @pytest.mark.parametrize(
     "url",
     [
