@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from sredesk.admin import LinkFieldsMixin
+
 from .health import slack_health
 from .models import Notification, OutboxMessage, PageWebhook, SlackProblem
 
@@ -33,7 +35,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(LinkFieldsMixin, admin.ModelAdmin):
     change_list_template = "admin/change_list_help.html"
     list_display = ("created_at", "topic", "channel", "address", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "channel")
@@ -49,7 +51,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(PageWebhook)
-class PageWebhookAdmin(admin.ModelAdmin):
+class PageWebhookAdmin(LinkFieldsMixin, admin.ModelAdmin):
     """Page webhooks of people and teams. Made, moved, rotated on the owner's profile or ``/api/v1/page-webhooks/``
     (the secret is shown there once); here an operator can look, change the URL or remove one."""
 
