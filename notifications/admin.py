@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from sredesk.admin import LinkFieldsMixin
 from sredesk.inputs import InputError
 
 from .health import slack_health
@@ -36,7 +37,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(LinkFieldsMixin, admin.ModelAdmin):
     change_list_template = "admin/change_list_help.html"
     list_display = ("created_at", "topic", "channel", "address", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "channel")
@@ -68,7 +69,7 @@ class PageWebhookAdminForm(forms.ModelForm):
 
 
 @admin.register(PageWebhook)
-class PageWebhookAdmin(admin.ModelAdmin):
+class PageWebhookAdmin(LinkFieldsMixin, admin.ModelAdmin):
     """Page webhooks of people and teams. Made, moved, rotated on the owner's profile or ``/api/v1/page-webhooks/``
     (the secret is shown there once); here an operator can look, change the URL or remove one."""
 

@@ -28,6 +28,7 @@ from .page_webhooks import (
     page_webhook_deliveries,
     page_webhook_rotate,
     page_webhook_set,
+    page_webhooks_deliveries,
     secret_answer,
 )
 
@@ -38,6 +39,16 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "topic", "status", "attempts", "created_at", "sent_at", "last_error"]
+
+
+class PageWebhookListSerializer(serializers.ListSerializer):
+    """Many page webhooks: their latest deliveries are read in one query for all (``page_webhooks_deliveries``),
+    not one per webhook."""
+
+    def to_representation(self, data):
+        hooks = list(data.all() if hasattr(data, "all") else data)
+        self.deliveries = page_webhooks_deliveries(hooks)
+        return super().to_representation(hooks)
 
 
 class PageWebhookSerializer(serializers.ModelSerializer):
@@ -52,13 +63,16 @@ class PageWebhookSerializer(serializers.ModelSerializer):
         model = PageWebhook
         fields = ["id", "user", "team", "url", "created_at", "rotated_at", "previous_valid_until", "signing",
                   "deliveries"]  # fmt: skip
+        list_serializer_class = PageWebhookListSerializer
 
     def get_signing(self, hook) -> str:
         return "X-Sredesk-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '<t>.' + raw body>"
 
     @extend_schema_field(DeliverySerializer(many=True))
     def get_deliveries(self, hook) -> list[dict]:
-        return DeliverySerializer(page_webhook_deliveries(hook), many=True).data
+        listed = getattr(self.parent, "deliveries", None)  # read for the whole list at once
+        rows = listed[hook.pk] if listed is not None else page_webhook_deliveries(hook)
+        return DeliverySerializer(rows, many=True).data
 
 
 class CreatedSerializer(PageWebhookSerializer):

@@ -97,10 +97,3 @@ def shifts_of(user_id: int, *, start: dt.datetime, end: dt.datetime) -> list[tup
     mine = [(schedules[pk], s) for pk, final in schedules_final(ids, start=start, end=end).items()
             for s in final.shifts if s.user_id == user_id]  # fmt: skip
     return sorted(mine, key=lambda pair: (pair[1].start, pair[0].name))
-
-
-def gap_seconds_ahead(*, now: dt.datetime, ahead: dt.timedelta = dt.timedelta(days=14)) -> dict[str, float]:
-    """{schedule slug: seconds of [now, now + ahead) in which its final schedule names nobody}, every schedule."""
-    slugs = dict(Schedule.objects.values_list("pk", "slug"))
-    finals = schedules_final(slugs, start=now, end=now + ahead)
-    return {slugs[pk]: sum(s.seconds for s in final.gaps) for pk, final in finals.items()}

@@ -7,10 +7,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from incidents.models import Incident
+from incidents.selectors import incidents_needing_acknowledgement
 from incidents.services import incident_acknowledge
 from notifications.contact import contact_rules_set, page_channels, page_test_send
 from notifications.models import ContactRule, Notification, OutboxMessage
 from notifications.page_webhooks import page_webhook_set
+from notifications.services import notification_obsolete
 from notifications.tasks import notifications_requeue_stuck_task
 from oncall.escalation import escalations_plan
 from oncall.models import Page
@@ -85,6 +88,23 @@ def test_escalation_pages_each_channel_after_its_delay_and_stops_at_the_acknowle
     assert channels_on.requests == []  # acknowledged before its 10 minutes: nobody woken by the webhook
     webhook = Notification.objects.get(channel="webhook")
     assert webhook.status == Status.SKIPPED and "acknowledged" in webhook.last_error
+
+
+@pytest.mark.parametrize("status", Incident.Status.values)
+def test_a_page_not_sent_yet_goes_out_only_while_its_incident_needs_acknowledging(status):
+    """One rule for "still waiting for an acknowledgement" (``IncidentQuerySet.needing_acknowledgement``): the
+    dashboard's list and a delayed page's last check before sending agree on every status."""
+    incident, _, _ = world()
+    with time_machine.travel(T, tick=False):
+        escalations_plan(now=T)
+    times = {"acknowledged": ["acknowledged_at"], "mitigated": ["acknowledged_at", "mitigated_at"],
+             "resolved": ["acknowledged_at", "mitigated_at", "resolved_at"]}.get(status, [])  # fmt: skip
+    Incident.objects.filter(pk=incident.pk).update(status=status, **dict.fromkeys(times, T + MIN))
+    page = Notification.objects.filter(dedup_key__startswith="page:").first()
+    waiting = incidents_needing_acknowledgement().filter(pk=incident.pk).exists()
+
+    assert waiting == (status == Incident.Status.TRIGGERED)
+    assert notification_obsolete(page) == ("" if waiting else f"the incident is {status}: paging stopped")
 
 
 def test_a_rule_that_cannot_reach_says_why_and_if_none_can_the_defaults_page(channels_on):
