@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from sredesk.admin import LinkFieldsMixin
+from sredesk.forms import link_formfield
 from sredesk.inputs import InputError
 
 from .health import slack_health
@@ -58,6 +59,7 @@ class PageWebhookAdminForm(forms.ModelForm):
     class Meta:
         model = PageWebhook
         fields = ("url",)
+        formfield_callback = link_formfield  # https assumed, as every admin link field (sredesk.admin)
 
     def clean_url(self) -> str:
         from .webhook import webhook_url_check
