@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
 from sredesk.admin import LinkFieldsMixin
+from sredesk.forms import link_formfield
+from sredesk.inputs import InputError
 
 from .health import slack_health
 from .models import Notification, OutboxMessage, PageWebhook, SlackProblem
@@ -50,6 +53,23 @@ class NotificationAdmin(LinkFieldsMixin, admin.ModelAdmin):
         return super().changelist_view(request, {"changelist_help": ANNOUNCEMENT_HELP, **(extra_context or {})})
 
 
+class PageWebhookAdminForm(forms.ModelForm):
+    """The URL is checked as at every door (``webhook_url_check``): a refusal is shown on its field."""
+
+    class Meta:
+        model = PageWebhook
+        fields = ("url",)
+        formfield_callback = link_formfield  # https assumed, as every admin link field (sredesk.admin)
+
+    def clean_url(self) -> str:
+        from .webhook import webhook_url_check
+
+        try:
+            return webhook_url_check(self.cleaned_data["url"])
+        except InputError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(PageWebhook)
 class PageWebhookAdmin(LinkFieldsMixin, admin.ModelAdmin):
     """Page webhooks of people and teams. Made, moved, rotated on the owner's profile or ``/api/v1/page-webhooks/``
@@ -57,6 +77,7 @@ class PageWebhookAdmin(LinkFieldsMixin, admin.ModelAdmin):
 
     list_display = ("id", "user", "team", "url", "created_at", "rotated_at")
     search_fields = ("url", "user__username", "team__slug")
+    form = PageWebhookAdminForm
     readonly_fields = ("user", "team", "created_at", "rotated_at", "previous_valid_until")
     fields = ("user", "team", "url", "created_at", "rotated_at", "previous_valid_until")
 

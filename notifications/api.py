@@ -21,7 +21,7 @@ from sredesk.api import filters as f
 from sredesk.api.fields import RefField, StrictInputSerializer
 from sredesk.api.viewsets import BaseViewSet
 
-from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
+from .contact import MAX_DELAY_MINUTES, contact_rules_count_check, contact_rules_set, page_channels, page_test_send
 from .models import ContactRule, Notification, PageWebhook
 from .page_webhooks import (
     page_webhook_delete,
@@ -29,6 +29,7 @@ from .page_webhooks import (
     page_webhook_rotate,
     page_webhook_set,
     page_webhooks_deliveries,
+    secret_answer,
 )
 
 
@@ -134,7 +135,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
         )
         if secret is None:
             return Response(PageWebhookSerializer(hook).data)
-        return Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=status.HTTP_201_CREATED)
+        return secret_answer(Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=201))
 
     @extend_schema(request=PageWebhookUpdateInput, responses=PageWebhookSerializer)
     def partial_update(self, request, pk=None):
@@ -155,7 +156,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         """A new signing secret, shown once; the old one keeps signing beside it for the grace period."""
-        return Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())})
+        return secret_answer(Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())}))
 
 
 class RouteSerializer(serializers.Serializer):
@@ -179,8 +180,16 @@ class ContactRulesSerializer(serializers.Serializer):
     gaps = serializers.ListField(child=serializers.CharField())
 
 
+class RulesField(serializers.ListField):
+    """A list of contact rules whose length is checked before its items (``contact_rules_count_check``)."""
+
+    def to_internal_value(self, data):
+        contact_rules_count_check(data)
+        return super().to_internal_value(data)
+
+
 class ContactRulesInput(StrictInputSerializer):
-    rules = serializers.ListField(
+    rules = RulesField(
         child=serializers.DictField(), allow_empty=True,
         help_text='e.g. [{"channel": "slack", "delay_minutes": 0}, {"channel": "webhook", "delay_minutes": 10}]; '
         "[]: the defaults.",

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
+from django.http import HttpResponseBase
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from ownership.models import Team, User
 from ownership.permissions import require_write
@@ -45,7 +47,9 @@ def page_webhook_set(*, actor: User | None, url: str, user: User | None = None, 
     url = webhook_url_check(url)
     with transaction.atomic():
         owner = {"user": user} if user is not None else {"team": team}
-        hook = PageWebhook.objects.select_for_update().filter(**owner).first()
+        # The owner's row, locked: two requests at once make one webhook (the second finds it, and moves it).
+        (User if user is not None else Team).objects.select_for_update().filter(pk=(user or team).pk).first()
+        hook = PageWebhook.objects.filter(**owner).first()
         if hook is not None:
             if hook.url != url:
                 hook.url = url
@@ -89,6 +93,12 @@ def page_webhook_secrets(webhook: PageWebhook, *, now: dt.datetime | None = None
     if webhook.previous_secret_encrypted and webhook.previous_valid_until and webhook.previous_valid_until > now:
         out.append(secret_decrypt(webhook.previous_secret_encrypted))
     return out
+
+
+def secret_answer(response: HttpResponseBase) -> HttpResponseBase:
+    """``response``, which shows a signing secret, marked for no browser or proxy to keep (``no-store``)."""
+    add_never_cache_headers(response)
+    return response
 
 
 def page_webhook_of(person: User) -> PageWebhook | None:

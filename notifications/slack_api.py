@@ -23,6 +23,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
+from .slack import _retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 # Web API method -> the bot scope it needs, and why sredesk calls it.
@@ -150,12 +152,7 @@ def slack_response(method: str, *, target: str = "", record: bool = True, **para
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         status = exc.response.status_code
         error = str(data.get("error") or f"http_{status}")
-        retry_after = 0.0
-        if status == 429:
-            try:
-                retry_after = max(float(exc.response.headers.get("Retry-After", 30)), 0.0)
-            except (TypeError, ValueError):
-                retry_after = 30.0
+        retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After")) if status == 429 else 0.0
         failure = SlackCallError(method, error, status, retry_after)
     except (SlackClientError, OSError) as exc:
         logger.warning("Slack unreachable", extra={"method": method, "error": str(exc)})

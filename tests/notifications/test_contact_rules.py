@@ -133,6 +133,7 @@ def test_a_rule_that_cannot_reach_says_why_and_if_none_can_the_defaults_page(cha
         ([{"channel": "email", "delay_minutes": -1}], "rules.0.delay_minutes", "at least 0"),
         ([{"channel": "email", "delay_minutes": True}], "rules.0.delay_minutes", "not true or false"),
         ([{"channel": "email", "delay_minutes": 1, "extra": 1}], "rules.0", "nothing else"),
+        ([{"channel": "email", "delay_minutes": 1}] * 4, "rules", "At most 3"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_field_and_nothing_is_stored(rules, field, says):
