@@ -68,7 +68,7 @@ def test_a_rate_limited_edit_waits_out_retry_after_and_edits_the_message_once(se
 
     assert retry.value.when == 30
     assert [r.status for r in fake_slack.calls("chat.update")] == [429, 200]
-    [edit] = _edited(fake_slack, settled)
+    assert len(_edited(fake_slack, settled)) == 1
     message = fake_slack.message(settled.conversation, settled.external_ref)
     assert f"Settled by {settled.reminder.postmortem.owner} at " in message["text"] and "(vendor)" in message["text"]
     assert not [b for b in message.get("blocks") or [] if b.get("type") == "actions"]
