@@ -89,3 +89,19 @@ def test_a_first_set_up_does_not_look_names_up(slack, team, commander, service):
 
     assert row.name == channel_name(incident.pk, incident.title, 2)
     assert slack.calls("conversations.list") == []
+
+
+def test_a_rate_limited_lookup_is_retried_later_not_answered_with_a_second_channel(slack, team, commander, service):
+    incident = declare(commander, service)
+    slack.lose_reply_to("conversations.create")
+    with pytest.raises(SlackCallError):
+        incident_channel_sync(incident.pk)
+    slack.reply_next(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}, method="conversations.list")
+
+    with pytest.raises(SlackCallError) as limited:
+        incident_channel_sync(incident.pk)
+
+    assert limited.value.error == "ratelimited"
+    assert [c.name for c in slack.workspace.channels.values()] == [channel_name(incident.pk, incident.title)]
+    row = incident_channel_sync(incident.pk)  # the side effect's next try
+    assert row.name == channel_name(incident.pk, incident.title)
