@@ -393,6 +393,8 @@ def test_catalog_shows_gaps_and_counts(sre_client):
     assert "no owner no dashboard no alerts no runbook" in legacy
     assert incident.public_id not in text_of(response)  # counts, not incidents
     assert "Only the 1 with gaps" in text_of(response)
+    # on a phone the owner and tier share a line under the name: "Tier 2" never splits across two lines
+    assert '· <span class="nowrap">Tier 2</span>' in response.content.decode()
     gaps_only = text_of(sre_client.get(reverse("ownership:services"), {"gaps": "1"}))
     assert "Legacy batch" in gaps_only and "Payments API" not in gaps_only
 
