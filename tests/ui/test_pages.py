@@ -138,6 +138,8 @@ def test_incident_list_filters(sre_client):
     assert titles(team="edge") == {"Slow search"}
     assert titles(search="search") == {"Slow search"}
     assert titles(search=c.public_id) == {"Old outage"}
+    # on a phone the team follows the time on one line of its own: "SRE Platform" never splits in two
+    assert f'· <span class="nowrap">{team}</span>' in sre_client.get(url, {"team": "edge"}).content.decode()
 
 
 def test_open_incidents_come_first(sre_client):
