@@ -334,7 +334,7 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     assert "Before it can be completed" in page and "Still open" in page
     # Completing would be refused: the button is there, disabled, saying why, and no form posts it.
     assert re.findall(r'<button type="button" data-verb="(\w+)" disabled', page) == ["complete"]
-    assert "Not yet: 1 action item(s) still open: “Still open”." in text_of(response)
+    assert "Not yet: 1 action item still open: “Still open”." in text_of(response)
     assert reverse("postmortems:transition", args=[postmortem.pk, "complete"]) not in page
 
 
