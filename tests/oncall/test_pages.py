@@ -93,3 +93,6 @@ def test_my_shifts_come_from_the_final_schedule(client, payments):
     assert (
         "2026-03-10 11:00 UTC – 2026-03-11 17:00 UTC" in mine and "2026-03-12 08:00 UTC – 2026-03-16 08:00 UTC" in mine
     )
+    client.force_login(UserFactory())  # on no schedule: the empty list says so, not a bare "None."
+    mine = text(client.get(reverse("oncall:schedules")))
+    assert "Your shifts next 14 days None: no schedule has you on call in the next 14 days." in mine
