@@ -302,6 +302,7 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
         "service-demo": "/services/storefront/",
         "my-work": "/me/",
         "slos": "/slos/",  # long SLO names beside status badges: the table still fits a phone
+        "team-reports": "/reports/teams/",
         "admin-incidents": "/admin/incidents/incident/",  # as the operator: Sam is not staff
     }
     for name, path in pages.items():
