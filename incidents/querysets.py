@@ -40,6 +40,12 @@ def duration_seconds(name: str) -> Seconds:
 class IncidentQuerySet(models.QuerySet):
     """Incidents, with the read rules of this module as methods."""
 
+    def needing_acknowledgement(self) -> "IncidentQuerySet":
+        """Incidents still waiting for someone to acknowledge them: ``triggered`` (neither acknowledged, mitigated
+        nor resolved; a re-opened one waits again). Escalation pages only these, and a page to any other is
+        dropped before it is sent (``notifications.services.notification_obsolete``)."""
+        return self.filter(status=self.model.Status.TRIGGERED)
+
     def detected_between(self, start: dt.datetime, end: dt.datetime) -> "IncidentQuerySet":
         """Incidents detected in ``[start, end)`` (aware instants): the cohort a period's response figures count."""
         return self.filter(detected_at__gte=start, detected_at__lt=end)

@@ -45,7 +45,7 @@ def incidents_open_by_severity() -> list[tuple[str, int]]:
 
 def incidents_needing_acknowledgement() -> QuerySet[Incident]:
     """Triggered incidents nobody has acknowledged, longest waiting first."""
-    return incident_list().filter(status=Incident.Status.TRIGGERED).order_by("detected_at", "id")
+    return incident_list().needing_acknowledgement().order_by("detected_at", "id")
 
 
 def incident_last_move(incident: Incident, target: str):

@@ -209,7 +209,7 @@ MOVE_TARGET = {"acknowledge": "acknowledged", "mitigate": "mitigated", "resolve"
 
 
 @transaction.atomic
-def incident_move(
+def _move(
     *, incident_id: int, verb: str, actor: User | None, source: str, at: datetime | None = None
 ) -> tuple[Incident, bool]:
     """Apply one lifecycle move (``verb``: acknowledge, mitigate, resolve, reopen); returns (incident, moved).
@@ -247,22 +247,22 @@ def incident_acknowledge(*, incident_id: int, actor: User | None, source: str, a
 
     Raises InvalidTransition from mitigated or resolved.
     """
-    return incident_move(incident_id=incident_id, verb="acknowledge", actor=actor, source=source, at=at)[0]
+    return _move(incident_id=incident_id, verb="acknowledge", actor=actor, source=source, at=at)[0]
 
 
 def incident_mitigate(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Mark impact stopped (``mitigated_at``). No-op when mitigated; InvalidTransition when resolved."""
-    return incident_move(incident_id=incident_id, verb="mitigate", actor=actor, source=source, at=at)[0]
+    return _move(incident_id=incident_id, verb="mitigate", actor=actor, source=source, at=at)[0]
 
 
 def incident_resolve(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
-    """Resolve at ``at`` (default now). No-op when already resolved; owes the post-mortem draft (``incident_move``)."""
-    return incident_move(incident_id=incident_id, verb="resolve", actor=actor, source=source, at=at)[0]
+    """Resolve at ``at`` (default now). No-op when already resolved; owes the post-mortem draft (``_move``)."""
+    return _move(incident_id=incident_id, verb="resolve", actor=actor, source=source, at=at)[0]
 
 
 def incident_reopen(*, incident_id: int, actor: User | None, source: str, at: datetime | None = None) -> Incident:
     """Back to triggered from mitigated or resolved; clears mitigated_at and resolved_at (kept on the timeline)."""
-    return incident_move(incident_id=incident_id, verb="reopen", actor=actor, source=source, at=at)[0]
+    return _move(incident_id=incident_id, verb="reopen", actor=actor, source=source, at=at)[0]
 
 
 TRANSITIONS = {

@@ -1,5 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
+
+from sredesk.admin import LinkFieldsMixin
+from sredesk.forms import link_formfield
+from sredesk.inputs import InputError
 
 from .health import slack_health
 from .models import Notification, OutboxMessage, PageWebhook, SlackProblem
@@ -33,7 +38,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(LinkFieldsMixin, admin.ModelAdmin):
     change_list_template = "admin/change_list_help.html"
     list_display = ("created_at", "topic", "channel", "address", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "channel")
@@ -48,13 +53,31 @@ class NotificationAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {"changelist_help": ANNOUNCEMENT_HELP, **(extra_context or {})})
 
 
+class PageWebhookAdminForm(forms.ModelForm):
+    """The URL is checked as at every door (``webhook_url_check``): a refusal is shown on its field."""
+
+    class Meta:
+        model = PageWebhook
+        fields = ("url",)
+        formfield_callback = link_formfield  # https assumed, as every admin link field (sredesk.admin)
+
+    def clean_url(self) -> str:
+        from .webhook import webhook_url_check
+
+        try:
+            return webhook_url_check(self.cleaned_data["url"])
+        except InputError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(PageWebhook)
-class PageWebhookAdmin(admin.ModelAdmin):
+class PageWebhookAdmin(LinkFieldsMixin, admin.ModelAdmin):
     """Page webhooks of people and teams. Made, moved, rotated on the owner's profile or ``/api/v1/page-webhooks/``
     (the secret is shown there once); here an operator can look, change the URL or remove one."""
 
     list_display = ("id", "user", "team", "url", "created_at", "rotated_at")
     search_fields = ("url", "user__username", "team__slug")
+    form = PageWebhookAdminForm
     readonly_fields = ("user", "team", "created_at", "rotated_at", "previous_valid_until")
     fields = ("user", "team", "url", "created_at", "rotated_at", "previous_valid_until")
 
@@ -98,5 +121,10 @@ class SlackProblemAdmin(admin.ModelAdmin):
         queryset.filter(fixed_at__isnull=True).update(fixed_at=timezone.now())
 
     def changelist_view(self, request, extra_context=None):
-        context = {"changelist_help": SLACK_PROBLEMS_HELP, "health": slack_health(), **(extra_context or {})}
+        context = {
+            "title": "Slack health and problems",  # not Django's "Select Slack problem to change": nothing to change
+            "changelist_help": SLACK_PROBLEMS_HELP,
+            "health": slack_health(),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)

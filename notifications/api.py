@@ -21,9 +21,16 @@ from sredesk.api import filters as f
 from sredesk.api.fields import RefField, StrictInputSerializer
 from sredesk.api.viewsets import BaseViewSet
 
-from .contact import MAX_DELAY_MINUTES, contact_rules_set, page_channels, page_test_send
+from .contact import MAX_DELAY_MINUTES, contact_rules_count_check, contact_rules_set, page_channels, page_test_send
 from .models import ContactRule, Notification, PageWebhook
-from .page_webhooks import page_webhook_delete, page_webhook_deliveries, page_webhook_rotate, page_webhook_set
+from .page_webhooks import (
+    page_webhook_delete,
+    page_webhook_deliveries,
+    page_webhook_rotate,
+    page_webhook_set,
+    page_webhooks_deliveries,
+    secret_answer,
+)
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -32,6 +39,16 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "topic", "status", "attempts", "created_at", "sent_at", "last_error"]
+
+
+class PageWebhookListSerializer(serializers.ListSerializer):
+    """Many page webhooks: their latest deliveries are read in one query for all (``page_webhooks_deliveries``),
+    not one per webhook."""
+
+    def to_representation(self, data):
+        hooks = list(data.all() if hasattr(data, "all") else data)
+        self.deliveries = page_webhooks_deliveries(hooks)
+        return super().to_representation(hooks)
 
 
 class PageWebhookSerializer(serializers.ModelSerializer):
@@ -46,13 +63,16 @@ class PageWebhookSerializer(serializers.ModelSerializer):
         model = PageWebhook
         fields = ["id", "user", "team", "url", "created_at", "rotated_at", "previous_valid_until", "signing",
                   "deliveries"]  # fmt: skip
+        list_serializer_class = PageWebhookListSerializer
 
     def get_signing(self, hook) -> str:
         return "X-Sredesk-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '<t>.' + raw body>"
 
     @extend_schema_field(DeliverySerializer(many=True))
     def get_deliveries(self, hook) -> list[dict]:
-        return DeliverySerializer(page_webhook_deliveries(hook), many=True).data
+        listed = getattr(self.parent, "deliveries", None)  # read for the whole list at once
+        rows = listed[hook.pk] if listed is not None else page_webhook_deliveries(hook)
+        return DeliverySerializer(rows, many=True).data
 
 
 class CreatedSerializer(PageWebhookSerializer):
@@ -115,7 +135,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
         )
         if secret is None:
             return Response(PageWebhookSerializer(hook).data)
-        return Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=status.HTTP_201_CREATED)
+        return secret_answer(Response(dict(PageWebhookSerializer(hook).data, secret=secret), status=201))
 
     @extend_schema(request=PageWebhookUpdateInput, responses=PageWebhookSerializer)
     def partial_update(self, request, pk=None):
@@ -136,7 +156,7 @@ class PageWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         """A new signing secret, shown once; the old one keeps signing beside it for the grace period."""
-        return Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())})
+        return secret_answer(Response({"secret": page_webhook_rotate(actor=request.user, webhook=self.get_object())}))
 
 
 class RouteSerializer(serializers.Serializer):
@@ -160,8 +180,16 @@ class ContactRulesSerializer(serializers.Serializer):
     gaps = serializers.ListField(child=serializers.CharField())
 
 
+class RulesField(serializers.ListField):
+    """A list of contact rules whose length is checked before its items (``contact_rules_count_check``)."""
+
+    def to_internal_value(self, data):
+        contact_rules_count_check(data)
+        return super().to_internal_value(data)
+
+
 class ContactRulesInput(StrictInputSerializer):
-    rules = serializers.ListField(
+    rules = RulesField(
         child=serializers.DictField(), allow_empty=True,
         help_text='e.g. [{"channel": "slack", "delay_minutes": 0}, {"channel": "webhook", "delay_minutes": 10}]; '
         "[]: the defaults.",

@@ -31,6 +31,7 @@ from .services import TEST_PAGE_PREFIX, notify
 
 Channel = Notification.Channel
 MAX_DELAY_MINUTES = 1440
+TEST_PAGE_INTERVAL = dt.timedelta(seconds=60)  # at most one test page per person in this time
 
 
 @dataclass(frozen=True)
@@ -91,16 +92,25 @@ def page_channels(person: User) -> PagePlan:
     return PagePlan((outbox, *defaults), False, tuple(gaps))
 
 
+def contact_rules_count_check(rules: object) -> None:
+    """Raise InputError (field ``rules``) unless ``rules`` is a list of at most one rule per channel: checked
+    before any item is looked at, so a list of a million costs nothing."""
+    if not isinstance(rules, list):
+        raise InputError("rules", "Give a list of {channel, delay_minutes}.")
+    if len(rules) > len(ContactRule.PageChannel.values):
+        raise InputError("rules", f"At most {len(ContactRule.PageChannel.values)} rules: one per channel.")
+
+
 def contact_rules_set(*, actor: User | None, person: User, rules: list) -> list[ContactRule]:
     """Replace ``person``'s contact rules with ``rules``: a list of ``{"channel": ..., "delay_minutes": ...}``.
 
-    Channels: ``slack``, ``email``, ``webhook``, each at most once; delays 0 to 1440 minutes (strict integers).
+    Channels: ``slack``, ``email``, ``webhook``, each at most once (``contact_rules_count_check``); delays 0 to
+    1440 minutes (strict integers).
     An empty list goes back to the defaults. Raises InputError naming ``rules.<i>.<field>`` (nothing stored),
     PermissionDenied unless ``actor`` is the person or staff.
     """
     require_write(actor, ContactRule(user=person))
-    if not isinstance(rules, list):
-        raise InputError("rules", "Give a list of {channel, delay_minutes}.")
+    contact_rules_count_check(rules)
     clean: dict[str, int] = {}
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or set(rule) - {"channel", "delay_minutes"}:
@@ -129,16 +139,23 @@ def page_routes(plan: PagePlan) -> list[tuple[str, str, float]]:
 def page_test_send(*, actor: User | None, person: User, now: dt.datetime | None = None) -> PagePlan:
     """Page ``person`` alone, through their contact rules, marked as a test (webhook JSON ``"test": true``).
 
-    Once per person per minute (the key holds the minute: a double click sends one). Returns the plan used.
+    At most once per person per ``TEST_PAGE_INTERVAL`` (60 s) counted from their last test page: a double
+    click, or two requests at once, send one (the person's row is locked while the last one is looked up and
+    the new one planned). Returns the plan (used, or the one a page would use when none was sent).
     """
     require_write(actor, ContactRule(user=person))
     now = now or timezone.now()
     plan = page_channels(person)
     when = ", ".join(f"{r.channel} at {r.delay_minutes} min" for r in plan.routes)
-    notify(
-        key=f"{TEST_PAGE_PREFIX}{person.pk}:{now:%Y%m%dT%H%M}", topic="test page",
-        subject=f"Test page for {person} (nothing is wrong)",
-        text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
-        url="", slack=[], outbox=[], routes=page_routes(plan),
-    )  # fmt: skip
+    prefix = f"{TEST_PAGE_PREFIX}{person.pk}:"
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=person.pk).first()  # two clicks at once: one after the other
+        recent = Notification.objects.filter(dedup_key__startswith=prefix, created_at__gt=now - TEST_PAGE_INTERVAL)
+        if not recent.exists():
+            notify(
+                key=f"{prefix}{now:%Y%m%dT%H%M%S}", topic="test page",
+                subject=f"Test page for {person} (nothing is wrong)",
+                text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
+                url="", slack=[], outbox=[], routes=page_routes(plan),
+            )  # fmt: skip
     return plan

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpResponseBase
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from ownership.models import Team, User
 from ownership.permissions import require_write
@@ -42,7 +47,9 @@ def page_webhook_set(*, actor: User | None, url: str, user: User | None = None, 
     url = webhook_url_check(url)
     with transaction.atomic():
         owner = {"user": user} if user is not None else {"team": team}
-        hook = PageWebhook.objects.select_for_update().filter(**owner).first()
+        # The owner's row, locked: two requests at once make one webhook (the second finds it, and moves it).
+        (User if user is not None else Team).objects.select_for_update().filter(pk=(user or team).pk).first()
+        hook = PageWebhook.objects.filter(**owner).first()
         if hook is not None:
             if hook.url != url:
                 hook.url = url
@@ -88,6 +95,12 @@ def page_webhook_secrets(webhook: PageWebhook, *, now: dt.datetime | None = None
     return out
 
 
+def secret_answer(response: HttpResponseBase) -> HttpResponseBase:
+    """``response``, which shows a signing secret, marked for no browser or proxy to keep (``no-store``)."""
+    add_never_cache_headers(response)
+    return response
+
+
 def page_webhook_of(person: User) -> PageWebhook | None:
     """``person``'s own page webhook, or None."""
     return PageWebhook.objects.filter(user=person).first()
@@ -95,5 +108,23 @@ def page_webhook_of(person: User) -> PageWebhook | None:
 
 def page_webhook_deliveries(webhook: PageWebhook, *, limit: int = 5) -> list[Notification]:
     """The latest deliveries to ``webhook`` (newest first): status, attempts and the last error, for its owner."""
-    rows = Notification.objects.filter(channel=Notification.Channel.WEBHOOK, address=webhook.address)
-    return list(rows.order_by("-created_at", "-id")[:limit])
+    return page_webhooks_deliveries([webhook], limit=limit)[webhook.pk]
+
+
+def page_webhooks_deliveries(webhooks: Iterable[PageWebhook], *, limit: int = 5) -> dict[int, list[Notification]]:
+    """{webhook id: its latest ``limit`` deliveries, newest first} for every webhook given, in one query whatever
+    their number (a webhook with none maps to []). Deliveries are found by address (``webhook:<id>``)."""
+    by_address = {hook.address: hook.pk for hook in webhooks}
+    found: dict[int, list[Notification]] = {pk: [] for pk in by_address.values()}
+    if not by_address:
+        return found
+    newest_first = [F("created_at").desc(), F("id").desc()]
+    rows = (
+        Notification.objects.filter(channel=Notification.Channel.WEBHOOK, address__in=by_address)
+        .annotate(rank=Window(RowNumber(), partition_by=F("address"), order_by=newest_first))
+        .filter(rank__lte=limit)
+        .order_by("address", *newest_first)
+    )
+    for row in rows:
+        found[by_address[row.address]].append(row)
+    return found

@@ -86,16 +86,22 @@ def notify(
 
 def notification_obsolete(row: Notification) -> str:
     """Why a delivery is no longer wanted when a worker takes it ("" if it is): a page (key ``page:<id>:...``)
-    whose incident is no longer ``triggered`` (acknowledged, mitigated or resolved meanwhile: a contact rule's
-    later channel, or a retry, must not wake anyone for an incident someone has taken)."""
+    whose incident no longer needs acknowledging (``IncidentQuerySet.needing_acknowledgement``: acknowledged,
+    mitigated or resolved meanwhile; a contact rule's later channel, or a retry, must not wake anyone for an
+    incident someone has taken). One query."""
     if not row.dedup_key.startswith("page:"):
         return ""
-    from django.apps import apps
+    from django.db.models import Exists, OuterRef
+
+    from incidents.models import Incident  # here: incidents and on-call build on notifications, not the reverse
+    from oncall.models import Page
 
     page_id = row.dedup_key.split(":", 2)[1]
-    Page = apps.get_model("oncall", "Page")
-    status = Page.objects.filter(pk=int(page_id)).values_list("incident__status", flat=True).first()
-    return f"the incident is {status}: paging stopped" if status and status != "triggered" else ""
+    waiting = Exists(Incident.objects.needing_acknowledgement().filter(pk=OuterRef("incident_id")))
+    found = Page.objects.filter(pk=int(page_id)).values_list("incident__status", waiting).first()
+    if found is None or found[1]:
+        return ""
+    return f"the incident is {found[0]}: paging stopped"
 
 
 def notifications_purge_old(*, now) -> int:

@@ -3,14 +3,16 @@
 Every POST carries::
 
     X-Sredesk-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]
-    X-Sredesk-Delivery: <delivery id>       (the same on every retry of one delivery: deduplicate on it)
+    X-Sredesk-Delivery: <delivery id>       (the same on every retry of one delivery)
 
 ``<hex>`` is the lower-case hex HMAC-SHA256, keyed with the webhook's secret (the text sredesk showed once,
 as UTF-8 bytes), of the ASCII bytes ``<t>.`` followed by the raw request body exactly as received (before any
 JSON parsing). While a rotated-out secret is still valid (``SREDESK_PAGE_WEBHOOK_ROTATION_GRACE_SECONDS``)
 the header carries one ``v1=`` per secret, the new one first; a receiver accepts the request when any of them
 matches its secret. A receiver should also refuse a ``t`` further than a few minutes from its clock (replay);
-``verify`` does both, with a constant-time comparison.
+``verify`` does both, with a constant-time comparison. Within those minutes a captured request can be sent
+again: deduplicate on the body's ``delivery`` (signed), not on the header alone (which is not signed and a
+replayer can change).
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ def verify(header: str, body: bytes, secret: str, *, now: float, tolerance: floa
     """
     parts = [p.partition("=") for p in header.split(",")]
     stamps = [value for key, _, value in parts if key.strip() == "t"]
-    if len(stamps) != 1 or not stamps[0].strip().isascii() or not stamps[0].strip().isdigit():
+    stamp = stamps[0].strip() if len(stamps) == 1 else ""
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:  # unix seconds: 10 digits until 2286
         return False
-    timestamp = int(stamps[0])
+    timestamp = int(stamp)
     if abs(now - timestamp) > tolerance:
         return False
     expected = signature(secret, timestamp, body).encode("ascii")

@@ -10,6 +10,8 @@ anything else, including network errors -> NotifyTransientError. Each error carr
 Reference: https://api.slack.com/methods/chat.postMessage#errors
 """
 
+import math
+
 from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -38,12 +40,17 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+RETRY_AFTER_MAX_SECONDS = 86400.0  # a later Retry-After (years, 1e308) waits a day: sooner than never
+
+
 def _retry_after_seconds(value: str | None, default: float = 30.0) -> float:
-    """Seconds from a Retry-After header; Slack sends seconds, a proxy may send a date or nothing."""
+    """Seconds from a Retry-After header, 0 to ``RETRY_AFTER_MAX_SECONDS``; Slack sends seconds, a proxy may send
+    a date or nothing, a hostile page webhook receiver ``inf``, ``nan`` or 1e308 (``default`` for those)."""
     try:
-        return max(float(value), 0.0) if value is not None else default
-    except ValueError:
+        seconds = float(value) if value is not None else default
+    except (TypeError, ValueError):
         return default
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS) if math.isfinite(seconds) else default
 
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks, chat.postMessage): a

@@ -23,6 +23,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
+from .slack import _retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 # Web API method -> the bot scope it needs, and why sredesk calls it.
@@ -37,6 +39,7 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.archive": "channels:manage",  # archived some days after the post-mortem completes
     "conversations.unarchive": "channels:manage",
     "conversations.info": "channels:read",  # whether the bot is in each team's channel (health view)
+    "conversations.list": "channels:read",  # an incident channel whose creation reply was lost, found by name
     "conversations.history": "channels:history",  # the text of a message given the team's reaction (timeline)
     "bookmarks.add": "bookmarks:write",  # incident page and post-mortem bookmarked in the channel
     "users.info": "users:read",  # a Slack user's profile, to map them to a sredesk person
@@ -150,12 +153,7 @@ def slack_response(method: str, *, target: str = "", record: bool = True, **para
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         status = exc.response.status_code
         error = str(data.get("error") or f"http_{status}")
-        retry_after = 0.0
-        if status == 429:
-            try:
-                retry_after = max(float(exc.response.headers.get("Retry-After", 30)), 0.0)
-            except (TypeError, ValueError):
-                retry_after = 30.0
+        retry_after = _retry_after_seconds(exc.response.headers.get("Retry-After")) if status == 429 else 0.0
         failure = SlackCallError(method, error, status, retry_after)
     except (SlackClientError, OSError) as exc:
         logger.warning("Slack unreachable", extra={"method": method, "error": str(exc)})

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, TimelineEvent
 from notifications.contact import page_channels, page_routes
-from notifications.models import PageWebhook
+from notifications.models import Notification, PageWebhook
 from notifications.services import notify
 from ownership.models import Team, User
 
@@ -63,9 +63,7 @@ def due_steps(policy_steps: list[EscalationStep], repeat: int, detected_at: dt.d
 def escalations_plan(*, now: dt.datetime, incident_ids: list[int] | None = None) -> int:
     """Write every page due by ``now`` and not yet written (of ``incident_ids`` only, when given); returns how
     many this call wrote. Idempotent: the beat's planner and a declaration's own call write each page once."""
-    triggered = Incident.objects.filter(
-        status=Incident.Status.TRIGGERED, primary_service__escalation_policy__isnull=False
-    )
+    triggered = Incident.objects.needing_acknowledgement().filter(primary_service__escalation_policy__isnull=False)
     if incident_ids is not None:
         triggered = triggered.filter(pk__in=incident_ids)
     incidents = list(triggered.select_related("primary_service").order_by("detected_at", "id"))
@@ -140,7 +138,7 @@ def page_write(incident: Incident, policy: EscalationPolicy, index: int, rep: in
                    slack=[], outbox=[], routes=routes)  # fmt: skip
             TimelineEvent.objects.create(
                 incident=incident, kind=TimelineEvent.Kind.NOTIFICATION,
-                message=f"Paged {whom} ({which} of {policy.name}).",
+                message=f"Paged {whom}: {which} of {policy.name}.",  # one pair of brackets at most
                 data={"page_id": page.pk, "step": index, "repeat": rep, "target": target.key},
             )  # fmt: skip
     except IntegrityError:
@@ -161,6 +159,7 @@ def _addresses(target, person: User | None) -> tuple[str, list[tuple[str, str, f
     team: Team = target.team if target.team_id else target.schedule.team
     schedule: Schedule | None = target.schedule
     whom = f"{team}'s channel" + (f" (nobody on call of {schedule}: a gap)" if schedule else "")
-    routes = [("outbox", f"team:{team.slug}", 0.0), ("slack", team.slack_channel, 0.0)]
-    routes += [("webhook", h.address, 0.0) for h in PageWebhook.objects.filter(team=team)]
+    Channel = Notification.Channel
+    routes = [(Channel.OUTBOX, f"team:{team.slug}", 0.0), (Channel.SLACK, team.slack_channel, 0.0)]
+    routes += [(Channel.WEBHOOK, h.address, 0.0) for h in PageWebhook.objects.filter(team=team)]
     return whom, routes

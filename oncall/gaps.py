@@ -7,6 +7,10 @@ schedule team's channel, once per (schedule, gap start).
 the key and send nothing. A gap whose start moves (part of it covered by an override) is a new gap and is told
 again; one that began more than ``BEHIND`` ago (its start is the window's own) was told when it came into view.
 The schedule page and the service page show the same gaps (``upcoming_gaps``).
+
+The same pass stores each schedule's gap seconds in [now, now + ``AHEAD``) with ``now`` (``ScheduleGapState``),
+which ``/metrics`` reads in one query (``gap_states``): every web process reports the same figure, at most one
+beat period old, and a scrape never computes a final schedule.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from notifications.services import notify
 
-from .models import Schedule
-from .rotation import Shift
+from .models import Schedule, ScheduleGapState
+from .rotation import FinalSchedule, Shift
 from .selectors import schedules_final
 
 AHEAD = dt.timedelta(days=14)
@@ -34,20 +39,54 @@ def upcoming_gaps(schedule_ids: Iterable[int], *, now: dt.datetime) -> dict[int,
 
 
 def gaps_report(*, now: dt.datetime) -> int:
-    """Tell each schedule's team about its gaps in the next 14 days, once per (schedule, gap start); returns how
-    many notification rows it planned (0 on a repeat)."""
+    """Tell each schedule's team about its gaps in the next 14 days, once per (schedule, gap start), and store
+    each schedule's gap seconds ahead for ``/metrics`` (``ScheduleGapState``); returns how many notification rows
+    it planned (0 on a repeat)."""
     schedules = Schedule.objects.select_related("team").in_bulk()
     if not schedules:
         return 0
     start = now - BEHIND
     made = 0
-    for pk, final in schedules_final(schedules, start=start, end=now + AHEAD).items():
+    finals = schedules_final(schedules, start=start, end=now + AHEAD)
+    for pk, final in finals.items():
         schedule = schedules[pk]
         for gap in final.gaps:
             if gap.end <= now or gap.start == start:
                 continue  # over, or began before the window: told when it came into view
             made += _tell(schedule, gap, horizon=final.end)
+    _store_gap_seconds(finals, now=now)
     return made
+
+
+def gap_seconds(final: FinalSchedule, *, now: dt.datetime) -> float:
+    """Seconds of [now, now + ``AHEAD``) in which ``final`` (a final schedule covering that span) names nobody."""
+    end = now + AHEAD
+    return sum(max((min(g.end, end) - max(g.start, now)).total_seconds(), 0.0) for g in final.gaps)
+
+
+def _store_gap_seconds(finals: dict[int, FinalSchedule], *, now: dt.datetime) -> None:
+    """Upsert one ``ScheduleGapState`` per schedule in ``finals`` (one statement). A schedule deleted meanwhile
+    fails the foreign key at commit: the rows of those still there are written again without it."""
+    rows = [ScheduleGapState(schedule_id=pk, gap_seconds=gap_seconds(f, now=now), computed_at=now)
+            for pk, f in finals.items()]  # fmt: skip
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                ScheduleGapState.objects.bulk_create(rows, update_conflicts=True, unique_fields=["schedule"],
+                                                     update_fields=["gap_seconds", "computed_at"])  # fmt: skip
+            return
+        except IntegrityError:
+            if attempt:
+                raise
+            alive = set(Schedule.objects.filter(pk__in=finals).values_list("pk", flat=True))
+            rows = [row for row in rows if row.schedule_id in alive]
+
+
+def gap_states() -> dict[str, tuple[float, dt.datetime]]:
+    """{schedule slug: (gap seconds in the 14 days after it was computed, when it was computed, aware UTC)} as the
+    last sweep stored them, in one query; a schedule not swept yet is left out."""
+    rows = ScheduleGapState.objects.values_list("schedule__slug", "gap_seconds", "computed_at").order_by("schedule")
+    return {slug: (seconds, at) for slug, seconds, at in rows}
 
 
 def _tell(schedule: Schedule, gap: Shift, *, horizon: dt.datetime) -> int:

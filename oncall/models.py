@@ -45,6 +45,22 @@ class Schedule(models.Model):
         return self.name
 
 
+class ScheduleGapState(models.Model):
+    """How much of the next 14 days a schedule's final schedule names nobody, as the last gap sweep computed it.
+
+    Written by ``oncall.gaps.gaps_report`` (beat ``oncall.schedules_sweep``, every 5 minutes) for every schedule
+    it asked, read by ``/metrics`` in one query whatever the number of schedules: so every web process reports the
+    same figure, at most one sweep period old. A schedule made since the last sweep has no row yet.
+    """
+
+    schedule = models.OneToOneField(Schedule, on_delete=models.CASCADE, primary_key=True, related_name="gap_state")
+    gap_seconds = models.FloatField(help_text="Seconds of [computed_at, computed_at + 14 days) with nobody on call.")
+    computed_at = models.DateTimeField(help_text="The instant the sweep computed it at (UTC).")
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id}: {self.gap_seconds:.0f} s of gaps at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 class Layer(models.Model):
     """A rotation: members take turns of ``turn_length`` ``turn_unit`` each, handing off at ``handoff_time`` local.
 

@@ -106,10 +106,3 @@ def my_upcoming_shifts(user_id: int, *, now: dt.datetime) -> list[tuple[Schedule
     """[(schedule, shift)] naming ``user_id`` in [now, now + 14 days), by start: the "your shifts" list of the
     schedules page and of /me/ (``shifts_of``; a shift's ``origin`` is layer, override or swap)."""
     return shifts_of(user_id, start=now, end=now + MY_SHIFTS_AHEAD)
-
-
-def gap_seconds_ahead(*, now: dt.datetime, ahead: dt.timedelta = dt.timedelta(days=14)) -> dict[str, float]:
-    """{schedule slug: seconds of [now, now + ahead) in which its final schedule names nobody}, every schedule."""
-    slugs = dict(Schedule.objects.values_list("pk", "slug"))
-    finals = schedules_final(slugs, start=now, end=now + ahead)
-    return {slugs[pk]: sum(s.seconds for s in final.gaps) for pk, final in finals.items()}

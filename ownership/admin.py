@@ -4,7 +4,7 @@ from django.db.models import Count, Prefetch, Q
 
 from notifications.problems import open_slack_problems
 from notifications.reach import person_reach, reached_beyond_outbox
-from sredesk.admin import HistoryAdmin, SharedChoicesInline
+from sredesk.admin import HistoryAdmin, LinkFieldsMixin, SharedChoicesInline
 
 from .models import ApiToken, Membership, Repository, Responsibility, Service, Team, User
 from .services import repository_token_issue
@@ -158,7 +158,7 @@ class ResponsibilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(LinkFieldsMixin, admin.ModelAdmin):
     list_display = ("name", "url", "default_branch", "extra_counted_branches", "has_ci_token")
     search_fields = ("name", "url")
     readonly_fields = ("ci_token_hash",)

@@ -19,6 +19,7 @@ from notifications.page_webhooks import (
     page_webhook_of,
     page_webhook_rotate,
     page_webhook_set,
+    secret_answer,
 )
 from reports.views import trend_context
 from slos.policy import policy_effect, services_under_policy
@@ -161,7 +162,9 @@ def profile_page_webhook_view(request: HttpRequest) -> HttpResponse:
     hook = page_webhook_of(person)
     try:
         if action == "rotate" and hook is not None:
-            return profile_render(request, webhook_secret=page_webhook_rotate(actor=person, webhook=hook))
+            return secret_answer(
+                profile_render(request, webhook_secret=page_webhook_rotate(actor=person, webhook=hook))
+            )
         if action == "remove" and hook is not None:
             page_webhook_delete(actor=person, webhook=hook)
             messages.success(request, "Page webhook removed: pages no longer go there.")
@@ -170,7 +173,7 @@ def profile_page_webhook_view(request: HttpRequest) -> HttpResponse:
     except InputError as exc:
         return profile_render(request, webhook_error=exc.message, webhook_url=request.POST.get("url", ""), status=400)
     if secret:
-        return profile_render(request, webhook_secret=secret)
+        return secret_answer(profile_render(request, webhook_secret=secret))
     messages.success(request, "Page webhook moved; its secret is unchanged.")
     return redirect("ownership:profile")
 
@@ -208,6 +211,9 @@ def profile_contact_rules_view(request: HttpRequest) -> HttpResponse:
 def profile_test_page_view(request: HttpRequest) -> HttpResponse:
     """Page yourself alone through your contact rules, marked as a test (once a minute: a double click is one)."""
     plan = page_test_send(actor=request.user, person=request.user)
-    channels = ", ".join(f"{r.channel} after {r.delay_minutes} min" for r in plan.routes)
+    channels = ", ".join(
+        f"{r.channel} at once" if r.delay_minutes == 0 else f"{r.channel} after {r.delay_minutes} min"
+        for r in plan.routes
+    )  # as the profile's "How pages reach you" says it
     messages.success(request, f"Test page sent: {channels}.")
     return redirect(reverse("ownership:profile") + "#contact-rules")

@@ -52,24 +52,30 @@ class SeenVersionMixin:
         return cleaned
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class LinkFieldsMixin:
+    """For a ``ModelAdmin`` or an inline: its model's ``URLField``s are ``LinkField``s (``https://`` assumed where a
+    person leaves the scheme out; Django's own URL form field would assume ``http://``, a default Django 6 changes),
+    in a ``LinkInput``, so the browser does not refuse ``wiki.example.com/x`` either."""
+
+    formfield_overrides = {
+        models.URLField: {"form_class": LinkField, "widget": LinkInput(attrs={"class": "vURLField"})},
+    }
+
+
+class HistoryAdmin(LinkFieldsMixin, SimpleHistoryAdmin):
     """django-simple-history's admin as a read-only audit trail.
 
     ``SIMPLE_HISTORY_REVERT_DISABLED`` only hides the "Revert" button; this
     also refuses the POST, because a revert would write status and times past
     the services and the incident timeline.
 
-    Its links (runbook, dashboard, tracker, change URLs) are ``LinkField``s, so the
+    Its links (runbook, dashboard, tracker, change URLs) are ``LinkField``s (``LinkFieldsMixin``), so the
     browser does not refuse ``wiki.example.com/x``, which the server takes as https.
 
     The change form of a ``Versioned`` object (incident, post-mortem, action item,
     service) carries the version it was opened at (``SeenVersionMixin``), so two
     people editing it at once merge instead of overwriting each other.
     """
-
-    formfield_overrides = {
-        models.URLField: {"form_class": LinkField, "widget": LinkInput(attrs={"class": "vURLField"})},
-    }
 
     change_form_template = "admin/versioned_change_form.html"
 
@@ -105,7 +111,7 @@ class KnownChoiceAutocomplete(AutocompleteSelect):
         return [(None, options, 0)]
 
 
-class SharedChoicesInline(admin.TabularInline):
+class SharedChoicesInline(LinkFieldsMixin, admin.TabularInline):
     """An editable inline whose rows' foreign-key widgets cost one query per field, not one per row.
 
     A select box's choices are read once and given to every row; an

@@ -1,6 +1,7 @@
 """Form pieces every app's web forms and the admin share."""
 
 from django import forms
+from django.db import models
 
 from .inputs import parse_int
 from .versions import BasedOn, EditConflict, value_digest, value_key
@@ -30,6 +31,14 @@ class LinkField(forms.URLField):
     def __init__(self, **kwargs):
         kwargs.setdefault("assume_scheme", "https")
         super().__init__(**kwargs)
+
+
+def link_formfield(db_field: models.Field, **kwargs) -> forms.Field | None:
+    """A ModelForm's ``formfield_callback``: a model ``URLField`` becomes a ``LinkField`` (``https://`` assumed,
+    never Django's ``http://`` default, which Django 6 changes); every other field as Django makes it."""
+    if isinstance(db_field, models.URLField):
+        kwargs = {"form_class": LinkField, **kwargs}
+    return db_field.formfield(**kwargs)
 
 
 class WholeNumberField(forms.IntegerField):

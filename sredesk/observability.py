@@ -8,7 +8,6 @@ worker shows as growing ages rather than silence.
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Min, Q
 from django.db.models.functions import Greatest
@@ -23,7 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from incidents.effects import side_effects_pending_counts
 from notifications.base import email_enabled, slack_enabled
 from notifications.reach import reached_beyond_outbox
-from oncall.selectors import gap_seconds_ahead
+from oncall.gaps import gap_states
 from ownership.models import Team, User
 from postmortems.models import Heartbeat, ReminderDelivery
 from postmortems.reminders import SWEEP_HEARTBEAT, sweep_figures
@@ -31,19 +30,6 @@ from postmortems.selectors import postmortems_by_status, postmortems_owing_regre
 from reports.histograms import HistogramCollector
 from slos.metrics import slo_metric_families
 from sredesk.tokens import bearer_token, token_hash, token_matches
-
-
-def oncall_gaps(now: datetime) -> dict[str, float]:
-    """``oncall.selectors.gap_seconds_ahead``, kept for ``SREDESK_METRICS_ONCALL_GAPS_SECONDS`` (0: every scrape).
-
-    It computes every schedule's final schedule over 14 days: 1.2 s a scrape at 1,000 schedules
-    (bench/oncall.py), a cost Prometheus would pay every 15 s on every web process. A gap figure a minute old
-    says the same about the next two weeks.
-    """
-    ttl = settings.SREDESK_METRICS_ONCALL_GAPS_SECONDS
-    if ttl <= 0:
-        return gap_seconds_ahead(now=now)
-    return cache.get_or_set("sredesk:metrics:oncall-gaps", lambda: gap_seconds_ahead(now=now), ttl)
 
 
 @require_GET
@@ -165,15 +151,25 @@ class DatabaseCollector:
         unreachable.add_metric(["person"], people)
         unreachable.add_metric(["team"], teams)
         yield unreachable
+        # Stored by the gap sweep: computing every final schedule here took 1.2 s at 1,000 schedules.
         gaps = GaugeMetricFamily(
             "sredesk_oncall_gap_seconds",
-            "Seconds of the next 14 days in which a schedule's final schedule names nobody (oncall.rotation); "
-            "computed at most every SREDESK_METRICS_ONCALL_GAPS_SECONDS per web process.",
+            "Seconds of the 14 days after the last gap sweep (oncall.schedules_sweep, every 5 minutes) in which the "
+            "schedule's final schedule names nobody; as that sweep stored it, so at most one sweep period (5 "
+            "minutes) stale. A schedule made since has no sample yet.",
             labels=["schedule"],
         )
-        for slug, seconds in oncall_gaps(now).items():
+        computed = GaugeMetricFamily(
+            "sredesk_oncall_gap_computed_timestamp_seconds",
+            "Unix time the gap sweep computed sredesk_oncall_gap_seconds of the schedule at (a dead beat shows as a "
+            "growing age).",
+            labels=["schedule"],
+        )
+        for slug, (seconds, at) in gap_states().items():
             gaps.add_metric([slug], seconds)
+            computed.add_metric([slug], at.timestamp())
         yield gaps
+        yield computed
         yield GaugeMetricFamily(
             "sredesk_postmortems_awaiting_regression_test",
             "Post-mortems that owe a regression test: published, complete whose test regressed or was unlinked, "

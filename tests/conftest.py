@@ -35,16 +35,6 @@ def memory_notifier(settings):
     memory.updates.clear()
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """Django's cache (LocMem in tests) starts empty: a figure one test computed is not another test's answer."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def slack_on(settings):
     """Slack deliveries are planned (a bot token is configured)."""

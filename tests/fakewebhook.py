@@ -20,6 +20,11 @@ from tests.fakes import ScriptedReply
 
 
 @dataclass(frozen=True)
+class _Reply(ScriptedReply):
+    drip: float = 0.0  # seconds between the bytes of the answer (a receiver that answers, but never quite)
+
+
+@dataclass(frozen=True)
 class WebhookRequest:
     """One POST the webhook receiver took: raw body as received, headers (lower-case names), what it answered."""
 
@@ -49,7 +54,8 @@ class FakeWebhookReceiver:
     """A team's own paging gateway on 127.0.0.1: records every POST (raw body and headers) and answers 200,
     or what ``reply_next`` scripted (a 410, a 503, a 429 with Retry-After, a slow answer). Context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host, self._port = host, port
         self._lock = threading.Lock()
         self._requests: list[WebhookRequest] = []
         self._script: deque[ScriptedReply] = deque()
@@ -57,7 +63,7 @@ class FakeWebhookReceiver:
         self._stopping = threading.Event()
 
     def __enter__(self) -> "FakeWebhookReceiver":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer((self._host, self._port), self._handler_class())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -71,12 +77,18 @@ class FakeWebhookReceiver:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/sredesk"
+        return f"http://{self._host}:{self.port}/hooks/sredesk"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
 
     def reply_next(self, status: int, body: str = "", headers: dict[str, str] | None = None, times: int = 1,
-                   delay: float = 0.0) -> None:  # fmt: skip
+                   delay: float = 0.0, drip: float = 0.0) -> None:  # fmt: skip
+        """Answer the next ``times`` POSTs so; ``drip``: write the answer one byte every ``drip`` seconds."""
         with self._lock:
-            self._script.extend([ScriptedReply(status, body, headers or {}, delay)] * times)
+            self._script.extend([_Reply(status, body, headers or {}, delay, drip=drip)] * times)
 
     @property
     def requests(self) -> list[WebhookRequest]:
@@ -93,13 +105,16 @@ class FakeWebhookReceiver:
                 at = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with fake._lock:
-                    reply = fake._script.popleft() if fake._script else ScriptedReply(200, "ok")
+                    reply = fake._script.popleft() if fake._script else _Reply(200, "ok")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake._lock:
                     fake._requests.append(WebhookRequest(self.path, headers, raw, at, reply.status))
                 if reply.delay:
                     fake._stopping.wait(reply.delay)
                 data = str(reply.body).encode()
+                if reply.drip:
+                    self._drip(reply, data)
+                    return
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "text/plain")
@@ -110,6 +125,18 @@ class FakeWebhookReceiver:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+
+            def _drip(self, reply: _Reply, data: bytes) -> None:
+                head = f"HTTP/1.1 {reply.status} X\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                self.close_connection = True
+                for i in range(len(head + data)):
+                    if fake._stopping.wait(reply.drip):
+                        return
+                    try:
+                        self.wfile.write((head + data)[i : i + 1])
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

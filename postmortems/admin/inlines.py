@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from sredesk.admin import SharedChoicesInline
+from sredesk.forms import link_formfield
 
 from ..action_items import action_item_due_date_check
 from ..models import (
@@ -25,6 +26,7 @@ class ActionItemAdminForm(forms.ModelForm):
 
     class Meta:
         model = ActionItem
+        formfield_callback = link_formfield
         fields = [
             "postmortem", "title", "description", "kind", "priority", "owner", "due_date", "confirm_past_due",
             "status", "wont_do_reason", "tracker_url",

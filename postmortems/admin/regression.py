@@ -6,7 +6,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from incidents.models import Source
-from sredesk.admin import HistoryAdmin
+from sredesk.admin import HistoryAdmin, LinkFieldsMixin
 
 from ..models import (
     RegressionTest,
@@ -84,7 +84,7 @@ class TestRunFileInline(admin.TabularInline):
 
 
 @admin.register(TestRun)
-class TestRunAdmin(admin.ModelAdmin):
+class TestRunAdmin(LinkFieldsMixin, admin.ModelAdmin):
     list_display = ("repository", "run_key", "branch", "commit", "complete", "created_at", "completed_at")
     list_filter = ("complete", "repository")
     search_fields = ("run_key", "commit", "branch")

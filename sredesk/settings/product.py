@@ -169,10 +169,6 @@ SREDESK_ENCRYPTION_KEY = (
     or base64.urlsafe_b64encode(hashlib.sha256(b"sredesk-encryption-key:" + SECRET_KEY.encode()).digest()).decode()
 )
 
-# /metrics: how long the on-call gap gauge (every schedule's final schedule over 14 days) is reused, in
-# seconds, per web process (Django's cache); 0 computes it on every scrape.
-SREDESK_METRICS_ONCALL_GAPS_SECONDS = env.float("SREDESK_METRICS_ONCALL_GAPS_SECONDS", default=60.0)
-
 # Tests that need PostgreSQL or Redis skip when they are not reachable, unless
 # this is set (CI sets it), in which case they fail.
 SREDESK_REQUIRE_SERVICES = env.bool("SREDESK_REQUIRE_SERVICES", default=False)

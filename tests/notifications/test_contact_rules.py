@@ -2,15 +2,19 @@
 ``notifications.contact.page_channels`` and nothing else; a test page reaches only them, marked as a test."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
 from django.urls import reverse
 
+from incidents.models import Incident
+from incidents.selectors import incidents_needing_acknowledgement
 from incidents.services import incident_acknowledge
 from notifications.contact import contact_rules_set, page_channels, page_test_send
 from notifications.models import ContactRule, Notification, OutboxMessage
 from notifications.page_webhooks import page_webhook_set
+from notifications.services import notification_obsolete
 from notifications.tasks import notifications_requeue_stuck_task
 from oncall.escalation import escalations_plan
 from oncall.models import Page
@@ -87,6 +91,23 @@ def test_escalation_pages_each_channel_after_its_delay_and_stops_at_the_acknowle
     assert webhook.status == Status.SKIPPED and "acknowledged" in webhook.last_error
 
 
+@pytest.mark.parametrize("status", Incident.Status.values)
+def test_a_page_not_sent_yet_goes_out_only_while_its_incident_needs_acknowledging(status):
+    """One rule for "still waiting for an acknowledgement" (``IncidentQuerySet.needing_acknowledgement``): the
+    dashboard's list and a delayed page's last check before sending agree on every status."""
+    incident, _, _ = world()
+    with time_machine.travel(T, tick=False):
+        escalations_plan(now=T)
+    times = {"acknowledged": ["acknowledged_at"], "mitigated": ["acknowledged_at", "mitigated_at"],
+             "resolved": ["acknowledged_at", "mitigated_at", "resolved_at"]}.get(status, [])  # fmt: skip
+    Incident.objects.filter(pk=incident.pk).update(status=status, **dict.fromkeys(times, T + MIN))
+    page = Notification.objects.filter(dedup_key__startswith="page:").first()
+    waiting = incidents_needing_acknowledgement().filter(pk=incident.pk).exists()
+
+    assert waiting == (status == Incident.Status.TRIGGERED)
+    assert notification_obsolete(page) == ("" if waiting else f"the incident is {status}: paging stopped")
+
+
 def test_a_rule_that_cannot_reach_says_why_and_if_none_can_the_defaults_page(channels_on):
     person = UserFactory(slack_user_id="", email="only@example.com")
     contact_rules_set(actor=person, person=person, rules=[{"channel": "slack", "delay_minutes": 0}])
@@ -113,6 +134,7 @@ def test_a_rule_that_cannot_reach_says_why_and_if_none_can_the_defaults_page(cha
         ([{"channel": "email", "delay_minutes": -1}], "rules.0.delay_minutes", "at least 0"),
         ([{"channel": "email", "delay_minutes": True}], "rules.0.delay_minutes", "not true or false"),
         ([{"channel": "email", "delay_minutes": 1, "extra": 1}], "rules.0", "nothing else"),
+        ([{"channel": "email", "delay_minutes": 1}] * 4, "rules", "At most 3"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_field_and_nothing_is_stored(rules, field, says):
@@ -186,5 +208,7 @@ def test_profile_page_saves_rules_refuses_a_bad_one_and_sends_a_test_page(
     assert set(ContactRule.objects.values_list("channel", "delay_minutes")) == {("slack", 0), ("webhook", 10)}
     assert "after 10 min" in page and 'value="10"' in page
     assert refused.status_code == 400 and "whole number" in refused.content.decode()
-    assert "Test page sent" in tested.content.decode()
+    said = re.sub(r"<[^>]+>", "", tested.content.decode())
+    assert "Test page sent" in said and "slack at once" in said and "webhook after 10 min" in said
+    assert "after 0 min" not in said
     assert OutboxMessage.objects.filter(recipient="user:ada", subject__startswith="Test page").count() == 1

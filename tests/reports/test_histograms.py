@@ -57,9 +57,7 @@ def test_a_newly_acknowledged_incident_is_counted_at_the_next_run(world):  # noq
     assert series.count == 4 and series.buckets[-1] == 0 and series.buckets[7] == 1  # 18000 s: le 43200
 
 
-def test_a_scrape_reads_the_same_few_rows_whatever_the_incidents(client, world, settings):  # noqa: F811
-    settings.SREDESK_METRICS_ONCALL_GAPS_SECONDS = 0  # every scrape runs the same statements (no cached gap figure)
-
+def test_a_scrape_reads_the_same_few_rows_whatever_the_incidents(client, world):  # noqa: F811
     def scrape_queries() -> int:
         histograms_observe(now=NOW)
         with CaptureQueriesContext(connection) as queries:

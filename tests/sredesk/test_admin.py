@@ -2,9 +2,14 @@
 
 Each app's own admin actions and filters are tested in that app's folder (tests/<app>/test_admin.py)."""
 
+import warnings
+
 import pytest
+from django import forms
 from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
+from django.utils.deprecation import RemovedInDjango60Warning
 
 from postmortems.models import RegressionTest
 from sredesk.admin import HistoryAdmin
@@ -72,3 +77,23 @@ def test_history_cannot_revert(operator_client, settings):
     assert operator_client.post(url, {"title": "First title", "severity": 2}).status_code == 403
     incident.refresh_from_db()
     assert incident.title == "Second title"
+
+
+def test_every_admin_form_takes_a_link_without_its_scheme_as_https(operator):
+    """Every admin change form and inline that shows a link (a model URLField) says which scheme a bare
+    ``wiki.example.com/x`` gets (https), rather than leaving Django's http default, which Django 6 changes and
+    warns about (RemovedInDjango60Warning)."""
+    request = RequestFactory().get("/admin/")
+    request.user = operator
+    links = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RemovedInDjango60Warning)
+        for model, model_admin in admin.site._registry.items():
+            built = [model_admin.get_form(request)]
+            built += [inline.get_formset(request).form for inline in model_admin.get_inline_instances(request)]
+            for form in built:
+                links += [(model, name, field) for name, field in form.base_fields.items()
+                          if isinstance(field, forms.URLField)]  # fmt: skip
+    assert len(links) >= 8  # services' three links, repositories, CI runs, action items, tests, page webhooks
+    for model, name, field in links:
+        assert field.clean("wiki.example.com/x") == "https://wiki.example.com/x", (model, name)
