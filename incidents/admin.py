@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.db.models.functions import Length
+from django.utils.translation import ngettext
 
 from sredesk.admin import HistoryAdmin
 from sredesk.forms import WholeNumberField
@@ -41,7 +42,8 @@ def _transition_action(verb: str):
                 else:
                     done += 1
         already = f"; {unchanged} already {after.get_status_display().lower()}" if unchanged else ""
-        modeladmin.message_user(request, f"{verb.capitalize()}: {done} incident(s){already}.")
+        noun = ngettext("incident", "incidents", done)
+        modeladmin.message_user(request, f"{verb.capitalize()}: {done} {noun}{already}.")
 
     action.__name__ = f"{verb}_selected"
     action.short_description = f"{verb.capitalize()} selected incidents"

@@ -97,3 +97,12 @@ def shifts_of(user_id: int, *, start: dt.datetime, end: dt.datetime) -> list[tup
     mine = [(schedules[pk], s) for pk, final in schedules_final(ids, start=start, end=end).items()
             for s in final.shifts if s.user_id == user_id]  # fmt: skip
     return sorted(mine, key=lambda pair: (pair[1].start, pair[0].name))
+
+
+MY_SHIFTS_AHEAD = dt.timedelta(days=14)
+
+
+def my_upcoming_shifts(user_id: int, *, now: dt.datetime) -> list[tuple[Schedule, object]]:
+    """[(schedule, shift)] naming ``user_id`` in [now, now + 14 days), by start: the "your shifts" list of the
+    schedules page and of /me/ (``shifts_of``; a shift's ``origin`` is layer, override or swap)."""
+    return shifts_of(user_id, start=now, end=now + MY_SHIFTS_AHEAD)

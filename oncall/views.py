@@ -22,7 +22,7 @@ from .forms import OverrideForm, SwapAskForm
 from .handoffs import handoff_due, handoff_note_add
 from .models import HandoffNote, Override, PersonCalendar, Schedule, Swap
 from .paging import paged_for_schedule
-from .selectors import on_call_at, schedule_final, shifts_of
+from .selectors import my_upcoming_shifts, on_call_at, schedule_final, shifts_of
 from .services import (
     calendar_token_issue,
     calendar_token_revoke,
@@ -47,7 +47,7 @@ def schedule_list_view(request: HttpRequest) -> HttpResponse:
     asked = set(Swap.objects.filter(asked_by_id=request.user.pk, state=Swap.State.ASKED, end__gt=now).values_list(
         "schedule_id", "start"))  # fmt: skip
     mine = [(schedule, shift, (schedule.pk, shift.start) in asked)
-            for schedule, shift in shifts_of(request.user.pk, start=now, end=now + dt.timedelta(days=14))]  # fmt: skip
+            for schedule, shift in my_upcoming_shifts(request.user.pk, now=now)]  # fmt: skip
     has_feed = PersonCalendar.objects.filter(user_id=request.user.pk).exists()
     context = {"rows": rows, "people": people, "now": now, "mine": mine, "has_feed": has_feed}
     return render(request, "oncall/schedules.html", context)

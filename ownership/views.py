@@ -94,10 +94,14 @@ def service_dashboard_view(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def my_work_view(request: HttpRequest) -> HttpResponse:
     """What the signed-in person owes, by due date: post-mortems, regression tests, action items;
-    their open incidents; the reminders sent to them."""
+    their open incidents; the reminders sent to them; their on-call shifts of the next 14 days (the same list as
+    the schedules page's "Your shifts", ``oncall.selectors.my_upcoming_shifts``)."""
+    from oncall.selectors import my_upcoming_shifts  # on call builds on ownership, not the other way round
+
     now = timezone.now()
     work = my_work(request.user, now=now)
-    return render(request, "ownership/my_work.html", {"work": work, "now": now})
+    shifts = my_upcoming_shifts(request.user.pk, now=now)
+    return render(request, "ownership/my_work.html", {"work": work, "now": now, "shifts": shifts})
 
 
 @login_required

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from notifications.delivery import release_due, requeue_stuck
 from notifications.services import notify
@@ -166,7 +167,8 @@ def reminders_digest(*, now: dt.datetime, digests: dict[int, _Digest] | None = N
     planned = 0
     for team_id, digest in digests.items():
         team, lead = teams[team_id], leads.get(team_id)
-        header = f"Weekly digest for {team}: {digest.count} item(s) still owed that personal reminders no longer cover."
+        items = ngettext("item", "items", digest.count)
+        header = f"Weekly digest for {team}: {digest.count} {items} still owed that personal reminders no longer cover."
         more = digest.count - len(digest.lines)
         text = "\n".join([header, *digest.lines, *([f"… and {more} more: see the list"] if more > 0 else [])])
         planned += bool(

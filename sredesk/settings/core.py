@@ -28,7 +28,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: /api/docs/ works offline
     "csp",  # Content-Security-Policy header and nonces
-    "axes",  # login throttling: see "Login throttling" below
+    "sredesk.apps.SignInLockoutsConfig",  # django-axes, login throttling: see "Login throttling" below
     "ownership",
     "incidents",
     "postmortems",

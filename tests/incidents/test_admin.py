@@ -27,11 +27,13 @@ def test_incident_search_by_public_id_and_computed_durations(operator_client):
 def test_admin_acknowledge_action_is_idempotent_and_says_so(operator_client):
     incident = IncidentFactory()
     url = changelist(Incident)
-    operator_client.post(url, {"action": "acknowledge_selected", "_selected_action": [incident.pk]})
+    selected = {"action": "acknowledge_selected", "_selected_action": [incident.pk]}
+    first = operator_client.post(url, selected, follow=True)
+    assert "Acknowledge: 1 incident." in first.content.decode()
     response = operator_client.post(
         url, {"action": "acknowledge_selected", "_selected_action": [incident.pk]}, follow=True
     )
-    assert "Acknowledge: 0 incident(s); 1 already acknowledged." in response.content.decode()
+    assert "Acknowledge: 0 incidents; 1 already acknowledged." in response.content.decode()
     assert incident.timeline.filter(data__to="acknowledged", source="admin").count() == 1
 
 

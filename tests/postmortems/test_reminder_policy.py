@@ -124,6 +124,7 @@ def test_past_the_personal_maximum_the_team_gets_a_weekly_digest(django_capture_
     assert weeks == ["2024-W18", "2024-W19", "2024-W20"]  # day 3 (W18), days 5-8 (W19), day 14 (W20)
     assert set(digests.values_list("address", flat=True)) == {"team:payments", "user:lead"}
     assert postmortem.incident.public_id in digests.first().text
+    assert digests.first().text.startswith(f"Weekly digest for {team}: 1 item still owed ")  # not "1 item(s)"
 
 
 # --- Kinds ------------------------------------------------------------------------------------------

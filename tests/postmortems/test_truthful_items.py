@@ -158,7 +158,7 @@ def test_the_digest_says_how_many_personal_reminders_were_sent(team_pm, django_c
     assert lines[never.incident.public_id].endswith("(no personal reminder was sent)")
     assert lines[twice.incident.public_id].endswith("(2 personal reminders sent)")
     assert digest.text.splitlines()[0] == (
-        "Weekly digest for Payments: 2 item(s) still owed that personal reminders no longer cover."
+        "Weekly digest for Payments: 2 items still owed that personal reminders no longer cover."
     )
     assert "after every personal reminder" not in digest.text
 

@@ -163,3 +163,11 @@ def test_token_and_signature_doors_are_not_throttled(person, settings):
     assert not AccessAttempt.objects.exists()
     client = Client()
     assert sign_in(client, PASSWORD).status_code == 302 and signed_in(client)
+
+
+def test_the_admin_home_names_the_lockouts_in_words_not_axes(operator_client):
+    page = operator_client.get(reverse("admin:index")).content.decode()
+
+    assert "Sign-in lockouts" in page
+    assert ">Axes<" not in page and "AXES" not in page
+    assert reverse("admin:axes_accessattempt_changelist") in page  # same app, same admin pages
