@@ -13,6 +13,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -26,6 +27,7 @@ from incidents.update import incident_assign_role
 from oncall.models import EscalationPolicy, EscalationStep, EscalationTarget, Layer, LayerMember, Schedule
 from oncall.selectors import schedule_final
 from oncall.swaps import swap_ask
+from ownership.hours import first_reading
 from ownership.models import Membership, Repository, Responsibility, Service, Team, User
 from postmortems.action_items import action_item_update
 from postmortems.models import ActionItem, PostMortem, RegressionTest
@@ -149,11 +151,18 @@ def demo_services_load(result: DemoLoadResult, teams: dict[str, Team]) -> dict[s
     return services
 
 
-def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: dict[str, Service]) -> None:
-    """Per demo team: a weekly schedule of its members in its lead's zone (hand-off Monday 09:00, from Monday
-    2026-01-05) and a policy (the schedule's on-call, then the lead, then the team's channel, 15 minutes apart,
-    twice), used by the team's services that have none; the next person on call asks for a swap of a day.
-    Created only when missing."""
+def demo_oncall_load(
+    result: DemoLoadResult, teams: dict[str, Team], services: dict[str, Service], *, now: datetime,
+    login: User | None = None,
+) -> None:  # fmt: skip
+    """Per demo team: a schedule in its lead's zone with one rotation of its members, and a policy (the
+    schedule's on-call, then the lead, then the team's channel, 15 minutes apart, twice), used by the team's
+    services that have none; the next person on call asks for a swap of a day. Created only when missing.
+
+    The rotation is weekly (hand-off Monday 09:00, from Monday 2026-01-05), except on the team of the demo
+    ``login`` (when it is a member there): that one is daily with the login first, from the start of ``now``'s
+    hour (``_demo_login_rotation``), so whoever signs in is on call now and has shifts ahead to swap.
+    """
     for team in teams.values():
         lead = team.lead
         zone = lead.timezone if lead else "UTC"
@@ -162,11 +171,14 @@ def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: d
         )
         _rows(result, "schedules", created)
         if created:
-            layer = Layer.objects.create(schedule=schedule, name="Weekly", anchor_date=dt.date(2026, 1, 5))
-            members = team.memberships.select_related("user").order_by("user__username")
-            since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-            for position, membership in enumerate(members):
-                LayerMember.objects.create(layer=layer, user=membership.user, position=position, active_from=since)
+            members = [m.user for m in team.memberships.select_related("user").order_by("user__username")]
+            if login is not None and login in members:
+                _demo_login_rotation(schedule, [login] + [m for m in members if m != login], now=now)
+            else:
+                layer = Layer.objects.create(schedule=schedule, name="Weekly", anchor_date=dt.date(2026, 1, 5))
+                since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+                for position, user in enumerate(members):
+                    LayerMember.objects.create(layer=layer, user=user, position=position, active_from=since)
             _demo_swap(schedule)
         policy, created = EscalationPolicy.objects.get_or_create(
             name=f"{team.name} escalation", defaults={"team": team, "repeat": 1}
@@ -181,6 +193,24 @@ def demo_oncall_load(result: DemoLoadResult, teams: dict[str, Team], services: d
                 if service.team_id == team.pk and service.escalation_policy_id is None:
                     service.escalation_policy = policy
                     service.save(update_fields=["escalation_policy"])
+
+
+def _demo_login_rotation(schedule: Schedule, members: list[User], *, now: datetime) -> None:
+    """A daily rotation of ``members`` (the demo login first) whose turn under way at ``now`` is the login's.
+
+    Hand-offs fall at the hour ``now`` began in on the schedule's clock, so the login is on call from then for
+    one day (23 to 24 hours from ``now``; a DST change makes that day 23 or 25 hours long) and again every
+    ``len(members)`` days. The first turn is ``7 * len(members)`` days earlier (a whole number of rounds, so
+    the recent past has someone on call too); every member is in effect from it.
+    """
+    zone = ZoneInfo(schedule.timezone)
+    hour = now.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    anchor = hour - dt.timedelta(days=7 * len(members))
+    layer = Layer.objects.create(schedule=schedule, name="Daily", turn_unit=Layer.Unit.DAYS, turn_length=1,
+                                 handoff_time=anchor.time(), anchor_date=anchor.date())  # fmt: skip
+    since = first_reading(anchor, zone)
+    for position, user in enumerate(members):
+        LayerMember.objects.create(layer=layer, user=user, position=position, active_from=since)
 
 
 def _demo_swap(schedule: Schedule) -> None:
@@ -236,19 +266,24 @@ def demo_login_ensure() -> tuple[User, bool]:
     return user, created
 
 
+def demo_login_join(login: User) -> None:
+    """The new demo login joins ``DEMO_LOGIN_HANDOVER.team`` as a member (before the schedules are made, so it
+    is in that team's rotation: see ``demo_oncall_load``)."""
+    team = Team.objects.get(slug=demo_data.DEMO_LOGIN_HANDOVER.team)
+    Membership.objects.get_or_create(team=team, user=login, defaults={"role": Membership.Role.MEMBER})
+
+
 def demo_login_hand_over(login: User, *, now: datetime) -> None:
     """Give the new demo login some work, as its team's lead would, so that ``/me/`` shows what it looks like.
 
-    The login joins ``DEMO_LOGIN_HANDOVER.team``; the lead hands it the
+    The lead of ``DEMO_LOGIN_HANDOVER.team`` (which the login joined, ``demo_login_join``) hands it the
     incidents to command, the post-mortems and the action items the data
     names (each through its service, so the timelines say so). Things the
     data names that are not there (another ``SREDESK_POSTMORTEM_SEVERITIES``)
     are skipped.
     """
     handover = demo_data.DEMO_LOGIN_HANDOVER
-    team = Team.objects.get(slug=handover.team)
-    Membership.objects.get_or_create(team=team, user=login, defaults={"role": Membership.Role.MEMBER})
-    lead = team.lead
+    lead = Team.objects.get(slug=handover.team).lead
     with at(now):
         for incident in Incident.objects.filter(title__in=handover.commands):
             incident_assign_role(incident_id=incident.pk, role="commander", user=login, actor=lead, source=Source.WEB)
@@ -262,8 +297,9 @@ def demo_login_hand_over(login: User, *, now: datetime) -> None:
 def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoLoadResult:
     """Load everything in ``demo.data`` that is not there yet, in one transaction.
 
-    Creates the ``demo`` login only when ``demo_login`` is true, and hands it
-    some work when it creates it. Existing rows are never changed. The
+    Creates the ``demo`` login only when ``demo_login`` is true; one it creates
+    joins its team, and so that team's new rotation (on call now and every few
+    days after), and is handed some work. Existing rows are never changed. The
     announcements of the incidents played here are marked as made when they
     happened: history is not news to send now. Returns the demo rows per
     model and what this run created.
@@ -273,7 +309,13 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
     people = demo_people_load(result)
     teams = demo_teams_load(result, people)
     services = demo_services_load(result, teams)
-    demo_oncall_load(result, teams, services)
+    login, login_created = None, False
+    if demo_login:
+        login, login_created = demo_login_ensure()
+        result.demo_login = "created" if login_created else "exists"
+        if login_created:
+            demo_login_join(login)
+    demo_oncall_load(result, teams, services, now=now, login=login)
     integrations = demo_integrations_load(result, services)
     incidents, played = [], []
     for spec in demo_data.INCIDENTS:
@@ -282,11 +324,8 @@ def load_demo(*, now: datetime | None = None, demo_login: bool = False) -> DemoL
             incident = incident_story_play(spec, now=now, people=people, teams=teams, services=services)
             played.append(incident)
         incidents.append(incident)
-    if demo_login:
-        login, created = demo_login_ensure()
-        result.demo_login = "created" if created else "exists"
-        if created:
-            demo_login_hand_over(login, now=now)
+    if login_created:
+        demo_login_hand_over(login, now=now)
     TimelineEvent.objects.filter(incident__in=played, announced_at__isnull=True).exclude(announcement="").update(
         announced_at=F("at")
     )

@@ -16,7 +16,9 @@ from tests.factories import IncidentFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_every_demo_team_has_a_schedule_and_a_policy_that_pages():
+@pytest.mark.parametrize("demo_login", [False, True])  # with the login, its team rotates daily, the login first
+def test_every_demo_team_has_a_schedule_and_a_policy_that_pages(settings, demo_login):
+    settings.SREDESK_DEMO_LOGIN = demo_login
     call_command("load_demo", stdout=StringIO())
     assert Schedule.objects.count() == EscalationPolicy.objects.count() == len(demo_data.TEAMS)
     now = dt.datetime.now(dt.UTC)
