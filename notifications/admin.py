@@ -121,5 +121,10 @@ class SlackProblemAdmin(admin.ModelAdmin):
         queryset.filter(fixed_at__isnull=True).update(fixed_at=timezone.now())
 
     def changelist_view(self, request, extra_context=None):
-        context = {"changelist_help": SLACK_PROBLEMS_HELP, "health": slack_health(), **(extra_context or {})}
+        context = {
+            "title": "Slack health and problems",  # not Django's "Select Slack problem to change": nothing to change
+            "changelist_help": SLACK_PROBLEMS_HELP,
+            "health": slack_health(),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)

@@ -138,7 +138,7 @@ def page_write(incident: Incident, policy: EscalationPolicy, index: int, rep: in
                    slack=[], outbox=[], routes=routes)  # fmt: skip
             TimelineEvent.objects.create(
                 incident=incident, kind=TimelineEvent.Kind.NOTIFICATION,
-                message=f"Paged {whom} ({which} of {policy.name}).",
+                message=f"Paged {whom}: {which} of {policy.name}.",  # one pair of brackets at most
                 data={"page_id": page.pk, "step": index, "repeat": rep, "target": target.key},
             )  # fmt: skip
     except IntegrityError:

@@ -207,6 +207,9 @@ def profile_contact_rules_view(request: HttpRequest) -> HttpResponse:
 def profile_test_page_view(request: HttpRequest) -> HttpResponse:
     """Page yourself alone through your contact rules, marked as a test (once a minute: a double click is one)."""
     plan = page_test_send(actor=request.user, person=request.user)
-    channels = ", ".join(f"{r.channel} after {r.delay_minutes} min" for r in plan.routes)
+    channels = ", ".join(
+        f"{r.channel} at once" if r.delay_minutes == 0 else f"{r.channel} after {r.delay_minutes} min"
+        for r in plan.routes
+    )  # as the profile's "How pages reach you" says it
     messages.success(request, f"Test page sent: {channels}.")
     return redirect(reverse("ownership:profile") + "#contact-rules")

@@ -111,7 +111,8 @@ def postmortem_completion_blockers(postmortem: PostMortem) -> list[str]:
     open_items = postmortem.action_items.exclude(status__in=[ActionItem.Status.DONE, ActionItem.Status.WONT_DO])
     if open_items.exists():
         titles = ", ".join(f"“{t}”" for t in open_items.values_list("title", flat=True)[:5])
-        blockers.append(f"{open_items.count()} action item(s) still open: {titles}.")
+        count = open_items.count()
+        blockers.append(f"{count} action item{'' if count == 1 else 's'} still open: {titles}.")
     if postmortem.regression_test_requirement == RegressionTest.State.VERIFIED:
         test_blocker = not postmortem.regression_tests.filter(state=RegressionTest.State.VERIFIED).exists()
     else:

@@ -29,6 +29,14 @@ def _period(request: HttpRequest, now) -> tuple[Period, str]:
         return period_from_query({}, now=now), f"{exc.field}: {exc.message}"
 
 
+def _days_chosen(request: HttpRequest, period: Period, error: str) -> int | None:
+    """The "Last N days" the shown period is, so the period form's select says it (28 when no period was asked
+    for, not the list's first choice); None for a ``start``/``end`` date range."""
+    if error or not ("start" in request.GET or "end" in request.GET):
+        return round(period.seconds / 86400)
+    return None
+
+
 def trend_context(group_by: str, *, now, only: int | None = None, days: int = DEFAULT_DAYS) -> dict:
     """What ``reports/_tiles.html`` shows for one group (``only``; the whole of sredesk for ``"all"``) over the
     last ``days`` days beside the ``days`` before: 8 queries."""
@@ -62,6 +70,7 @@ def team_reports_view(request: HttpRequest) -> HttpResponse:
         "error": error,
         "rows": report("team", period, now=now),
         "day_choices": DAY_CHOICES,
+        "days_chosen": _days_chosen(request, period, error),
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/teams.html", context, status=400 if error else 200)
@@ -89,6 +98,7 @@ def team_report_view(request: HttpRequest, slug: str) -> HttpResponse:
         "duration_names": ["Time to acknowledge (MTTA)", "Time to mitigate", "Time to resolve (MTTR)"],
         "services": services,
         "day_choices": DAY_CHOICES,
+        "days_chosen": _days_chosen(request, period, error),
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/team.html", context, status=400 if error else 200)

@@ -130,9 +130,10 @@ class PolicyEffect:
     @property
     def sentence(self) -> str:
         """The policy in force and what it changes, as the pages show it."""
+        steps = self.policy.reminder_steps_sooner
         return (
             f"Error-budget policy in force: {self.reason}. Post-mortems of this service's incidents are reminded "
-            f"{self.policy.reminder_steps_sooner} step(s) sooner, and new ones are due in {self.due_percent} % of "
+            f"{steps} step{'' if steps == 1 else 's'} sooner, and new ones are due in {self.due_percent} % of "
             "the usual time."
         )
 

@@ -28,7 +28,7 @@ def test_detail_nests_items_tests_with_their_run_and_reminders_with_deliveries(a
     assert body["regression_tests"][0]["state_run"]["run_key"] == "b1"
     assert body["action_items"][0]["overdue"] is True and body["action_items"][0]["priority"] == "P2"
     assert body["reminders"][0]["deliveries"][0]["recipient_user"]["username"] == "lead"
-    assert body["completion_blockers"] == [f"1 action item(s) still open: “{pm.action_items.get().title}”."]
+    assert body["completion_blockers"] == [f"1 action item still open: “{pm.action_items.get().title}”."]
 
 
 def test_update_sections_owner_and_due_date(api, world, pm_url):

@@ -2,6 +2,7 @@
 ``notifications.contact.page_channels`` and nothing else; a test page reaches only them, marked as a test."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -207,5 +208,7 @@ def test_profile_page_saves_rules_refuses_a_bad_one_and_sends_a_test_page(
     assert set(ContactRule.objects.values_list("channel", "delay_minutes")) == {("slack", 0), ("webhook", 10)}
     assert "after 10 min" in page and 'value="10"' in page
     assert refused.status_code == 400 and "whole number" in refused.content.decode()
-    assert "Test page sent" in tested.content.decode()
+    said = re.sub(r"<[^>]+>", "", tested.content.decode())
+    assert "Test page sent" in said and "slack at once" in said and "webhook after 10 min" in said
+    assert "after 0 min" not in said
     assert OutboxMessage.objects.filter(recipient="user:ada", subject__startswith="Test page").count() == 1

@@ -68,3 +68,11 @@ def test_the_last_inbound_request_is_named(slack, operator_client):
     assert "Slack has not sent sredesk any request yet" in operator_client.get(URL).content.decode()
     InboundRequest.objects.create(kind="command", key="U1:T1", name="ack", payload={})
     assert "Slash command ack (queued)" in operator_client.get(URL).content.decode()
+
+
+def test_the_page_is_titled_for_what_it_shows_and_says_when_nothing_is_wrong(settings, operator_client):
+    settings.SLACK_BOT_TOKEN = ""
+    page = operator_client.get(URL).content.decode()
+    assert "<h1>Slack health and problems</h1>" in page
+    assert "Select Slack problem to change" not in page
+    assert "No Slack problem has been recorded: there is nothing for a person to fix." in page

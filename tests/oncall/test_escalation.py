@@ -66,7 +66,7 @@ def test_steps_page_in_turn_until_acknowledged():
     note = Notification.objects.get(dedup_key__startswith="page:", channel="outbox")
     assert note.address == "user:U-D" and "Checkout down" in note.subject
     assert TimelineEvent.objects.filter(
-        incident=incident, kind="notification", message__startswith="Paged U-D"
+        incident=incident, kind="notification", message="Paged U-D (on call of payments-primary): step 1 of Payments."
     ).exists()
 
     assert escalations_plan(now=T + 9 * MIN) == 0

@@ -47,6 +47,9 @@ def test_schedule_page_now_next_and_the_week(client, payments):
     rows = re.findall(r"<tr><td>(.*?)</tr>", page.content.decode())
     who = [re.search(r"<td>(U-.)</td><td>(\w+)</td>", row).groups() for row in rows]
     assert who == [("U-B", "layer"), ("U-D", "override"), ("U-B", "layer"), ("U-C", "layer"), ("U-A", "layer")]
+    assert "The next 2 weeks · days drawn in Europe/Berlin time" in shown
+    # each legend entry (swatch and whole name) stays on one line on a phone
+    assert re.search(r'<span class="nowrap"><svg [^>]*>.*?</svg> U-D</span>', page.content.decode())
     listing = text(client.get(reverse("oncall:schedules")))
     assert "U-B" in listing and "U-D from 2026-03-11 18:00 CET" in listing
 
@@ -90,3 +93,6 @@ def test_my_shifts_come_from_the_final_schedule(client, payments):
     assert (
         "2026-03-10 11:00 UTC – 2026-03-11 17:00 UTC" in mine and "2026-03-12 08:00 UTC – 2026-03-16 08:00 UTC" in mine
     )
+    client.force_login(UserFactory())  # on no schedule: the empty list says so, not a bare "None."
+    mine = text(client.get(reverse("oncall:schedules")))
+    assert "Your shifts next 14 days None: no schedule has you on call in the next 14 days." in mine

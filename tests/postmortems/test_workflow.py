@@ -69,8 +69,13 @@ def test_complete_lists_every_blocker():
         move(postmortem, "complete")
 
     message = " ".join(exc.value.messages)
-    assert "1 action item(s) still open: “Add retry budget”." in message
+    assert "1 action item still open: “Add retry budget”." in message
     assert "No regression test has been seen passing in CI yet." in message
+
+    ActionItemFactory(postmortem=postmortem, title="Alert on retries")
+    with pytest.raises(InvalidPostMortemTransition) as exc:
+        move(postmortem, "complete")
+    assert "2 action items still open: “Add retry budget”, “Alert on retries”." in " ".join(exc.value.messages)
 
 
 def test_complete_once_items_are_done_or_wont_do_and_a_test_is_verified():

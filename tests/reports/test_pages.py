@@ -63,3 +63,15 @@ def test_overview_and_service_page_show_the_trend(reader, world):  # noqa: F811
     assert tile(overview, "published") == "Post-mortems published 5 ▲ was 0"
     assert tile(service, "published") == "Post-mortems published 4 ▲ was 0"
     assert 'href="/reports/teams/payments/"' in service
+
+
+def test_the_period_select_says_the_period_shown(reader, world):  # noqa: F811
+    """With no period asked for, the select says the 28 days shown, not its first choice (7)."""
+
+    def chosen(url: str) -> list[str]:
+        return re.findall(r'<option value="(\d+)" selected>', reader.get(url).content.decode())
+
+    assert chosen("/reports/teams/") == ["28"]
+    assert chosen("/reports/teams/payments/?days=90") == ["90"]
+    assert chosen(f"/reports/teams/?{PERIOD}") == []  # a date range: no "last N days"
+    assert chosen("/reports/teams/?days=0") == ["28"]  # refused: the default period is shown

@@ -154,7 +154,7 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
 
     page = client.get(reverse("ownership:service", args=["checkout"])).content.decode()
     assert 'id="budget-policy"' in page and "Checkout availability is exhausted" in page
-    assert "reminded 1 step(s) sooner" in page and "due in 50 % of the usual time" in page
+    assert "reminded 1 step sooner" in page and "due in 50 % of the usual time" in page
     assert reverse("slos:team_policy", args=["payments"]) in page
     assert 'id="budget-policy"' not in client.get(reverse("ownership:service", args=["ledger"])).content.decode()
 

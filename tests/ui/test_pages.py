@@ -138,6 +138,8 @@ def test_incident_list_filters(sre_client):
     assert titles(team="edge") == {"Slow search"}
     assert titles(search="search") == {"Slow search"}
     assert titles(search=c.public_id) == {"Old outage"}
+    # on a phone the team follows the time on one line of its own: "SRE Platform" never splits in two
+    assert f'· <span class="nowrap">{team}</span>' in sre_client.get(url, {"team": "edge"}).content.decode()
 
 
 def test_open_incidents_come_first(sre_client):
@@ -327,12 +329,13 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     tests = section(response, "regression-tests")
     assert "tests/test_pay.py::test_retry" in tests and "Failing" in tests
     reminders = section(response, "reminders")
-    assert "No regression test #2" in reminders and "Outbox to user:owner" in reminders and "sent" in reminders
+    assert "No regression test · reminder 2" in reminders
+    assert "Outbox to user:owner" in reminders and "sent" in reminders
     page = response.content.decode()
     assert "Before it can be completed" in page and "Still open" in page
     # Completing would be refused: the button is there, disabled, saying why, and no form posts it.
     assert re.findall(r'<button type="button" data-verb="(\w+)" disabled', page) == ["complete"]
-    assert "Not yet: 1 action item(s) still open: “Still open”." in text_of(response)
+    assert "Not yet: 1 action item still open: “Still open”." in text_of(response)
     assert reverse("postmortems:transition", args=[postmortem.pk, "complete"]) not in page
 
 
@@ -393,6 +396,8 @@ def test_catalog_shows_gaps_and_counts(sre_client):
     assert "no owner no dashboard no alerts no runbook" in legacy
     assert incident.public_id not in text_of(response)  # counts, not incidents
     assert "Only the 1 with gaps" in text_of(response)
+    # on a phone the owner and tier share a line under the name: "Tier 2" never splits across two lines
+    assert '· <span class="nowrap">Tier 2</span>' in response.content.decode()
     gaps_only = text_of(sre_client.get(reverse("ownership:services"), {"gaps": "1"}))
     assert "Legacy batch" in gaps_only and "Payments API" not in gaps_only
 
