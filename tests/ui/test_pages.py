@@ -342,6 +342,13 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     assert reverse("postmortems:transition", args=[postmortem.pk, "complete"]) not in page
 
 
+def test_the_postmortems_time_to_resolve_is_kept_on_one_line(sre_client, sre_team):
+    """On a phone "1 h 5 m" broke into "1 h" and "5 m" on the incident line: the duration is one nowrap unit."""
+    postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)  # resolved 1 h 5 m after start
+    page = sre_client.get(reverse("postmortems:detail", args=[postmortem.pk])).content.decode()
+    assert '(time to resolve <span class="nowrap" id="time-to-resolve">1 h 5 m</span>)' in page
+
+
 def test_mark_complete_is_offered_once_nothing_blocks_it(sre_client, sre_team):
     postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
     RegressionTestFactory(postmortem=postmortem, state="verified")
