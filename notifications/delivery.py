@@ -76,13 +76,13 @@ def deliver(
         return "failed"
     except NotifyTransientError as exc:
         channel_failed(row.channel, row.address, exc)
-        if row.attempts >= settings.SREDESK_NOTIFY_MAX_ATTEMPTS:
+        wait = retry_wait(exc, attempts=row.attempts)
+        if wait is None:
             mine.update(status=Status.FAILED, last_error=f"gave up after {row.attempts} attempts: {exc}")
             logger.error("%s %s failed after %d attempts: %s", model.__name__, pk, row.attempts, exc)
             return "failed"
-        wait = exc.retry_after if isinstance(exc, NotifyRateLimited) else min(5.0 * 2 ** (row.attempts - 1), 3600.0)
         later = timezone.now() + timedelta(seconds=wait)
-        held = wait > settings.SREDESK_NOTIFY_MAX_ETA_SECONDS  # longer than a broker should hold a message (BR-17)
+        held = not broker_may_hold(wait)
         mine.update(
             status=Status.PENDING, last_error=str(exc), not_before=later, queued_at=None if held else timezone.now()
         )
@@ -94,6 +94,22 @@ def deliver(
     channel_reached(row.channel, row.address)
     mine.update(status=Status.SENT, sent_at=timezone.now(), external_ref=ref, conversation=conversation, last_error="")
     return "sent"
+
+
+def retry_wait(exc: NotifyTransientError, *, attempts: int) -> float | None:
+    """Seconds to wait before trying a Slack (or other channel) call again after the temporary error ``exc`` on
+    its ``attempts``-th try (1 for the first): the channel's Retry-After (Slack's HTTP 429), else exponential
+    backoff (5 s, 10 s, 20 s, ... capped at 3,600 s). None when ``SREDESK_NOTIFY_MAX_ATTEMPTS`` tries are used
+    up: give up. The one rule for every retried send or edit (deliveries, settled reminders' edits)."""
+    if attempts >= settings.SREDESK_NOTIFY_MAX_ATTEMPTS:
+        return None
+    return exc.retry_after if isinstance(exc, NotifyRateLimited) else min(5.0 * 2 ** (attempts - 1), 3600.0)
+
+
+def broker_may_hold(wait: float) -> bool:
+    """Whether a retry ``wait`` seconds away may be a task's countdown; a longer wait (above
+    ``SREDESK_NOTIFY_MAX_ETA_SECONDS``) is kept on the row for the sweep to release (FIELD-CASES BR-17)."""
+    return wait <= settings.SREDESK_NOTIFY_MAX_ETA_SECONDS
 
 
 def _send(backend, message: Message) -> tuple[str, str]:

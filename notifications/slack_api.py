@@ -39,6 +39,7 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.archive": "channels:manage",  # archived some days after the post-mortem completes
     "conversations.unarchive": "channels:manage",
     "conversations.info": "channels:read",  # whether the bot is in each team's channel (health view)
+    "conversations.list": "channels:read",  # an incident channel whose creation reply was lost, found by name
     "conversations.history": "channels:history",  # the text of a message given the team's reaction (timeline)
     "bookmarks.add": "bookmarks:write",  # incident page and post-mortem bookmarked in the channel
     "users.info": "users:read",  # a Slack user's profile, to map them to a sredesk person

@@ -326,7 +326,9 @@ class ReminderDelivery(DeliveryBase):
     Status and attempts are those of ``notifications.models.DeliveryBase``.
     A sent Slack reminder that was settled (``postmortems.reminders.settle``)
     has ``settled_at``/``settled_text``, and ``settled_edited_at`` once its
-    message was edited in place to say so, without its buttons.
+    message was edited in place to say so, without its buttons. The edit is
+    retried like a delivery (``settled_edit_*``: attempts, the time it may be
+    tried again, the claiming worker, and when sredesk gave up).
     """
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
@@ -344,6 +346,18 @@ class ReminderDelivery(DeliveryBase):
     )
     settled_edited_at = models.DateTimeField(
         null=True, blank=True, help_text="When its Slack message was edited to the settled state (no buttons)."
+    )
+    settled_edit_attempts = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="How many times a worker tried to edit its Slack message."
+    )
+    settled_edit_not_before = models.DateTimeField(
+        null=True, blank=True, help_text="The edit is not tried again before this (Slack's Retry-After, backoff), UTC."
+    )
+    settled_edit_claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took the edit (empty: no worker has it now)."
+    )
+    settled_edit_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When sredesk gave up editing it (a person must act, or attempts used up)."
     )
 
     class Meta:

@@ -29,9 +29,18 @@ def reminder_deliver_task(self, delivery_id: int) -> str:
         raise self.retry(exc=exc, countdown=exc.retry_in) from exc
 
 
-@shared_task(name="postmortems.reminder_settled_edit")
-def reminder_settled_edit_task(delivery_ids: list[int]) -> int:
-    """Edit the Slack messages of settled reminders (``reminders.settle``); returns how many Slack took."""
-    from .reminders.settle import reminder_settled_edit
+@shared_task(name="postmortems.reminder_settled_edit", bind=True, acks_late=True, max_retries=None)
+def reminder_settled_edit_task(self, delivery_id: int | list[int]) -> str:
+    """Edit the Slack message of one settled reminder delivery (``reminders.settle``). Safe to run twice: the
+    edit is claimed first. Retries a temporary Slack error at the row's time (Retry-After, else backoff); longer
+    waits are left to the sweep. A list of ids (a message queued by an earlier version) is split into one task each.
+    """
+    from .reminders.settle import _enqueue, reminder_settled_edit
 
-    return sum(reminder_settled_edit(delivery_id) for delivery_id in delivery_ids)
+    if isinstance(delivery_id, list):
+        _enqueue(delivery_id)
+        return "split"
+    try:
+        return reminder_settled_edit(delivery_id)
+    except NotifyTransientError as exc:
+        raise self.retry(exc=exc, countdown=exc.retry_in) from exc

@@ -17,9 +17,12 @@ for every channel, so those stay owed and are retried with back-off (an hour
 apart at most) meanwhile. A bad member id is only that person's problem: the
 others are still invited.
 
-The one window left: Slack creates the channel and the reply is lost (a
-timeout). The retry then finds the name taken and creates ``<name>-2``; the
-first channel stays, unrecorded, as no Slack call takes an idempotency key.
+Slack may create the channel and the reply be lost (a timeout): no Slack call
+takes an idempotency key, so the retry meets ``name_taken``. It then looks the
+name up and adopts the channel when it is provably the one it made (our bot
+created it after the row was claimed: ``slackchannels.adopt``); otherwise, or
+beyond the lookup's bound in a very large workspace, it creates ``<name>-2``
+and the first channel stays, unrecorded.
 """
 
 import logging
@@ -39,6 +42,7 @@ from notifications.problems import slack_problem_record
 from notifications.slack_api import USER_ERRORS, WORKSPACE_ERRORS, SlackCallError, plain_words, slack_call
 from ownership.models import SLACK_MEMBER_ID
 
+from .adopt import lost_channel
 from .models import IncidentChannel
 from .names import channel_name
 
@@ -113,26 +117,28 @@ def _claim_and_create(incident: Incident) -> IncidentChannel:
     id stored in that transaction: a second worker waits on the lock, then
     finds the id. A name taken by anything not recorded as this incident's
     channel (an archived channel of a deleted test, another tool's) is never
-    reused: the next candidate (``-2``, ``-3``...) is tried.
+    reused: the next candidate (``-2``, ``-3``...) is tried, unless an earlier
+    attempt's reply was lost and the name is provably that attempt's channel
+    (``adopt.lost_channel``; looked up only when the row was claimed before).
     """
     failure = None
     with transaction.atomic():
-        IncidentChannel.objects.get_or_create(incident=incident)
+        _, first_claim = IncidentChannel.objects.get_or_create(incident=incident)
         row = IncidentChannel.objects.select_for_update().get(incident=incident)
         if row.channel_id or row.problem:
             return row
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = channel_name(incident.pk, incident.title, attempt)
             try:
-                reply = slack_call("conversations.create", target=name, name=name, is_private=False)
+                channel, how = _create_or_find(name, row, tried_before=not first_claim)
             except SlackCallError as exc:
-                if exc.error == "name_taken":
-                    continue
                 failure = exc  # raised once the claim (and the failure's record) is committed
                 break
-            row.channel_id, row.name = reply["channel"]["id"], reply["channel"].get("name", name)
+            if channel is None:
+                continue
+            row.channel_id, row.name = str(channel["id"]), str(channel.get("name") or name)
             row.save(update_fields=["channel_id", "name"])
-            _note(incident, f"Slack channel #{row.name} created for this incident", channel=row.channel_id)
+            _note(incident, f"Slack channel #{row.name} {how}", channel=row.channel_id)
             return row
         else:
             first = channel_name(incident.pk, incident.title)
@@ -140,6 +146,23 @@ def _claim_and_create(incident: Incident) -> IncidentChannel:
             row.save(update_fields=["problem"])
             return row
     raise failure
+
+
+def _create_or_find(name: str, row: IncidentChannel, *, tried_before: bool) -> tuple[dict | None, str]:
+    """(Slack's channel, how we got it) for the candidate ``name``: created now, or, when ``name`` is taken and an
+    earlier set-up of ``row`` may have created it unheard (``tried_before``), found again if provably ours;
+    (None, "") when the name is another channel's. Raises SlackCallError for any other failure."""
+    try:
+        return slack_call("conversations.create", target=name, name=name, is_private=False)["channel"], (
+            "created for this incident"
+        )
+    except SlackCallError as exc:
+        if exc.error != "name_taken":
+            raise
+    if not tried_before:
+        return None, ""
+    found = lost_channel(name, claimed_at=row.created_at, bot_ids=_bot_ids())
+    return found, "found again for this incident (Slack created it, but its reply was lost)"
 
 
 def _unarchive_if_reopened(row: IncidentChannel, incident: Incident) -> None:

@@ -9,9 +9,10 @@ default it answers ``chat.postMessage`` like Slack does (a message to a person's
 ``ok``; ``reply_next`` scripts the next replies, of any method or of one
 (HTTP 429 with ``Retry-After``, ``ok: false`` errors, 5xx, a reply held back
 for a while), ``fail_method`` the next replies of one method with an error.
-The channel methods (``conversations.create/invite/setTopic/archive/unarchive/info/history``,
+The channel methods (``conversations.create/list/invite/setTopic/archive/unarchive/info/history``,
 ``bookmarks.add``, ``auth.test``) act on a small ``FakeWorkspace`` (``fake.workspace``)
-with Slack's rules and errors (``name_taken``, ``already_in_channel``, ``cant_invite``...).
+with Slack's rules and errors (``name_taken``, ``already_in_channel``, ``cant_invite``...);
+``lose_reply_to`` has it do a call and lose the reply.
 Point the real slack_sdk client at it with ``SREDESK_SLACK_API_URL = fake.url``. It answers
 ``users.info`` (sent as GET) from ``add_user``, and takes replies posted to a request's
 ``response_url`` when that URL is ``fake.response_url(name)`` (recorded as method
@@ -73,6 +74,7 @@ class ScriptedReply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to trip the client's timeout); cut short by stop()
     drop: bool = False  # take the request, then close the connection without answering
+    act: bool = False  # with ``drop``: the workspace does what was asked first (Slack did it; the reply was lost)
     method: str = ""  # only for this Web API method ("": the next request of any method)
 
 
@@ -199,6 +201,12 @@ class FakeSlack:
         with self._lock:
             self._script.extend([ScriptedReply(0, "", drop=True)] * times)
 
+    def lose_reply_to(self, method: str) -> None:
+        """The next call of ``method`` (e.g. ``conversations.create``) is done by the workspace, then the connection
+        closes without its reply: Slack did it, sredesk never heard (a timeout)."""
+        with self._lock:
+            self._script.append(ScriptedReply(0, "", drop=True, act=True, method=method))
+
     def fail_method(self, method: str, error: str, *, status: int = 200, times: int = 1, delay: float = 0.0) -> None:
         """Answer the next ``times`` calls of ``method`` (e.g. ``conversations.create``) with ``ok: false, error``."""
         self.reply_next(status, {"ok": False, "error": error}, times=times, delay=delay, method=method)
@@ -235,6 +243,8 @@ class FakeSlack:
             for scripted in self._script if held is None else ():
                 if scripted.method in ("", method):
                     self._script.remove(scripted)
+                    if scripted.act:
+                        self._workspace_reply(method, body)
                     return scripted
             workspace_reply = self._workspace_reply(method, body)
             if workspace_reply is not None:
@@ -339,6 +349,8 @@ class FakeChannel:
     archived: bool = False
     members: set[str] = field(default_factory=set)
     topic: str = ""
+    creator: str = ""  # the member id that created it (the bot's, for one conversations.create made)
+    created: int = field(default_factory=lambda: int(time.time()))  # when, in Unix seconds
     bookmarks: list[dict[str, Any]] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # by ts, for conversations.history
 
@@ -364,9 +376,14 @@ class FakeWorkspace:
     slow: dict[str, float] = field(default_factory=dict)  # method -> seconds its answer is held back
     _ids: int = 0
 
-    def add_channel(self, name: str, *, archived: bool = False, bot_in: bool = False) -> FakeChannel:
+    def add_channel(
+        self, name: str, *, archived: bool = False, bot_in: bool = False, creator: str = "U0SOMEONE",
+        created: int | None = None,
+    ) -> FakeChannel:  # fmt: skip
         self._ids += 1
-        channel = FakeChannel(id=f"C{self._ids:08d}", name=name, archived=archived)
+        channel = FakeChannel(id=f"C{self._ids:08d}", name=name, archived=archived, creator=creator)
+        if created is not None:
+            channel.created = created
         self.channels[channel.id] = channel
         if bot_in:
             self.bot_member_of.add(channel.id)
@@ -385,7 +402,23 @@ def _ok(**fields: Any) -> ScriptedReply:
 
 
 def _channel_json(channel: FakeChannel) -> dict[str, Any]:
-    return {"id": channel.id, "name": channel.name, "is_archived": channel.archived, "is_channel": True}
+    return {
+        "id": channel.id, "name": channel.name, "is_archived": channel.archived, "is_channel": True,
+        "creator": channel.creator, "created": channel.created, "topic": {"value": channel.topic},
+    }  # fmt: skip
+
+
+LIST_PAGE = 2  # conversations.list answers this many channels a page at most, whatever ``limit`` asks: pages show
+
+
+def _list_reply(ws: "FakeWorkspace", body: dict[str, Any]) -> ScriptedReply:
+    """``conversations.list``: public channels by id order, ``exclude_archived``, cursor pagination."""
+    channels = [c for c in ws.channels.values() if not (c.archived and body.get("exclude_archived") in ("true", "1"))]
+    start = int(body.get("cursor") or 0)
+    page = channels[start : start + min(int(body.get("limit") or 100), LIST_PAGE)]
+    after = start + len(page)
+    cursor = str(after) if after < len(channels) else ""
+    return _ok(channels=[_channel_json(c) for c in page], response_metadata={"next_cursor": cursor})
 
 
 def _workspace_reply(self: FakeSlack, method: str, body: dict[str, Any]) -> ScriptedReply | None:
@@ -394,6 +427,8 @@ def _workspace_reply(self: FakeSlack, method: str, body: dict[str, Any]) -> Scri
     if method == "auth.test":
         reply = _ok(user_id=ws.bot_user_id, bot_id=ws.bot_id, team_id=ws.team_id, team="Acme", user="sredesk")
         return ScriptedReply(200, reply.body, {"X-OAuth-Scopes": ws.scopes})
+    if method == "conversations.list":
+        return _list_reply(ws, body)
     if method == "conversations.create":
         name = str(body.get("name", ""))
         if len(name) > 80:
@@ -402,7 +437,7 @@ def _workspace_reply(self: FakeSlack, method: str, body: dict[str, Any]) -> Scri
             return _error("invalid_name_specials")
         if ws.by_name(name) is not None:
             return _error("name_taken")
-        channel = ws.add_channel(name, bot_in=True)
+        channel = ws.add_channel(name, bot_in=True, creator=ws.bot_user_id)
         channel.members |= {ws.bot_user_id, *ws.join_on_create}
         return _ok(channel=_channel_json(channel))
     channel = ws.channels.get(str(body.get("channel") or body.get("channel_id") or ""))

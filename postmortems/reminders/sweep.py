@@ -27,6 +27,7 @@ from ..models import Heartbeat, Reminder, ReminderDelivery
 from .delivery import _enqueue, _what
 from .due import Due, due_reminder_chunks
 from .planning import _plan, _team_leads, missed_steps, planned_keys, unplanned
+from .settle import settled_edits_release
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ DIGEST_LINES = 50  # items listed by name in one team's digest; the rest are cou
 @dataclass(frozen=True)
 class SweepResult:
     """What one sweep did: reminders it created, deliveries it released or re-queued, digests it planned, missed
-    steps it recorded as superseded, and due steps it failed to plan (logged; the next sweep tries again)."""
+    steps it recorded as superseded, due steps it failed to plan (logged; the next sweep tries again), and
+    settled reminders' Slack edits it enqueued again."""
 
     planned: int
     requeued: int
@@ -45,6 +47,7 @@ class SweepResult:
     digests: int = 0
     superseded: int = 0
     failed: int = 0
+    edits: int = 0  # settled reminders' Slack edits (re-)enqueued: their retry time came, or their task was lost
 
 
 @dataclass
@@ -230,6 +233,7 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     with transaction.atomic():
         released = reminders_release(now=now)
     requeued = reminders_requeue_stuck(now=now)
+    edits = settled_edits_release(now=now)
     digests = reminders_digest(now=now, digests=plan.digests)
     figures = {
         "planned_at": now,
@@ -248,6 +252,7 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         digests=digests,
         superseded=plan.superseded,
         failed=plan.failed,
+        edits=edits,
     )
 
 

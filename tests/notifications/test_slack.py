@@ -12,47 +12,19 @@ import time_machine
 from celery.exceptions import Retry
 from django.utils import timezone
 
-from notifications import base as notify_base
 from notifications.base import Message, NotifyPermanentError, NotifyRateLimited, NotifyTransientError
 from notifications.problems import open_slack_problems
 from notifications.slack import SlackBackend
 from postmortems.models import ReminderDelivery
-from postmortems.reminders import reminder_deliver, reminders_sweep
+from postmortems.reminders import reminder_deliver
 from postmortems.services import postmortem_snooze
 from postmortems.tasks import reminder_deliver_task
-from tests.factories import PostMortemFactory, UserFactory
-from tests.fakes import FakeSlack, closed_port_url
+from tests.fakes import closed_port_url
 
-TOKEN = "xoxb-test-slack-backend"
-OWNER_SLACK_ID = "U0OWNER01"
+from .conftest import OWNER_SLACK_ID, TOKEN
+from .worker import run_as_worker_would
+
 MESSAGE = Message(address="U0ALICE01", subject="INC-7: no regression test", text="INC-7 needs a regression test")
-
-
-@pytest.fixture
-def fake_slack():
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def slack_settings(settings, fake_slack):
-    """A bot token, and the Slack API base URL pointing at the fake server."""
-    settings.SLACK_BOT_TOKEN = TOKEN
-    settings.SREDESK_SLACK_API_URL = fake_slack.url
-    settings.SREDESK_SLACK_TIMEOUT_SECONDS = 2
-    return settings
-
-
-@pytest.fixture
-def real_slack_channel(slack_settings):
-    """Reminder deliveries on the "slack" channel go through the real SlackBackend (not the memory one)."""
-    slack_settings.SREDESK_NOTIFY_BACKENDS = {
-        **slack_settings.SREDESK_NOTIFY_BACKENDS,
-        "slack": "notifications.slack.SlackBackend",
-    }
-    notify_base._backend.cache_clear()
-    yield slack_settings
-    notify_base._backend.cache_clear()
 
 
 # --- the backend alone ----------------------------------------------------------------------------
@@ -150,20 +122,6 @@ def test_a_lost_reply_is_not_resent_behind_the_ledgers_back(slack_settings, fake
 
 
 # --- through the delivery service and the Celery task -----------------------------------------------
-
-
-@pytest.fixture
-def slack_delivery(db, real_slack_channel):
-    """A pending Slack delivery of a no-regression-test reminder, planned by the real sweep (nothing sent yet).
-
-    The ``db`` fixture wraps the test in a transaction, so the sweep's on-commit enqueue never fires.
-    """
-    owner = UserFactory(slack_user_id=OWNER_SLACK_ID)
-    postmortem = PostMortemFactory(published=True, owner=owner)
-    assert reminders_sweep().planned == 1
-    delivery = ReminderDelivery.objects.get(reminder__postmortem=postmortem, channel=ReminderDelivery.Channel.SLACK)
-    assert (delivery.status, delivery.attempts, delivery.address) == ("pending", 0, OWNER_SLACK_ID)
-    return delivery
 
 
 def test_deliver_sends_to_slack(slack_delivery, fake_slack):
@@ -278,11 +236,11 @@ def test_task_retries_a_rate_limited_delivery_until_it_is_posted_once(slack_deli
     for offset in (0, 31, 62):
         with time_machine.travel(start + dt.timedelta(seconds=offset), tick=False):
             try:
-                outcome = _run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
+                outcome = run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
             except Retry as retry:
                 countdowns.append(retry.when)
                 # A duplicate message for the same delivery, delivered at once (a second sweep, a redelivery).
-                assert _run_as_worker_would(reminder_deliver_task, slack_delivery.pk) == "not_pending"
+                assert run_as_worker_would(reminder_deliver_task, slack_delivery.pk) == "not_pending"
 
     assert outcome == "sent"
     slack_delivery.refresh_from_db()
@@ -292,26 +250,11 @@ def test_task_retries_a_rate_limited_delivery_until_it_is_posted_once(slack_deli
     assert countdowns == [30, 30]
 
 
-def _run_as_worker_would(task, *args, retries=0):
-    """Run the task body under a request context, as a worker does, returning what it returns or raises.
-
-    ``is_eager`` makes ``Task.retry`` raise its Retry (carrying the countdown in
-    ``when``) instead of publishing a new message to the broker.
-    """
-    task.push_request(
-        id="test-task-id", args=list(args), kwargs={}, retries=retries, is_eager=True, called_directly=False
-    )
-    try:
-        return task.run(*args)
-    finally:
-        task.pop_request()
-
-
 def test_task_retry_countdown_honours_retry_after(slack_delivery, fake_slack):
     fake_slack.rate_limit_next(retry_after=30)
 
     with pytest.raises(Retry) as info:
-        _run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
+        run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
 
     assert info.value.when >= 30
     assert info.value.sig.options["countdown"] >= 30
@@ -326,7 +269,7 @@ def test_task_retry_backs_off_on_server_errors(slack_delivery, fake_slack, earli
     fake_slack.reply_next(500, "<html>oops</html>")
 
     with pytest.raises(Retry) as info:
-        _run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
+        run_as_worker_would(reminder_deliver_task, slack_delivery.pk)
 
     assert info.value.when == countdown
     slack_delivery.refresh_from_db()
@@ -337,7 +280,7 @@ def test_a_wait_longer_than_a_broker_should_hold_is_left_to_the_sweep(slack_deli
     """BR-17: a Retry-After of two hours is not a two-hour broker ETA; the row keeps the time."""
     fake_slack.rate_limit_next(retry_after=7200)
 
-    assert _run_as_worker_would(reminder_deliver_task, slack_delivery.pk) == "deferred"
+    assert run_as_worker_would(reminder_deliver_task, slack_delivery.pk) == "deferred"
 
     slack_delivery.refresh_from_db()
     assert slack_delivery.queued_at is None and slack_delivery.status == "pending"
