@@ -3,7 +3,7 @@
 Two alerts of one incident usually share their name ("PaymentsGatewayDown")
 and differ in a label or two (``instance``). Those *distinguishing* labels
 are named wherever an alert is named — timeline entries
-("alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)"), announcements —
+("Alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)"), announcements —
 and highlighted on the incident page. This module is the one home of that
 rule: ``distinguishing_labels`` finds them, ``alert_title`` names one alert
 with them, ``incident_distinguishing_labels`` reads them for incidents from

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from ownership.models import Membership, Team, User
 from ownership.permissions import is_staff
 from sredesk.api import filters as f
+from sredesk.api.errors import ErrorSerializer
 from sredesk.api.fields import RefField, StrictInputSerializer
 from sredesk.api.viewsets import BaseViewSet
 
@@ -228,9 +229,11 @@ class TestPageView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["people"], request=None, responses={202: RouteSerializer(many=True)},
+    @extend_schema(tags=["people"], request=None, responses={202: RouteSerializer(many=True), 429: ErrorSerializer},
                    operation_id="me_test_page_create")  # fmt: skip
     def post(self, request):
-        """Send yourself a test page (webhook JSON ``"test": true``); once a minute. Answers the channels used."""
+        """Send yourself a test page (webhook JSON ``"test": true``); once a minute. Answers the channels used.
+
+        Again within the minute: 429 ``too_soon``, nothing sent, ``Retry-After`` in seconds."""
         plan = page_test_send(actor=request.user, person=request.user)
         return Response(RouteSerializer(plan.routes, many=True).data, status=status.HTTP_202_ACCEPTED)

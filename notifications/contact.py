@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from ownership.models import User
 from ownership.permissions import require_write
+from sredesk.exceptions import TooSoon
 from sredesk.inputs import InputError, parse_int
 
 from .base import email_enabled, slack_enabled
@@ -141,7 +142,8 @@ def page_test_send(*, actor: User | None, person: User, now: dt.datetime | None 
 
     At most once per person per ``TEST_PAGE_INTERVAL`` (60 s) counted from their last test page: a double
     click, or two requests at once, send one (the person's row is locked while the last one is looked up and
-    the new one planned). Returns the plan (used, or the one a page would use when none was sent).
+    the new one planned). Returns the plan used. Raises ``TooSoon`` (``retry_at``: the last test page's time
+    plus the interval, UTC) when nothing was sent, ``PermissionDenied`` when ``actor`` may not page ``person``.
     """
     require_write(actor, ContactRule(user=person))
     now = now or timezone.now()
@@ -151,11 +153,17 @@ def page_test_send(*, actor: User | None, person: User, now: dt.datetime | None 
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=person.pk).first()  # two clicks at once: one after the other
         recent = Notification.objects.filter(dedup_key__startswith=prefix, created_at__gt=now - TEST_PAGE_INTERVAL)
-        if not recent.exists():
-            notify(
-                key=f"{prefix}{now:%Y%m%dT%H%M%S}", topic="test page",
-                subject=f"Test page for {person} (nothing is wrong)",
-                text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
-                url="", slack=[], outbox=[], routes=page_routes(plan),
-            )  # fmt: skip
+        last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+        if last is not None:
+            retry_at = (last + TEST_PAGE_INTERVAL).astimezone(dt.UTC)
+            raise TooSoon(
+                f"No test page was sent: one a minute per person; the next is allowed from {retry_at:%H:%M:%S} UTC.",
+                retry_at=retry_at,
+            )
+        notify(
+            key=f"{prefix}{now:%Y%m%dT%H%M%S}", topic="test page",
+            subject=f"Test page for {person} (nothing is wrong)",
+            text=f"This is the test page you asked for: nothing is wrong. It reaches you through: {when}.",
+            url="", slack=[], outbox=[], routes=page_routes(plan),
+        )  # fmt: skip
     return plan

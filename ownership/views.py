@@ -24,7 +24,9 @@ from notifications.page_webhooks import (
 from reports.views import trend_context
 from slos.policy import policy_effect, services_under_policy
 from slos.selectors import slos_by_service
+from sredesk.exceptions import TooSoon
 from sredesk.inputs import InputError
+from sredesk.templatetags.sredesk_ui import duration
 
 from . import charts
 from .forms import ProfileForm, zone_names
@@ -210,7 +212,12 @@ def profile_contact_rules_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def profile_test_page_view(request: HttpRequest) -> HttpResponse:
     """Page yourself alone through your contact rules, marked as a test (once a minute: a double click is one)."""
-    plan = page_test_send(actor=request.user, person=request.user)
+    try:
+        plan = page_test_send(actor=request.user, person=request.user)
+    except TooSoon as exc:
+        messages.error(request, f"Nothing was sent: one test page a minute. The next is allowed in "
+                                f"{duration(exc.wait_seconds())}.")  # fmt: skip
+        return redirect(reverse("ownership:profile") + "#contact-rules")
     channels = ", ".join(
         f"{r.channel} at once" if r.delay_minutes == 0 else f"{r.channel} after {r.delay_minutes} min"
         for r in plan.routes

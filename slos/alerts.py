@@ -79,8 +79,8 @@ def _describe(slo: SLO, rule: str, window: Window) -> tuple[str, str, str]:
         burn.severity,
         f"{slo.name} ({slo.service.name}) burns its error budget {threshold:.3g}x too fast",
         f"Burn rate at or above {threshold:.3g} over the last {window_name(burn.long_seconds)} and the last "
-        f"{window_name(burn.short_seconds)}: at this rate {burn.budget_fraction * 100:.0f} % of the {slo.window_label} "
-        f"budget burns within {window_name(burn.long_seconds)} (SLO {slo.target_percent}).",
+        f"{window_name(burn.short_seconds)}: at this rate {burn.budget_fraction * 100:.0f} % of the budget of the "
+        f"{slo.window_label} burns within {window_name(burn.long_seconds)} (SLO {slo.target_percent}).",
     )
 
 

@@ -163,9 +163,10 @@ class SLO(models.Model):
 
     @property
     def window_label(self) -> str:
+        """The window as a noun phrase: ``30-day rolling window`` or ``calendar month (Europe/Berlin)``."""
         if self.window_kind == self.WindowKind.CALENDAR_MONTH:
             return f"calendar month ({self.timezone})"
-        return f"rolling {self.window_days} days"
+        return f"{self.window_days}-day rolling window"
 
 
 class Sample(models.Model):

@@ -6,8 +6,12 @@ shows the messages. Both are Django ``ValidationError`` so ``messages`` and
 ``message_dict`` work as everywhere else.
 """
 
+import datetime as dt
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 
 class StateConflict(ValidationError):
@@ -31,3 +35,21 @@ class PermissionDenied(DjangoPermissionDenied):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class TooSoon(Exception):
+    """A limited action asked for again before it is allowed: nothing was done.
+
+    ``retry_at`` (aware, UTC) is the first instant it is allowed again; ``message`` a plain sentence for the
+    API (a web view words it for its reader). The REST API answers 429 ``too_soon`` with ``Retry-After``
+    (whole seconds, ``sredesk.api.errors``).
+    """
+
+    def __init__(self, message: str, *, retry_at: dt.datetime):
+        super().__init__(message)
+        self.message = message
+        self.retry_at = retry_at
+
+    def wait_seconds(self, now: dt.datetime | None = None) -> int:
+        """Whole seconds from ``now`` (default: the current time) until it is allowed again, at least 1."""
+        return max(1, math.ceil((self.retry_at - (now or timezone.now())).total_seconds()))

@@ -105,7 +105,7 @@ def _alert_timeline_rows(changes: list[tuple[int, int, str, str, dict, datetime,
         timeline_entry(
             incident_id,
             TimelineEvent.Kind.ALERT,
-            f"alert {'fired' if fired else 'resolved'}: "
+            f"Alert {'fired' if fired else 'resolved'}: "
             + alert_labels.alert_title(name, labels, distinguishing[incident_id]),
             source=Source.ALERT,
             at=at,

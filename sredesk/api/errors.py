@@ -4,6 +4,7 @@
 including Django ``ValidationError`` from the services (400, ``message_dict`` ->
 ``fields``; ``sredesk.inputs.InputError`` under its own field), a domain
 ``StateConflict`` (409: ``InvalidTransition``, ``InvalidPostMortemTransition``),
+a domain ``TooSoon`` (429 with ``Retry-After``: a limited action asked for again too soon),
 ``Http404``/``DoesNotExist`` (404) and ``PermissionDenied`` (403: a domain
 ``sredesk.exceptions.PermissionDenied`` keeps its sentence, and its ``field``
 under ``fields``, as the web and Slack show it).
@@ -20,7 +21,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from sredesk.exceptions import PermissionDenied as DomainPermissionDenied
-from sredesk.exceptions import StateConflict
+from sredesk.exceptions import StateConflict, TooSoon
 from sredesk.inputs import InputError
 
 
@@ -84,6 +85,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         code = getattr(exc, "code", None) or "invalid_transition"
         return Response(error_body(code, " ".join(exc.messages)), status=409)
+    if isinstance(exc, TooSoon):  # nothing was done; the header says when it is allowed again
+        set_rollback()
+        headers = {"Retry-After": str(exc.wait_seconds())}
+        return Response(error_body("too_soon", exc.message), status=429, headers=headers)
     if isinstance(exc, InputError):  # a body the parser could not read keeps DRF's code, parse_error
         set_rollback()
         return _validation_response(exc.as_fields(), code="parse_error" if exc.code == "parse_error" else "invalid")

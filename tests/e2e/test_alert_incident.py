@@ -93,7 +93,7 @@ def test_an_alert_incident_lists_its_alerts(world, live_server, browser):  # noq
         expect(alerts.get_by_role("link", name="Runbook")).to_have_count(3)
         expect(alerts.get_by_role("link", name="Dashboard")).to_have_count(3)
         expect(alerts.get_by_role("link", name="Source", exact=True)).to_have_count(3)
-        expect(page.locator("#timeline")).to_contain_text("alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090")
+        expect(page.locator("#timeline")).to_contain_text("Alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090")
         expect(page.locator("#detected-at")).to_contain_text("sredesk received the alert")
         # Nothing is wider than the screen: the long pod label wraps inside its card.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -48,10 +48,10 @@ def test_the_timeline_and_the_announcement_name_the_instance(hook, slack_on):
     hook.post(am_payload(one, two, group_key="payments"))
 
     incident = Incident.objects.get()
-    fired = sorted(incident.timeline.filter(message__startswith="alert fired").values_list("message", flat=True))
+    fired = sorted(incident.timeline.filter(message__startswith="Alert fired").values_list("message", flat=True))
     assert fired == [
-        "alert fired: PaymentsGatewayDown (instance=10.0.0.1:9090)",
-        "alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)",
+        "Alert fired: PaymentsGatewayDown (instance=10.0.0.1:9090)",
+        "Alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)",
     ]
     declared = Notification.objects.filter(subject__contains=" declared: ").values_list("subject", flat=True)
     assert set(declared) == {
@@ -66,7 +66,7 @@ def test_the_timeline_and_the_announcement_name_the_instance(hook, slack_on):
 
     # The first instance recovers: its resolution is named too.
     hook.post(am_payload({**one, "status": "resolved", "endsAt": "2024-05-01T10:05:00Z"}, two, group_key="payments"))
-    assert incident.timeline.filter(message="alert resolved: PaymentsGatewayDown (instance=10.0.0.1:9090)").exists()
+    assert incident.timeline.filter(message="Alert resolved: PaymentsGatewayDown (instance=10.0.0.1:9090)").exists()
 
 
 def test_an_alert_joining_later_is_named_by_what_sets_it_apart(hook):
@@ -79,12 +79,12 @@ def test_an_alert_joining_later_is_named_by_what_sets_it_apart(hook):
     )
     fired = list(
         Incident.objects.get()
-        .timeline.filter(message__startswith="alert fired")
+        .timeline.filter(message__startswith="Alert fired")
         .order_by("id")
         .values_list("message", flat=True)
     )
     # Alone, the first had nothing to be told apart from; its entry is not rewritten.
-    assert fired == ["alert fired: PaymentsGatewayDown", "alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)"]
+    assert fired == ["Alert fired: PaymentsGatewayDown", "Alert fired: PaymentsGatewayDown (instance=10.0.0.2:9090)"]
 
 
 def test_the_page_lists_the_alerts_of_a_real_payload(hook, realdata_dir, viewer):
@@ -181,3 +181,18 @@ def test_a_declared_incident_has_no_alerts_section(viewer):
 
     incident = services.incident_declare(title="By hand", severity=3, actor=None, source="web")
     assert b'id="alerts"' not in viewer.get(f"/incidents/{incident.pk}/").content
+
+
+def test_the_timeline_shows_an_alert_entry_once_labelled_capitalised_and_to_the_minute(hook, viewer):
+    """The walk saw "… 10:00:00 UTC · Alert · Alert" over "alert fired: …": the kind and the source said the
+    same, the message began lower-case and only the timeline showed seconds."""
+    hook.post(am_payload(am_alert("aaaa000000000001", labels={**DOWN, "instance": "10.0.0.1:9090"})))
+    incident = Incident.objects.get()
+    page = viewer.get(f"/incidents/{incident.pk}/").content.decode()
+    timeline = re.sub(r"<[^>]+>", "", page[page.index('id="timeline"') : page.index("</ol>")])
+    entry = re.search(
+        r"(\d{4}-\d\d-\d\d [\d:]+ UTC) · Alert(?: · [^\n]*)?\s+Alert fired: PaymentsGatewayDown", timeline
+    )
+    assert entry, timeline
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", entry.group(1))
+    assert "Alert · Alert" not in timeline and "alert fired" not in timeline

@@ -102,8 +102,8 @@ def test_br04_each_alert_follows_its_own_status(hook):
     by_instance = {alert.labels["instance"]: alert for alert in Alert.objects.all()}
     assert (by_instance["a"].status, by_instance["b"].status) == ("firing", "resolved")
     assert by_instance["b"].incident == incident
-    assert list(incident.timeline.filter(message__startswith="alert resolved").values_list("message", flat=True)) == [
-        "alert resolved: DiskFull (instance=b)"
+    assert list(incident.timeline.filter(message__startswith="Alert resolved").values_list("message", flat=True)) == [
+        "Alert resolved: DiskFull (instance=b)"
     ]
 
     a_resolved = {**a, "status": "resolved", "endsAt": "2024-05-01T10:20:00Z"}
@@ -114,7 +114,7 @@ def test_br04_each_alert_follows_its_own_status(hook):
     assert second["alerts"]["resolved"] == 1 and second["alerts"]["repeated"] == 1
     incident.refresh_from_db()
     assert (incident.status, incident.resolved_at) == ("resolved", utc(2024, 5, 1, 10, 20))  # A's endsAt
-    assert incident.timeline.filter(message__startswith="alert resolved").count() == 2
+    assert incident.timeline.filter(message__startswith="Alert resolved").count() == 2
 
 
 def test_a_truncated_list_never_means_all_resolved(hook):
@@ -228,7 +228,7 @@ def test_br07_three_firing_and_two_resolved_deliveries(hook, slack_on):
 
     assert outcomes == ["accepted", "duplicate", "duplicate", "accepted", "duplicate", "duplicate"]
     incident = Incident.objects.get()
-    assert incident.timeline.filter(message="alert fired: DiskFull").count() == 1
+    assert incident.timeline.filter(message="Alert fired: DiskFull").count() == 1
     assert incident.timeline.filter(message__endswith="→ Resolved").count() == 1
     assert (incident.status, incident.resolved_at) == ("resolved", utc(2024, 5, 1, 10, 5))  # the first endsAt
     assert announcements("declared") == {"team:team-x": 1, "user:oncall": 1}

@@ -73,7 +73,7 @@ def test_a_late_resolution_is_not_recorded_before_detection(hook):
     assert incident.status == "resolved"
     assert incident.started_at == utc(2024, 5, 1, 10) and incident.resolved_at == incident.detected_at
     assert incident.timeline.get(message__endswith="→ Resolved").at == incident.detected_at
-    assert incident.timeline.get(message__startswith="alert resolved").at == utc(2024, 5, 1, 10, 5)
+    assert incident.timeline.get(message__startswith="Alert resolved").at == utc(2024, 5, 1, 10, 5)
     assert incident.alerts.get().ends_at == utc(2024, 5, 1, 10, 5)
 
 

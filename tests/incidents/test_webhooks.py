@@ -251,8 +251,8 @@ def test_alertmanager_firing_then_resolved_from_real_payload(hook, realdata_dir)
     messages = list(incident.timeline.values_list("message", flat=True))
     # The two alerts are told apart by the labels that differ between them (issue 15 item 3).
     for instance in ("group=production, instance=localhost:8081", "group=canary, instance=localhost:8082"):
-        assert messages.count(f"alert fired: InstanceDown ({instance})") == 1
-        assert messages.count(f"alert resolved: InstanceDown ({instance})") == 1
+        assert messages.count(f"Alert fired: InstanceDown ({instance})") == 1
+        assert messages.count(f"Alert resolved: InstanceDown ({instance})") == 1
 
 
 def test_grafana_test_notification_opens_nothing(make_hook, realdata_dir):
@@ -323,7 +323,7 @@ def test_concurrent_deliveries_of_the_same_alert_make_one_alert_and_one_incident
     assert Incident.objects.count() == 1
     assert Alert.objects.filter(starts_at=utc(2024, 5, 1, 11)).count() == 2
     incident = Incident.objects.get()
-    assert incident.timeline.filter(message__startswith="alert fired").count() == 4
+    assert incident.timeline.filter(message__startswith="Alert fired").count() == 4
     assert incident.timeline.filter(kind="status_change").count() == 1
     assert WebhookDelivery.objects.filter(outcome="accepted").count() == 2
     assert sum(Alert.objects.values_list("times_seen", flat=True)) == 16
@@ -340,7 +340,7 @@ def test_concurrent_different_alerts_of_one_group_share_one_incident(requires_po
     assert _race(hook.url, hook.token, bodies) == [200] * 4
     incident = Incident.objects.get()
     assert incident.alerts.count() == 4
-    assert incident.timeline.filter(message__startswith="alert fired").count() == 4
+    assert incident.timeline.filter(message__startswith="Alert fired").count() == 4
     assert Notification.objects.filter(subject__contains=" declared: ").count() == 2  # team + paged person, once
 
 
@@ -359,7 +359,7 @@ def test_concurrent_resolutions_resolve_once(requires_postgres, make_hook, svc_a
     assert _race(hook.url, hook.token, [resolved] * 4) == [200] * 4
     incident = Incident.objects.get()
     assert (incident.status, incident.resolved_at) == ("resolved", utc(2024, 5, 1, 10, 5))
-    assert incident.timeline.filter(message__startswith="alert resolved").count() == 1
+    assert incident.timeline.filter(message__startswith="Alert resolved").count() == 1
     assert incident.timeline.filter(kind="status_change").count() == 2
 
 

@@ -18,7 +18,7 @@ from notifications.services import notification_obsolete
 from notifications.tasks import notifications_requeue_stuck_task
 from oncall.escalation import escalations_plan
 from oncall.models import Page
-from sredesk.exceptions import PermissionDenied
+from sredesk.exceptions import PermissionDenied, TooSoon
 from sredesk.inputs import InputError
 from tests.factories import UserFactory
 from tests.fakewebhook import FakeWebhookReceiver
@@ -163,7 +163,7 @@ def test_a_test_page_reaches_only_the_person_through_their_rules_marked_as_a_tes
         {"channel": "slack", "delay_minutes": 0}, {"channel": "webhook", "delay_minutes": 0}])  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         page_test_send(actor=person, person=person)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(TooSoon):
         page_test_send(actor=person, person=person)  # a double click: the same minute, one test page
 
     assert [m.address for m in memory_notifier] == ["U0PAGEDME"]

@@ -10,6 +10,7 @@ from django.db import connection
 
 from notifications.contact import page_test_send
 from notifications.models import Notification
+from sredesk.exceptions import TooSoon
 from tests.factories import UserFactory
 
 T = dt.datetime(2026, 12, 5, 12, 0, 59, tzinfo=dt.UTC)
@@ -27,9 +28,10 @@ def test_two_test_pages_a_second_apart_across_a_minutes_end_send_one_and_a_minut
     person = UserFactory()
     with time_machine.travel(T, tick=False):
         page_test_send(actor=person, person=person)
-    with time_machine.travel(T + dt.timedelta(seconds=2), tick=False):
+    with time_machine.travel(T + dt.timedelta(seconds=2), tick=False), pytest.raises(TooSoon) as refused:
         page_test_send(actor=person, person=person)
     assert test_pages(person) == 1
+    assert refused.value.retry_at == T + dt.timedelta(seconds=60)
     with time_machine.travel(T + dt.timedelta(seconds=61), tick=False):
         page_test_send(actor=person, person=person)
     assert test_pages(person) == 2
@@ -39,11 +41,14 @@ def test_two_test_pages_a_second_apart_across_a_minutes_end_send_one_and_a_minut
 def test_two_test_pages_asked_at_once_in_two_minutes_send_one():
     person = UserFactory()
     start = threading.Barrier(2)
+    refusals = []
 
     def click(now):
         try:
             start.wait()
             page_test_send(actor=person, person=person, now=now)
+        except TooSoon as exc:
+            refusals.append(exc)
         finally:
             connection.close()
 
@@ -53,4 +58,4 @@ def test_two_test_pages_asked_at_once_in_two_minutes_send_one():
             thread.start()
         for thread in clicks:
             thread.join()
-    assert test_pages(person) == 1
+    assert test_pages(person) == 1 and len(refusals) == 1

@@ -152,3 +152,32 @@ def test_the_admin_door_refuses_the_same_slack_id_shapes(ana):
     with pytest.raises(ValidationError) as refused:
         ana.full_clean()
     assert "starts with U or W" in refused.value.message_dict["slack_user_id"][0]
+
+
+T = dt.datetime(2026, 12, 5, 12, 0, 0, tzinfo=dt.UTC)
+
+
+def test_a_second_test_page_within_the_minute_says_nothing_was_sent_and_when_the_next_is_allowed(client, ana):
+    """Before, the throttle sent nothing and the page still said "Test page sent"."""
+    client.force_login(ana)
+    with time_machine.travel(T, tick=False):
+        first = client.post("/me/profile/test-page/", follow=True).content.decode()
+    assert "Test page sent" in first
+    with time_machine.travel(T + dt.timedelta(seconds=15), tick=False):
+        second = client.post("/me/profile/test-page/", follow=True).content.decode()
+    assert "Test page sent" not in second
+    assert "Nothing was sent: one test page a minute. The next is allowed in 45 s." in second
+    with time_machine.travel(T + dt.timedelta(seconds=61), tick=False):
+        assert "Test page sent" in client.post("/me/profile/test-page/", follow=True).content.decode()
+
+
+def test_the_api_answers_a_second_test_page_within_the_minute_with_429_and_retry_after(client, ana):
+    client.force_login(ana)
+    with time_machine.travel(T, tick=False):
+        assert client.post("/api/v1/me/test-page/").status_code == 202
+    with time_machine.travel(T + dt.timedelta(seconds=15), tick=False):
+        answer = client.post("/api/v1/me/test-page/")
+    assert answer.status_code == 429 and answer["Retry-After"] == "45"
+    error = answer.json()["error"]
+    assert error["code"] == "too_soon"
+    assert error["message"].startswith("No test page was sent") and "12:01:00 UTC" in error["message"]

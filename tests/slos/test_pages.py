@@ -43,3 +43,15 @@ def test_an_unevaluated_slo_says_so(viewer):
     slo = SLOFactory(name="Fresh")
     page = viewer.get(reverse("slos:slo", args=[slo.pk])).content.decode()
     assert "Not evaluated yet" in page
+
+
+def test_the_window_reads_as_plain_english_wherever_it_is_named(viewer):
+    """The SLO page said "99.9 % over a rolling 30 days window"; the list named the window the same odd way."""
+    rolling = SLOFactory(name="Checkout availability", window_days=30)
+    monthly = SLOFactory(name="Search latency", window_kind="calendar_month", timezone="Europe/Berlin")
+    text = re.sub(r"<[^>]+>", "", viewer.get(reverse("slos:slo", args=[rolling.pk])).content.decode())
+    assert "99.9 % over a 30-day rolling window" in text and "rolling 30 days" not in text
+    text = re.sub(r"<[^>]+>", "", viewer.get(reverse("slos:slo", args=[monthly.pk])).content.decode())
+    assert "over a calendar month (Europe/Berlin) ·" in text and "window window" not in text
+    listing = viewer.get(reverse("slos:list")).content.decode()
+    assert "30-day rolling window" in listing and "rolling 30 days" not in listing

@@ -36,10 +36,10 @@ def timeline_text(client, incident) -> str:
 @pytest.mark.parametrize(
     ("zone", "before", "after"),
     [
-        ("Europe/Berlin", "2024-05-02 01:50:00 CEST", "2024-05-02 02:10:00 CEST"),
-        ("America/New_York", "2024-05-01 19:50:00 EDT", "2024-05-01 20:10:00 EDT"),
-        ("UTC", "2024-05-01 23:50:00 UTC", "2024-05-02 00:10:00 UTC"),
-        ("Pacific/Kiritimati", "2024-05-02 13:50:00 +14", "2024-05-02 14:10:00 +14"),
+        ("Europe/Berlin", "2024-05-02 01:50 CEST", "2024-05-02 02:10 CEST"),
+        ("America/New_York", "2024-05-01 19:50 EDT", "2024-05-01 20:10 EDT"),
+        ("UTC", "2024-05-01 23:50 UTC", "2024-05-02 00:10 UTC"),
+        ("Pacific/Kiritimati", "2024-05-02 13:50 +14", "2024-05-02 14:10 +14"),
     ],
 )
 def test_timeline_entries_show_date_time_and_zone_in_the_viewers_zone_ordered_by_instant(
@@ -64,7 +64,7 @@ def test_an_unknown_zone_name_falls_back_to_utc(client, incident):
     user = UserFactory()
     user.__class__.objects.filter(pk=user.pk).update(timezone="Mars/Olympus_Mons")
     client.force_login(user)
-    assert "2024-05-01 23:50:00 UTC" in timeline_text(client, incident)
+    assert "2024-05-01 23:50 UTC" in timeline_text(client, incident)
 
 
 def test_mttr_across_the_dst_end_is_three_hours_not_two(client):

@@ -335,8 +335,18 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     assert "Before it can be completed" in page and "Still open" in page
     # Completing would be refused: the button is there, disabled, saying why, and no form posts it.
     assert re.findall(r'<button type="button" data-verb="(\w+)" disabled', page) == ["complete"]
-    assert "Not yet: 1 action item still open: “Still open”." in text_of(response)
+    # The reasons are said once, in the box; the button's note points there (it repeated them before).
+    assert "Not yet: see below" in text_of(response) and '<a href="#blockers">see below</a>' in page
+    assert text_of(response).count("1 action item still open: “Still open”.") == 1
+    assert 'disabled aria-describedby="blockers"' in page
     assert reverse("postmortems:transition", args=[postmortem.pk, "complete"]) not in page
+
+
+def test_the_postmortems_time_to_resolve_is_kept_on_one_line(sre_client, sre_team):
+    """On a phone "1 h 5 m" broke into "1 h" and "5 m" on the incident line: the duration is one nowrap unit."""
+    postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)  # resolved 1 h 5 m after start
+    page = sre_client.get(reverse("postmortems:detail", args=[postmortem.pk])).content.decode()
+    assert '(time to resolve <span class="nowrap" id="time-to-resolve">1 h 5 m</span>)' in page
 
 
 def test_mark_complete_is_offered_once_nothing_blocks_it(sre_client, sre_team):
