@@ -13,17 +13,11 @@ reminders go on while the test fails in CI and stop after CI uploads it passing.
 Skips without PostgreSQL and Redis; fails instead when SREDESK_REQUIRE_SERVICES=1 (CI).
 """
 
-import contextlib
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from incidents.models import Incident
@@ -33,7 +27,7 @@ from postmortems.services import postmortem_transition
 from sredesk.tokens import new_token
 from tests.e2e.workers import WAIT
 from tests.factories import MembershipFactory, RepositoryFactory, ServiceFactory, TeamFactory, UserFactory
-from tests.fakes import free_port, wait_until
+from tests.fakes import wait_until
 from tests.slackapp.signing import SECRET, signed_action, signed_command, signed_suggestion, signed_view_submission
 
 pytestmark = pytest.mark.e2e
@@ -65,39 +59,9 @@ def stack(celery_workers, fake_slack, tmp_path):
         "SREDESK_REMINDER_MAX_PER_PERSON": "100000",
     }
     worker = celery_workers.start("worker", beat=True, env=slack_env)
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    with log.open("wb") as out:
-        web = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=celery_workers.environment(slack_env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def up() -> bool:
-        with contextlib.suppress(OSError):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-        return False
-
-    try:
-        wait_until(lambda: web.poll() is not None or up(), timeout=WAIT, what="gunicorn to answer /healthz")
-        assert web.poll() is None, log.read_text()
-        celery_workers.wait_ready(worker)
-        yield {"port": port, "worker": worker, "log": log}
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(web.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            web.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(web.pid, signal.SIGKILL)
-        web.wait(timeout=5)
+    web, port = celery_workers.start_web("web", env=slack_env, workers=2)
+    celery_workers.wait_ready(worker)
+    yield {"port": port, "worker": worker, "log": web.log}
 
 
 def post(port: int, path: str, signed: dict) -> tuple[int, bytes, float]:

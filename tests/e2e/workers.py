@@ -139,11 +139,13 @@ class CeleryWorkers:
         self.workers.append(beat)
         return beat
 
-    def start_web(self, name: str, *, env: dict[str, str] | None = None) -> tuple[Worker, int]:
-        """Start gunicorn (one sync worker, as the Procfile's web) on a free loopback port, with the workers'
-        environment (the same database, broker and Slack); returns it and its port once ``/healthz`` answers."""
+    def start_web(self, name: str, *, env: dict[str, str] | None = None, workers: int = 1) -> tuple[Worker, int]:
+        """Start gunicorn (``workers`` sync workers; one, as the Procfile's web) on a free loopback port, with the
+        workers' environment (the same database, broker and Slack); returns it and its port once ``/healthz``
+        answers."""
         port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+        command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers)]  # fmt: skip
         log = self.tmp_path / f"web-{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=self.environment(env), stdout=out,

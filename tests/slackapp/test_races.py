@@ -26,21 +26,7 @@ def test_br10_two_workers_handling_the_same_declare_at_once_declare_one_incident
         parsed = payloads.parse_command(body)
         rows.append(InboundRequest.objects.create(kind="command", key=parsed.key, name="declare",
                                                   slack_user_id="U0000001", payload=parsed.payload))  # fmt: skip
-    barrier = threading.Barrier(2)
-    results = []
-
-    def worker(pk):
-        try:
-            barrier.wait()
-            results.append(inbound.run(pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(row.pk,)) for row in rows]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(rows)
 
     assert sorted(results) == ["done", "done"]
     incident = Incident.objects.get()
@@ -65,7 +51,18 @@ def test_two_workers_handling_a_double_clicked_resolve_at_once_resolve_once(slac
         rows.append(InboundRequest.objects.create(kind="action", key=parsed.key, name=cards.RESOLVE,
                                                   slack_user_id="U0000001", payload=parsed.payload))  # fmt: skip
     assert rows[0].key != rows[1].key
-    barrier = threading.Barrier(2)
+    results = run_at_once(rows)
+
+    assert sorted(results) == ["done", "done"]
+    assert TimelineEvent.objects.filter(incident=incident, data__to="resolved").count() == 1
+    [said] = [r.body["text"] for r in slack_app.responses()]
+    assert said.startswith(f"{incident.public_id} was already resolved by Ana Ops at ")
+
+
+def run_at_once(rows: list[InboundRequest]) -> list[str]:
+    """``inbound.run`` of each row in its own thread and database connection, released together by a barrier, as
+    two workers handling them at the same moment would; the outcomes, in the order they finished."""
+    barrier = threading.Barrier(len(rows))
     results = []
 
     def worker(pk):
@@ -80,8 +77,4 @@ def test_two_workers_handling_a_double_clicked_resolve_at_once_resolve_once(slac
         thread.start()
     for thread in threads:
         thread.join()
-
-    assert sorted(results) == ["done", "done"]
-    assert TimelineEvent.objects.filter(incident=incident, data__to="resolved").count() == 1
-    [said] = [r.body["text"] for r in slack_app.responses()]
-    assert said.startswith(f"{incident.public_id} was already resolved by Ana Ops at ")
+    return results
