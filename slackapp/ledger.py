@@ -113,6 +113,13 @@ def _channel() -> VirtualChannel | None:
             conn.release()
             _local.plain_url = url
             return None
+        try:
+            # One try, not kombu's retries (6 s against a refused port): the door answers within Slack's 3 s, and
+            # a request the broker cannot take is recorded in the database instead (``inbound.hand_over``).
+            conn.ensure_connection(max_retries=0)
+        except Exception:
+            conn.release()
+            raise
         channel = conn.default_channel
         _local.connection, _local.channel, _local.url, _local.redis = conn, channel, url, None
         # Read once with the channel: Celery's configuration lookups cost more than the rest of a publish.
@@ -150,21 +157,23 @@ def _forget_channel() -> None:
             conn.release()
 
 
-def publish(task, args: tuple) -> str:
-    """Queue ``task(*args)`` for a worker, as ``task.apply_async(args)`` does; returns the task id.
+def publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
+    """Queue ``task(*args)`` for a worker, as ``task.apply_async(args)`` does; returns the task id. ``argsrepr``
+    is what logs and monitors show of the arguments (default ``repr(args)``: pass a short one for a payload).
 
     Raises the broker's error (the caller keeps the row queued for the sweep); the thread's channel is then
     dropped and opened again on the next call.
     """
     if app.conf.task_always_eager:
-        return task.apply_async(args).id
+        return task.apply_async(args, argsrepr=argsrepr).id
     channel = _channel()
     if channel is None:
-        return task.apply_async(args).id
+        return task.apply_async(args, argsrepr=argsrepr).id
     task_id = uuid()
+    argsrepr = repr(args) if argsrepr is None else argsrepr
     time_limit, soft_time_limit, queue = _local.conf
     headers, properties, body, _ = app.amqp.as_task_v2(
-        task_id, task.name, args=args, kwargs={}, argsrepr=repr(args), kwargsrepr="{}", ignore_result=True,
+        task_id, task.name, args=args, kwargs={}, argsrepr=argsrepr, kwargsrepr="{}", ignore_result=True,
         time_limit=time_limit, soft_time_limit=soft_time_limit, reply_to=app.thread_oid,
     )  # fmt: skip
     properties["delivery_mode"] = 2  # persistent, as Celery's default queue publishes
