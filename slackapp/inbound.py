@@ -1,10 +1,12 @@
 """From Slack's bytes to a handler: parse each door's body, name its natural key, record it once, dispatch.
 
 The door (``views``) calls :func:`receive` with the verified raw body. It
-answers at once in every case: a sync handler's answer, or an ack while the
-recorded request waits for a worker (``run``, via ``tasks``). Natural keys
-(``InboundRequest``) make a retried or duplicated request act once, whatever
-``X-Slack-Retry-Num`` says (FIELD-CASES BR-08, BR-15).
+answers at once in every case: a sync handler's answer, or an ack once the
+request is handed to the broker (``hand_over``; a worker records and runs it,
+``accept``) or, for one that opens a modal, recorded here (``run``, via
+``tasks``). Natural keys (``InboundRequest``) make a retried or duplicated
+request act once, whatever ``X-Slack-Retry-Num`` says (FIELD-CASES BR-08,
+BR-15).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def _unknown_command(parsed: Parsed) -> JsonResponse:
 
 
 def receive(parsed: Parsed, *, retry_num: int = 0) -> HttpResponse:
-    """Answer one verified request within Slack's 3 s: sync handlers here, the rest recorded and queued."""
+    """Answer one verified request within Slack's 3 s: sync handlers here, the rest handed to a worker."""
     if parsed.kind == "answer":
         return JsonResponse(parsed.answer or {}) if parsed.answer else HttpResponse(status=200)
     handler = registry.find(parsed.kind, parsed.name)

@@ -1,12 +1,14 @@
-"""The door's two writes, kept cheap because every Slack request pays them within Slack's 3 s.
+"""The Slack request ledger's two writes, kept cheap: the door's publish is paid within Slack's 3 s.
 
-``record_once`` stores a request under its natural key with one
+``record_once`` (the worker's, or the door's for a request that opens a modal or that the broker refused) stores a
+request under its natural key with one
 ``INSERT ... ON CONFLICT (kind, key) DO NOTHING RETURNING id``: one round
 trip, no exception and no savepoint for a duplicate, committed on its own
 outside a transaction (PostgreSQL, and SQLite 3.35+ for the embedded default).
 
-``publish`` queues the worker's task. On a Redis (or another kombu virtual)
-broker it sends the very message ``apply_async`` would send — Celery's own
+``publish`` queues the worker's task (the door's only write for most requests,
+``inbound.hand_over``). On a Redis (or another kombu virtual) broker it sends
+the very message ``apply_async`` would send — Celery's own
 ``as_task_v2`` builds it, kombu's channel encodes and delivers it, to the
 task's default queue by the anonymous exchange, as Celery routes it — over one
 channel (and, on Redis, one connection: one ``LPUSH``) kept per thread, skipping the producer pool, router, signals
