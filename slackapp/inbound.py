@@ -177,10 +177,16 @@ def hand_over(values: dict[str, Any]) -> None:
 
     message = {**values, "received_at": values["received_at"].isoformat()}
     try:
-        ledger.publish(inbound_receive_task, (message,), argsrepr=f"({values['kind']} {values['key']})")
+        ledger.publish(inbound_receive_task, (message,), argsrepr=message_repr(message))
     except Exception as exc:
         logger.warning("slack %s %s not queued, recorded for the sweep: %s", values["kind"], values["key"], exc)
         ledger.record_once(**values)
+
+
+def message_repr(message: dict[str, Any]) -> str:
+    """What logs, events and monitors show of a handed-over request's task argument: its kind and natural key,
+    never the payload (the person's words, the response_url that lets anyone answer them)."""
+    return f"({message.get('kind')} {message.get('key')})"
 
 
 def accept(message: dict[str, Any]) -> str:

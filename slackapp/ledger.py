@@ -24,6 +24,7 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from kombu.transport.redis import Channel as RedisChannel
@@ -110,7 +111,8 @@ def _channel() -> VirtualChannel | None:
     if channel is None:
         if getattr(_local, "plain_url", None) == url:
             return None  # AMQP and the like: apply_async, every time
-        conn = app.connection_for_write()
+        wait = settings.SREDESK_SLACK_BROKER_TIMEOUT_SECONDS  # a Redis that never answers: no socket waits longer
+        conn = app.connection_for_write(transport_options={"socket_timeout": wait, "socket_connect_timeout": wait})
         if not isinstance(conn.transport, VirtualTransport):
             conn.release()
             _local.plain_url = url
@@ -138,11 +140,16 @@ def _redis_connection(channel: RedisChannel):
 def _lpush(redis_connection, key: str, message: str) -> None:
     """``LPUSH key message``; a connection the server or the network closed since (Redis restarted, an idle
     timeout) is opened again and the command sent once more, as a redis client's retry does. Should the first one
-    have landed after all, the task runs once anyway: the worker's claim makes the second message a no-op."""
+    have landed after all, the task runs once anyway: the worker's claim makes the second message a no-op. A
+    reply that does not come within ``SREDESK_SLACK_BROKER_TIMEOUT_SECONDS`` raises (``RedisTimeoutError``) without
+    a second try: a broker that does not answer would make the door wait twice as long."""
     try:
         redis_connection.send_command("LPUSH", key, message)
         redis_connection.read_response()  # raises the server's error; the new length of the list otherwise
-    except (RedisConnectionError, RedisTimeoutError):
+    except RedisTimeoutError:
+        redis_connection.disconnect()
+        raise
+    except RedisConnectionError:
         redis_connection.disconnect()
         redis_connection.send_command("LPUSH", key, message)  # connects first
         redis_connection.read_response()

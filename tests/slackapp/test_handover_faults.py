@@ -1,0 +1,117 @@
+"""Faults around the hand-over (``inbound.hand_over`` / ``tasks.inbound_receive_task``) a person on call would meet:
+database trouble longer than Celery's default three retries, what a retried task shows of its arguments, a broker
+that takes the connection and never answers."""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+from celery.exceptions import Retry
+
+from slackapp.models import InboundRequest
+from slackapp.tasks import inbound_receive_task
+from sredesk.celery import app
+from tests.sredesk.test_db_trouble import locked, web_timeouts  # noqa: F401 (fixtures)
+
+from . import handlers_for_tests
+from .handlers_for_tests import CALLS
+from .signing import signed_command
+from .test_handover import _message, person  # noqa: F401 (fixture)
+
+assert handlers_for_tests  # registers the test handlers
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _queued(broker) -> list[dict]:
+    """The headers of the inbound_receive messages queued since the test began (removed from the queue)."""
+    found = []
+    for raw in broker.client.lrange(broker.queue, 0, -1):
+        message = json.loads(raw)
+        if raw not in broker.before and message["headers"]["task"] == inbound_receive_task.name:
+            broker.client.lrem(broker.queue, 1, raw)
+            found.append(message["headers"])
+    return found
+
+
+def test_database_trouble_past_celerys_default_retries_is_still_retried_and_shows_no_payload(
+    slack_app,
+    person,  # noqa: F811
+    locked,  # noqa: F811
+    real_broker,
+):
+    """The fourth retry (8 s after the first try) is still well inside the give-up time: the request is queued
+    again, not dropped by Celery's max_retries of 3; the queued message shows the kind and key, not the payload
+    (its response_url, the person's text) to logs, events and monitors."""
+    message = _message(slack_app, "test-echo secret words")
+    locked(InboundRequest._meta.db_table)
+    inbound_receive_task.push_request(
+        id="t-1", args=[message], kwargs={}, retries=3, called_directly=False, is_eager=False,
+        delivery_info={"exchange": "", "routing_key": real_broker.queue}, argsrepr="(command U0000001:x)",
+    )  # fmt: skip
+    try:
+        with pytest.raises(Retry):
+            inbound_receive_task.run(message)
+    finally:
+        inbound_receive_task.pop_request()
+
+    [headers] = _queued(real_broker)
+    assert headers["retries"] == 4
+    assert "secret words" not in headers["argsrepr"] and "response" not in headers["argsrepr"]
+    assert headers["argsrepr"] == f"(command {message['key']})"
+    assert CALLS == []
+
+
+@pytest.fixture
+def silent_broker(broker_down):
+    """A broker that takes the connection and never answers (Redis frozen, a network black hole); yields its URL."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    saved = app.conf.broker_write_url
+    app.conf.broker_write_url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    yield
+    app.conf.broker_write_url = saved
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_broker_that_never_answers_does_not_hold_the_door_past_slacks_3_s(
+    slack_app,
+    client,
+    person,  # noqa: F811
+    real_broker,
+    silent_broker,
+):
+    """The door gives up on the broker in time to record the request for the sweep and answer Slack."""
+    result = {}
+
+    def post() -> None:
+        start = time.monotonic()
+        result["answer"] = client.post("/slack/commands", **signed_command("test-echo hi"))
+        result["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=post, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the door still waits for the broker after 10 s"
+    assert result["seconds"] < 3.0
+    assert result["answer"].json()["text"] == "Working on it…"
+    assert InboundRequest.objects.get().status == "queued"
