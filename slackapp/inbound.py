@@ -207,12 +207,13 @@ def accept(message: dict[str, Any]) -> str:
 
 def retry_wait(message: dict[str, Any], *, attempts: int) -> float | None:
     """Seconds before the worker tries a handed-over request again after database trouble on its ``attempts``-th
-    try (1, 2, 4, ... capped at 60 s); None once that would pass ``SREDESK_SLACK_GIVE_UP_SECONDS`` after Slack sent
-    it (the sweep's limit for a recorded request too: by then its response_url has expired)."""
-    wait = min(2.0 ** (attempts - 1), 60.0)
+    try (1, 2, 4, ... capped at 60 s, and at the time left); None once ``SREDESK_SLACK_GIVE_UP_SECONDS`` have
+    passed since Slack sent it (the sweep's limit for a recorded request too: by then its response_url has expired),
+    not sooner: until then the sweep may queue a recorded request again, and past it ``run`` no longer acts."""
     received = datetime.fromisoformat(message["received_at"])
     deadline = received + timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS)
-    return wait if timezone.now() + timedelta(seconds=wait) < deadline else None
+    left = (deadline - timezone.now()).total_seconds()
+    return min(2.0 ** (attempts - 1), 60.0, left) if left > 0 else None
 
 
 def give_up(message: dict[str, Any], exc: BaseException) -> None:
@@ -238,7 +239,8 @@ def enqueue(inbound_id: int) -> None:
 
 
 def run(inbound_id: int) -> str:
-    """Run the handler of a recorded request once; returns the row's final status (or "skipped").
+    """Run the handler of a recorded request once; returns the row's final status (or "skipped"). One received more
+    than ``SREDESK_SLACK_GIVE_UP_SECONDS`` ago (a task redelivered late) is marked failed instead, not acted on.
 
     The claim (``queued`` -> done/failed) and the handler's writes share one
     transaction, so a worker that dies acts zero times and a redelivered task
@@ -264,7 +266,9 @@ def run(inbound_id: int) -> str:
         if claimed is None:
             return "skipped"
         status, error = InboundRequest.Status.DONE, claimed.error
-        if error:
+        if ledger.too_late(claimed.received_at, timezone.now()):  # a task redelivered after the give-up time
+            status, error = InboundRequest.Status.FAILED, ledger.TOO_LATE
+        elif error:
             status, replies = InboundRequest.Status.FAILED, [Reply(error)]
         elif handler is None:
             status = InboundRequest.Status.IGNORED

@@ -202,6 +202,19 @@ def publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
     return task_id
 
 
+TOO_LATE = "No worker handled it in time (was the broker or the worker down?); it was not acted on."
+
+
+def too_late(received_at, now) -> bool:
+    """Whether a request Slack sent at ``received_at`` is past acting on at ``now`` (aware UTC): more than
+    ``SREDESK_SLACK_GIVE_UP_SECONDS`` ago, its response_url has expired and the person has long given up on it."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    return received_at < now - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS)
+
+
 def inbound_sweep(*, now=None) -> dict[str, int]:
     """Beat, every minute: queue again the requests whose task was lost, fail the ones waiting too long, purge old rows.
 
@@ -222,7 +235,7 @@ def inbound_sweep(*, now=None) -> dict[str, int]:
     failed = queued.filter(received_at__lt=give_up).update(
         status=InboundRequest.Status.FAILED,
         handled_at=now,
-        error="No worker handled it in time (was the broker or the worker down?); it was not acted on.",
+        error=TOO_LATE,
     )
     stale = now - timedelta(seconds=settings.SREDESK_SLACK_REQUEUE_AFTER_SECONDS)
     requeued = 0

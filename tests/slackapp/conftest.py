@@ -56,6 +56,7 @@ def broker_down():
     yield down
     app.conf.broker_write_url = saved
     ledger._forget_channel()
+    app._after_fork()  # Celery's producer pool, should it have been made while the broker was down, is made again
 
 
 def take_messages(broker: Broker, task_name: str) -> list[list]:

@@ -6,10 +6,14 @@ import json
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from celery.exceptions import Retry
+from django.db import connection
+from django.utils import timezone
 
+from slackapp import inbound
 from slackapp.models import InboundRequest
 from slackapp.tasks import inbound_receive_task
 from sredesk.celery import app
@@ -105,8 +109,11 @@ def test_a_broker_that_never_answers_does_not_hold_the_door_past_slacks_3_s(
 
     def post() -> None:
         start = time.monotonic()
-        result["answer"] = client.post("/slack/commands", **signed_command("test-echo hi"))
-        result["seconds"] = time.monotonic() - start
+        try:
+            result["answer"] = client.post("/slack/commands", **signed_command("test-echo hi"))
+            result["seconds"] = time.monotonic() - start
+        finally:
+            connection.close()  # this thread's own
 
     thread = threading.Thread(target=post, daemon=True)
     thread.start()
@@ -115,3 +122,27 @@ def test_a_broker_that_never_answers_does_not_hold_the_door_past_slacks_3_s(
     assert result["seconds"] < 3.0
     assert result["answer"].json()["text"] == "Working on it…"
     assert InboundRequest.objects.get().status == "queued"
+
+
+def test_a_task_redelivered_after_the_give_up_time_does_not_act(slack_app, person, settings):  # noqa: F811
+    """Redis redelivers the task of a worker that died before recording it after its visibility timeout (an hour
+    by default), past the give-up time: the person was answered "Working on it…" long ago and its response_url has
+    expired, so the request is recorded as failed, as the sweep fails a recorded one, and not acted on."""
+    late = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS + 60)
+    message = {**_message(slack_app, "test-echo an hour ago"), "received_at": late.isoformat()}
+
+    assert inbound.accept(message) == "failed"
+    assert CALLS == [] and slack_app.responses("c") == []
+    row = InboundRequest.objects.get()
+    assert row.status == "failed" and "not acted on" in row.error
+
+
+def test_give_up_comes_no_sooner_than_the_give_up_time(slack_app, settings):
+    """The sweep queues a recorded request again until the give-up time: a worker that told the person nothing was
+    done before then could see the request run after all."""
+    message = _message(slack_app, "test-echo hi")
+    late = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS - 30)
+    wait = inbound.retry_wait({**message, "received_at": late.isoformat()}, attempts=6)  # 32 s would pass it
+    assert wait is not None and 28 < wait <= 30
+    past = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS + 1)
+    assert inbound.retry_wait({**message, "received_at": past.isoformat()}, attempts=1) is None
