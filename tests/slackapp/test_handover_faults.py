@@ -146,3 +146,32 @@ def test_give_up_comes_no_sooner_than_the_give_up_time(slack_app, settings):
     assert wait is not None and 28 < wait <= 30
     past = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS + 1)
     assert inbound.retry_wait({**message, "received_at": past.isoformat()}, attempts=1) is None
+
+
+def test_in_eager_mode_database_trouble_is_not_retried_in_the_door(
+    slack_app,
+    client,
+    person,  # noqa: F811
+    locked,  # noqa: F811
+):
+    """Eager mode (tests) runs the task inside the door: its retry (Celery's ``Retry``) reaches ``hand_over`` as a
+    broker failure would, so the door does not try again and again until the give-up time; it tells the person at
+    once, as with the broker down. (Holds on the hand-over as written: a guard.)"""
+    assert app.conf.task_always_eager
+    locked(InboundRequest._meta.db_table)
+    result = {}
+
+    def post() -> None:
+        try:
+            result["answer"] = client.post("/slack/commands", **signed_command("test-echo hi"))
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=post, daemon=True)
+    start = time.monotonic()
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "the door still retries after 20 s"
+    assert time.monotonic() - start < 5
+    assert "database is busy or unreachable" in result["answer"].json()["text"]
+    assert CALLS == []
