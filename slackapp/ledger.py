@@ -246,3 +246,39 @@ def inbound_sweep(*, now=None) -> dict[str, int]:
     ids = list(InboundRequest.objects.filter(received_at__lt=old).values_list("pk", flat=True)[:10_000])
     purged = InboundRequest.objects.filter(pk__in=ids).delete()[0] if ids else 0
     return {"requeued": requeued, "failed": failed, "purged": purged}
+
+
+PEEK, CHUNK = 200, 20  # newest messages of the broker's queue the health view reads at most, and per LRANGE
+
+
+def newest_waiting() -> tuple[dict[str, Any] | None, int]:
+    """The newest request a door handed over that no worker has taken yet (``inbound.hand_over``'s message, whose
+    ``received_at`` is ISO text), looked for among the ``PEEK`` newest messages of the task's queue, and how many
+    messages of any task wait in that queue; ``(None, 0)`` when the broker is no Redis or does not answer in 2 s.
+
+    For the Slack health view: the ledger has a handed-over request only once a worker took it, so with no worker
+    running, Slack's latest requests are only here. Read-only (``LLEN``, ``LRANGE`` of ``CHUNK`` messages until one
+    is found: a message may be as big as a Slack request, ``SREDESK_SLACK_MAX_BODY_BYTES``).
+    """
+    import base64
+
+    import redis
+
+    from .tasks import inbound_receive_task
+
+    url = app.conf.broker_write_url or app.conf.broker_url
+    if app.conf.task_always_eager or not str(url).startswith(("redis://", "rediss://")):
+        return None, 0
+    queue = app.conf.task_default_queue
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+            depth = client.llen(queue)
+            for start in range(0, min(depth, PEEK), CHUNK):
+                for raw in client.lrange(queue, start, start + CHUNK - 1):  # LPUSH: the newest first
+                    with suppress(ValueError, KeyError, TypeError, IndexError):
+                        message = json.loads(raw)
+                        if message["headers"]["task"] == inbound_receive_task.name:
+                            return json.loads(base64.b64decode(message["body"]))[0][0], depth
+    except redis.RedisError:
+        return None, 0
+    return None, depth

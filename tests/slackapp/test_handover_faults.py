@@ -175,3 +175,21 @@ def test_in_eager_mode_database_trouble_is_not_retried_in_the_door(
     assert time.monotonic() - start < 5
     assert "database is busy or unreachable" in result["answer"].json()["text"]
     assert CALLS == []
+
+
+def test_the_health_view_shows_a_request_still_waiting_for_a_worker(slack_app, client, person, real_broker):  # noqa: F811
+    """No worker runs (stopped, or far behind): the door answered, the request waits in the broker, the ledger has
+    nothing yet. The admin's Slack health view says Slack reached sredesk and the request waits for a worker, not
+    that Slack never sent anything (which points the person on call at the Slack app's URLs)."""
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    client.post("/slack/commands", **signed_command("test-echo hi"))
+    operator = UserFactory(username="op", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    page = client.get(reverse("admin:notifications_slackproblem_changelist")).content.decode()
+    _queued(real_broker)
+
+    assert "Slack has not sent sredesk any request yet" not in page
+    assert "Slash command test-echo" in page and "waiting for a worker" in page
