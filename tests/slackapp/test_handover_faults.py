@@ -13,7 +13,7 @@ from celery.exceptions import Retry
 from django.db import connection
 from django.utils import timezone
 
-from slackapp import inbound
+from slackapp import inbound, ledger
 from slackapp.models import InboundRequest
 from slackapp.tasks import inbound_receive_task
 from sredesk.celery import app
@@ -193,3 +193,29 @@ def test_the_health_view_shows_a_request_still_waiting_for_a_worker(slack_app, c
 
     assert "Slack has not sent sredesk any request yet" not in page
     assert "Slash command test-echo" in page and "waiting for a worker" in page
+
+
+def test_a_retry_arriving_while_the_first_delivery_runs_is_skipped_and_a_rolled_back_run_is_run_again(
+    slack_app,
+    person,  # noqa: F811
+):
+    """Another worker holds the request's claim (it is running it): Slack's retry of it, handed over meanwhile, is
+    skipped at once. That worker dies and its transaction rolls back: the redelivered task runs the request once.
+    (Holds on the hand-over as written: a guard.)"""
+    import psycopg
+
+    from tests.sredesk.test_db_trouble import dsn
+
+    message = _message(slack_app, "test-echo once")
+    pk = ledger.record_once(**{**message, "received_at": timezone.now()})
+    running = psycopg.connect(dsn())
+    running.execute(f"SELECT id FROM {InboundRequest._meta.db_table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+    start = time.monotonic()
+    assert inbound.accept({**message, "retry_num": 1}) == "skipped"
+    assert time.monotonic() - start < 1 and CALLS == []
+    running.rollback()  # the worker died mid-run
+    running.close()
+
+    assert inbound.accept(message) == "done"
+    assert [name for name, _ in CALLS] == ["test-echo"]
+    assert InboundRequest.objects.get().retry_num == 0
