@@ -209,7 +209,7 @@ def test_a_retry_arriving_while_the_first_delivery_runs_is_skipped_and_a_rolled_
     message = _message(slack_app, "test-echo once")
     pk = ledger.record_once(**{**message, "received_at": timezone.now()})
     running = psycopg.connect(dsn())
-    running.execute(f"SELECT id FROM {InboundRequest._meta.db_table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+    running.execute(f"SELECT id FROM {InboundRequest._meta.db_table} WHERE id = %s FOR UPDATE", [pk])
     start = time.monotonic()
     assert inbound.accept({**message, "retry_num": 1}) == "skipped"
     assert time.monotonic() - start < 1 and CALLS == []
