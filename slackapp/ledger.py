@@ -210,8 +210,6 @@ def too_late(received_at, now) -> bool:
     ``SREDESK_SLACK_GIVE_UP_SECONDS`` ago, its response_url has expired and the person has long given up on it."""
     from datetime import timedelta
 
-    from django.conf import settings
-
     return received_at < now - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS)
 
 
