@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.apps import apps
+from django.template.defaultfilters import pluralize
 
 from .base import slack_enabled
 from .models import SlackCallFailure, SlackProblem
@@ -104,8 +105,21 @@ def _team_channel(team) -> TeamChannelHealth:
 
 
 def _last_inbound() -> tuple[datetime | None, str]:
-    """When Slack last sent sredesk a request (the Slack app's inbound ledger), and what it was."""
-    row = apps.get_model("slackapp", "InboundRequest").objects.order_by("-received_at", "-pk").first()
+    """When Slack last sent sredesk a request, and what it was: the newer of the Slack app's inbound ledger and the
+    requests a door handed to the broker that no worker has taken yet (``slackapp.ledger.newest_waiting``)."""
+    from slackapp.ledger import newest_waiting
+
+    model = apps.get_model("slackapp", "InboundRequest")
+    row = model.objects.order_by("-received_at", "-pk").first()
+    waiting, count = newest_waiting()
+    if waiting is not None:
+        at = datetime.fromisoformat(waiting["received_at"])
+        if row is None or at >= row.received_at:
+            kind = dict(model.Kind.choices).get(waiting.get("kind"), waiting.get("kind"))
+            return at, (
+                f"{kind} {waiting.get('name', '')}, waiting for a worker "
+                f"({count} task{pluralize(count)} in the broker's queue: is a worker running?)"
+            )
     if row is None:
         return None, "Slack has not sent sredesk any request yet: check the app's three URLs (docs/slack-app.md)."
     return row.received_at, str(row)

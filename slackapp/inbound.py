@@ -1,15 +1,18 @@
 """From Slack's bytes to a handler: parse each door's body, name its natural key, record it once, dispatch.
 
 The door (``views``) calls :func:`receive` with the verified raw body. It
-answers at once in every case: a sync handler's answer, or an ack while the
-recorded request waits for a worker (``run``, via ``tasks``). Natural keys
-(``InboundRequest``) make a retried or duplicated request act once, whatever
-``X-Slack-Retry-Num`` says (FIELD-CASES BR-08, BR-15).
+answers at once in every case: a sync handler's answer, or an ack once the
+request is handed to the broker (``hand_over``; a worker records and runs it,
+``accept``) or, for one that opens a modal, recorded here (``run``, via
+``tasks``). Natural keys (``InboundRequest``) make a retried or duplicated
+request act once, whatever ``X-Slack-Retry-Num`` says (FIELD-CASES BR-08,
+BR-15).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -58,7 +61,7 @@ def _unknown_command(parsed: Parsed) -> JsonResponse:
 
 
 def receive(parsed: Parsed, *, retry_num: int = 0) -> HttpResponse:
-    """Answer one verified request within Slack's 3 s: sync handlers here, the rest recorded and queued."""
+    """Answer one verified request within Slack's 3 s: sync handlers here, the rest handed to a worker."""
     if parsed.kind == "answer":
         return JsonResponse(parsed.answer or {}) if parsed.answer else HttpResponse(status=200)
     handler = registry.find(parsed.kind, parsed.name)
@@ -73,21 +76,30 @@ def receive(parsed: Parsed, *, retry_num: int = 0) -> HttpResponse:
     ctx = context_for(parsed.kind, parsed.payload or {})
     if handler.sync:
         return JsonResponse(_run_sync(handler, ctx))
-    pk = _record(parsed, ctx, retry_num)
-    if pk is not None and handler.modal is not None and ctx.trigger_id:
-        _open_loading_modal(pk, ctx.trigger_id, handler)
-    if pk is not None:
-        transaction.on_commit(lambda: enqueue(pk))
+    if handler.modal is not None and ctx.trigger_id:
+        # A modal opens with the trigger id, in this request (BR-31): recorded here first, so a redelivery opens none.
+        pk = _record(parsed, ctx, retry_num)
+        if pk is not None:
+            _open_loading_modal(pk, ctx.trigger_id, handler)
+            transaction.on_commit(lambda: enqueue(pk))
+    else:
+        values = _values(parsed, ctx, retry_num)
+        transaction.on_commit(lambda: hand_over(values))
     if parsed.kind == "command":
         return JsonResponse(Reply(handler.ack).as_body())
     return HttpResponse(status=200)
+
+
+DATABASE_TROUBLE = (
+    "sredesk's database is busy or unreachable right now, so nothing was done. Please try again in a minute."
+)
 
 
 def database_trouble(parsed: Parsed, exc: BaseException) -> HttpResponse:
     """A person's request the database could not take (locked, down): tell them, ephemeral, instead of Slack's
     generic failure. A command's answer is its HTTP body; a click's goes to its response_url; a modal stays open
     with the sentence under its first input. Nothing was recorded, so trying again is safe."""
-    sentence = "sredesk's database is busy or unreachable right now, so nothing was done. Please try again in a minute."
+    sentence = DATABASE_TROUBLE
     logger.warning("slack %s %r refused, database trouble: %s", parsed.kind, parsed.name, exc)
     ctx = context_for(parsed.kind, parsed.payload or {})
     if parsed.kind == "view_submission":
@@ -118,7 +130,15 @@ def _record(
 
     Requests no handler takes are kept too (``ignored``): the Slack health view shows the last one received.
     """
-    values = {
+    pk = ledger.record_once(**_values(parsed, ctx, retry_num, status))
+    if pk is None:
+        logger.info("slack %s %s received again (retry %s): acted on once", parsed.kind, parsed.key, retry_num)
+    return pk
+
+
+def _values(parsed: Parsed, ctx: SlackContext, retry_num: int, status: str = InboundRequest.Status.QUEUED) -> dict:
+    """The ledger row of a request, by field name (``ledger.record_once``'s keywords); the time received is now."""
+    return {
         "kind": parsed.kind,
         "key": parsed.key,
         "name": parsed.name,
@@ -128,12 +148,8 @@ def _record(
         "payload": parsed.payload,
         "retry_num": retry_num,
         "status": status,
+        "received_at": timezone.now(),
     }
-    pk = ledger.record_once(**values)
-    if pk is None:
-        logger.info("slack %s %s received again (retry %s): acted on once", parsed.kind, parsed.key, retry_num)
-        return None
-    return pk
 
 
 def _open_loading_modal(pk: int, trigger_id: str, handler: Handler) -> None:
@@ -147,6 +163,66 @@ def _open_loading_modal(pk: int, trigger_id: str, handler: Handler) -> None:
         logger.warning("slack views.open failed: %s", exc, extra={"slack_inbound": pk})
         error = "Slack did not open the form in time. Please try again."
     InboundRequest.objects.filter(pk=pk).update(view_id=view_id, view_hash=view_hash, error=error)
+
+
+def hand_over(values: dict[str, Any]) -> None:
+    """Queue a request that opens no modal for a worker to record and run (``accept``): the door's only write is
+    the broker's one ``LPUSH`` (``ledger.publish``), so it answers Slack without waiting for the database.
+
+    When the broker cannot take it, the request is recorded here instead (``queued``; the sweep queues it within
+    ``SREDESK_SLACK_REQUEUE_AFTER_SECONDS``), so an answered request is kept in one of the two. Raises only when
+    both are down: the database's error, which the door turns into a sentence (or a 503 for an event).
+    """
+    from .tasks import inbound_receive_task
+
+    message = {**values, "received_at": values["received_at"].isoformat()}
+    try:
+        ledger.publish(inbound_receive_task, (message,), argsrepr=message_repr(message))
+    except Exception as exc:
+        logger.warning("slack %s %s not queued, recorded for the sweep: %s", values["kind"], values["key"], exc)
+        ledger.record_once(**values)
+
+
+def message_repr(message: dict[str, Any]) -> str:
+    """What logs, events and monitors show of a handed-over request's task argument: its kind and natural key,
+    never the payload (the person's words, the response_url that lets anyone answer them)."""
+    return f"({message.get('kind')} {message.get('key')})"
+
+
+def accept(message: dict[str, Any]) -> str:
+    """The worker's half of ``hand_over``: record the request under its natural key, then run it once (``run``).
+
+    A request recorded before (Slack's retry, a redelivered task after a worker died) is run only if it is still
+    ``queued``: the claim in ``run`` decides, so every request acts once. Returns ``run``'s status. Raises the
+    database's errors (the task retries them, ``tasks.inbound_receive_task``).
+    """
+    values = {name: message[name] for name in ledger.COLUMNS if name in message}
+    values["received_at"] = datetime.fromisoformat(message["received_at"])
+    pk = ledger.record_once(**values)
+    if pk is None:
+        pk = InboundRequest.objects.filter(kind=values["kind"], key=values["key"]).values_list("pk", flat=True).first()
+        logger.info("slack %s %s received again: acted on once", values["kind"], values["key"])
+    return run(pk) if pk is not None else "skipped"
+
+
+def retry_wait(message: dict[str, Any], *, attempts: int) -> float | None:
+    """Seconds before the worker tries a handed-over request again after database trouble on its ``attempts``-th
+    try (1, 2, 4, ... capped at 60 s, and at the time left); None once ``SREDESK_SLACK_GIVE_UP_SECONDS`` have
+    passed since Slack sent it (the sweep's limit for a recorded request too: by then its response_url has expired),
+    not sooner: until then the sweep may queue a recorded request again, and past it ``run`` no longer acts."""
+    received = datetime.fromisoformat(message["received_at"])
+    deadline = received + timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS)
+    left = (deadline - timezone.now()).total_seconds()
+    return min(2.0 ** (attempts - 1), 60.0, left) if left > 0 else None
+
+
+def give_up(message: dict[str, Any], exc: BaseException) -> None:
+    """Tell the person whose handed-over request the database never took that nothing was done (its response_url;
+    an event has none and is only logged). Never raises."""
+    logger.error("slack %s %s given up, database trouble: %s", message.get("kind"), message.get("key"), exc)
+    ctx = context_for(str(message.get("kind") or ""), message.get("payload") or {})
+    if ctx.response_url:
+        post_response_url(ctx.response_url, Reply(DATABASE_TROUBLE).as_body())
 
 
 def enqueue(inbound_id: int) -> None:
@@ -163,7 +239,8 @@ def enqueue(inbound_id: int) -> None:
 
 
 def run(inbound_id: int) -> str:
-    """Run the handler of a recorded request once; returns the row's final status (or "skipped").
+    """Run the handler of a recorded request once; returns the row's final status (or "skipped"). One received more
+    than ``SREDESK_SLACK_GIVE_UP_SECONDS`` ago (a task redelivered late) is marked failed instead, not acted on.
 
     The claim (``queued`` -> done/failed) and the handler's writes share one
     transaction, so a worker that dies acts zero times and a redelivered task
@@ -189,7 +266,9 @@ def run(inbound_id: int) -> str:
         if claimed is None:
             return "skipped"
         status, error = InboundRequest.Status.DONE, claimed.error
-        if error:
+        if ledger.too_late(claimed.received_at, timezone.now()):  # a task redelivered after the give-up time
+            status, error = InboundRequest.Status.FAILED, ledger.TOO_LATE
+        elif error:
             status, replies = InboundRequest.Status.FAILED, [Reply(error)]
         elif handler is None:
             status = InboundRequest.Status.IGNORED

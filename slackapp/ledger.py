@@ -1,12 +1,14 @@
-"""The door's two writes, kept cheap because every Slack request pays them within Slack's 3 s.
+"""The Slack request ledger's two writes, kept cheap: the door's publish is paid within Slack's 3 s.
 
-``record_once`` stores a request under its natural key with one
+``record_once`` (the worker's, or the door's for a request that opens a modal or that the broker refused) stores a
+request under its natural key with one
 ``INSERT ... ON CONFLICT (kind, key) DO NOTHING RETURNING id``: one round
 trip, no exception and no savepoint for a duplicate, committed on its own
 outside a transaction (PostgreSQL, and SQLite 3.35+ for the embedded default).
 
-``publish`` queues the worker's task. On a Redis (or another kombu virtual)
-broker it sends the very message ``apply_async`` would send — Celery's own
+``publish`` queues the worker's task (the door's only write for most requests,
+``inbound.hand_over``). On a Redis (or another kombu virtual) broker it sends
+the very message ``apply_async`` would send — Celery's own
 ``as_task_v2`` builds it, kombu's channel encodes and delivers it, to the
 task's default queue by the anonymous exchange, as Celery routes it — over one
 channel (and, on Redis, one connection: one ``LPUSH``) kept per thread, skipping the producer pool, router, signals
@@ -22,6 +24,7 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from kombu.transport.redis import Channel as RedisChannel
@@ -108,11 +111,19 @@ def _channel() -> VirtualChannel | None:
     if channel is None:
         if getattr(_local, "plain_url", None) == url:
             return None  # AMQP and the like: apply_async, every time
-        conn = app.connection_for_write()
+        wait = settings.SREDESK_SLACK_BROKER_TIMEOUT_SECONDS  # a Redis that never answers: no socket waits longer
+        conn = app.connection_for_write(transport_options={"socket_timeout": wait, "socket_connect_timeout": wait})
         if not isinstance(conn.transport, VirtualTransport):
             conn.release()
             _local.plain_url = url
             return None
+        try:
+            # One try, not kombu's retries (6 s against a refused port): the door answers within Slack's 3 s, and
+            # a request the broker cannot take is recorded in the database instead (``inbound.hand_over``).
+            conn.ensure_connection(max_retries=0)
+        except Exception:
+            conn.release()
+            raise
         channel = conn.default_channel
         _local.connection, _local.channel, _local.url, _local.redis = conn, channel, url, None
         # Read once with the channel: Celery's configuration lookups cost more than the rest of a publish.
@@ -129,11 +140,16 @@ def _redis_connection(channel: RedisChannel):
 def _lpush(redis_connection, key: str, message: str) -> None:
     """``LPUSH key message``; a connection the server or the network closed since (Redis restarted, an idle
     timeout) is opened again and the command sent once more, as a redis client's retry does. Should the first one
-    have landed after all, the task runs once anyway: the worker's claim makes the second message a no-op."""
+    have landed after all, the task runs once anyway: the worker's claim makes the second message a no-op. A
+    reply that does not come within ``SREDESK_SLACK_BROKER_TIMEOUT_SECONDS`` raises (``RedisTimeoutError``) without
+    a second try: a broker that does not answer would make the door wait twice as long."""
     try:
         redis_connection.send_command("LPUSH", key, message)
         redis_connection.read_response()  # raises the server's error; the new length of the list otherwise
-    except (RedisConnectionError, RedisTimeoutError):
+    except RedisTimeoutError:
+        redis_connection.disconnect()
+        raise
+    except RedisConnectionError:
         redis_connection.disconnect()
         redis_connection.send_command("LPUSH", key, message)  # connects first
         redis_connection.read_response()
@@ -150,21 +166,23 @@ def _forget_channel() -> None:
             conn.release()
 
 
-def publish(task, args: tuple) -> str:
-    """Queue ``task(*args)`` for a worker, as ``task.apply_async(args)`` does; returns the task id.
+def publish(task, args: tuple, *, argsrepr: str | None = None) -> str:
+    """Queue ``task(*args)`` for a worker, as ``task.apply_async(args)`` does; returns the task id. ``argsrepr``
+    is what logs and monitors show of the arguments (default ``repr(args)``: pass a short one for a payload).
 
     Raises the broker's error (the caller keeps the row queued for the sweep); the thread's channel is then
     dropped and opened again on the next call.
     """
     if app.conf.task_always_eager:
-        return task.apply_async(args).id
+        return task.apply_async(args, argsrepr=argsrepr).id
     channel = _channel()
     if channel is None:
-        return task.apply_async(args).id
+        return task.apply_async(args, argsrepr=argsrepr).id
     task_id = uuid()
+    argsrepr = repr(args) if argsrepr is None else argsrepr
     time_limit, soft_time_limit, queue = _local.conf
     headers, properties, body, _ = app.amqp.as_task_v2(
-        task_id, task.name, args=args, kwargs={}, argsrepr=repr(args), kwargsrepr="{}", ignore_result=True,
+        task_id, task.name, args=args, kwargs={}, argsrepr=argsrepr, kwargsrepr="{}", ignore_result=True,
         time_limit=time_limit, soft_time_limit=soft_time_limit, reply_to=app.thread_oid,
     )  # fmt: skip
     properties["delivery_mode"] = 2  # persistent, as Celery's default queue publishes
@@ -182,6 +200,17 @@ def publish(task, args: tuple) -> str:
         _forget_channel()
         raise
     return task_id
+
+
+TOO_LATE = "No worker handled it in time (was the broker or the worker down?); it was not acted on."
+
+
+def too_late(received_at, now) -> bool:
+    """Whether a request Slack sent at ``received_at`` is past acting on at ``now`` (aware UTC): more than
+    ``SREDESK_SLACK_GIVE_UP_SECONDS`` ago, its response_url has expired and the person has long given up on it."""
+    from datetime import timedelta
+
+    return received_at < now - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS)
 
 
 def inbound_sweep(*, now=None) -> dict[str, int]:
@@ -204,7 +233,7 @@ def inbound_sweep(*, now=None) -> dict[str, int]:
     failed = queued.filter(received_at__lt=give_up).update(
         status=InboundRequest.Status.FAILED,
         handled_at=now,
-        error="No worker handled it in time (was the broker or the worker down?); it was not acted on.",
+        error=TOO_LATE,
     )
     stale = now - timedelta(seconds=settings.SREDESK_SLACK_REQUEUE_AFTER_SECONDS)
     requeued = 0
@@ -215,3 +244,39 @@ def inbound_sweep(*, now=None) -> dict[str, int]:
     ids = list(InboundRequest.objects.filter(received_at__lt=old).values_list("pk", flat=True)[:10_000])
     purged = InboundRequest.objects.filter(pk__in=ids).delete()[0] if ids else 0
     return {"requeued": requeued, "failed": failed, "purged": purged}
+
+
+PEEK, CHUNK = 200, 20  # newest messages of the broker's queue the health view reads at most, and per LRANGE
+
+
+def newest_waiting() -> tuple[dict[str, Any] | None, int]:
+    """The newest request a door handed over that no worker has taken yet (``inbound.hand_over``'s message, whose
+    ``received_at`` is ISO text), looked for among the ``PEEK`` newest messages of the task's queue, and how many
+    messages of any task wait in that queue; ``(None, 0)`` when the broker is no Redis or does not answer in 2 s.
+
+    For the Slack health view: the ledger has a handed-over request only once a worker took it, so with no worker
+    running, Slack's latest requests are only here. Read-only (``LLEN``, ``LRANGE`` of ``CHUNK`` messages until one
+    is found: a message may be as big as a Slack request, ``SREDESK_SLACK_MAX_BODY_BYTES``).
+    """
+    import base64
+
+    import redis
+
+    from .tasks import inbound_receive_task
+
+    url = app.conf.broker_write_url or app.conf.broker_url
+    if app.conf.task_always_eager or not str(url).startswith(("redis://", "rediss://")):
+        return None, 0
+    queue = app.conf.task_default_queue
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+            depth = client.llen(queue)
+            for start in range(0, min(depth, PEEK), CHUNK):
+                for raw in client.lrange(queue, start, start + CHUNK - 1):  # LPUSH: the newest first
+                    with suppress(ValueError, KeyError, TypeError, IndexError):
+                        message = json.loads(raw)
+                        if message["headers"]["task"] == inbound_receive_task.name:
+                            return json.loads(base64.b64decode(message["body"]))[0][0], depth
+    except redis.RedisError:
+        return None, 0
+    return None, depth

@@ -104,6 +104,9 @@ SREDESK_SLACK_GIVE_UP_SECONDS = env.int("SREDESK_SLACK_GIVE_UP_SECONDS", default
 SREDESK_SLACK_INBOUND_RETENTION_DAYS = env.int("SREDESK_SLACK_INBOUND_RETENTION_DAYS", default=30)
 # The timeout of the views.open a door makes before answering (it must leave room within Slack's 3 s).
 SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS = env.float("SREDESK_SLACK_VIEWS_OPEN_TIMEOUT_SECONDS", default=2.0)
+# How long a door waits for the broker to connect, and for each reply (its LPUSH), before recording the request in
+# the database instead: a Redis that takes the connection and never answers must not hold the door past Slack's 3 s.
+SREDESK_SLACK_BROKER_TIMEOUT_SECONDS = env.float("SREDESK_SLACK_BROKER_TIMEOUT_SECONDS", default=0.5)
 SREDESK_NOTIFY_BACKENDS = {
     "outbox": "notifications.outbox.OutboxBackend",
     "slack": "notifications.slack.SlackBackend",

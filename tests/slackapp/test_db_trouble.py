@@ -1,5 +1,7 @@
-"""The database locked or down at a Slack door: a person gets a sentence, never Slack's generic failure; an event
-gets 503 so Slack delivers it again (PostgreSQL: another session holds the ledger's table, as a migration would)."""
+"""The database locked or down at a Slack door while the broker is down too (the door hands requests to the broker
+and records one only when the broker cannot take it, ``inbound.hand_over``): a person gets a sentence, never
+Slack's generic failure; an event gets 503 so Slack delivers it again (PostgreSQL: another session holds the
+ledger's table, as a migration would). With the broker up the door needs no database: ``test_handover``."""
 
 import pytest
 
@@ -12,8 +14,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TABLE = InboundRequest._meta.db_table
 
 
-def test_a_command_says_the_database_is_busy_and_an_event_asks_slack_to_retry(slack_app, client, locked):  # noqa: F811
+def test_a_command_says_the_database_is_busy_and_an_event_asks_slack_to_retry(
+    slack_app,
+    client,
+    locked,  # noqa: F811
+    real_broker,
+    broker_down,
+):
     locked(TABLE)
+    broker_down()
     command = client.post("/slack/commands", **signed_command("ack INC-1"))
     click = client.post(
         "/slack/interactivity", **signed_action("incident.ack", response_url=slack_app.response_url("x"))

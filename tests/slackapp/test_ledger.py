@@ -1,19 +1,11 @@
-"""The door's cheap writes: one INSERT that tells a duplicate, and the same task message apply_async would send."""
+"""The ledger's cheap writes: one INSERT that tells a duplicate, and the same task message apply_async would send."""
 
 import base64
 import json
 
-import pytest
-import redis
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from slackapp import ledger
 from slackapp.models import InboundRequest
 from slackapp.tasks import inbound_handle_task
-from sredesk.celery import app
-
-from .signing import signed_command
 
 
 def test_record_once_inserts_once_per_natural_key(db):
@@ -26,24 +18,6 @@ def test_record_once_inserts_once_per_natural_key(db):
     assert (row.payload, row.retry_num, row.status, row.error) == ({"a": "ü"}, 0, "queued", "")
 
 
-def test_a_signed_command_costs_the_door_one_statement_and_its_redelivery_one_too(slack_app, client):
-    """What Slack waits for is one INSERT ... ON CONFLICT DO NOTHING: no lookup before it, no savepoint around it
-    (bench/slack.py times this door); the delivery of the same command again is that same one statement, and the
-    unique constraint alone keeps it to one row."""
-    kwargs = signed_command("ack INC-1", trigger_id="1111.2222.abc")
-    answers, statements = [], []
-    for _ in range(2):
-        with CaptureQueriesContext(connection) as queries:  # on_commit (the publish) is not run in a test's atomic
-            answers.append(client.post("/slack/commands", **kwargs))
-        statements.append([q["sql"] for q in queries.captured_queries])
-
-    assert [a.json()["text"] for a in answers] == ["Working on it…"] * 2
-    for sql in statements:
-        assert len(sql) == 1, sql
-        assert sql[0].startswith('INSERT INTO "slackapp_inboundrequest"') and "ON CONFLICT" in sql[0]
-    assert InboundRequest.objects.filter(kind="command", name="ack").count() == 1
-
-
 def _decoded(raw: bytes) -> dict:
     message = json.loads(raw)
     message["body"] = json.loads(base64.b64decode(message["body"]))
@@ -54,19 +28,8 @@ def _decoded(raw: bytes) -> dict:
     return message
 
 
-@pytest.fixture
-def real_broker(redis_broker_url):
-    app.conf.task_always_eager = False
-    ledger._forget_channel()
-    client = redis.Redis.from_url(redis_broker_url)
-    queue = app.conf.task_default_queue
-    yield client, queue
-    app.conf.task_always_eager = True
-    ledger._forget_channel()
-
-
 def test_publish_sends_the_message_apply_async_sends(real_broker):
-    client, queue = real_broker
+    client, queue, _ = real_broker
     sent = [inbound_handle_task.apply_async((41,)).id, ledger.publish(inbound_handle_task, (41,))]
 
     raws = [raw for raw in client.lrange(queue, 0, 50) if json.loads(raw)["headers"]["id"] in sent]
@@ -81,7 +44,7 @@ def test_publish_sends_the_message_apply_async_sends(real_broker):
 def test_publish_goes_on_after_redis_dropped_its_connection(real_broker):
     """Redis restarted, or closed an idle connection: the next command's task is still queued at once, not left
     for the sweep a minute later."""
-    client, queue = real_broker
+    client, queue, _ = real_broker
     first = ledger.publish(inbound_handle_task, (42,))
     ledger._local.redis.send_command("CLIENT", "ID")  # this thread's connection, the one the door publishes on
     killed = client.client_kill_filter(_id=ledger._local.redis.read_response())  # no other client of the server
