@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from incidents.querysets import DURATIONS, IncidentQuerySet
+from incidents.querysets import DURATIONS, IncidentQuerySet, needs_acknowledgement
 from ownership.models import Service, Team
 from sredesk.inputs import InputError, is_ascii_int, parse_id
 from sredesk.versions import Versioned
@@ -195,6 +195,12 @@ class Incident(Versioned):
     def public_id(self) -> str:
         """The id people say and type, e.g. ``INC-42`` (``public_id_for``)."""
         return public_id_for(self.pk)
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Whether it still waits for someone to acknowledge it: ``IncidentQuerySet.needing_acknowledgement``'s
+        rule for this one incident (its Slack card offers Acknowledge only then)."""
+        return needs_acknowledgement(self.status)
 
     # --- Transitions (django-fsm-2). Pure state changes: the services lock, place the time, save and append
     # the timeline entry (incidents.services).
