@@ -5,10 +5,10 @@ a name's addresses can change): ``https://`` to a host whose every address is pu
 link-local, CGNAT, reserved or multicast, nor an IPv6 address carrying such an IPv4 one: IPv4-mapped or
 -compatible, SIIT, NAT64, 6to4; a page must not become a request into sredesk's own network), or, when
 ``SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK`` is on (the embedded default, tests), ``http://`` or ``https://`` to
-loopback only. No user:password in the URL; redirects are not followed. The request connects to the addresses
-the check just before it resolved (``WebhookTarget``; each in turn until one answers), never to a second answer
-of the name server (DNS rebinding); the name still goes in the Host header, TLS's server name and the
-certificate check.
+loopback only. A port, if given, is 1-65535. No user:password in the URL; redirects are not followed. The
+request connects to the addresses the check just before it resolved (``WebhookTarget``; each in turn until one
+answers), never to a second answer of the name server (DNS rebinding); the name still goes in the Host header,
+TLS's server name and the certificate check.
 
 **What is sent** (``WebhookBackend.send``): ``POST <url>`` with ``Content-Type: application/json`` and the body::
 
@@ -159,6 +159,8 @@ def webhook_target(url: str, *, field: str = "url", within: float | None = None)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise InputError(field, "Give an https:// URL with a host name.")
+    if parts.port == 0:  # no receiver listens there; ``or`` above would have read it as the scheme's port
+        raise InputError(field, "Give a port from 1 to 65535, or none (443 for https://).")
     if parts.username or parts.password:
         raise InputError(field, "Leave user and password out of the URL: every page is signed instead.")
     allow_loopback = settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK
