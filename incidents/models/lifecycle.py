@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -346,7 +347,8 @@ class SideEffect(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "done" if self.done_at else f"pending, {self.attempts} attempt(s)"
+        attempts = ngettext("attempt", "attempts", self.attempts)
+        state = "done" if self.done_at else f"pending, {self.attempts} {attempts}"
         return f"{self.get_kind_display()} of {public_id_for(self.incident_id)} ({state})"
 
     @property
