@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.template import Context, Template, TemplateSyntaxError
 from django.urls import reverse
 
 from incidents.models import TimelineEvent
@@ -109,3 +110,19 @@ def test_the_export_shows_each_time_with_its_date_and_zone(client, incident):
         assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC", line), line
     assert "- 2024-05-01 23:50:00 UTC — before midnight" in text
 
+
+def test_the_when_filter_takes_only_the_styles_it_has(settings):
+    """``when`` had a "seconds" style no page used, and read any other word as the default: a typo in a template
+    rendered quietly. It takes "full" (the default) and "date"; anything else fails where the template is rendered."""
+    settings.TIME_ZONE = "UTC"
+    at = dt.datetime(2024, 5, 1, 23, 50, 30, tzinfo=dt.UTC)
+
+    def render(style: str) -> str:
+        return Template("{% load sredesk_ui %}{{ at|when" + style + " }}").render(Context({"at": at}))
+
+    assert ">2024-05-01 23:50 UTC</time>" in render("")
+    assert ">2024-05-01 23:50 UTC</time>" in render(':"full"')
+    assert ">2024-05-01</time>" in render(':"date"')
+    for style in ("seconds", "dates", ""):
+        with pytest.raises(TemplateSyntaxError, match=r"'full' or 'date'"):
+            render(f':"{style}"')
