@@ -378,11 +378,14 @@ def main() -> None:
     dbname = common.bootstrap(NAME)
     print(f"bench/ingest.py: database {dbname}; {common.server_settings()}; {common.load_average()}", flush=True)
     path, token, groups = set_up(common.scaled(args.groups, args.scale), args.seed)
+    from django.utils.translation import ngettext  # Django is set up by now (common.bootstrap)
+
     clients = max(1, min(args.clients, len(groups)))
     streams = [Stream(groups[n::clients], args.seed + n) for n in range(clients)]
     sizes = Counter(len(g.alerts) for g in groups)
+    shapes = ", ".join(f"{n} of {size} {ngettext('alert', 'alerts', size)}" for size, n in sorted(sizes.items()))
     print(
-        f"  {len(groups)} groups ({', '.join(f'{n} of {size} alert(s)' for size, n in sorted(sizes.items()))}), "
+        f"  {len(groups)} groups ({shapes}), "
         f"{clients} client threads, gunicorn {args.workers} {args.worker_class} workers per server",
         flush=True,
     )

@@ -75,11 +75,12 @@ def status_line(incident: Incident) -> str:
 
 
 def card_buttons(incident: Incident) -> tuple[Button, ...]:
-    """The buttons that fit the incident's status: Acknowledge while triggered, Resolve until resolved, always
-    Add note and Open."""
+    """The buttons that fit the incident's status: Acknowledge while it needs acknowledging
+    (``Incident.needs_acknowledgement``, the rule escalation and the dashboard use), Resolve until resolved,
+    always Add note and Open."""
     value = str(incident.pk)
     buttons = []
-    if incident.status == Incident.Status.TRIGGERED:
+    if incident.needs_acknowledgement:
         buttons.append(Button("Acknowledge", ACK, value, style="primary"))
     if incident.status != Incident.Status.RESOLVED:
         buttons.append(Button("Resolve", RESOLVE, value, confirm=f"Resolve {incident.public_id} now?"))

@@ -31,6 +31,19 @@ DURATIONS = {
 }
 
 
+# "Still waiting for someone to acknowledge it": the statuses of the one rule (values of ``Incident.Status``,
+# spelled out: the model imports this module). ``triggered`` only: neither acknowledged, mitigated nor resolved;
+# a re-opened incident waits again. Rows: ``IncidentQuerySet.needing_acknowledgement`` (escalation, the dashboard,
+# a page's last check before it is sent); one incident: ``Incident.needs_acknowledgement`` (its Slack card's
+# Acknowledge button).
+NEEDING_ACKNOWLEDGEMENT_STATUSES = frozenset({"triggered"})
+
+
+def needs_acknowledgement(status: str) -> bool:
+    """Whether an incident in ``status`` still waits for an acknowledgement (``NEEDING_ACKNOWLEDGEMENT_STATUSES``)."""
+    return status in NEEDING_ACKNOWLEDGEMENT_STATUSES
+
+
 def duration_seconds(name: str) -> Seconds:
     """The SQL expression of duration ``name`` (a key of ``DURATIONS``) in seconds, NULL while it is open."""
     start, end = DURATIONS[name]
@@ -41,10 +54,11 @@ class IncidentQuerySet(models.QuerySet):
     """Incidents, with the read rules of this module as methods."""
 
     def needing_acknowledgement(self) -> "IncidentQuerySet":
-        """Incidents still waiting for someone to acknowledge them: ``triggered`` (neither acknowledged, mitigated
-        nor resolved; a re-opened one waits again). Escalation pages only these, and a page to any other is
-        dropped before it is sent (``notifications.services.notification_obsolete``)."""
-        return self.filter(status=self.model.Status.TRIGGERED)
+        """Incidents still waiting for someone to acknowledge them (``NEEDING_ACKNOWLEDGEMENT_STATUSES``: triggered,
+        a re-opened one again). Escalation pages only these, a page to any other is dropped before it is sent
+        (``notifications.services.notification_obsolete``), and only their Slack cards offer Acknowledge
+        (``Incident.needs_acknowledgement``, the same rule for one incident)."""
+        return self.filter(status__in=NEEDING_ACKNOWLEDGEMENT_STATUSES)
 
     def detected_between(self, start: dt.datetime, end: dt.datetime) -> "IncidentQuerySet":
         """Incidents detected in ``[start, end)`` (aware instants): the cohort a period's response figures count."""

@@ -217,7 +217,8 @@ class ContactRulesView(APIView):
     @extend_schema(tags=["people"], request=ContactRulesInput, responses=ContactRulesSerializer,
                    operation_id="me_contact_rules_update")  # fmt: skip
     def put(self, request):
-        """Replace your contact rules (each channel once, 0 to 1440 minutes); 400 names ``rules.<i>.<field>``."""
+        """Replace your contact rules (each channel once, ``delay_minutes`` required, 0 to 1440); 400 names
+        ``rules.<i>.<field>``."""
         data = ContactRulesInput(data=request.data)
         data.is_valid(raise_exception=True)
         contact_rules_set(actor=request.user, person=request.user, rules=data.validated_data["rules"])

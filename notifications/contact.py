@@ -32,6 +32,7 @@ from .services import TEST_PAGE_PREFIX, notify
 
 Channel = Notification.Channel
 MAX_DELAY_MINUTES = 1440
+DELAY_REQUIRED = "Required: the minutes after the page, 0 to 1440 (0: at once)."
 TEST_PAGE_INTERVAL = dt.timedelta(seconds=60)  # at most one test page per person in this time
 
 
@@ -106,7 +107,8 @@ def contact_rules_set(*, actor: User | None, person: User, rules: list) -> list[
     """Replace ``person``'s contact rules with ``rules``: a list of ``{"channel": ..., "delay_minutes": ...}``.
 
     Channels: ``slack``, ``email``, ``webhook``, each at most once (``contact_rules_count_check``); delays 0 to
-    1440 minutes (strict integers).
+    1440 minutes (strict integers), required in every rule (missing or null is refused, never read as 0; the
+    profile form leaves a channel with a blank delay out instead).
     An empty list goes back to the defaults. Raises InputError naming ``rules.<i>.<field>`` (nothing stored),
     PermissionDenied unless ``actor`` is the person or staff.
     """
@@ -121,7 +123,9 @@ def contact_rules_set(*, actor: User | None, person: User, rules: list) -> list[
             raise InputError(f"rules.{i}.channel", f"One of: {', '.join(ContactRule.PageChannel.values)}.")
         if channel in clean:
             raise InputError(f"rules.{i}.channel", "Name each channel once.")
-        clean[channel] = parse_int(rule.get("delay_minutes", 0), field=f"rules.{i}.delay_minutes", min_value=0,
+        if rule.get("delay_minutes") is None:  # not "at once": a channel meant for later must not wake anyone now
+            raise InputError(f"rules.{i}.delay_minutes", DELAY_REQUIRED, code="required")
+        clean[channel] = parse_int(rule["delay_minutes"], field=f"rules.{i}.delay_minutes", min_value=0,
                                    max_value=MAX_DELAY_MINUTES)  # fmt: skip
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=person.pk).first()  # two saves at once: the last one wins whole

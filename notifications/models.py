@@ -79,7 +79,11 @@ class Notification(DeliveryBase):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "claimed_at"])]
+        indexes = [
+            models.Index(fields=["status", "claimed_at"]),
+            # A webhook's latest deliveries (``page_webhooks_deliveries``): channel and address, newest first.
+            models.Index(fields=["channel", "address", "created_at", "id"], name="notification_chan_addr_new_idx"),
+        ]
         # "Notifications" beside "Outbox messages" said nothing of how they differ: these are deliveries.
         verbose_name = "announcement delivery"
         verbose_name_plural = "announcement deliveries"

@@ -5,10 +5,10 @@ a name's addresses can change): ``https://`` to a host whose every address is pu
 link-local, CGNAT, reserved or multicast, nor an IPv6 address carrying such an IPv4 one: IPv4-mapped or
 -compatible, SIIT, NAT64, 6to4; a page must not become a request into sredesk's own network), or, when
 ``SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK`` is on (the embedded default, tests), ``http://`` or ``https://`` to
-loopback only. No user:password in the URL; redirects are not followed. The request connects to the addresses
-the check just before it resolved (``WebhookTarget``; each in turn until one answers), never to a second answer
-of the name server (DNS rebinding); the name still goes in the Host header, TLS's server name and the
-certificate check.
+loopback only. A port, if given, is 1-65535. No user:password in the URL; redirects are not followed. The
+request connects to the addresses the check just before it resolved (``WebhookTarget``; each in turn until one
+answers), never to a second answer of the name server (DNS rebinding); the name still goes in the Host header,
+TLS's server name and the certificate check.
 
 **What is sent** (``WebhookBackend.send``): ``POST <url>`` with ``Content-Type: application/json`` and the body::
 
@@ -19,7 +19,8 @@ certificate check.
 signed as ``notifications.signing`` documents (``X-Sredesk-Signature``; ``X-Sredesk-Delivery`` repeats
 ``delivery``, the same on every retry; a receiver drops a repeat by the signed body's ``delivery``). The body is at most
 ``SREDESK_PAGE_WEBHOOK_MAX_BYTES`` (a longer ``text`` is cut and says so); the call waits at most
-``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` in all, however the receiver paces its answer (then it is retried);
+``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` in all, the host name look-up of the check before it included, however
+the name server and the receiver pace their answers (then it is retried);
 at most 2 KiB of the answer is read.
 
 **Answers**: 2xx is delivered; 429 waits its ``Retry-After``; 408, 425, 5xx, a timeout or a network error are
@@ -77,13 +78,41 @@ class WebhookTarget:
     addresses: tuple[Address, ...]
 
 
-def _host_addresses(host: str, port: int) -> list[Address]:
+class LookupTimeout(Exception):
+    """The name server did not answer within the time left (``webhook_target``'s ``within``)."""
+
+
+def _getaddrinfo_within(host: str, port: int, within: float | None) -> list[tuple]:
+    """``socket.getaddrinfo`` for a stream socket to ``host``; with ``within`` (seconds), asked in a worker thread
+    waited for at most that long, :class:`LookupTimeout` when it takes longer (the system resolver cannot be
+    interrupted: the thread, a daemon, ends when its own timeouts do, and its answer is dropped)."""
+    if within is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the waiting caller, who raises it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=lookup, name=f"webhook-lookup-{host}"[:60], daemon=True)
+    worker.start()
+    worker.join(max(0.0, within))
+    if worker.is_alive():
+        raise LookupTimeout(f"looking up {host} took longer than {within:.3g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["infos"]
+
+
+def _host_addresses(host: str, port: int, *, within: float | None = None) -> list[Address]:
     """Every address ``host`` resolves to (an IP literal: itself), an IPv4-mapped IPv6 address as its IPv4 one;
-    OSError when it does not resolve."""
+    OSError when it does not resolve, :class:`LookupTimeout` when ``within`` seconds pass first."""
     try:
         found = [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo_within(host, port, within)
         found = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     return [getattr(address, "ipv4_mapped", None) or address for address in found]
 
@@ -108,12 +137,14 @@ def webhook_url_check(url: str, *, field: str = "url") -> str:
     return webhook_target(url, field=field).url
 
 
-def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
+def webhook_target(url: str, *, field: str = "url", within: float | None = None) -> WebhookTarget:
     """``url`` (stripped) and the address to connect to, if pages may be POSTed to it (see the module
     docstring); :class:`InputError` naming ``field`` else.
 
     Resolves the host name once (a name that does not resolve is refused: a page sent there would be lost);
     every address it gives must be allowed, and the request connects to those (``WebhookTarget.addresses``).
+    ``within``: seconds the look-up may take (None: as long as the system resolver's own timeouts allow);
+    :class:`LookupTimeout` when it takes longer.
     """
     if not isinstance(url, str):
         raise InputError(field, "Give an https:// URL.")
@@ -128,13 +159,15 @@ def webhook_target(url: str, *, field: str = "url") -> WebhookTarget:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise InputError(field, "Give an https:// URL with a host name.")
+    if parts.port == 0:  # no receiver listens there; ``or`` above would have read it as the scheme's port
+        raise InputError(field, "Give a port from 1 to 65535, or none (443 for https://).")
     if parts.username or parts.password:
         raise InputError(field, "Leave user and password out of the URL: every page is signed instead.")
     allow_loopback = settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK
     if scheme == "http" and not (allow_loopback and _loopback_name(parts.hostname)):
         raise InputError(field, "Give an https:// URL (http:// only to this machine, for tests and development).")
     try:
-        addresses = _host_addresses(parts.hostname, port)
+        addresses = _host_addresses(parts.hostname, port, within=within)
     except (OSError, UnicodeError):
         raise InputError(field, f"The host name {parts.hostname} does not resolve.") from None
     for address in addresses:
@@ -275,16 +308,21 @@ class WebhookBackend:
         """POST ``message`` signed to its webhook; returns ``HTTP <status>``. Raises the three notify errors.
 
         The URL is checked again and the request connects to the address that check resolved; the whole
-        exchange (connect, send, status, the start of a refusal's body) ends after
+        exchange (the check's host name look-up, connect, send, status, the start of a refusal's body) ends after
         ``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` (a transient error: the ledger retries), so one send never
         outlasts ``SREDESK_NOTIFY_PAGE_REDELIVER_AFTER_SECONDS`` and is never sent twice for being slow.
         """
+        timeout = settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS
+        started = time.monotonic()
+        too_slow = f"webhook unreachable: took longer than {timeout:g} s"
         kind, _, pk = message.address.partition(":")
         hook = PageWebhook.objects.filter(pk=int(pk)).first() if kind == "webhook" and pk.isdigit() else None
         if hook is None:
             raise NotifyPermanentError(f"no webhook {message.address}: it was removed")
         try:
-            target = webhook_target(hook.url)
+            target = webhook_target(hook.url, within=timeout)
+        except LookupTimeout as exc:
+            raise NotifyTransientError(f"{too_slow} ({exc})") from exc
         except InputError as exc:
             if "does not resolve" in exc.message:
                 raise NotifyTransientError(exc.message) from exc
@@ -298,16 +336,18 @@ class WebhookBackend:
             HEADER: signature_header(page_webhook_secrets(hook), int(time.time()), body),
             DELIVERY_HEADER: message.dedup_key,
         }
-        timeout = settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS
-        with _Deadline(timeout) as deadline, requests.Session() as session:
+        left = timeout - (time.monotonic() - started)
+        if left <= 0:
+            raise NotifyTransientError(f"{too_slow} (before the request was sent)")
+        with _Deadline(left) as deadline, requests.Session() as session:
             session.trust_env = False  # no proxy from the environment: the address checked is the one reached
             session.mount("http://", _PinnedAdapter(target.addresses, deadline))
             session.mount("https://", _PinnedAdapter(target.addresses, deadline))
             try:
-                return self._post(session, target.url, body, headers, timeout)
+                return self._post(session, target.url, body, headers, left)
             except NotifyTransientError as exc:
                 if deadline.fired:
-                    raise NotifyTransientError(f"webhook unreachable: took longer than {timeout:g} s") from exc
+                    raise NotifyTransientError(too_slow) from exc
                 raise
 
     @staticmethod

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from incidents.models import Source, parse_public_id, public_id_for
 from ownership import permissions
@@ -264,7 +265,8 @@ def ci_upload(
             )
         except ValidationError as exc:
             if len(files) > 1 and hasattr(exc, "error_dict") and "file" in exc.error_dict:
-                stored = f" The {index} file(s) before it were stored." if index else ""
+                before = ngettext("The file before it was stored.", "The %(n)d files before it were stored.", index)
+                stored = f" {before % {'n': index}}" if index else ""
                 name = filename or f"file {index + 1}"
                 raise ValidationError({"file": f"{name}: {' '.join(exc.message_dict['file'])}{stored}"}) from exc
             raise

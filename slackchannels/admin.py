@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from .models import IncidentChannel
 from .services import incident_channel_retry
@@ -29,4 +30,6 @@ class IncidentChannelAdmin(admin.ModelAdmin):
     def retry_set_up(self, request, queryset) -> None:
         for row in queryset:
             incident_channel_retry(row.incident_id)
-        messages.success(request, f"Set-up owed again for {queryset.count()} channel(s); a worker does it now.")
+        count = queryset.count()
+        channels = ngettext("channel", "channels", count)
+        messages.success(request, f"Set-up owed again for {count} {channels}; a worker does it now.")

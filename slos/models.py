@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as utc_now
+from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 from ownership.models import Service, Team, validate_timezone
@@ -167,6 +168,14 @@ class SLO(models.Model):
         if self.window_kind == self.WindowKind.CALENDAR_MONTH:
             return f"calendar month ({self.timezone})"
         return f"{self.window_days}-day rolling window"
+
+    @property
+    def window_cell(self) -> str:
+        """The window under a column headed "Window", without the word again: ``30 days, rolling`` (``1 day,
+        rolling``) or ``calendar month (Europe/Berlin)``."""
+        if self.window_kind == self.WindowKind.CALENDAR_MONTH:
+            return self.window_label
+        return f"{self.window_days} {ngettext('day', 'days', self.window_days)}, rolling"
 
 
 class Sample(models.Model):

@@ -13,10 +13,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fakes import ScriptedReply
+from tests.fakes import QuietHandler, ScriptedReply, ServerThread
 
 
 @dataclass(frozen=True)
@@ -59,20 +58,17 @@ class FakeWebhookReceiver:
         self._lock = threading.Lock()
         self._requests: list[WebhookRequest] = []
         self._script: deque[ScriptedReply] = deque()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ServerThread | None = None
         self._stopping = threading.Event()
 
     def __enter__(self) -> "FakeWebhookReceiver":
-        self._server = ThreadingHTTPServer((self._host, self._port), self._handler_class())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._server = ServerThread(self._handler_class(), host=self._host, port=self._port, name="fake-webhook")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stopping.set()
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     @property
     def url(self) -> str:
@@ -82,7 +78,7 @@ class FakeWebhookReceiver:
     @property
     def port(self) -> int:
         assert self._server is not None
-        return self._server.server_address[1]
+        return self._server.port
 
     def reply_next(self, status: int, body: str = "", headers: dict[str, str] | None = None, times: int = 1,
                    delay: float = 0.0, drip: float = 0.0) -> None:  # fmt: skip
@@ -95,15 +91,12 @@ class FakeWebhookReceiver:
         with self._lock:
             return list(self._requests)
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                at = time.monotonic()
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at, raw = self.read_body()
                 with fake._lock:
                     reply = fake._script.popleft() if fake._script else _Reply(200, "ok")
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -115,16 +108,7 @@ class FakeWebhookReceiver:
                 if reply.drip:
                     self._drip(reply, data)
                     return
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
+                self.send_reply(reply.status, data, "text/plain", reply.headers)
 
             def _drip(self, reply: _Reply, data: bytes) -> None:
                 head = f"HTTP/1.1 {reply.status} X\r\nContent-Length: {len(data)}\r\n\r\n".encode()
@@ -137,8 +121,5 @@ class FakeWebhookReceiver:
                         self.wfile.flush()
                     except (BrokenPipeError, ConnectionResetError):
                         return
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         return Handler

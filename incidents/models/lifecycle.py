@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from incidents.querysets import DURATIONS, IncidentQuerySet
+from incidents.querysets import DURATIONS, IncidentQuerySet, needs_acknowledgement
 from ownership.models import Service, Team
 from sredesk.inputs import InputError, is_ascii_int, parse_id
 from sredesk.versions import Versioned
@@ -196,6 +197,12 @@ class Incident(Versioned):
         """The id people say and type, e.g. ``INC-42`` (``public_id_for``)."""
         return public_id_for(self.pk)
 
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Whether it still waits for someone to acknowledge it: ``IncidentQuerySet.needing_acknowledgement``'s
+        rule for this one incident (its Slack card offers Acknowledge only then)."""
+        return needs_acknowledgement(self.status)
+
     # --- Transitions (django-fsm-2). Pure state changes: the services lock, place the time, save and append
     # the timeline entry (incidents.services).
 
@@ -340,7 +347,8 @@ class SideEffect(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "done" if self.done_at else f"pending, {self.attempts} attempt(s)"
+        attempts = ngettext("attempt", "attempts", self.attempts)
+        state = "done" if self.done_at else f"pending, {self.attempts} {attempts}"
         return f"{self.get_kind_display()} of {public_id_for(self.incident_id)} ({state})"
 
     @property

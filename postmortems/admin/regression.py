@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
+from django.utils.translation import ngettext
 
 from incidents.models import Source
 from sredesk.admin import HistoryAdmin, LinkFieldsMixin
@@ -56,7 +57,7 @@ class RegressionTestAdmin(HistoryAdmin):
             unchanged = queryset.count() - changed
             self.message_user(
                 request,
-                f"{changed} regression test(s) marked verified by hand"
+                f"{changed} {ngettext('regression test', 'regression tests', changed)} marked verified by hand"
                 + (f"; {unchanged} already verified" if unchanged else "")
                 + ".",
             )
@@ -126,7 +127,8 @@ class RegressionTestWaiverAdmin(admin.ModelAdmin):
             decided += did
         left = queryset.count() - decided
         verb = "approved" if approve else "rejected"
-        self.message_user(request, f"{decided} request(s) {verb}" + (f"; {left} already decided" if left else "") + ".")
+        requests = ngettext("request", "requests", decided)
+        self.message_user(request, f"{decided} {requests} {verb}" + (f"; {left} already decided" if left else "") + ".")
 
     @admin.action(description="Approve: the post-mortem owes no regression test")
     def approve(self, request, queryset) -> None:

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from incidents.models import Source
 from sredesk.admin import HistoryAdmin
@@ -53,7 +54,7 @@ def _workflow_action(verb: str, label: str):
                 modeladmin.message_user(
                     request, f"{postmortem.incident.public_id}: {' '.join(exc.messages)}", messages.ERROR
                 )
-        modeladmin.message_user(request, f"{label}: {done} post-mortem(s).")
+        modeladmin.message_user(request, f"{label}: {done} {ngettext('post-mortem', 'post-mortems', done)}.")
 
     action.__name__ = f"{verb}_selected"
     action.short_description = f"{label} selected post-mortems"
@@ -106,15 +107,24 @@ class PostMortemAdmin(HistoryAdmin):
     @admin.action(description="Send reminder now (the step due, if not sent yet)")
     def send_reminder_now(self, request, queryset) -> None:
         result = reminders_send_now(postmortem_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
-        parts = [f"{result.planned} reminder(s) planned, {result.queued} delivery(ies) sent to the queue"]
+        parts = [
+            f"{result.planned} {ngettext('reminder', 'reminders', result.planned)} planned, "
+            f"{result.queued} {ngettext('delivery', 'deliveries', result.queued)} sent to the queue"
+        ]
         if result.held:
             parts.append(f"{result.held} held until the recipient's working hours")
         if result.already_planned:
-            parts.append(f"{result.already_planned} post-mortem(s) already had their due reminder")
+            had = ngettext(
+                "post-mortem already had its due reminder",
+                "post-mortems already had their due reminder",
+                result.already_planned,
+            )
+            parts.append(f"{result.already_planned} {had}")
         if result.in_digest:
             parts.append(f"{result.in_digest} past the personal maximum (in the weekly digest)")
         if result.nothing_due:
-            parts.append(f"{result.nothing_due} owe(s) nothing now or are snoozed")
+            owes = ngettext("owes nothing now or is snoozed", "owe nothing now or are snoozed", result.nothing_due)
+            parts.append(f"{result.nothing_due} {owes}")
         self.message_user(request, "; ".join(parts) + ".", messages.SUCCESS if result.planned else messages.WARNING)
 
 
@@ -155,7 +165,9 @@ class ActionItemAdmin(HistoryAdmin):
     def _set_status(self, request, queryset, status: str) -> None:
         for item in queryset:
             action_item_set_status(action_item_id=item.pk, status=status, actor=request.user, source=Source.ADMIN)
-        self.message_user(request, f"{queryset.count()} action item(s) {ActionItem.Status(status).label.lower()}.")
+        count = queryset.count()
+        noun = ngettext("action item", "action items", count)
+        self.message_user(request, f"{count} {noun} {ActionItem.Status(status).label.lower()}.")
 
     @admin.action(description="Mark selected action items done")
     def mark_done(self, request, queryset) -> None:

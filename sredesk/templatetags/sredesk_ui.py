@@ -18,9 +18,8 @@ from sredesk import inputs
 
 register = template.Library()
 
-FORMATS = {
+FORMATS = {  # the styles of ``when``
     "full": "%Y-%m-%d %H:%M",
-    "seconds": "%Y-%m-%d %H:%M:%S",
     "date": "%Y-%m-%d",
 }
 
@@ -40,15 +39,19 @@ def when_text(value: dt.datetime) -> str:
 def when(value: dt.datetime | dt.date | None, style: str = "full") -> str:
     """``2024-05-02 01:50 CEST`` in the viewer's zone, as a ``<time>`` element ("—" for None).
 
-    ``style`` is ``full`` (default), ``seconds`` or ``date`` (a date in the
-    viewer's zone, no zone shown). A plain ``date`` renders as a date.
+    ``style`` is ``full`` (default: the date, the time to the minute, the zone)
+    or ``date`` (a date in the viewer's zone, no zone shown); any other raises
+    ``TemplateSyntaxError`` when the template renders. A plain ``date`` renders
+    as a date. The exact instant, to the second in UTC, is in the ``title``.
     """
+    if style not in FORMATS:
+        raise template.TemplateSyntaxError(f"when: unknown style {style!r}; use 'full' or 'date'")
     if value is None or value == "":
         return "—"
     if not isinstance(value, dt.datetime):
         return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.strftime(FORMATS["date"]))
     local = timezone.localtime(value) if timezone.is_aware(value) else value
-    text = local.strftime(FORMATS.get(style, FORMATS["full"]))
+    text = local.strftime(FORMATS[style])
     if style != "date":
         text = f"{text} {zone_label(local)}"
     zone = timezone.get_current_timezone_name()

@@ -356,6 +356,8 @@ def test_an_incident_from_declaration_to_a_verified_regression_test(world, live_
             expect(page.locator("#time-to-resolve.nowrap")).to_have_count(1)
         if name == "incident":  # each role's "Set" sits beside its person, not on a line of its own
             assert role_rows_broken(page) == [], "a role's Set (or Add responder) button wrapped below its select"
+            # its times-to are units too, like the times beside them (split_across_lines checks them above)
+            expect(page.locator("#time-to-resolve.nowrap")).not_to_have_text("—")
         shoot(page, name, "phone")
     phone.close()
 

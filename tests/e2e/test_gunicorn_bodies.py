@@ -6,64 +6,28 @@ point where sredesk stops reading are gunicorn's and sredesk's own, not the
 test client's (``tests/test_bodies.py`` covers every case in-process).
 """
 
-import contextlib
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from incidents.models import Alert, Integration
 from postmortems.models import TestResult
 from sredesk.tokens import new_token
-from tests.e2e.workers import WAIT, database_url
+from tests.e2e.workers import WAIT
 from tests.factories import RepositoryFactory
-from tests.fakes import free_port, wait_until
 
 pytestmark = [pytest.mark.e2e]
 LIMIT = 4_000_000
 
 
 @pytest.fixture
-def gunicorn(requires_postgres, transactional_db, tmp_path):
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SECRET_KEY": "e2e-test-secret-key-not-for-production",
-        "SREDESK_JUNIT_MAX_BYTES": str(LIMIT),
-        "SREDESK_VAR_DIR": str(tmp_path),
-    }
-    command = [sys.executable, "-m", "gunicorn", "sredesk.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+def gunicorn(celery_workers) -> int:
+    """The port of a gunicorn as the Procfile's web (``workers.start_web``), with a JUnit limit of ``LIMIT`` bytes.
 
-    def up() -> bool:
-        with contextlib.suppress(OSError):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-        return False
-
-    try:
-        wait_until(lambda: process.poll() is not None or up(), timeout=WAIT, what="gunicorn to answer /healthz")
-        assert process.poll() is None, log.read_text()
-        yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+    No Celery worker runs: what the requests enqueue stays in the private broker, emptied afterwards."""
+    _, port = celery_workers.start_web("bodies", env={"SREDESK_JUNIT_MAX_BYTES": str(LIMIT)})
+    return port
 
 
 def report(cases: int) -> bytes:

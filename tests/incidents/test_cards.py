@@ -9,11 +9,12 @@ from django.db import connection
 from django.utils import timezone
 
 from incidents import cards, effects, services, update
-from incidents.models import IncidentCard, Source
+from incidents.models import Incident, IncidentCard, Source
+from incidents.selectors import incidents_needing_acknowledgement
 from notifications import base as notify_base
 from notifications.problems import open_slack_problems
 from ownership.models import Responsibility
-from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+from tests.factories import IncidentFactory, MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 from tests.fakes import FakeSlack
 
 CHANNEL, PAGED = "C0CARDS01", "U0PAGED01"
@@ -242,3 +243,22 @@ def test_a_card_slack_refuses_for_a_reason_a_person_must_fix_is_a_visible_proble
         with django_capture_on_commit_callbacks(execute=True):  # an escalation announces it again; Slack takes it
             update.incident_set_severity(incident_id=incident.pk, severity=1, actor=ana, source=Source.WEB)
         assert not open_slack_problems(team=team).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", Incident.Status.values)
+@pytest.mark.parametrize("reopened", [False, True])
+def test_the_card_offers_acknowledge_exactly_while_the_incident_needs_acknowledging(status, reopened):
+    """One rule for "still waiting for an acknowledgement" (``IncidentQuerySet.needing_acknowledgement``): the
+    card's Acknowledge button, the dashboard's list and escalation agree on every status, also once an incident
+    was acknowledged before and re-opened (``acknowledged_at`` kept)."""
+    times = {"acknowledged": ["acknowledged_at"], "mitigated": ["mitigated_at"],
+             "resolved": ["mitigated_at", "resolved_at"]}.get(status, [])  # fmt: skip
+    if reopened:
+        times = sorted({*times, "acknowledged_at"})
+    incident = IncidentFactory(status=status, **{field: timezone.now() for field in times})
+
+    waiting = incidents_needing_acknowledgement().filter(pk=incident.pk).exists()
+    offered = "Acknowledge" in [button.label for button in cards.card_buttons(incident)]
+
+    assert incident.needs_acknowledgement == waiting == offered == (status == Incident.Status.TRIGGERED)

@@ -127,7 +127,13 @@ def test_a_rule_that_cannot_reach_says_why_and_if_none_can_the_defaults_page(cha
     ("rules", "field", "says"),
     [
         ([{"channel": "sms", "delay_minutes": 0}], "rules.0.channel", "One of"),
-        ([{"channel": "slack"}, {"channel": "slack", "delay_minutes": 5}], "rules.1.channel", "once"),
+        (
+            [{"channel": "slack", "delay_minutes": 0}, {"channel": "slack", "delay_minutes": 5}],
+            "rules.1.channel",
+            "once",
+        ),
+        ([{"channel": "email", "delay_minutes": 5}, {"channel": "slack"}], "rules.1.delay_minutes", "Required"),
+        ([{"channel": "email", "delay_minutes": None}], "rules.0.delay_minutes", "Required"),
         ([{"channel": "email", "delay_minutes": "5.5"}], "rules.0.delay_minutes", "whole number"),
         ([{"channel": "email", "delay_minutes": "٣"}], "rules.0.delay_minutes", "ASCII digits"),
         ([{"channel": "email", "delay_minutes": 1441}], "rules.0.delay_minutes", "at most 1440"),
@@ -212,3 +218,34 @@ def test_profile_page_saves_rules_refuses_a_bad_one_and_sends_a_test_page(
     assert "Test page sent" in said and "slack at once" in said and "webhook after 10 min" in said
     assert "after 0 min" not in said
     assert OutboxMessage.objects.filter(recipient="user:ada", subject__startswith="Test page").count() == 1
+
+
+REQUIRED = "Required: the minutes after the page, 0 to 1440 (0: at once)."
+
+
+def test_api_refuses_a_rule_without_its_delay_naming_the_field_and_keeps_the_old_rules(client, channels_on):
+    """A rule states its delay: none given is not read as "at once" (a channel meant for later would wake
+    someone the moment the incident is declared)."""
+    person = reachable(UserFactory(username="ada"), channels_on)
+    client.force_login(person)
+    client.put("/api/v1/me/contact-rules/", {"rules": [{"channel": "webhook", "delay_minutes": 10}]},
+               content_type="application/json")  # fmt: skip
+    refused = client.put("/api/v1/me/contact-rules/", {"rules": [{"channel": "slack"}]},
+                         content_type="application/json")  # fmt: skip
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"rules.0.delay_minutes": [REQUIRED]}
+    assert list(ContactRule.objects.values_list("channel", "delay_minutes")) == [("webhook", 10)]
+
+
+def test_profile_form_leaves_out_a_channel_whose_delay_is_blank_or_missing_never_at_once(client, channels_on):
+    """The web form's documented meaning of no delay: that channel is not used ("Leave a channel blank to leave
+    it out"), so it never becomes a rule at 0 minutes either."""
+    person = reachable(UserFactory(username="ada"), channels_on)
+    client.force_login(person)
+    saved = client.post(reverse("ownership:profile_contact_rules"), {"delay_slack": "  ", "delay_webhook": "10"})
+    page = client.get(reverse("ownership:profile")).content.decode()
+
+    assert saved.status_code == 302
+    assert list(ContactRule.objects.values_list("channel", "delay_minutes")) == [("webhook", 10)]
+    assert "Leave a channel blank to leave it out" in page

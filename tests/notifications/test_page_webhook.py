@@ -286,3 +286,15 @@ def test_staff_list_reads_every_webhooks_deliveries_in_the_same_queries_whatever
     assert five == one
     assert shown["second"] == [] and shown["third"] == ["INC-third-0"]
     assert shown["fifth"] == [f"INC-fifth-{n}" for n in (5, 4, 3, 2, 1)]
+
+
+@pytest.mark.parametrize("url", ["https://example.com:0/", "https://127.0.0.1:0/hook", "http://localhost:00/hook"])
+def test_port_zero_is_refused_on_the_url_field_at_the_api(receiver, client, url):
+    """Port 0 is no port a receiver can listen on (and was read as "no port": 443)."""
+    person = UserFactory()
+    client.force_login(person)
+    refused = client.post("/api/v1/page-webhooks/", {"url": url}, content_type="application/json")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["url"] == ["Give a port from 1 to 65535, or none (443 for https://)."]
+    assert not PageWebhook.objects.exists()

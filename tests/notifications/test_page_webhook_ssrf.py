@@ -4,6 +4,7 @@ inside an IPv6 one are refused, and a receiver that answers one byte at a time c
 timeout (after which the ledger would send the page again)."""
 
 import socket
+import time
 
 import pytest
 from django.utils import timezone
@@ -109,6 +110,32 @@ def test_an_answer_dripped_one_byte_at_a_time_ends_at_the_timeout_and_is_retried
         send(webhook_rows()[0])
     row = webhook_rows()[0]
     assert row.status == Status.PENDING and "longer than 1" in row.last_error
+
+
+@pytest.mark.parametrize(
+    ("resolving", "answering"),
+    [(3.0, 0.0), (0.6, 0.6)],  # a name server slower than the timeout; each part within it, both together not
+)
+def test_a_slow_name_server_counts_against_the_send_timeout(receiver, monkeypatch, resolving, answering):  # noqa: F811
+    """The look-up before the send (the check of where the URL points) is part of the one exchange that
+    ``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS`` bounds: a slow resolver cannot add its own timeouts to it."""
+    person = UserFactory()
+    hook, _ = page_webhook_set(actor=person, url=f"http://localhost:{receiver.port}/hook", user=person)
+    notify(key="page:dns", topic="INC-4", subject="Page", text="down", slack=[], outbox=[], webhook=[hook.address])
+    real = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, port, *args, **kwargs):
+        if host == "localhost":
+            time.sleep(resolving)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    receiver.reply_next(200, "ok", delay=answering)
+
+    with pytest.raises(Exception, match="took longer than 1 s"):
+        send(webhook_rows()[0])
+    row = webhook_rows()[0]
+    assert row.status == Status.PENDING and "took longer than 1 s" in row.last_error
 
 
 @pytest.mark.parametrize(

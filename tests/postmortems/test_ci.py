@@ -273,7 +273,8 @@ def test_upload_command(linked, tmp_path, capsys):
     call_command("upload_junit", str(report), repository="acme/payments", branch="main", commit="abc", complete=True)
 
     assert state(linked) == "verified"
-    assert "1 file(s), 1 tests (1 new file(s), 0 already uploaded)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert said.startswith("1 file, 1 test (1 new file, 0 already uploaded), 0 linked, 1 regression test changed;")
     with pytest.raises(CommandError, match="No repository named 'acme/nope'"):
         call_command("upload_junit", str(report), repository="acme/nope", branch="main", commit="abc")
     bad = tmp_path / "bad.xml"
@@ -410,3 +411,29 @@ def test_a_real_pytest_id_of_over_a_thousand_characters_is_stored_matched_and_in
         postmortem=linked.postmortem, repository=linked.repository, test_id=long_id, actor=None
     )
     assert (again.pk, created) == (test.pk, False)  # the key keeps it unique
+
+
+def test_upload_command_counts_read_naturally_for_several(linked, tmp_path, capsys):
+    """No "file(s)": one file reads as one, two as two (``upload_junit``'s summary)."""
+    paths = []
+    for n, cases in enumerate([("test_a", "test_b"), ("test_c",)]):
+        paths.append(tmp_path / f"report-{n}.xml")
+        paths[-1].write_bytes(pytest_xml(*cases))
+
+    call_command("upload_junit", *map(str, paths), repository="acme/payments", branch="main", commit="abc")
+
+    said = capsys.readouterr().out
+    assert said.startswith("2 files, 3 tests (2 new files, 0 already uploaded), 0 linked, 0 regression tests changed;")
+
+
+@pytest.mark.parametrize(
+    ("good", "says"), [(1, "The file before it was stored."), (2, "The 2 files before it were stored.")]
+)
+def test_a_bad_file_after_good_ones_says_how_many_were_stored(linked, tmp_path, good, says):
+    paths = [tmp_path / f"report-{n}.xml" for n in range(good + 1)]
+    for n, path in enumerate(paths):
+        path.write_bytes(pytest_xml(f"test_{n}") if n < good else b"not xml")
+
+    with pytest.raises(CommandError) as refused:
+        call_command("upload_junit", *map(str, paths), repository="acme/payments", branch="main", commit="abc")
+    assert str(refused.value).endswith(says)

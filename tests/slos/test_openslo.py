@@ -343,3 +343,16 @@ def test_the_api_imports_for_writers_and_exports_with_the_lists_filters(catalog)
 def test_import_is_the_same_service_call_for_every_door(catalog):
     done = slo_import(sources=[("inline", PROMETHEUS)], actor=catalog["member"])
     assert [(item.action, item.slo.slug) for item in done] == [("created", "checkout-availability")]
+
+
+def test_export_to_a_file_says_how_many_slos_naturally(catalog, tmp_path):
+    """ "1 SLO written", "2 SLOs written": no "SLO(s)"."""
+    run(PROMETHEUS, tmp_path=tmp_path)
+    out, path = StringIO(), tmp_path / "out.yaml"
+    call_command("slo_export", output=str(path), stdout=out)
+    assert out.getvalue() == f"1 SLO written to {path}\n"
+
+    run(INCIDENTS, tmp_path=tmp_path)
+    out = StringIO()
+    call_command("slo_export", output=str(path), stdout=out)
+    assert out.getvalue() == f"2 SLOs written to {path}\n"

@@ -54,4 +54,29 @@ def test_the_window_reads_as_plain_english_wherever_it_is_named(viewer):
     text = re.sub(r"<[^>]+>", "", viewer.get(reverse("slos:slo", args=[monthly.pk])).content.decode())
     assert "over a calendar month (Europe/Berlin) ·" in text and "window window" not in text
     listing = viewer.get(reverse("slos:list")).content.decode()
-    assert "30-day rolling window" in listing and "rolling 30 days" not in listing
+    assert "30-day rolling window" in listing and "rolling 30 days" not in listing  # the phone's line under a name
+
+
+def window_column(page: str, marker: str) -> list[str]:
+    """The cells of the Window column of the first table from ``marker`` on in ``page``."""
+    rest = page[page.index(marker) :]
+    table = rest[: rest.index("</table>")]
+    head, body = table.split("</thead>", 1)
+    column = re.findall(r"<th[^>]*>([^<]*)</th>", head).index("Window")
+    return [
+        re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[column].strip()
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+def test_the_window_column_does_not_say_window_again(viewer):
+    """The SLO list's Window column read "30-day rolling window" in every row; the service page's too."""
+    SLOFactory(name="Checkout availability", window_days=30)
+    daily = SLOFactory(name="Checkout latency", window_days=1)
+    SLOFactory(name="Search latency", window_kind="calendar_month", timezone="Europe/Berlin")
+    listing = viewer.get(reverse("slos:list")).content.decode()
+    assert sorted(window_column(listing, 'id="slo-list"')) == [
+        "1 day, rolling", "30 days, rolling", "calendar month (Europe/Berlin)",
+    ]  # fmt: skip
+    service = viewer.get(reverse("ownership:service", args=[daily.service.slug])).content.decode()
+    assert window_column(service, 'id="service-slos"') == ["1 day, rolling"]

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.template import Context, Template, TemplateSyntaxError
 from django.urls import reverse
 
 from incidents.models import TimelineEvent
@@ -80,7 +81,7 @@ def test_mttr_across_the_dst_end_is_three_hours_not_two(client):
     page = client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
 
     assert incident.mttr_seconds == 10_800
-    assert re.search(r"Time to resolve</dt><dd>3 h</dd>", page)
+    assert re.search(r"Time to resolve</dt><dd><span [^>]*>3 h</span></dd>", page)
     assert "2024-10-27 00:30 CEST" in page and "2024-10-27 02:30 CET" in page
 
 
@@ -108,3 +109,20 @@ def test_the_export_shows_each_time_with_its_date_and_zone(client, incident):
     for line in [line for line in text.splitlines() if re.search(r"\d\d:\d\d", line)]:
         assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC", line), line
     assert "- 2024-05-01 23:50:00 UTC — before midnight" in text
+
+
+def test_the_when_filter_takes_only_the_styles_it_has(settings):
+    """``when`` had a "seconds" style no page used, and read any other word as the default: a typo in a template
+    rendered quietly. It takes "full" (the default) and "date"; anything else fails where the template is rendered."""
+    settings.TIME_ZONE = "UTC"
+    at = dt.datetime(2024, 5, 1, 23, 50, 30, tzinfo=dt.UTC)
+
+    def render(style: str) -> str:
+        return Template("{% load sredesk_ui %}{{ at|when" + style + " }}").render(Context({"at": at}))
+
+    assert ">2024-05-01 23:50 UTC</time>" in render("")
+    assert ">2024-05-01 23:50 UTC</time>" in render(':"full"')
+    assert ">2024-05-01</time>" in render(':"date"')
+    for style in ("seconds", "dates", ""):
+        with pytest.raises(TemplateSyntaxError, match=r"'full' or 'date'"):
+            render(f':"{style}"')

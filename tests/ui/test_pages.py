@@ -349,6 +349,18 @@ def test_the_postmortems_time_to_resolve_is_kept_on_one_line(sre_client, sre_tea
     assert '(time to resolve <span class="nowrap" id="time-to-resolve">1 h 5 m</span>)' in page
 
 
+def test_the_incidents_durations_are_kept_on_one_line(sre_client, sre_team):
+    """The incident page's "Time to resolve" ("1 h 5 m") could break in two in its narrow column, where the times
+    beside it never do: each duration is one nowrap unit, on the incident page as in the incident list."""
+    incident = IncidentFactory(resolved=True, owning_team=sre_team)  # resolved 1 h 5 m after the impact began
+    page = sre_client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert '<dt>Time to resolve</dt><dd><span class="nowrap" id="time-to-resolve">1 h 5 m</span></dd>' in page
+    for figure in ("acknowledge", "mitigate"):
+        assert re.search(rf'<dd><span class="nowrap" id="time-to-{figure}">\d+ m</span></dd>', page), figure
+    listing = sre_client.get(reverse("incidents:list")).content.decode()
+    assert '<td class="hide-sm num nowrap">1 h 5 m</td>' in listing
+
+
 def test_mark_complete_is_offered_once_nothing_blocks_it(sre_client, sre_team):
     postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
     RegressionTestFactory(postmortem=postmortem, state="verified")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from ownership.models import Repository
 from postmortems.ci import ci_upload
@@ -55,8 +56,10 @@ class Command(BaseCommand):
                     where = f"--{field.replace('_', '-')}: "
                 raise CommandError(where + " ".join(exc.messages)) from exc
         new = summary.new_files
+        files, tests = ngettext("file", "files", summary.files), ngettext("test", "tests", summary.tests)
+        changed = ngettext("regression test", "regression tests", summary.changed)
         self.stdout.write(
-            f"{summary.files} file(s), {summary.tests} tests ({new} new file(s), {summary.files - new} already "
-            f"uploaded), {summary.auto_linked} linked, {summary.changed} regression test(s) changed; "
-            f"run {summary.run.run_key} {'complete' if summary.run.complete else 'open'}"
+            f"{summary.files} {files}, {summary.tests} {tests} ({new} new {ngettext('file', 'files', new)}, "
+            f"{summary.files - new} already uploaded), {summary.auto_linked} linked, {summary.changed} {changed} "
+            f"changed; run {summary.run.run_key} {'complete' if summary.run.complete else 'open'}"
         )

@@ -1,6 +1,7 @@
 """manage.py slo_export: SLOs as OpenSLO v1 documents (YAML), to keep in git and read back with slo_import."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from slos.imports import slo_export
 from slos.selectors import slos_with_state
@@ -27,6 +28,6 @@ class Command(BaseCommand):
         if output:
             with open(output, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            self.stdout.write(f"{len(slos)} SLO(s) written to {output}")
+            self.stdout.write(f"{len(slos)} {ngettext('SLO', 'SLOs', len(slos))} written to {output}")
         else:
             self.stdout.write(text, ending="")

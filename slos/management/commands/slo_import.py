@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from slos.imports import ImportRefused, slo_import
 from slos.yamlsafe import MAX_YAML_BYTES
@@ -35,7 +36,8 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(
-                f"{len(exc.problems)} problem(s); nothing was imported.", returncode=EXIT_REFUSED
+                f"{len(exc.problems)} {ngettext('problem', 'problems', len(exc.problems))}; nothing was imported.",
+                returncode=EXIT_REFUSED,
             ) from None
         for item in done:
             self.stdout.write(f"{item.action}: {item.slo.service.slug}/{item.slo.slug} ({item.slo.name})")
