@@ -3,6 +3,7 @@ trouble, not a failed request: the claim and the handler's writes roll back toge
 hand-over's task tries it again until the give-up time and then tells the person nothing was done; the sweep's
 task leaves it to the next sweep, which fails it at the give-up time."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -122,3 +123,24 @@ def test_the_sweeps_task_leaves_a_locked_out_request_queued_and_the_sweep_fails_
     assert ledger.inbound_sweep() == {"requeued": 0, "failed": 1, "purged": 0}
     assert InboundRequest.objects.get(pk=pk).status == "failed"
     assert len(CALLS) == 1
+
+
+def test_in_eager_mode_a_locked_out_handler_is_not_retried_in_the_door(
+    slack_app,
+    client,
+    person,  # noqa: F811
+    locked,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    """Eager mode (tests, development) runs the task inside the door: the handler's database trouble is tried
+    once there, the row stays queued for the sweep, and Slack has its answer. (A guard.)"""
+    from .signing import signed_command
+
+    locked(INCIDENTS)
+    start = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/slack/commands", **signed_command("test-incidents"))
+
+    assert time.monotonic() - start < 5
+    assert answer.json()["text"] == "Working on it…"
+    assert InboundRequest.objects.get().status == "queued" and len(CALLS) == 1
