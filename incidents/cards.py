@@ -62,12 +62,21 @@ def _when(moment: datetime | None) -> str:
 
 
 def status_line(incident: Incident) -> str:
-    """Where the incident stands, with who and when, e.g. ``Acknowledged by Ana Ops at 2026-12-05 10:02 UTC``."""
+    """Where the incident stands, with who and when, e.g. ``Acknowledged by Ana Ops at 2026-12-05 10:02 UTC``.
+
+    A re-opened incident keeps its first acknowledgement (``acknowledged_at``/``_by``, for MTTA): triggered with
+    one, it was acknowledged before, and the line says so rather than that nobody ever did.
+    """
     Status = Incident.Status
+    who = f" by {incident.acknowledged_by}" if incident.acknowledged_by else ""
     if incident.status == Status.TRIGGERED:
-        return "Triggered: nobody has acknowledged it yet"
+        if incident.acknowledged_at is None:
+            return "Triggered: nobody has acknowledged it yet"
+        return (
+            f"Triggered again: acknowledged{who} at {_when(incident.acknowledged_at)}, then re-opened; "
+            "nobody has acknowledged it since"
+        )
     if incident.status == Status.ACKNOWLEDGED:
-        who = f" by {incident.acknowledged_by}" if incident.acknowledged_by else ""
         return f"Acknowledged{who} at {_when(incident.acknowledged_at)}"
     if incident.status == Status.MITIGATED:
         return f"Mitigated at {_when(incident.mitigated_at)}"

@@ -79,7 +79,11 @@ class WebhookTarget:
 
 
 class LookupTimeout(Exception):
-    """The name server did not answer within the time left (``webhook_target``'s ``within``)."""
+    """The name server did not answer for ``host`` within the time left (``webhook_target``'s ``within``)."""
+
+    def __init__(self, host: str, within: float) -> None:
+        super().__init__(f"looking up {host} took longer than {within:.3g} s")
+        self.host, self.within = host, within
 
 
 def _getaddrinfo_within(host: str, port: int, within: float | None) -> list[tuple]:
@@ -100,7 +104,7 @@ def _getaddrinfo_within(host: str, port: int, within: float | None) -> list[tupl
     worker.start()
     worker.join(max(0.0, within))
     if worker.is_alive():
-        raise LookupTimeout(f"looking up {host} took longer than {within:.3g} s")
+        raise LookupTimeout(host, within)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["infos"]
@@ -133,8 +137,17 @@ def _inside(address: Address) -> bool:
 
 
 def webhook_url_check(url: str, *, field: str = "url") -> str:
-    """``url`` stripped, if pages may be POSTed to it (see the module docstring); :class:`InputError` else."""
-    return webhook_target(url, field=field).url
+    """``url`` stripped, if pages may be POSTed to it (see the module docstring); :class:`InputError` naming
+    ``field`` else. Where a URL enters (API, profile form, admin): the host name look-up waits at most
+    ``SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS``, as a send's does, so a slow name server cannot hold the request;
+    a later answer is refused (try again)."""
+    try:
+        return webhook_target(url, field=field, within=settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS).url
+    except LookupTimeout as exc:
+        raise InputError(
+            field,
+            f"sredesk could not look up the host {exc.host} in time (within {exc.within:g} s). Try again in a moment.",
+        ) from None
 
 
 def webhook_target(url: str, *, field: str = "url", within: float | None = None) -> WebhookTarget:

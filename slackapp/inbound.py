@@ -17,11 +17,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import Error as DatabaseError
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from slack_sdk.errors import SlackClientError
 
+from sredesk import dbtrouble
 from sredesk.choices import unknown_choice
 
 from . import ledger, registry
@@ -216,13 +218,33 @@ def retry_wait(message: dict[str, Any], *, attempts: int) -> float | None:
     return min(2.0 ** (attempts - 1), 60.0, left) if left > 0 else None
 
 
-def give_up(message: dict[str, Any], exc: BaseException) -> None:
-    """Tell the person whose handed-over request the database never took that nothing was done (its response_url;
-    an event has none and is only logged). Never raises."""
+GAVE_UP = "The database was busy or unreachable until the give-up time; it was not acted on."
+
+
+def give_up(message: dict[str, Any], exc: BaseException | str) -> None:
+    """Tell the person whose handed-over request the database never took, or whose handler kept meeting database
+    trouble, that nothing was done (its response_url; an event has none and is only logged). Its row, if recorded
+    and still ``queued``, is marked ``failed`` first; a row acted on meanwhile (the sweep's task ran it once the
+    lock went) is left alone and nobody is told. Never raises."""
     logger.error("slack %s %s given up, database trouble: %s", message.get("kind"), message.get("key"), exc)
+    if _acted_on_after_all(message):
+        return
     ctx = context_for(str(message.get("kind") or ""), message.get("payload") or {})
     if ctx.response_url:
         post_response_url(ctx.response_url, Reply(DATABASE_TROUBLE).as_body())
+
+
+def _acted_on_after_all(message: dict[str, Any]) -> bool:
+    """Mark the request's row ``failed`` (``GAVE_UP``) if it is still ``queued``; whether it was acted on instead
+    (``done`` or ``ignored``). False when it was never recorded, or the database cannot say."""
+    rows = InboundRequest.objects.filter(kind=message.get("kind"), key=message.get("key"))
+    Status = InboundRequest.Status
+    try:
+        rows.filter(status=Status.QUEUED).update(status=Status.FAILED, error=GAVE_UP, handled_at=timezone.now())
+        return rows.filter(status__in=(Status.DONE, Status.IGNORED)).exists()
+    except DatabaseError as exc:  # the trouble goes on: the sweep fails the row once it can
+        logger.warning("slack %s %s: not marked failed: %s", message.get("kind"), message.get("key"), exc)
+        return False
 
 
 def enqueue(inbound_id: int) -> None:
@@ -245,6 +267,10 @@ def run(inbound_id: int) -> str:
     The claim (``queued`` -> done/failed) and the handler's writes share one
     transaction, so a worker that dies acts zero times and a redelivered task
     finds the row taken. Replies go to ``response_url`` after the commit.
+
+    Raises database trouble (``sredesk.dbtrouble.is_database_trouble``: a table locked by a migration, the
+    database gone), the handler's included: the claim and the handler's writes roll back together and the row
+    stays ``queued`` for the caller to try again (``tasks``), as when recording it failed.
     """
     row = InboundRequest.objects.filter(pk=inbound_id, status=InboundRequest.Status.QUEUED).first()
     if row is None:
@@ -290,6 +316,8 @@ def _call(handler: Handler, ctx: SlackContext) -> tuple[str, str, list[Reply]]:
         sentence = user_sentence(exc)
         return InboundRequest.Status.DONE, sentence, [Reply(sentence)]
     except Exception as exc:
+        if dbtrouble.is_database_trouble(exc):
+            raise  # not the handler's fault: ``run``'s whole transaction rolls back, to be tried again
         logger.exception("slack handler %s failed", handler.name, extra={"slack_inbound": ctx.inbound_id})
         sentence = (
             f"Something went wrong on sredesk's side (Slack request {ctx.inbound_id}); nothing was changed. "

@@ -22,6 +22,7 @@ from ownership.charts import CONFIG, STYLE, Chart, inline_svg
 
 from .models import SLO, Sample, SLOState
 from .tallies import impact_windows, overlap_seconds
+from .templatetags.slos_ui import percent
 from .windows import window_of
 
 
@@ -122,7 +123,7 @@ def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
         show_dots=False,
         stroke_style={"width": 3},
         y_title="budget left, %",
-        value_formatter=lambda v: f"{v:.0f} %",
+        value_formatter=lambda v: percent(v / 100, 0),  # the chart's values are in percent
         include_x_axis=True,
     )
     chart.show_minor_x_labels = False

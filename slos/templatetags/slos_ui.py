@@ -9,10 +9,16 @@ register = template.Library()
 
 @register.filter
 def percent(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage (``0.99951`` -> ``99.95 %``); "—" when unknown."""
+    """A fraction as a percentage (``0.99951`` -> ``99.95 %``; an overspent budget ``-35.412`` -> ``−3541.2 %``,
+    the minus sign as every other budget figure writes it, never ``−0.0 %``); "—" when unknown.
+
+    The one format of SLO percentages: the pages' filter, and the burn-down chart's values (``slos.charts``).
+    """
     if value is None or value == "":
         return "—"
-    return f"{float(value) * 100:.{int(digits)}f} %"
+    text = f"{abs(float(value)) * 100:.{int(digits)}f}"
+    sign = "−" if float(value) < 0 and float(text) != 0 else ""
+    return f"{sign}{text} %"
 
 
 @register.filter

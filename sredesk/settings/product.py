@@ -113,10 +113,11 @@ SREDESK_NOTIFY_BACKENDS = {
     "email": "notifications.email.EmailBackend",
     "webhook": "notifications.webhook.WebhookBackend",
 }
-# Page webhooks (notifications.webhook): how long one POST may wait to connect and between bytes of the answer,
-# the largest body sent (a longer page text is cut), how long a rotated-out secret keeps signing beside the
-# new one, and whether a URL may point at this machine (http://127.0.0.1:...: the embedded default and tests;
-# off in production, where a page must not become a request into sredesk's own host).
+# Page webhooks (notifications.webhook): how long one POST may take in all (its host name look-up included), and
+# the look-up of a URL's host where it is entered (API, profile, admin: a later answer is refused); the largest
+# body sent (a longer page text is cut), how long a rotated-out secret keeps signing beside the new one, and
+# whether a URL may point at this machine (http://127.0.0.1:...: the embedded default and tests; off in
+# production, where a page must not become a request into sredesk's own host).
 SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS = env.float("SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 SREDESK_PAGE_WEBHOOK_MAX_BYTES = max(4096, env.int("SREDESK_PAGE_WEBHOOK_MAX_BYTES", default=16 * 1024))
 SREDESK_PAGE_WEBHOOK_ROTATION_GRACE_SECONDS = env.float(

@@ -2,7 +2,7 @@
 edited in place (``chat.update``) as the incident moves, through the real slack_sdk client and a local Slack."""
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -98,6 +98,8 @@ def test_one_card_per_conversation_edited_in_place_as_the_incident_moves(
     shown = [fake.message(c.conversation, c.ts) for c in card_rows.values()]
     for body in shown:  # re-opened: triggered again, SEV1, Ana commanding
         assert body["text"].startswith(f"{incident.public_id} (SEV1) Checkout 5xx\nTriggered")
+        assert status(body).startswith("Triggered again: acknowledged by Ana Ops at ")
+        assert status(body).endswith(", then re-opened; nobody has acknowledged it since")
         assert "Commander: Ana Ops" in body["text"]
         assert buttons(body) == ["Acknowledge", "Resolve", "Add note", "Open"]
     ack_edit = edits[0].body
@@ -262,3 +264,24 @@ def test_the_card_offers_acknowledge_exactly_while_the_incident_needs_acknowledg
     offered = "Acknowledge" in [button.label for button in cards.card_buttons(incident)]
 
     assert incident.needs_acknowledgement == waiting == offered == (status == Incident.Status.TRIGGERED)
+
+
+@pytest.mark.django_db
+def test_the_status_line_of_a_triggered_incident_says_whether_it_was_acknowledged_before_it_was_re_opened():
+    """Re-opened after an acknowledgement, the card does not claim nobody ever acknowledged it."""
+    ana = UserFactory(username="ana", first_name="Ana", last_name="Ops")
+    never = IncidentFactory(status=Incident.Status.TRIGGERED)
+    at = datetime(2026, 12, 5, 10, 2, tzinfo=UTC)
+    again = IncidentFactory(
+        status=Incident.Status.TRIGGERED,
+        started_at=at - timedelta(hours=1),
+        detected_at=at - timedelta(minutes=5),
+        acknowledged_at=at,
+        acknowledged_by=ana,
+    )
+
+    assert cards.status_line(never) == "Triggered: nobody has acknowledged it yet"
+    assert cards.status_line(again) == (
+        "Triggered again: acknowledged by Ana Ops at 2026-12-05 10:02 UTC, then re-opened; "
+        "nobody has acknowledged it since"
+    )

@@ -182,3 +182,46 @@ def test_a_hostile_retry_after_waits_at_most_a_day_and_the_page_stays_pending(re
     row = webhook_rows()[0]
     assert row.status == Status.PENDING and "webhook answered 429" in row.last_error
     assert -2 <= (row.not_before - timezone.now()).total_seconds() <= 86400 + 2
+
+
+@pytest.fixture
+def slow_name_server(monkeypatch, settings):
+    """A name server that takes 3 s to answer for ``slow.example.com`` (every other name as the system does);
+    the page webhook timeout is 0.5 s."""
+    settings.SREDESK_PAGE_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    real = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, port, *args, **kwargs):
+        if host == "slow.example.com":
+            time.sleep(3.0)
+            return real("93.184.215.14", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+
+
+def _timed(call):
+    start = time.monotonic()
+    answer = call()
+    return answer, time.monotonic() - start
+
+
+def test_a_slow_name_server_does_not_hold_the_request_that_enters_a_url(client, settings, slow_name_server):
+    """The API, the profile form and the admin each answer on the URL's field within the webhook timeout, instead
+    of waiting for the name server as long as the system resolver allows (before: 3 s here, and the URL taken)."""
+    settings.SREDESK_PAGE_WEBHOOK_ALLOW_LOOPBACK = True
+    staff, person = UserFactory(is_staff=True, is_superuser=True), UserFactory()
+    hook, _ = page_webhook_set(actor=person, url="http://127.0.0.1:9/hook", user=person)
+    client.force_login(staff)
+    url = "https://slow.example.com/hook"
+
+    api, api_took = _timed(lambda: client.post("/api/v1/page-webhooks/", {"url": url}, content_type="application/json"))
+    form, form_took = _timed(lambda: client.post("/me/profile/page-webhook/", {"url": url}))
+    admin, admin_took = _timed(lambda: client.post(f"/admin/notifications/pagewebhook/{hook.pk}/change/", {"url": url}))
+
+    sentence = "could not look up the host slow.example.com in time (within 0.5 s)"
+    assert api.status_code == 400 and sentence in api.json()["error"]["fields"]["url"][0]
+    assert form.status_code == 400 and sentence in form.content.decode()
+    assert admin.status_code == 200 and sentence in admin.content.decode()
+    assert max(api_took, form_took, admin_took) < 2.0
+    assert list(PageWebhook.objects.values_list("url", flat=True)) == ["http://127.0.0.1:9/hook"]

@@ -72,3 +72,13 @@ def picker(ctx: SlackContext) -> dict:
 @event("test_event")
 def recorded(ctx: SlackContext) -> None:
     CALLS.append(("test_event", ctx))
+
+
+@command("test-incidents")
+def counts_incidents(ctx: SlackContext) -> str:
+    """Writes the person's first name, then reads the incidents table (which a test may hold locked)."""
+    from incidents.models import Incident
+
+    CALLS.append(("test-incidents", ctx))
+    type(ctx.person).objects.filter(pk=ctx.person.pk).update(first_name="Changed")
+    return f"{Incident.objects.count()} incidents"
