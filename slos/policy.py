@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Case, DecimalField, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 
 from ownership.models import Service, Team
 
@@ -113,14 +114,14 @@ class PolicyEffect:
 
     @property
     def reason(self) -> str:
-        """Why it is in force, e.g. "Availability is exhausted"."""
-        names = ", ".join(slo.name for slo in self.slos)
-        when = (
-            "is exhausted"
-            if self.policy.threshold == 0
-            else f"is at or below {self.policy.threshold * 100:.0f} % of its budget"
+        """Why it is in force, e.g. "the error budget of “Availability” is exhausted" (one verb per count of SLOs)."""
+        names, count = ", ".join(f"“{slo.name}”" for slo in self.slos), len(self.slos)
+        if self.policy.threshold == 0:
+            return f"the error budget{pluralize(count)} of {names} {pluralize(count, 'is,are')} exhausted"
+        return (
+            f"{names} {pluralize(count, 'is,are')} at or below {self.policy.threshold * 100:.0f} % of "
+            f"{pluralize(count, 'its,their')} error budget{pluralize(count)}"
         )
-        return f"{names} {when}"
 
     @property
     def due_percent(self) -> Decimal:

@@ -249,3 +249,18 @@ def test_profile_form_leaves_out_a_channel_whose_delay_is_blank_or_missing_never
     assert saved.status_code == 302
     assert list(ContactRule.objects.values_list("channel", "delay_minutes")) == [("webhook", 10)]
     assert "Leave a channel blank to leave it out" in page
+
+
+def test_profile_says_once_why_pages_use_every_channel(client):
+    """With no rule it says so; with a rule that cannot reach (a webhook rule, no webhook) it said that and then
+    also "These are the defaults: you have no rule that reaches you", the same thing twice and half untrue."""
+    person = UserFactory(username="ada")
+    client.force_login(person)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", client.get(reverse("ownership:profile")).content.decode()))
+    assert "You have set no rule: pages go to every channel that reaches you, at once." in text
+
+    client.post(reverse("ownership:profile_contact_rules"), {"delay_webhook": "5"})
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", client.get(reverse("ownership:profile")).content.decode()))
+    assert "Webhook: you have no page webhook. Your rule (5 min) cannot reach you." in text
+    assert "None of your rules reaches you now, so pages use every channel that does, at once." in text
+    assert "You have set no rule" not in text and "These are the defaults" not in text

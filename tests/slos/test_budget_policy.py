@@ -14,6 +14,7 @@ from notifications.models import OutboxMessage
 from postmortems import reminders
 from slos.evaluate import evaluate
 from slos.models import SLO, BudgetPolicy
+from slos.policy import PolicyEffect
 from slos.services import budget_policy_set
 from tests.api.clients import client_for
 from tests.factories import (
@@ -153,7 +154,7 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
     spent, healthy = postmortem_on(world["checkout"]), postmortem_on(world["ledger"])
 
     page = client.get(reverse("ownership:service", args=["checkout"])).content.decode()
-    assert 'id="budget-policy"' in page and "Checkout availability is exhausted" in page
+    assert 'id="budget-policy"' in page and "the error budget of “Checkout availability” is exhausted" in page
     assert "reminded 1 step sooner" in page and "due in 50 % of the usual time" in page
     assert reverse("slos:team_policy", args=["payments"]) in page
     assert 'id="budget-policy"' not in client.get(reverse("ownership:service", args=["ledger"])).content.decode()
@@ -168,7 +169,7 @@ def test_the_service_and_post_mortem_pages_show_the_policy_in_force(world, clien
         assert ('id="budget-policy"' in page) == (slo.service == world["checkout"])
 
     page = client.get(reverse("postmortems:detail", args=[spent.pk])).content.decode()
-    assert 'id="budget-policy"' in page and "Checkout availability is exhausted" in page
+    assert 'id="budget-policy"' in page and "the error budget of “Checkout availability” is exhausted" in page
     assert 'id="budget-policy"' not in client.get(reverse("postmortems:detail", args=[healthy.pk])).content.decode()
 
 
@@ -194,7 +195,7 @@ def test_a_reminder_says_why_it_comes_sooner(world, django_capture_on_commit_cal
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         reminders.reminders_sweep(now=NOW)
     about = OutboxMessage.objects.get(text__contains=spent.incident.public_id).text
-    assert "(sooner under the error-budget policy: Checkout availability is exhausted)" in about
+    assert "(sooner under the error-budget policy: the error budget of “Checkout availability” is exhausted)" in about
     assert "error-budget" not in OutboxMessage.objects.get(text__contains=healthy.incident.public_id).text
 
 
@@ -234,3 +235,20 @@ def test_metrics_say_which_services_the_policy_holds(world, client):
         if key.startswith("sredesk_service_error_budget_policy_in_force{"):
             gauges[key.split("{", 1)[1]] = float(value)
     assert gauges == {'service="checkout",team="payments"}': 1.0, 'service="ledger",team="payments"}': 0.0}
+
+
+def test_the_reason_names_each_slo_and_agrees_with_how_many():
+    """It read "Checkout availability is exhausted" (the SLO's name, not its budget) and "A, B is exhausted"."""
+    one, two = [SLO(name="Checkout availability")], [SLO(name="Checkout availability"), SLO(name="Card auth")]
+    assert PolicyEffect(BudgetPolicy(threshold=0), one).reason == (
+        "the error budget of “Checkout availability” is exhausted"
+    )
+    assert PolicyEffect(BudgetPolicy(threshold=0), two).reason == (
+        "the error budgets of “Checkout availability”, “Card auth” are exhausted"
+    )
+    assert PolicyEffect(BudgetPolicy(threshold=Decimal("0.2")), one).reason == (
+        "“Checkout availability” is at or below 20 % of its error budget"
+    )
+    assert PolicyEffect(BudgetPolicy(threshold=Decimal("0.2")), two).reason == (
+        "“Checkout availability”, “Card auth” are at or below 20 % of their error budgets"
+    )

@@ -33,6 +33,9 @@ def test_an_slo_page_shows_its_budget_burned_down(viewer):
     assert "Checkout availability" in page and "99.9 %" in page
     left = re.search(r"<dt>Budget left</dt><dd>[^<]*\(([\d.]+) %\)</dd>", page)
     assert 49 <= float(left.group(1)) <= 50  # budget left: half, less what the window's edges add or cut
+    # the window's events and the bad ones among them: not "2,016,000 events, 1,008 events bad", which reads
+    # (for the time SLI: "30 d, 22 h 50 m bad") as one figure longer than the window
+    assert re.search(r"<dt>Events</dt><dd>[\d,]+ events, of which [\d,]+ events bad</dd>", page)
     assert 'id="chart-burn-down"' in page and "<svg" in page
     assert "page-fast" in page and "3.36×" in page  # the 7-day window's own threshold
     listing = viewer.get(reverse("slos:list")).content.decode()
