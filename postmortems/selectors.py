@@ -42,6 +42,11 @@ def _reminders_sent() -> Count:
     return Count("reminders", filter=Q(reminders__deliveries__status="sent"), distinct=True)
 
 
+def reminders_sent(postmortem: PostMortem) -> int:
+    """How many of ``postmortem``'s reminder steps reached someone: the ``reminders_sent`` of the debt lists."""
+    return PostMortem.objects.filter(pk=postmortem.pk).aggregate(n=_reminders_sent())["n"]
+
+
 def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
     """Post-mortems that owe a regression test at ``now``, the longest-owing first, with ``reminders_sent``,
     ``tests_linked`` and ``tests_regressed`` (failing or missing in CI).
