@@ -109,6 +109,15 @@ def test_overview_sections(sre_client):
     assert debt.index("Old debt") < debt.index("New debt")  # the longest owed first
     assert "Paid up" not in debt
     assert "1 reminder sent" in debt and "0 reminders sent" in debt
+    # Its count is the headline tile's: the late draft counted in both (the tile left it out), and what the tile
+    # cannot count (owed since before its 28 days) said beside the list.
+    assert "Regression-test debt (3)" in debt and "owed since before the last 28 days" not in debt
+    tile = r'data-figure="owing">\s*<span class="label">Still owing a test</span>\s*<strong>3<'
+    assert re.search(tile, response.content.decode())
+    PostMortemFactory(published=True, published_at=now - dt.timedelta(days=40), incident__title="Ancient debt")
+    debt = section(sre_client.get(reverse("overview")), "regression-debt")
+    assert "Regression-test debt (4)" in debt
+    assert "1 of them has been owed since before the last 28 days: the “Still owing a test” figure" in debt
     overdue = section(response, "overdue-items")
     assert "Add a retry budget" in overdue and "Done already" not in overdue
     assert draft.incident.public_id in overdue
