@@ -32,6 +32,12 @@ The rules:
   overdue draft (declined owes nothing). That is the debt sredesk exists to close;
   ``/metrics``' ``sredesk_postmortems_awaiting_regression_test``, the
   overview's debt list, my work and the reminder sweep all count it.
+* ``owes_since``: when the regression-test debt began: publication or the
+  due instant, whichever came first (a draft: its due instant). The debt
+  lists order by it, and the reports count a period's debt by it (those
+  whose debt began in the period and that still owe a test now), so the
+  overview's "Still owing a test" tile and its debt list count the same
+  post-mortems, late drafts included.
 * ``accepted_at`` (figures): the instant the post-mortem first had an
   accepted test: the earliest time one of its tests entered ``verified``
   (from the tests' history, so a test that later failed still counts when it
@@ -61,7 +67,7 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 
 
 def due_date_today(now: dt.datetime) -> dt.date:
@@ -157,6 +163,12 @@ def owing_regression_test_q(now: dt.datetime, *, tests: models.QuerySet | None =
     return test_reminder_due_q(tests) | late_draft
 
 
+def owes_since_expression() -> Least:
+    """When the outer post-mortem's regression-test debt began (module docstring): ``published_at`` or
+    ``due_at``, whichever is earlier; ``due_at`` while unpublished. An instant, UTC."""
+    return Least(Coalesce("published_at", "due_at"), "due_at")
+
+
 RED_STATES = ("failing", "missing")  # RegressionTest.State.FAILING, MISSING: the regression guard regressed
 
 
@@ -229,6 +241,10 @@ class PostMortemQuerySet(models.QuerySet):
 
     def test_reminder_due(self) -> "PostMortemQuerySet":
         return self.filter(test_reminder_due_q())
+
+    def annotate_owes_since(self) -> "PostMortemQuerySet":
+        """Each row with ``owes_since``: when its regression-test debt began (module docstring)."""
+        return self.annotate(owes_since=owes_since_expression())
 
     def annotate_accepted_at(self) -> "PostMortemQuerySet":
         """Each row with ``accepted_at``: when it first had an accepted test (module docstring), or None."""

@@ -7,7 +7,6 @@ live in ``postmortems.querysets``; these only choose, order and annotate.
 from datetime import datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce, Least
 
 from .models import ActionItem, PostMortem, RegressionTest, ReminderDelivery
 from .querysets import UNPUBLISHED_STATUSES
@@ -42,14 +41,27 @@ def _reminders_sent() -> Count:
     return Count("reminders", filter=Q(reminders__deliveries__status="sent"), distinct=True)
 
 
+def reminders_sent(postmortem: PostMortem) -> int:
+    """How many of ``postmortem``'s reminder steps reached someone: the ``reminders_sent`` of the debt lists."""
+    return PostMortem.objects.filter(pk=postmortem.pk).aggregate(n=_reminders_sent())["n"]
+
+
 def postmortems_regression_debt(*, now: datetime) -> QuerySet[PostMortem]:
     """Post-mortems that owe a regression test at ``now``, the longest-owing first, with ``reminders_sent``,
     ``tests_linked`` and ``tests_regressed`` (failing or missing in CI).
 
     Owing is ``PostMortemQuerySet.owing_regression_test``. ``owes_since`` is
-    when the debt began (publication or the due date, whichever came first).
+    when the debt began (``PostMortemQuerySet.annotate_owes_since``: publication or the due date, whichever came
+    first).
     """
     return _with_debt_figures(PostMortem.objects.owing_regression_test(now=now)).order_by("owes_since", "id")
+
+
+def regression_debt_counts(*, now: datetime, began_before: datetime) -> dict[str, int]:
+    """``total``: how many post-mortems owe a regression test at ``now`` (the debt list's rows, all of them);
+    ``older``: how many of those have owed it since before ``began_before`` (``owes_since``). One query."""
+    owing = PostMortem.objects.owing_regression_test(now=now).annotate_owes_since()
+    return owing.aggregate(total=Count("pk"), older=Count("pk", filter=Q(owes_since__lt=began_before)))
 
 
 def regression_tests_owed_by(owner) -> QuerySet[PostMortem]:
@@ -61,13 +73,16 @@ def regression_tests_owed_by(owner) -> QuerySet[PostMortem]:
 
 
 def _with_debt_figures(queryset: QuerySet[PostMortem]) -> QuerySet[PostMortem]:
-    return queryset.select_related("incident", "incident__owning_team", "incident__primary_service", "owner").annotate(
-        owes_since=Least(Coalesce("published_at", "due_at"), "due_at"),
-        reminders_sent=_reminders_sent(),
-        tests_linked=Count("regression_tests", distinct=True),
-        tests_regressed=Count(
-            "regression_tests", filter=Q(regression_tests__state__in=["failing", "missing"]), distinct=True
-        ),
+    return (
+        queryset.select_related("incident", "incident__owning_team", "incident__primary_service", "owner")
+        .annotate_owes_since()
+        .annotate(
+            reminders_sent=_reminders_sent(),
+            tests_linked=Count("regression_tests", distinct=True),
+            tests_regressed=Count(
+                "regression_tests", filter=Q(regression_tests__state__in=["failing", "missing"]), distinct=True
+            ),
+        )
     )
 
 

@@ -32,13 +32,15 @@ from .markdown import render_markdown
 from .models import ActionItem, PostMortem
 from .moves import postmortem_move
 from .regression_tests import regression_test_link
-from .selectors import postmortems_open
+from .selectors import postmortems_open, reminders_sent
 from .services import (
     POSTMORTEM_VERBS,
+    REGRESSION_TEST_OWED,
     postmortem_completion_blockers,
     postmortem_snooze,
     postmortem_transition_refusal,
     postmortem_update,
+    regression_test_owed,
 )
 
 VERB_LABELS = {
@@ -128,6 +130,8 @@ def postmortem_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "repository", "state_run__repository", "linked_by", "action_item"
         ),
         "reminders": postmortem.reminders.prefetch_related("deliveries")[:30],
+        "reminders_sent": reminders_sent(postmortem),
+        "test_owed": REGRESSION_TEST_OWED.get(regression_test_owed(postmortem), ""),
         "verbs": verbs,
         "blockers": postmortem_completion_blockers(postmortem)
         if postmortem.status == PostMortem.Status.PUBLISHED

@@ -63,7 +63,10 @@ class PostMortemFiguresSerializer(serializers.Serializer):
         help_text="Of those published in the period: with an accepted regression test now (verified, or linked "
         "where the service's CI does not report to sredesk)."
     )
-    owing_regression_test = serializers.IntegerField(help_text="Of those published in the period: owing one now.")
+    owing_regression_test = serializers.IntegerField(
+        help_text="Whose regression-test debt began in the period (publication or the due instant, whichever came "
+        "first, so a late draft counts): owing one now."
+    )
     published_to_verified_seconds = StatsSerializer(
         help_text="From publication to the first accepted test (0 when it came first)."
     )

@@ -14,8 +14,12 @@ Post-mortems (``postmortems``):
 * ``with_verified_test``: of those published in the period, how many have an
   accepted regression test now (``PostMortemQuerySet.with_accepted_test``:
   verified, or linked where the service's CI does not report to sredesk);
-* ``owing_regression_test``: of those published in the period, how many owe
-  one now (``PostMortemQuerySet.owing_regression_test``);
+* ``owing_regression_test``: of those whose regression-test debt began in
+  the period (``owes_since``: publication or the due instant, whichever came
+  first, so a late draft counts from its due instant), how many still owe a
+  test now (``PostMortemQuerySet.owing_regression_test``): the rule and the
+  start of the overview's debt list, which therefore lists the same ones
+  (and older ones, whose debt began before the period);
 * ``published_to_verified_seconds``: over those published in the period
   that ever had an accepted test, from ``published_at`` to ``accepted_at``
   (the first time one was accepted; 0 when it was before publication):
@@ -116,7 +120,8 @@ def _postmortem_rows(kind: GroupKind, period: Period, only: int | None, now: dt.
     key = f"incident__{kind.from_incident}" if kind.from_incident else None
     published = Q(published_at__gte=period.start, published_at__lt=period.end)
     declined = Q(declined_at__gte=period.start, declined_at__lt=period.end)
-    postmortems = PostMortem.objects.filter(published | declined)
+    began = Q(owes_since__gte=period.start, owes_since__lt=period.end)
+    postmortems = PostMortem.objects.annotate_owes_since().filter(published | declined | began)
     if only is not None:
         postmortems = postmortems.filter(**{f"{key}_id": only})
     wait = Case(
@@ -128,7 +133,7 @@ def _postmortem_rows(kind: GroupKind, period: Period, only: int | None, now: dt.
         "published": Count("pk", filter=published),
         "declined": Count("pk", filter=declined),
         "with_verified_test": Count("pk", filter=published & Q(has_accepted_test=True)),
-        "owing_regression_test": Count("pk", filter=published & Q(owes_regression_test=True)),
+        "owing_regression_test": Count("pk", filter=began & Q(owes_regression_test=True)),
         **_distribution("wait", wait),
     }
     return _by_group(postmortems.annotate_rules(now=now).annotate_accepted_at(), key, aggregates)

@@ -38,7 +38,8 @@ def summary_text(figures: dict, week: Period) -> str:
     lines = [
         f"{figures['group']['name']}, week {year}-W{number:02d} ({week.start:%d %b} – {last_day:%d %b %Y} UTC)",
         f"Post-mortems: {pm['published']} published, {pm['declined']} declined; "
-        f"{pm['with_verified_test']} with a verified regression test, {pm['owing_regression_test']} still owing one.",
+        f"{pm['with_verified_test']} with a verified regression test; "
+        f"{pm['owing_regression_test']} owing a regression test since this week.",
     ]
     if wait["count"]:
         lines.append(f"Published → verified: median {duration(wait['median'])}, p90 {duration(wait['p90'])}.")

@@ -41,6 +41,7 @@ from sredesk.templatetags.sredesk_ui import duration
 from .arithmetic import allowance
 from .models import SLO, Sample, bucket_floor
 from .tallies import impact_end
+from .templatetags.slos_ui import events
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _percent(fraction: float) -> str:
 def _amount(value: float, unit: str) -> str:
     if unit == "seconds":
         return duration(value)
-    return f"{value:,.0f} events" if value == int(value) else f"{value:,.1f} events"
+    return events(value)
 
 
 def budget_sentence(use: BudgetUse) -> str:

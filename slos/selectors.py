@@ -2,12 +2,17 @@
 
 from collections import defaultdict
 
+from django.db.models.functions import Lower
+
 from .models import SLO, BurnAlert, SLOState
 
 
 def slos_with_state():
-    """Every SLO with its service, owning team and last state (``slo.state``; missing before the first evaluation)."""
-    return SLO.objects.select_related("service", "service__team", "state").order_by("service__name", "name", "pk")
+    """Every SLO with its service, owning team and last state (``slo.state``; missing before the first evaluation),
+    by service name then SLO name, each regardless of case ("CI runners" after "Certificate service")."""
+    return SLO.objects.select_related("service", "service__team", "state").order_by(
+        Lower("service__name"), Lower("name"), "pk"
+    )
 
 
 def state_of(slo: SLO) -> SLOState | None:

@@ -11,6 +11,7 @@ from postmortems.selectors import (
     postmortems_by_status,
     postmortems_owed,
     postmortems_regression_debt,
+    regression_debt_counts,
 )
 from reports.views import trend_context
 
@@ -18,7 +19,8 @@ from reports.views import trend_context
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Open incidents by severity, incidents waiting for acknowledgement, post-mortems owed,
-    regression-test debt (longest owed first, with reminders sent), overdue action items, and the loop-closure
+    regression-test debt (longest owed first, with reminders sent; its count, and how much of it began before the
+    tiles' period: ``regression_debt_counts``), overdue action items, and the loop-closure
     and response figures of the last 28 days beside the 28 before (``reports.views.trend_context``)."""
     now = timezone.now()
     context = {
@@ -33,4 +35,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     }
     context["open_total"] = sum(n for _, n in context["by_severity"])
     context |= trend_context("all", now=now)
+    # The debt list's count beside the "Still owing a test" tile, which counts the debts begun in its period.
+    context["debt_counts"] = regression_debt_counts(now=now, began_before=context["report_period"].start)
     return render(request, "overview.html", context)

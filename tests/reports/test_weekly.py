@@ -24,7 +24,8 @@ def test_each_team_hears_of_last_week_once(world, slack_on, memory_notifier, dja
     assert pay.subject == "sredesk weekly report for Payments: 2026-W45"
     assert pay.text.splitlines() == [
         "Payments, week 2026-W45 (02 Nov – 08 Nov 2026 UTC)",
-        "Post-mortems: 3 published, 1 declined; 2 with a verified regression test, 1 still owing one.",
+        "Post-mortems: 3 published, 1 declined; 2 with a verified regression test; "
+        "1 owing a regression test since this week.",
         "Published → verified: median 15 h, p90 22 h 12 m.",
         "Regression tests: 2 turned failing or missing, 1 green again (median 2 h).",
         "SEV1: 3 incidents, MTTA 15 m, MTTR 2 h (2 resolved).",

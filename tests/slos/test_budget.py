@@ -133,6 +133,21 @@ def test_an_events_slo_counts_the_bad_events_of_the_impact_buckets():
 
 
 @pytest.mark.django_db
+def test_event_counts_read_as_whole_numbers_even_when_the_budget_is_a_fraction():
+    # The walk: "176 events of 24,305.0 events". 8,640 buckets of 1,001 events = 8,648,640 events: budget 0.1 %
+    # = 8,648.64 events, said "8,649 events"; 6 impact buckets of 361 bad = 2,166 bad = 25.04 % of it.
+    service = ServiceFactory()
+    slo = SLOFactory(service=service, window_days=30, bucket_seconds=300)
+    end = at("2026-11-10T10:30:00")
+    fill(slo, end - dt.timedelta(days=30), 8640, total=1001)
+    Sample.objects.filter(slo=slo, bucket_start__gte=at("2026-11-10T10:00:00")).update(good=640)
+    inc = incident(service, "2026-11-10T10:02:00", "2026-11-10T10:30:00")
+    (use,) = incident_budget(inc, now=at("2026-11-10T12:00:00"))
+    assert use.windows[0].budget == pytest.approx(8648.64)
+    assert use.sentence == "this incident used 25 % of the 30-day window's budget (2,166 events of 8,649 events)"
+
+
+@pytest.mark.django_db
 def test_missing_impact_buckets_are_never_good():
     service = ServiceFactory()
     slo = SLOFactory(service=service, window_days=30, bucket_seconds=300)

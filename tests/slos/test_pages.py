@@ -83,3 +83,13 @@ def test_the_window_column_does_not_say_window_again(viewer):
     ]  # fmt: skip
     service = viewer.get(reverse("ownership:service", args=[daily.service.slug])).content.decode()
     assert window_column(service, 'id="service-slos"') == ["1 day, rolling"]
+
+
+def test_the_list_sorts_services_by_name_whatever_their_case(viewer):
+    # The walk: "CI runners" listed before "Certificate service", "DNS resolvers" before "Data center facilities".
+    for name in ["DNS resolvers", "Certificate service", "Data center facilities", "CI runners"]:
+        SLOFactory(service__name=name, name=f"{name} available")
+    listing = viewer.get(reverse("slos:list")).content.decode()
+    shown = [listing.index(f"{name} available") for name in
+             ["Certificate service", "CI runners", "Data center facilities", "DNS resolvers"]]  # fmt: skip
+    assert shown == sorted(shown)

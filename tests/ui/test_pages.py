@@ -109,6 +109,15 @@ def test_overview_sections(sre_client):
     assert debt.index("Old debt") < debt.index("New debt")  # the longest owed first
     assert "Paid up" not in debt
     assert "1 reminder sent" in debt and "0 reminders sent" in debt
+    # Its count is the headline tile's: the late draft counted in both (the tile left it out), and what the tile
+    # cannot count (owed since before its 28 days) said beside the list.
+    assert "Regression-test debt (3)" in debt and "owed since before the last 28 days" not in debt
+    tile = r'data-figure="owing">\s*<span class="label">Still owing a test</span>\s*<strong>3<'
+    assert re.search(tile, response.content.decode())
+    PostMortemFactory(published=True, published_at=now - dt.timedelta(days=40), incident__title="Ancient debt")
+    debt = section(sre_client.get(reverse("overview")), "regression-debt")
+    assert "Regression-test debt (4)" in debt
+    assert "1 of them has been owed since before the last 28 days: the “Still owing a test” figure" in debt
     overdue = section(response, "overdue-items")
     assert "Add a retry budget" in overdue and "Done already" not in overdue
     assert draft.incident.public_id in overdue
@@ -316,6 +325,26 @@ def test_action_items_add_edit_status_and_wont_do_needs_a_reason(sre_client, sre
     ]
 
 
+def test_the_reminders_card_says_what_is_owed_and_how_many_reminders_were_sent(sre_client, sre_team):
+    # The walk, INC-7: a test linked but not seen passing read "No regression test · reminder 5", while the
+    # overview said "1 reminder sent" (5 was the cadence step, the first four skipped).
+    postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
+    url = reverse("postmortems:detail", args=[postmortem.pk])
+    assert "Regression test owed: no regression test linked." in section(sre_client.get(url), "reminders")
+    RegressionTestFactory(postmortem=postmortem, state="linked")
+    reminder = Reminder.objects.create(postmortem=postmortem, kind="no_regression_test", step=4, due_at=timezone.now())
+    ReminderDelivery.objects.create(reminder=reminder, channel="outbox", address="user:owner", status="sent",
+                                    recipient_user=postmortem.owner, sent_at=timezone.now())  # fmt: skip
+
+    reminders = section(sre_client.get(url), "reminders")
+
+    assert "Regression test owed: linked test not yet seen passing in CI." in reminders
+    assert "1 reminder sent." in reminders and "Regression test owed · cadence step 5" in reminders
+    assert "No regression test" not in reminders and "reminder 5" not in reminders
+    RegressionTestFactory(postmortem=postmortem, state="verified")
+    assert "Regression test owed:" not in section(sre_client.get(url), "reminders")
+
+
 def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_client, sre_team):
     postmortem = PostMortemFactory(published=True, incident__owning_team=sre_team)
     RegressionTestFactory(postmortem=postmortem, test_id="tests/test_pay.py::test_retry", state="failing")
@@ -329,7 +358,8 @@ def test_postmortem_page_shows_tests_with_ci_state_reminders_and_blockers(sre_cl
     tests = section(response, "regression-tests")
     assert "tests/test_pay.py::test_retry" in tests and "Failing" in tests
     reminders = section(response, "reminders")
-    assert "No regression test · reminder 2" in reminders
+    assert "Regression test owed: linked test failing or missing in CI." in reminders
+    assert "1 reminder sent." in reminders and "Regression test owed · cadence step 2" in reminders
     assert "Outbox to user:owner" in reminders and "sent" in reminders
     page = response.content.decode()
     assert "Before it can be completed" in page and "Still open" in page
