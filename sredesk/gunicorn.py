@@ -18,3 +18,6 @@ threads = int(os.environ.get("SREDESK_WEB_THREADS", "8"))  # requests in flight 
 timeout = 30
 graceful_timeout = 30  # sredesk.procfile.SHUTDOWN_WAIT
 keepalive = 5
+# gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), shared by every gunicorn
+# that user runs on the host (tests and benchmarks start several); sredesk uses no control commands.
+control_socket_disable = True

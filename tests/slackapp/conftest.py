@@ -9,8 +9,10 @@ import redis
 
 from slackapp import ledger
 from sredesk.celery import app
+from tests.factories import UserFactory
 from tests.fakes import FakeSlack
 
+from .handlers_for_tests import CALLS
 from .signing import SECRET
 
 
@@ -69,3 +71,17 @@ def take_messages(broker: Broker, task_name: str) -> list[list]:
             broker.client.lrem(broker.queue, 1, raw)
             taken.append(json.loads(base64.b64decode(message["body"])))
     return taken
+
+
+@pytest.fixture(autouse=True)
+def _test_handler_calls():
+    """What the test handlers (``handlers_for_tests``) record starts empty in every test, and is emptied after."""
+    CALLS.clear()
+    yield
+    CALLS.clear()
+
+
+@pytest.fixture
+def person(db):
+    """Ada, whose Slack member id is the one the signed test requests carry (``U0000001``)."""
+    return UserFactory(username="ada", slack_user_id="U0000001", email="ada@example.com")

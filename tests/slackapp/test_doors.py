@@ -8,7 +8,6 @@ from django.test import Client
 
 from slackapp import signing
 from slackapp.models import InboundRequest
-from tests.factories import UserFactory
 
 from . import handlers_for_tests
 from .handlers_for_tests import CALLS
@@ -26,18 +25,6 @@ from .signing import (
 )
 
 assert handlers_for_tests  # registers the test handlers
-
-
-@pytest.fixture(autouse=True)
-def _calls():
-    CALLS.clear()
-    yield
-    CALLS.clear()
-
-
-@pytest.fixture
-def person(db):
-    return UserFactory(username="ada", slack_user_id="U0000001", email="ada@example.com")
 
 
 def post(client, door, kwargs, capture):

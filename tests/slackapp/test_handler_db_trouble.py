@@ -18,7 +18,7 @@ from tests.sredesk.test_db_trouble import locked, web_timeouts  # noqa: F401 (fi
 
 from . import handlers_for_tests
 from .handlers_for_tests import CALLS
-from .test_handover import _calls, _message, person  # noqa: F401 (fixtures)
+from .test_handover import _message
 from .test_handover_faults import _queued
 
 assert handlers_for_tests  # registers the test handlers
@@ -40,7 +40,7 @@ def _run_as_worker(broker, message: dict, *, retries: int) -> str:
 
 def test_a_locked_table_in_the_handler_rolls_back_the_claim_and_is_tried_again(
     slack_app,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
     real_broker,
 ):
@@ -69,7 +69,7 @@ def test_a_locked_table_in_the_handler_rolls_back_the_claim_and_is_tried_again(
 
 def test_a_handler_locked_out_until_the_give_up_time_ends_failed_and_the_person_is_told(
     slack_app,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
     real_broker,
     settings,
@@ -90,7 +90,7 @@ def test_a_handler_locked_out_until_the_give_up_time_ends_failed_and_the_person_
     assert CALLS == [] and _queued(real_broker) == []
 
 
-def test_a_request_run_meanwhile_is_not_reported_as_given_up(slack_app, person, real_broker, settings):  # noqa: F811
+def test_a_request_run_meanwhile_is_not_reported_as_given_up(slack_app, person, real_broker, settings):
     """The sweep's task ran the request once the lock went, while the hand-over's retry waited: nobody is told
     nothing was done."""
     received = timezone.now() - timedelta(seconds=settings.SREDESK_SLACK_GIVE_UP_SECONDS + 1)
@@ -105,7 +105,7 @@ def test_a_request_run_meanwhile_is_not_reported_as_given_up(slack_app, person, 
 
 def test_the_sweeps_task_leaves_a_locked_out_request_queued_and_the_sweep_fails_it_at_the_give_up_time(
     slack_app,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
     settings,
 ):
@@ -128,7 +128,7 @@ def test_the_sweeps_task_leaves_a_locked_out_request_queued_and_the_sweep_fails_
 def test_in_eager_mode_a_locked_out_handler_is_not_retried_in_the_door(
     slack_app,
     client,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
     django_capture_on_commit_callbacks,
 ):

@@ -18,7 +18,6 @@ from slackapp import inbound, ledger
 from slackapp.models import InboundRequest
 from slackapp.tasks import inbound_receive_task
 from sredesk.celery import app
-from tests.factories import UserFactory
 from tests.sredesk.test_db_trouble import locked, web_timeouts  # noqa: F401 (fixtures)
 
 from . import handlers_for_tests
@@ -28,18 +27,6 @@ from .signing import signed_command, signed_event
 
 assert handlers_for_tests  # registers the test handlers
 RECEIVE = inbound_receive_task.name
-
-
-@pytest.fixture(autouse=True)
-def _calls():
-    CALLS.clear()
-    yield
-    CALLS.clear()
-
-
-@pytest.fixture
-def person(db):
-    return UserFactory(username="ada", slack_user_id="U0000001", email="ada@example.com")
 
 
 def test_a_command_costs_the_door_no_statement_and_its_redelivery_acts_once(

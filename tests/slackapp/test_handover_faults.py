@@ -22,7 +22,7 @@ from tests.sredesk.test_db_trouble import locked, web_timeouts  # noqa: F401 (fi
 from . import handlers_for_tests
 from .handlers_for_tests import CALLS
 from .signing import signed_command
-from .test_handover import _message, person  # noqa: F401 (fixture)
+from .test_handover import _message
 
 assert handlers_for_tests  # registers the test handlers
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,7 @@ def _queued(broker) -> list[dict]:
 
 def test_database_trouble_past_celerys_default_retries_is_still_retried_and_shows_no_payload(
     slack_app,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
     real_broker,
 ):
@@ -100,7 +100,7 @@ def silent_broker(broker_down):
 def test_a_broker_that_never_answers_does_not_hold_the_door_past_slacks_3_s(
     slack_app,
     client,
-    person,  # noqa: F811
+    person,
     real_broker,
     silent_broker,
 ):
@@ -124,7 +124,7 @@ def test_a_broker_that_never_answers_does_not_hold_the_door_past_slacks_3_s(
     assert InboundRequest.objects.get().status == "queued"
 
 
-def test_a_task_redelivered_after_the_give_up_time_does_not_act(slack_app, person, settings):  # noqa: F811
+def test_a_task_redelivered_after_the_give_up_time_does_not_act(slack_app, person, settings):
     """Redis redelivers the task of a worker that died before recording it after its visibility timeout (an hour
     by default), past the give-up time: the person was answered "Working on it…" long ago and its response_url has
     expired, so the request is recorded as failed, as the sweep fails a recorded one, and not acted on."""
@@ -151,7 +151,7 @@ def test_give_up_comes_no_sooner_than_the_give_up_time(slack_app, settings):
 def test_in_eager_mode_database_trouble_is_not_retried_in_the_door(
     slack_app,
     client,
-    person,  # noqa: F811
+    person,
     locked,  # noqa: F811
 ):
     """Eager mode (tests) runs the task inside the door: its retry (Celery's ``Retry``) reaches ``hand_over`` as a
@@ -177,7 +177,7 @@ def test_in_eager_mode_database_trouble_is_not_retried_in_the_door(
     assert CALLS == []
 
 
-def test_the_health_view_shows_a_request_still_waiting_for_a_worker(slack_app, client, person, real_broker):  # noqa: F811
+def test_the_health_view_shows_a_request_still_waiting_for_a_worker(slack_app, client, person, real_broker):
     """No worker runs (stopped, or far behind): the door answered, the request waits in the broker, the ledger has
     nothing yet. The admin's Slack health view says Slack reached sredesk and the request waits for a worker, not
     that Slack never sent anything (which points the person on call at the Slack app's URLs)."""
@@ -197,7 +197,7 @@ def test_the_health_view_shows_a_request_still_waiting_for_a_worker(slack_app, c
 
 def test_a_retry_arriving_while_the_first_delivery_runs_is_skipped_and_a_rolled_back_run_is_run_again(
     slack_app,
-    person,  # noqa: F811
+    person,
 ):
     """Another worker holds the request's claim (it is running it): Slack's retry of it, handed over meanwhile, is
     skipped at once. That worker dies and its transaction rolls back: the redelivered task runs the request once.

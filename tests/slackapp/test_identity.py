@@ -18,13 +18,6 @@ from .signing import signed_command
 assert handlers_for_tests
 
 
-@pytest.fixture(autouse=True)
-def _calls():
-    CALLS.clear()
-    yield
-    CALLS.clear()
-
-
 def run_command(client, capture, text, **fields):
     with capture(execute=True):
         return client.post("/slack/commands", **signed_command(text, **fields))
