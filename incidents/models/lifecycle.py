@@ -307,6 +307,19 @@ class TimelineEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.message[:60]}"
 
+    @property
+    def byline(self) -> str:
+        """What kind of entry, who made it and through which door, as every copy of a timeline shows it.
+
+        "Role change · Noah Williams via Web UI"; with no person, the door alone ("Status change · System"),
+        left out when it only repeats the kind ("Alert"). The incident page and the post-mortem's copy
+        (``postmortems.services.timeline_markdown``) both show this, after the entry's time.
+        """
+        kind, source = self.get_kind_display(), self.get_source_display()
+        if self.actor is not None:
+            return f"{kind} · {self.actor} via {source}"
+        return kind if source == kind else f"{kind} · {source}"
+
     def save(self, *args, **kwargs) -> None:
         """Insert only: the timeline is an audit trail, so an existing entry never changes."""
         if self.pk is not None and not self._state.adding:
