@@ -307,6 +307,12 @@ class TimelineEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.message[:60]}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Insert only: the timeline is an audit trail, so an existing entry never changes."""
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Timeline events are append-only.")
+        super().save(*args, **kwargs)
+
     @property
     def byline(self) -> str:
         """What kind of entry, who made it and through which door, as every copy of a timeline shows it.
@@ -319,12 +325,6 @@ class TimelineEvent(models.Model):
         if self.actor is not None:
             return f"{kind} · {self.actor} via {source}"
         return kind if source == kind else f"{kind} · {source}"
-
-    def save(self, *args, **kwargs) -> None:
-        """Insert only: the timeline is an audit trail, so an existing entry never changes."""
-        if self.pk is not None and not self._state.adding:
-            raise ValueError("Timeline events are append-only.")
-        super().save(*args, **kwargs)
 
 
 class SideEffect(models.Model):
