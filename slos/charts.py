@@ -17,6 +17,7 @@ import pygal
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
 from pygal.style import Style
+from pygal.util import compute_scale
 
 from ownership.charts import CONFIG, STYLE, Chart, inline_svg
 
@@ -106,11 +107,29 @@ def major_label_indices(count: int, chars: int, *, font_size: float) -> list[int
     return [i for i in range(0, count, stride) if i * unit + width / 2 <= PLOT_WIDTH + CONFIG["margin"]]
 
 
+# At most this many steps between the lowest and the highest y label (before one more at an end): few enough to read.
+Y_STEPS = 10
+
+
+def y_labels(values: list[float]) -> list[float]:
+    """The y axis's labels, in percent, evenly stepped (pygal's ``compute_scale``) from the lowest value drawn or
+    0 %, whichever is lower, to 100 % or the highest value: a label at or past each end, so the plot, whose
+    bottom and top are the outer labels, holds the whole line, an overspent budget (−534 %) included."""
+    low, high = min(0.0, *values), max(100.0, *values)
+    labels = compute_scale(low, high, False, None, 4, Y_STEPS)
+    step = labels[1] - labels[0]
+    if labels[0] > low:
+        labels.insert(0, labels[0] - step)
+    if labels[-1] < high:
+        labels.append(labels[-1] + step)
+    return labels
+
+
 def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
     """The burn-down as a line chart (percent of the window's budget left) with the even-burn line beside it.
 
     The x axis labels a few steps, as many as fit without touching (``major_label_indices``); the table under
-    the chart has every step.
+    the chart has every step. The y axis spans the whole line (``y_labels``).
     """
     chart = pygal.Line(
         **{
@@ -132,10 +151,10 @@ def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
     chart.x_labels = labels
     majors = major_label_indices(len(labels), max(map(len, labels)), font_size=STYLE.major_label_font_size)
     chart.x_labels_major = [labels[i] for i in majors]
-    chart.add("Budget left", [round(value * 100, 2) for _, value in data.points])
-    chart.add(
-        "Even burn", [round(value * 100, 2) for value in data.ideal], stroke_style={"width": 2, "dasharray": "6,4"}
-    )
+    left, even = [round(value * 100, 2) for _, value in data.points], [round(value * 100, 2) for value in data.ideal]
+    chart.y_labels = y_labels(left + even)
+    chart.add("Budget left", left)
+    chart.add("Even burn", even, stroke_style={"width": 2, "dasharray": "6,4"})
     return Chart(
         title="Error budget burn-down",
         svg=inline_svg(chart, f"Error budget of {slo.name} left over its window, in percent"),

@@ -57,3 +57,29 @@ def test_the_legend_is_whole_and_inside_the_drawing():
     legend_y = float(re.search(r'translate\([\d.]+, ([\d.]+)\)" class="legends"', svg).group(1))
     assert legend_y + STYLE.legend_font_size <= CONFIG["height"]
     assert re.findall(r'class="legend[^>]*>.*?<text[^>]*>([^<]*)', svg) == ["Budget left", "Even burn"]
+
+
+def y_labels(svg: str) -> list[float]:
+    """The y-axis labels' values, in percent ("−600 %" -> -600.0)."""
+    y_axis = svg[svg.index('<g class="axis y') : svg.index('<g class="axis x')]
+    return [float(text.replace("−", "-")) for text in re.findall(r'class="[^"]*">([−\d.]+) %</text>', y_axis)]
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        [1, 1, 0.5, -4.5, -5.343],  # the demo's SLO 12: overspent to −534.3 %, past the last hundred
+        [1, 0.96, 0.93],  # nothing overspent: the plot still runs from 0 % (the x axis) to 100 %
+        [1, 0.2, -0.004],  # just below zero
+        [1, -30, -123.45],  # far below: −12,345 %
+    ],
+)
+def test_the_y_axis_covers_the_whole_line(left):
+    """The walk's SLO 12 drew its line past the bottom gridline (−500 %) down to −534 %, under the plot: the
+    lowest label must be at or below the lowest value drawn, and the highest at or above the highest."""
+    data = BurnDown([(START + dt.timedelta(days=i + 1), v) for i, v in enumerate(left)], [1.0] * len(left))
+
+    labels = y_labels(str(burn_down_chart(SLO(name="Checkout"), data).svg))
+
+    assert labels and min(labels) <= min(0, min(left) * 100) and max(labels) >= 100, labels
+    assert len(labels) <= 12, labels  # still a readable axis
