@@ -89,7 +89,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
             )
     except IntegrityError:  # a concurrent resolve created it first
         return PostMortem.objects.get(incident=incident), False
-    sooner = f" ({policy.due_percent} % of the usual time: error-budget policy, {policy.reason})" if policy else ""
+    sooner = f" ({policy.due_percent} of the usual time: error-budget policy, {policy.reason})" if policy else ""
     postmortem_timeline_append(
         incident.pk,
         f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}{sooner}",

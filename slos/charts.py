@@ -20,10 +20,10 @@ from pygal.style import Style
 from pygal.util import compute_scale
 
 from ownership.charts import CONFIG, STYLE, Chart, inline_svg
+from sredesk.templatetags.sredesk_ui import percent
 
 from .models import SLO, Sample, SLOState
 from .tallies import impact_windows, overlap_seconds
-from .templatetags.slos_ui import percent
 from .windows import window_of
 
 
