@@ -82,7 +82,9 @@ class Layer(models.Model):
     priority = models.PositiveSmallIntegerField(default=0, help_text="Higher wins where layers overlap.")
     turn_unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.WEEKS)
     turn_length = models.PositiveSmallIntegerField(default=1, help_text="Turn length, in turn units (1 to 1000).")
-    handoff_time = models.TimeField(default=dt.time(9, 0), help_text="Local wall-clock time of each hand-off.")
+    handoff_time = models.TimeField(
+        "hand-off time", default=dt.time(9, 0), help_text="Local wall-clock time of each hand-off."
+    )
     anchor_date = models.DateField(help_text="Local date on which the first turn begins (at the hand-off time).")
     restrict_days = models.CharField(
         max_length=7, default="1234567", blank=True, validators=[working_days_validator],
@@ -229,13 +231,16 @@ class HandoffNote(models.Model):
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="handoff_notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handoff_notes")
     text = models.TextField(max_length=4000)
-    handoff_at = models.DateTimeField(help_text="The hand-off the note was written for (UTC), as then scheduled.")
+    handoff_at = models.DateTimeField(
+        "hand-off", help_text="The hand-off the note was written for (UTC), as then scheduled."
+    )
     handed_over_at = models.DateTimeField(null=True, blank=True, help_text="When a hand-off notice carried it.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["schedule", "created_at", "id"]
         indexes = [models.Index(fields=["schedule", "author", "handed_over_at"], name="handoffnote_pending")]
+        verbose_name = "hand-off note"  # the UI's word, in the admin too
 
     def __str__(self) -> str:
         return f"note by {self.author} for the hand-off of {self.handoff_at:%Y-%m-%d %H:%M} UTC"

@@ -9,6 +9,7 @@ to the post-mortem with ``sredesk.exceptions.PermissionDenied``, before
 anything is written (``ownership.permissions.require_write``).
 """
 
+import datetime as dt
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from ownership.models import User
 from ownership.permissions import require_write
 from slos.policy import postmortem_due_in
 from sredesk.exceptions import StateConflict
+from sredesk.templatetags.sredesk_ui import when_text
 from sredesk.versions import BasedOn, merge_edit, value_key
 
 from .markdown import markdown_literal
@@ -31,15 +33,19 @@ from .writes import postmortem_timeline_append
 
 
 def timeline_markdown(incident: Incident) -> str:
-    """The incident's timeline as Markdown lines, each with its full UTC date and time.
+    """The incident's timeline as Markdown lines, read as the incident page shows it, in UTC.
 
-    Messages and names are copied literally (``markdown_literal``): a note's
-    HTML, template tags or link syntax read as the text they are, nothing is evaluated (BR-42).
+    "- 2024-05-01 06:25 UTC · Role change · Noah Williams via Web UI — Incident commander: Noah Williams": the
+    time to the minute (``when_text``), the entry's ``byline``, then its message. Messages and names are
+    copied literally (``markdown_literal``): a note's HTML, template tags or link syntax read as the text they
+    are, nothing is evaluated (BR-42).
     """
     lines = []
-    for event in incident.timeline.select_related("actor"):
-        who = f" ({markdown_literal(str(event.actor))})" if event.actor else ""
-        lines.append(f"- {event.at:%Y-%m-%d %H:%M:%S} UTC — {markdown_literal(event.message)}{who}")
+    with timezone.override(dt.UTC):
+        for event in incident.timeline.select_related("actor"):
+            lines.append(
+                f"- {when_text(event.at)} · {markdown_literal(event.byline)} — {markdown_literal(event.message)}"
+            )
     return "\n".join(lines)
 
 
@@ -83,7 +89,7 @@ def postmortem_create_for_incident(*, incident: Incident) -> tuple[PostMortem | 
             )
     except IntegrityError:  # a concurrent resolve created it first
         return PostMortem.objects.get(incident=incident), False
-    sooner = f" ({policy.due_percent} % of the usual time: error-budget policy, {policy.reason})" if policy else ""
+    sooner = f" ({policy.due_percent} of the usual time: error-budget policy, {policy.reason})" if policy else ""
     postmortem_timeline_append(
         incident.pk,
         f"Post-mortem draft created for {owner or 'nobody'}, due {due_at:%Y-%m-%d}{sooner}",

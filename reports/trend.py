@@ -7,7 +7,7 @@ is better (fewer owed, faster) or worse. No query: it reads two reports.
 
 from dataclasses import dataclass
 
-from sredesk.templatetags.sredesk_ui import duration
+from sredesk.templatetags.sredesk_ui import duration, percent
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{round(value * 100)} %"
+    """A share in whole percent ("—" for none): the UI's one format (``sredesk_ui.percent``)."""
+    return percent(value, 0)
 
 
 def _all_severities(figures: dict, name: str) -> float | None:

@@ -23,6 +23,7 @@ from incidents.alert_formats.common import FIRING, RESOLVED, AlertBatch, AlertEv
 from incidents.ingest.alerts import ingest_alert_batch
 from incidents.integrations import integration_create
 from incidents.models import Integration, WebhookDelivery
+from sredesk.templatetags.sredesk_ui import percent
 
 from .models import SLO, BurnAlert
 from .windows import BURN_RULES, Window, window_name
@@ -79,7 +80,7 @@ def _describe(slo: SLO, rule: str, window: Window) -> tuple[str, str, str]:
         burn.severity,
         f"{slo.name} ({slo.service.name}) burns its error budget {threshold:.3g}x too fast",
         f"Burn rate at or above {threshold:.3g} over the last {window_name(burn.long_seconds)} and the last "
-        f"{window_name(burn.short_seconds)}: at this rate {burn.budget_fraction * 100:.0f} % of the budget of the "
+        f"{window_name(burn.short_seconds)}: at this rate {percent(burn.budget_fraction, 0)} of the budget of the "
         f"{slo.window_label} burns within {window_name(burn.long_seconds)} (SLO {slo.target_percent}).",
     )
 

@@ -26,7 +26,7 @@ None (``rule_verdict``).
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sredesk.templatetags.sredesk_ui import duration
+from sredesk.templatetags.sredesk_ui import duration, percent
 
 from .models import Status
 from .windows import BurnRule, Window
@@ -167,12 +167,12 @@ def _note(status: str, *, elapsed: float, covered: float, coverage: float, min_c
     if status == Status.INSUFFICIENT_DATA:
         return (
             f"Only {duration(covered)} of the window's elapsed {duration(elapsed)} have data "
-            f"(coverage {coverage * 100:.1f} %, below {min_coverage * 100:.0f} %): the figures count that time only "
+            f"(coverage {percent(coverage, 1)}, below {percent(min_coverage, 0)}): the figures count that time only "
             "and are too young or too patchy to judge."
         )
     if covered < elapsed:
         return (
-            f"{duration(elapsed - covered)} of the window have no data (coverage {coverage * 100:.1f} %): "
+            f"{duration(elapsed - covered)} of the window have no data (coverage {percent(coverage, 1)}): "
             "the figures count covered time only; missing time is not counted as good."
         )
     return ""

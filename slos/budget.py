@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from ownership.hours import calendar_month
-from sredesk.templatetags.sredesk_ui import duration
+from sredesk.templatetags.sredesk_ui import duration, percent
 
 from .arithmetic import allowance
 from .models import SLO, Sample, bucket_floor
@@ -92,9 +92,10 @@ class BudgetUse:
 
 
 def _percent(fraction: float) -> str:
-    value = fraction * 100
-    text = f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
-    return f"{text} %"
+    """Whole percent from 10 % on, else to a tenth without a trailing ".0" (``37 %``, ``5.4 %``, ``5 %``), in the
+    UI's one format (``sredesk_ui.percent``: a negative with "−")."""
+    tenths = round(abs(fraction) * 1000)
+    return percent(fraction, 0 if tenths >= 100 or tenths % 10 == 0 else 1)
 
 
 def _amount(value: float, unit: str) -> str:

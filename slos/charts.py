@@ -10,6 +10,7 @@ much there is).
 """
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -19,10 +20,10 @@ from django.db.models.functions import TruncHour
 from pygal.style import Style
 
 from ownership.charts import CONFIG, STYLE, Chart, inline_svg
+from sredesk.templatetags.sredesk_ui import percent
 
 from .models import SLO, Sample, SLOState
 from .tallies import impact_windows, overlap_seconds
-from .templatetags.slos_ui import percent
 from .windows import window_of
 
 
@@ -106,11 +107,37 @@ def major_label_indices(count: int, chars: int, *, font_size: float) -> list[int
     return [i for i in range(0, count, stride) if i * unit + width / 2 <= PLOT_WIDTH + CONFIG["margin"]]
 
 
+# At most this many steps of the y axis from its lowest label to its top; each step is one of these times a power of 10.
+Y_STEPS = 10
+NICE_STEPS = (1, 2, 2.5, 5)
+
+
+def y_axis(values: list[float]) -> tuple[list[float], tuple[float, float]]:
+    """The y axis (percent) of a burn-down drawing ``values``: its labels and its range (bottom, top).
+
+    The top is 100 % (a budget left is never more); the bottom is the first label at or below the lowest value
+    and 0 %, so an overspent budget (−534 %) is drawn inside the plot, above its lowest gridline. Labels are
+    every step from there (a round step: 10, 20, 25, 50, 100, 200, ... %, at most ``Y_STEPS`` of them), 0 %
+    always among them; 100 % too while the step divides it, else the plot's top is left unlabelled (a label
+    there would touch the 0 % one).
+    """
+    low, high = min([0.0, *values]), max([100.0, *values])
+    step = next(
+        nice * 10**power
+        for power in itertools.count(1)
+        for nice in NICE_STEPS
+        if (high - low) / (nice * 10**power) <= Y_STEPS
+    )
+    bottom = math.floor(low / step) * step
+    labels = [bottom + i * step for i in range(math.floor((high - bottom) / step) + 1)]
+    return labels, (bottom, high)
+
+
 def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
     """The burn-down as a line chart (percent of the window's budget left) with the even-burn line beside it.
 
     The x axis labels a few steps, as many as fit without touching (``major_label_indices``); the table under
-    the chart has every step.
+    the chart has every step. The y axis spans the whole line (``y_axis``).
     """
     chart = pygal.Line(
         **{
@@ -132,10 +159,10 @@ def burn_down_chart(slo: SLO, data: BurnDown) -> Chart:
     chart.x_labels = labels
     majors = major_label_indices(len(labels), max(map(len, labels)), font_size=STYLE.major_label_font_size)
     chart.x_labels_major = [labels[i] for i in majors]
-    chart.add("Budget left", [round(value * 100, 2) for _, value in data.points])
-    chart.add(
-        "Even burn", [round(value * 100, 2) for value in data.ideal], stroke_style={"width": 2, "dasharray": "6,4"}
-    )
+    left, even = [round(value * 100, 2) for _, value in data.points], [round(value * 100, 2) for value in data.ideal]
+    chart.y_labels, chart.range = y_axis(left + even)
+    chart.add("Budget left", left)
+    chart.add("Even burn", even, stroke_style={"width": 2, "dasharray": "6,4"})
     return Chart(
         title="Error budget burn-down",
         svg=inline_svg(chart, f"Error budget of {slo.name} left over its window, in percent"),

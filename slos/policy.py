@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from ownership.models import Service, Team
+from sredesk.templatetags.sredesk_ui import percent
 
 from .models import SLO, BudgetPolicy, SLOState, Status
 
@@ -119,14 +120,14 @@ class PolicyEffect:
         if self.policy.threshold == 0:
             return f"the error budget{pluralize(count)} of {names} {pluralize(count, 'is,are')} exhausted"
         return (
-            f"{names} {pluralize(count, 'is,are')} at or below {self.policy.threshold * 100:.0f} % of "
+            f"{names} {pluralize(count, 'is,are')} at or below {percent(self.policy.threshold, 0)} of "
             f"{pluralize(count, 'its,their')} error budget{pluralize(count)}"
         )
 
     @property
-    def due_percent(self) -> Decimal:
-        """A new post-mortem's time to its due date, in percent of the usual."""
-        return (self.policy.due_factor * 100).quantize(Decimal(1))
+    def due_percent(self) -> str:
+        """A new post-mortem's time to its due date, as a percentage of the usual ("50 %")."""
+        return percent(self.policy.due_factor, 0)
 
     @property
     def sentence(self) -> str:
@@ -134,7 +135,7 @@ class PolicyEffect:
         steps = self.policy.reminder_steps_sooner
         return (
             f"Error-budget policy in force: {self.reason}. Post-mortems of this service's incidents are reminded "
-            f"{steps} step{'' if steps == 1 else 's'} sooner, and new ones are due in {self.due_percent} % of "
+            f"{steps} step{'' if steps == 1 else 's'} sooner, and new ones are due in {self.due_percent} of "
             "the usual time."
         )
 

@@ -313,6 +313,19 @@ class TimelineEvent(models.Model):
             raise ValueError("Timeline events are append-only.")
         super().save(*args, **kwargs)
 
+    @property
+    def byline(self) -> str:
+        """What kind of entry, who made it and through which door, as every copy of a timeline shows it.
+
+        "Role change · Noah Williams via Web UI"; with no person, the door alone ("Status change · System"),
+        left out when it only repeats the kind ("Alert"). The incident page and the post-mortem's copy
+        (``postmortems.services.timeline_markdown``) both show this, after the entry's time.
+        """
+        kind, source = self.get_kind_display(), self.get_source_display()
+        if self.actor is not None:
+            return f"{kind} · {self.actor} via {source}"
+        return kind if source == kind else f"{kind} · {source}"
+
 
 class SideEffect(models.Model):
     """An optional side effect an incident change owes (``incidents.effects``), pending until a worker has done it.

@@ -3,23 +3,13 @@
 from django import template
 from django.template.defaultfilters import pluralize
 
-from sredesk.templatetags.sredesk_ui import duration
+from sredesk.templatetags.sredesk_ui import duration, percent
 
 register = template.Library()
 
 
-@register.filter
-def percent(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage (``0.99951`` -> ``99.95 %``; an overspent budget ``-35.412`` -> ``−3541.2 %``,
-    the minus sign as every other budget figure writes it, never ``−0.0 %``); "—" when unknown.
-
-    The one format of SLO percentages: the pages' filter, and the burn-down chart's values (``slos.charts``).
-    """
-    if value is None or value == "":
-        return "—"
-    text = f"{abs(float(value)) * 100:.{int(digits)}f}"
-    sign = "−" if float(value) < 0 and float(text) != 0 else ""
-    return f"{sign}{text} %"
+# The UI's one percentage format (``sredesk_ui.percent``), for the SLO templates that load only this library.
+register.filter("percent", percent)
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""Template helpers for the web UI: times in the viewer's zone with the date and the zone named, durations.
+"""Template helpers for the web UI: times in the viewer's zone with the date and the zone named, durations, percentages.
 
 Every time the UI shows goes through ``when``: the date is always there (a
 timeline crosses midnight; BR-22), the wall-clock time is the viewer's own
@@ -77,6 +77,22 @@ def duration(seconds: float | int | dt.timedelta | None) -> str:
     if minutes:
         return f"{minutes} m {secs} s" if secs and minutes < 10 else f"{minutes} m"
     return f"{secs} s"
+
+
+@register.filter
+def percent(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage (``0.99951`` -> ``99.95 %``; an overspent budget ``-35.412`` -> ``−3541.20 %``,
+    the minus sign as ``duration``'s callers write it, never ``−0.0 %``); "—" when unknown (None).
+
+    The one format of percentages: the pages' filter (also ``slos_ui``'s), the burn-down chart's values
+    (``slos.charts``), the team report's shares (``reports.trend``), an incident's budget sentence
+    (``slos.budget``) and the SLO and policy messages. ``digits`` after the point.
+    """
+    if value is None or value == "":
+        return "—"
+    text = f"{abs(float(value)) * 100:.{int(digits)}f}"
+    sign = "−" if float(value) < 0 and float(text) != 0 else ""
+    return f"{sign}{text} %"
 
 
 @register.simple_tag

@@ -233,7 +233,7 @@ def test_resolving_a_sev2_creates_its_postmortem_once(django_capture_on_commit_c
     assert postmortem.status == "draft"
     assert postmortem.owner == lead
     assert postmortem.due_at == resolved_at + dt.timedelta(days=10)
-    assert "Resolved" in postmortem.timeline and "2024-05-01 12:00:00 UTC" in postmortem.timeline
+    assert "Resolved" in postmortem.timeline and "2024-05-01 12:00 UTC" in postmortem.timeline
 
 
 def test_commander_owns_the_postmortem_and_sev3_needs_none(django_capture_on_commit_callbacks):

@@ -112,3 +112,19 @@ def test_deleting_selected_layers_tells_their_members(operator_client):
 
     assert not Layer.objects.exists() and not LayerMember.objects.exists()
     assert _told() == [(f"user:{on_call.username}", "you are no longer on call")]
+
+
+def test_the_admin_says_hand_off_as_the_ui_does(operator_client):
+    """The admin index listed "Handoff notes" and the forms said "Handoff time"/"Handoff at" while every page, notice
+    and help text says "hand-off"."""
+    LayerFactory()
+    pages = [
+        operator_client.get(reverse("admin:index")),
+        operator_client.get(reverse("admin:oncall_handoffnote_changelist")),
+        operator_client.get(reverse("admin:oncall_layer_changelist")),
+        operator_client.get(reverse("admin:oncall_layer_add")),
+    ]
+    text = "".join(page.content.decode() for page in pages)
+
+    assert "Hand-off notes" in text and "Hand-off time" in text and "Hand-off" in text
+    assert "Handoff" not in text.replace("HandoffNote", "")

@@ -57,3 +57,39 @@ def test_the_legend_is_whole_and_inside_the_drawing():
     legend_y = float(re.search(r'translate\([\d.]+, ([\d.]+)\)" class="legends"', svg).group(1))
     assert legend_y + STYLE.legend_font_size <= CONFIG["height"]
     assert re.findall(r'class="legend[^>]*>.*?<text[^>]*>([^<]*)', svg) == ["Budget left", "Even burn"]
+
+
+def y_axis(svg: str) -> tuple[list[tuple[float, float]], list[float]]:
+    """The y axis's gridlines (value in percent, y in plot units; "−600 %" -> -600.0) and the y of each point of
+    the "Budget left" line (the first series)."""
+    y_axis = svg[svg.index('<g class="axis y') : svg.index('<g class="axis x')]
+    grid = [
+        (float(text.replace("−", "-")), float(y))
+        for y, text in re.findall(r'<path d="M[\d.]+ ([\d.]+) h[\d.]+"[^>]*/><text[^>]*>([−\d.]+) %</text>', y_axis)
+    ]
+    line = re.search(r'<path d="M([^"]+)" class="line', svg).group(1).replace("L", " ").split()
+    return grid, [float(y) for y in line[1::2]]
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        [1, 1, 0.5, -4.5, -5.343],  # the demo's SLO 12: overspent to −534.3 %, past the last hundred
+        [1, 0.6, -35.412],  # the demo's SLO 17: −3541.2 %
+        [1, 0.96, 0.93],  # nothing overspent: the plot still runs from 0 % (the x axis) to 100 %
+        [1, 0.2, -0.004],  # just below zero
+        [1, -30, -123.45],  # far below: −12,345 %
+    ],
+)
+def test_the_line_stays_inside_the_y_axis(left):
+    """The walk's SLO 12 drew its line past the lowest gridline (−500 %) down to −534 %, under the plot: the lowest
+    gridline must be at or below the lowest value, and none above 100 % (a budget left is never more)."""
+    data = BurnDown([(START + dt.timedelta(days=i + 1), v) for i, v in enumerate(left)], [1.0] * len(left))
+
+    grid, line = y_axis(str(burn_down_chart(SLO(name="Checkout"), data).svg))
+
+    values = [value for value, _ in grid]
+    assert min(values) <= min(left) * 100 and 0 in values and max(values) <= 100, values
+    assert len(values) <= 11, values  # still a readable axis
+    bottom = max(y for _, y in grid)  # SVG y grows downwards
+    assert all(0 <= y <= bottom + 0.01 for y in line), (line, grid)
